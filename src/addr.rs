@@ -1,0 +1,413 @@
+//! IP addresses on a bridge and IPv6 duplicate address detection (DAD).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use futures::StreamExt;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use netlink_packet_route::address::AddressFlags;
+use tokio::time::Instant;
+use tracing::debug;
+
+use crate::bridge::Bridge;
+use crate::error::{Error, Op, Result};
+use crate::netlink::{AddrSnapshot, LinkRef, Notification, RTNLGRP_IPV6_IFADDR};
+
+/// An address on an interface and the kernel's flags for it.
+///
+/// ```no_run
+/// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+/// for a in br.addresses().await? {
+///     println!("{} tentative={}", a.address, a.tentative);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AddressStatus {
+    /// The address and prefix length.
+    pub address: IpNet,
+    /// IPv6 DAD is still running (or waiting for carrier to start).
+    pub tentative: bool,
+    /// IPv6 DAD found a duplicate: the address is unusable.
+    pub dad_failed: bool,
+    /// Added with `nodad`: DAD is skipped.
+    pub nodad: bool,
+    /// Added by hand, not by autoconfiguration.
+    pub permanent: bool,
+    /// Optimistic DAD (RFC 4429): usable while DAD runs.
+    pub optimistic: bool,
+    /// Preferred lifetime over.
+    pub deprecated: bool,
+}
+
+impl From<AddrSnapshot> for AddressStatus {
+    fn from(a: AddrSnapshot) -> Self {
+        AddressStatus {
+            address: a.net,
+            tentative: a.has(AddressFlags::Tentative),
+            dad_failed: a.has(AddressFlags::Dadfailed),
+            nodad: a.has(AddressFlags::Nodad),
+            permanent: a.has(AddressFlags::Permanent),
+            optimistic: a.has(AddressFlags::Optimistic),
+            deprecated: a.has(AddressFlags::Deprecated),
+        }
+    }
+}
+
+/// Something that names an interface address: an [`IpNet`] (or
+/// [`Ipv4Net`]/[`Ipv6Net`]), an `(IpAddr, prefix_len)` pair, or a string
+/// such as `"192.168.122.1/24"`.
+///
+/// Conversion checks the prefix length against the family and rejects
+/// addresses an interface cannot own (unspecified, multicast, IPv4
+/// broadcast) as [`Error::InvalidInput`], before any netlink traffic.
+///
+/// ```
+/// use bridgekit::ToAddress;
+/// assert!("192.168.122.1/24".to_address().is_ok());
+/// assert!("fd00::1/129".to_address().is_err());
+/// assert!((std::net::Ipv4Addr::new(10, 0, 0, 1), 33u8).to_address().is_err());
+/// ```
+pub trait ToAddress {
+    /// Validates and converts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] saying what is wrong.
+    fn to_address(self) -> Result<IpNet>;
+}
+
+fn check_address(net: IpNet) -> Result<IpNet> {
+    let bad = |why: &str| Err(Error::invalid(format!("address {net}"), why));
+    let addr = net.addr();
+    if addr.is_unspecified() {
+        return bad("unspecified address");
+    }
+    if addr.is_multicast() {
+        return bad("multicast address; an interface address must be unicast");
+    }
+    if addr == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        return bad("limited broadcast address");
+    }
+    Ok(net)
+}
+
+impl ToAddress for IpNet {
+    fn to_address(self) -> Result<IpNet> {
+        check_address(self)
+    }
+}
+impl ToAddress for Ipv4Net {
+    fn to_address(self) -> Result<IpNet> {
+        check_address(self.into())
+    }
+}
+impl ToAddress for Ipv6Net {
+    fn to_address(self) -> Result<IpNet> {
+        check_address(self.into())
+    }
+}
+impl ToAddress for (IpAddr, u8) {
+    fn to_address(self) -> Result<IpNet> {
+        let (addr, len) = self;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let net = IpNet::new(addr, len).map_err(|_| {
+            Error::invalid(
+                format!("prefix length {len} for {addr}"),
+                format!("must be 0..={max} for this address family"),
+            )
+        })?;
+        check_address(net)
+    }
+}
+impl ToAddress for (Ipv4Addr, u8) {
+    fn to_address(self) -> Result<IpNet> {
+        (IpAddr::V4(self.0), self.1).to_address()
+    }
+}
+impl ToAddress for (Ipv6Addr, u8) {
+    fn to_address(self) -> Result<IpNet> {
+        (IpAddr::V6(self.0), self.1).to_address()
+    }
+}
+impl ToAddress for &str {
+    fn to_address(self) -> Result<IpNet> {
+        let Some((addr, len)) = self.split_once('/') else {
+            return Err(Error::invalid(
+                format!("address {self:?}"),
+                "expected ADDRESS/PREFIX_LENGTH",
+            ));
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| {
+            Error::invalid(format!("address {self:?}"), "not an IPv4 or IPv6 address")
+        })?;
+        let len: u8 = len.parse().map_err(|_| {
+            Error::invalid(
+                format!("address {self:?}"),
+                "prefix length is not a number 0..=128",
+            )
+        })?;
+        (addr, len).to_address()
+    }
+}
+impl ToAddress for String {
+    fn to_address(self) -> Result<IpNet> {
+        self.as_str().to_address()
+    }
+}
+
+impl Bridge {
+    /// Adds an address (`ip addr add ADDR dev BRIDGE`). IPv4 addresses get
+    /// their broadcast address, as `ip addr add ... brd +` does. IPv6
+    /// addresses go through DAD: see [`wait_dad`](Bridge::wait_dad).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad address (nothing sent),
+    /// [`Error::AlreadyExists`] if the bridge already has it,
+    /// [`Error::NotFound`] if the bridge is gone.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.add_address("192.168.122.1/24").await?;
+    /// br.add_address("fd00:1::1/64").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_address(&self, address: impl ToAddress) -> Result<()> {
+        let net = address.to_address()?;
+        self.nl
+            .add_address(&self.describe(net), self.index, net, false)
+            .await
+    }
+
+    /// Adds an IPv6 address with `nodad` (`ip addr add ADDR dev BRIDGE
+    /// nodad`): usable at once, never tentative, no DAD wait needed.
+    ///
+    /// # Errors
+    /// As [`add_address`](Bridge::add_address); an IPv4 address is
+    /// [`Error::InvalidInput`] (DAD is IPv6 only).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.add_address_nodad("fd00:1::1/64").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_address_nodad(&self, address: impl ToAddress) -> Result<()> {
+        let net = address.to_address()?;
+        if net.addr().is_ipv4() {
+            return Err(Error::invalid(
+                format!("address {net}"),
+                "nodad applies to IPv6 addresses only",
+            ));
+        }
+        self.nl
+            .add_address(&self.describe(net), self.index, net, true)
+            .await
+    }
+
+    /// Removes an address (`ip addr del ADDR dev BRIDGE`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad address, [`Error::NotFound`] (from
+    /// the kernel's EADDRNOTAVAIL it is [`Error::Netlink`]) if absent.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.remove_address("192.168.122.1/24").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_address(&self, address: impl ToAddress) -> Result<()> {
+        let net = address.to_address()?;
+        self.nl
+            .remove_address(&self.describe(net), self.index, net)
+            .await
+    }
+
+    /// The bridge's addresses with their flags (`ip addr show dev BRIDGE`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the bridge is gone; other kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// let tentative = br.addresses().await?.iter().filter(|a| a.tentative).count();
+    /// # Ok(()) }
+    /// ```
+    pub async fn addresses(&self) -> Result<Vec<AddressStatus>> {
+        Ok(self
+            .nl
+            .addresses(Op::ListAddresses, self.name.as_str(), self.index)
+            .await?
+            .into_iter()
+            .map(AddressStatus::from)
+            .collect())
+    }
+
+    fn describe(&self, net: IpNet) -> String {
+        format!("{} ({net})", self.name)
+    }
+
+    /// Waits until no IPv6 address on the bridge is tentative: DAD is over
+    /// and a DHCPv6/RA daemon can bind.
+    ///
+    /// Event-driven: it subscribes to the kernel's IPv6 address
+    /// notifications *before* reading the current addresses, so no change is
+    /// missed, then sleeps until the kernel reports one. No polling. If the
+    /// kernel drops notifications (ENOBUFS) it reads the addresses again.
+    ///
+    /// Cancel-safe: dropping the future closes its socket and stops its task.
+    ///
+    /// # Errors
+    /// - [`Error::DadFailed`] at once when an address turns `dadfailed`
+    ///   (another host on the link has it).
+    /// - [`Error::DadTimeout`] naming the addresses still tentative and
+    ///   whether the bridge has carrier. Without carrier the kernel does not
+    ///   run DAD at all (an up bridge with no up port, a fixed MAC or STP):
+    ///   the message says so and names the ways out.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.add_address("fd00:1::1/64").await?;
+    /// br.wait_dad(std::time::Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_dad(&self, timeout: Duration) -> Result<()> {
+        self.wait_dad_inner(None, timeout).await
+    }
+
+    /// Like [`wait_dad`](Bridge::wait_dad), for the given addresses only.
+    ///
+    /// # Errors
+    /// As `wait_dad`; [`Error::NotFound`] if one of `addresses` is not on
+    /// the bridge (or is removed while waiting).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// let a: std::net::Ipv6Addr = "fd00:1::1".parse().unwrap();
+    /// br.wait_dad_for(&[a], std::time::Duration::from_secs(5)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_dad_for(&self, addresses: &[Ipv6Addr], timeout: Duration) -> Result<()> {
+        self.wait_dad_inner(Some(addresses), timeout).await
+    }
+
+    async fn wait_dad_inner(&self, only: Option<&[Ipv6Addr]>, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let name = self.name.as_str();
+        let mut sub = self
+            .nl
+            .subscribe(Op::WaitDad, name, &[RTNLGRP_IPV6_IFADDR])?;
+        let mut state = self.ipv6_flags().await?;
+        loop {
+            match dad_verdict(&state, only, name)? {
+                Verdict::Done => return Ok(()),
+                Verdict::Failed(address) => {
+                    return Err(Error::DadFailed {
+                        bridge: name.to_string(),
+                        address,
+                    });
+                }
+                Verdict::Waiting(tentative) => {
+                    let next = tokio::time::timeout_at(deadline, sub.messages.next()).await;
+                    match next {
+                        Err(_elapsed) => {
+                            let link = self
+                                .nl
+                                .link(Op::WaitDad, name, LinkRef::Index(self.index))
+                                .await?;
+                            return Err(Error::DadTimeout {
+                                bridge: name.to_string(),
+                                tentative,
+                                carrier: link.carrier,
+                            });
+                        }
+                        Ok(None) => {
+                            return Err(Error::io(
+                                Op::WaitDad,
+                                name,
+                                std::io::Error::other("address notification socket closed"),
+                            ));
+                        }
+                        Ok(Some((msg, _))) => match Notification::parse(&msg) {
+                            Notification::NewAddress(a, idx) if idx == self.index => {
+                                if let IpAddr::V6(v6) = a.net.addr() {
+                                    state.insert(v6, a);
+                                }
+                            }
+                            Notification::DelAddress(a, idx) if idx == self.index => {
+                                if let IpAddr::V6(v6) = a.net.addr() {
+                                    state.remove(&v6);
+                                }
+                            }
+                            Notification::Overrun => {
+                                debug!(
+                                    bridge = name,
+                                    "address notifications overran; reading addresses again"
+                                );
+                                state = self.ipv6_flags().await?;
+                            }
+                            _ => {}
+                        },
+                    }
+                }
+            }
+        }
+    }
+
+    async fn ipv6_flags(&self) -> Result<BTreeMap<Ipv6Addr, AddrSnapshot>> {
+        Ok(self
+            .nl
+            .addresses(Op::WaitDad, self.name.as_str(), self.index)
+            .await?
+            .into_iter()
+            .filter_map(|a| match a.net.addr() {
+                IpAddr::V6(v6) => Some((v6, a)),
+                IpAddr::V4(_) => None,
+            })
+            .collect())
+    }
+}
+
+enum Verdict {
+    Done,
+    Failed(Ipv6Addr),
+    Waiting(Vec<Ipv6Addr>),
+}
+
+fn dad_verdict(
+    state: &BTreeMap<Ipv6Addr, AddrSnapshot>,
+    only: Option<&[Ipv6Addr]>,
+    bridge: &str,
+) -> Result<Verdict> {
+    let watched: Vec<(Ipv6Addr, AddrSnapshot)> = match only {
+        None => state.iter().map(|(k, v)| (*k, *v)).collect(),
+        Some(list) => {
+            let mut v = Vec::with_capacity(list.len());
+            for a in list {
+                match state.get(a) {
+                    Some(s) => v.push((*a, *s)),
+                    None => {
+                        return Err(Error::NotFound {
+                            op: Op::WaitDad,
+                            iface: format!("{bridge} (address {a})"),
+                        });
+                    }
+                }
+            }
+            v
+        }
+    };
+    if let Some((a, _)) = watched.iter().find(|(_, s)| s.has(AddressFlags::Dadfailed)) {
+        return Ok(Verdict::Failed(*a));
+    }
+    let tentative: Vec<Ipv6Addr> = watched
+        .iter()
+        .filter(|(_, s)| s.has(AddressFlags::Tentative))
+        .map(|(a, _)| *a)
+        .collect();
+    Ok(if tentative.is_empty() {
+        Verdict::Done
+    } else {
+        Verdict::Waiting(tentative)
+    })
+}

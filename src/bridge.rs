@@ -1,0 +1,962 @@
+//! `Bridge`: create, open, configure, inspect and delete a Linux bridge.
+
+use std::time::Duration;
+
+use macaddr::MacAddr6;
+use tracing::{debug, warn};
+
+use crate::addr::AddressStatus;
+use crate::error::{Error, Op, Result};
+use crate::legacy::{self, LegacyNic};
+use crate::mac::{eui64_link_local, validate_unicast};
+use crate::name::IfName;
+use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, OperState};
+use crate::netns;
+
+/// Smallest MTU the kernel accepts on an Ethernet-like link.
+pub const MIN_MTU: u32 = 68;
+/// Largest MTU a bridge accepts.
+pub const MAX_MTU: u32 = 65535;
+/// Below this MTU the kernel turns IPv6 off on the link.
+const IPV6_MIN_MTU: u32 = 1280;
+/// With STP on, the kernel keeps the forward delay within 2..=30 s (and
+/// silently clamps values outside), so we refuse them instead.
+const STP_FORWARD_DELAY: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(2)..=Duration::from_secs(30);
+/// `addr_assign_type` value of a MAC set explicitly (`NET_ADDR_SET`).
+const NET_ADDR_SET: &str = "3";
+
+/// What a new bridge should look like. Unset fields keep the kernel's defaults.
+///
+/// Mirrors `ip link add NAME [address MAC] [mtu MTU] type bridge [stp_state
+/// 0|1] [forward_delay CS] [ageing_time CS]`.
+///
+/// ```
+/// use std::time::Duration;
+/// use bridgekit::BridgeConfig;
+/// let config = BridgeConfig::new("virbr0")?
+///     .mac("52:54:00:12:34:56".parse().unwrap())
+///     .mtu(1500)
+///     .stp(false)
+///     .forward_delay(Duration::ZERO);
+/// # Ok::<(), bridgekit::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    name: IfName,
+    mac: Option<MacAddr6>,
+    mtu: Option<u32>,
+    stp: Option<bool>,
+    forward_delay: Option<Duration>,
+    ageing_time: Option<Duration>,
+    ipv6_ready_without_ports: bool,
+}
+
+impl BridgeConfig {
+    /// A bridge named `name` with the kernel's defaults.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if `name` is not a valid interface name.
+    ///
+    /// ```
+    /// let config = bridgekit::BridgeConfig::new("br0")?;
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn new(name: impl AsRef<str>) -> Result<Self> {
+        Ok(BridgeConfig {
+            name: IfName::new(name)?,
+            mac: None,
+            mtu: None,
+            stp: None,
+            forward_delay: None,
+            ageing_time: None,
+            ipv6_ready_without_ports: true,
+        })
+    }
+
+    /// A fixed MAC (`address MAC`). The kernel then keeps it whatever ports
+    /// join or leave ("sticky"), which is why libvirt's dummy tap is no
+    /// longer needed. Must be unicast and non-zero (checked by `create`).
+    ///
+    /// ```
+    /// # let c = bridgekit::BridgeConfig::new("br0")?;
+    /// let c = c.mac("52:54:00:12:34:56".parse().unwrap());
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn mac(mut self, mac: MacAddr6) -> Self {
+        self.mac = Some(mac);
+        self
+    }
+
+    /// The MTU (`mtu MTU`), 68..=65535 (checked by `create`). Below 1280 the
+    /// kernel turns IPv6 off on the bridge.
+    ///
+    /// ```
+    /// # let c = bridgekit::BridgeConfig::new("br0")?;
+    /// let c = c.mtu(9000);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn mtu(mut self, mtu: u32) -> Self {
+        self.mtu = Some(mtu);
+        self
+    }
+
+    /// Kernel STP on or off (`type bridge stp_state 1|0`).
+    ///
+    /// ```
+    /// # let c = bridgekit::BridgeConfig::new("br0")?;
+    /// let c = c.stp(false);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn stp(mut self, on: bool) -> Self {
+        self.stp = Some(on);
+        self
+    }
+
+    /// Forward delay (`type bridge forward_delay CENTISECONDS`), kept by the
+    /// kernel in centiseconds (rounded to its clock tick). With STP on it
+    /// must be 2..=30 s (checked by `create`).
+    ///
+    /// ```
+    /// # let c = bridgekit::BridgeConfig::new("br0")?;
+    /// let c = c.forward_delay(std::time::Duration::ZERO);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn forward_delay(mut self, delay: Duration) -> Self {
+        self.forward_delay = Some(delay);
+        self
+    }
+
+    /// How long learned MAC entries live (`type bridge ageing_time CENTISECONDS`).
+    ///
+    /// ```
+    /// # let c = bridgekit::BridgeConfig::new("br0")?;
+    /// let c = c.ageing_time(std::time::Duration::from_secs(300));
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn ageing_time(mut self, time: Duration) -> Self {
+        self.ageing_time = Some(time);
+        self
+    }
+
+    /// Whether `create` makes IPv6 work on the bridge before any port joins
+    /// (default: `true`). Only matters with a fixed MAC or STP.
+    ///
+    /// A bridge with a fixed MAC or STP loses carrier while it has no
+    /// forwarding port, and the kernel never starts DAD on a link without
+    /// carrier: IPv6 addresses stay `tentative` forever. A bridge brought up
+    /// while it still has carrier keeps IPv6 ready afterwards. So by default
+    /// `create` makes the bridge without MAC and STP, turns automatic
+    /// link-local addresses off, brings it up (carrier is on: IPv6 becomes
+    /// ready), then sets the MAC and STP and adds the link-local address
+    /// `fe80::` + EUI-64 of the fixed MAC by hand, the one the kernel would
+    /// have derived. The bridge is then **up** when `create` returns.
+    ///
+    /// With `false`, the bridge is born in one message, fully configured
+    /// and down; IPv6 DAD then needs an up port on the bridge.
+    ///
+    /// Taking such a bridge down and up again while it has no port loses
+    /// IPv6 readiness again (and the kernel flushes its IPv6 addresses on
+    /// down): see [`Bridge::up`].
+    ///
+    /// ```
+    /// # let c = bridgekit::BridgeConfig::new("br0")?;
+    /// let c = c.ipv6_ready_without_ports(false);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn ipv6_ready_without_ports(mut self, on: bool) -> Self {
+        self.ipv6_ready_without_ports = on;
+        self
+    }
+
+    /// The name of the bridge this config describes.
+    ///
+    /// ```
+    /// assert_eq!(bridgekit::BridgeConfig::new("br0")?.name().as_str(), "br0");
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn name(&self) -> &IfName {
+        &self.name
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let Some(mac) = self.mac {
+            validate_unicast(mac)?;
+        }
+        if let Some(mtu) = self.mtu {
+            validate_mtu(mtu)?;
+        }
+        if let Some(d) = self.forward_delay {
+            to_centiseconds("forward delay", d)?;
+            if self.stp == Some(true) && !STP_FORWARD_DELAY.contains(&d) {
+                return Err(Error::invalid(
+                    format!("forward delay {d:?}"),
+                    "with STP on the kernel requires 2..=30 s",
+                ));
+            }
+        }
+        if let Some(t) = self.ageing_time {
+            to_centiseconds("ageing time", t)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn validate_mtu(mtu: u32) -> Result<u32> {
+    if !(MIN_MTU..=MAX_MTU).contains(&mtu) {
+        return Err(Error::invalid(
+            format!("MTU {mtu}"),
+            format!("must be within {MIN_MTU}..={MAX_MTU}"),
+        ));
+    }
+    Ok(mtu)
+}
+
+/// Bridge timers travel as clock_t (1/100 s).
+fn to_centiseconds(what: &str, d: Duration) -> Result<u32> {
+    let cs = (d.as_nanos() + 5_000_000) / 10_000_000;
+    u32::try_from(cs).map_err(|_| {
+        Error::invalid(
+            format!("{what} {d:?}"),
+            "too long for the kernel (at most u32 centiseconds)",
+        )
+    })
+}
+
+fn from_centiseconds(cs: u32) -> Duration {
+    Duration::from_millis(u64::from(cs) * 10)
+}
+
+/// The kernel keeps timers in jiffies: a value read back may differ from
+/// the one sent by one centisecond.
+fn timer_matches(sent: u32, read: Option<u32>) -> bool {
+    read.is_some_and(|r| r.abs_diff(sent) <= 1)
+}
+
+/// A Linux bridge: a handle holding the connection, the ifindex and the name.
+///
+/// Operations address the bridge by ifindex, so they keep working if it is
+/// renamed; the name is kept for messages.
+///
+/// ```no_run
+/// use bridgekit::{Bridge, BridgeConfig, Netlink};
+/// # async fn f() -> Result<(), bridgekit::Error> {
+/// let nl = Netlink::connect()?;
+/// let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?
+///     .mac("52:54:00:12:34:56".parse().unwrap())).await?;
+/// br.add_address("192.168.122.1/24").await?;
+/// br.up().await?;
+/// br.delete().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    pub(crate) nl: Netlink,
+    pub(crate) index: u32,
+    pub(crate) name: IfName,
+}
+
+impl Bridge {
+    /// Creates a bridge as `config` describes (`ip link add NAME type bridge ...`).
+    ///
+    /// All of MTU, forward delay and ageing time travel in the creating
+    /// message; with a fixed MAC or STP the default sequence of
+    /// [`BridgeConfig::ipv6_ready_without_ports`] follows, which leaves the
+    /// bridge up. Everything is read back before `create` returns. If any
+    /// step fails the bridge is deleted and the first error returned.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad config (nothing sent);
+    /// [`Error::AlreadyExists`] if a bridge of that name exists,
+    /// [`Error::NotABridge`] if another kind of interface has the name;
+    /// [`Error::PermissionDenied`] without CAP_NET_ADMIN;
+    /// [`Error::NotApplied`] if the kernel did not keep a value.
+    ///
+    /// ```no_run
+    /// # async fn f(nl: bridgekit::Netlink) -> Result<(), bridgekit::Error> {
+    /// let br = bridgekit::Bridge::create(&nl, bridgekit::BridgeConfig::new("br0")?).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
+        config.validate()?;
+        let name = config.name.as_str();
+        let fixed_state = config.mac.is_some() || config.stp == Some(true);
+        let staged = fixed_state && config.ipv6_ready_without_ports;
+        let ipv6_possible = config.mtu.is_none_or(|m| m >= IPV6_MIN_MTU);
+        let options = BridgeOptions {
+            // Staged: STP comes after bring-up, since it turns carrier off.
+            stp: if staged { Some(false) } else { config.stp },
+            forward_delay_cs: config
+                .forward_delay
+                .map(|d| to_centiseconds("", d))
+                .transpose()?,
+            ageing_time_cs: config
+                .ageing_time
+                .map(|d| to_centiseconds("", d))
+                .transpose()?,
+        };
+        let link = LinkChange {
+            mtu: config.mtu,
+            mac: if staged { None } else { config.mac },
+            up: None,
+            ipv6_auto_link_local: None,
+        };
+        if let Err(e) = nl.create_bridge(name, &link, &options).await {
+            return Err(explain_exists(nl, name, e).await);
+        }
+        let created = match nl.link(Op::CreateBridge, name, LinkRef::Name(name)).await {
+            Ok(l) => l,
+            Err(e) => {
+                // The name is ours: the exclusive create just succeeded.
+                if let Err(undo) = nl.delete_link_by_name(Op::CreateBridge, name).await {
+                    warn!(bridge = name, error = %undo, "could not delete half-created bridge");
+                }
+                return Err(e);
+            }
+        };
+        let bridge = Bridge {
+            nl: nl.clone(),
+            index: created.index,
+            name: config.name.clone(),
+        };
+        let result = if staged {
+            bridge.finish_staged(&config, ipv6_possible).await
+        } else {
+            Ok(())
+        };
+        let result = match result {
+            Ok(()) => bridge.verify_created(&config, staged).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => Ok(bridge),
+            Err(e) => {
+                if let Err(undo) = nl.delete_link(Op::CreateBridge, name, bridge.index).await {
+                    warn!(bridge = name, error = %undo, "could not delete half-created bridge");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Steps 2.. of the IPv6-ready sequence (see
+    /// [`BridgeConfig::ipv6_ready_without_ports`]); the bridge exists, down,
+    /// with no MAC set and STP off, so it still has carrier.
+    async fn finish_staged(&self, config: &BridgeConfig, ipv6_possible: bool) -> Result<()> {
+        let name = self.name.as_str();
+        // 1. No automatic link-local: it would be derived from the random
+        //    MAC the kernel gave the bridge, not from the fixed one.
+        if config.mac.is_some() && ipv6_possible {
+            let change = LinkChange {
+                ipv6_auto_link_local: Some(false),
+                ..LinkChange::default()
+            };
+            match self
+                .nl
+                .set_link(Op::SetAddrGenMode, name, self.index, &change)
+                .await
+            {
+                Ok(()) => {}
+                // IPv6 disabled on this host or link (net.ipv6.conf.*.disable_ipv6).
+                Err(Error::Netlink { errno, .. })
+                    if errno == libc::EAFNOSUPPORT || errno == libc::EACCES =>
+                {
+                    debug!(
+                        bridge = name,
+                        "IPv6 unavailable on bridge; skipping IPv6 set-up"
+                    )
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // 2. Up while carrier is still on: the kernel marks IPv6 ready and
+        //    keeps it so when carrier goes off below.
+        let up = LinkChange {
+            up: Some(true),
+            ..LinkChange::default()
+        };
+        self.nl.set_link(Op::SetUp, name, self.index, &up).await?;
+        // 3. The fixed MAC: the kernel recomputes port state and, with no
+        //    port forwarding, turns carrier off.
+        if let Some(mac) = config.mac {
+            let change = LinkChange {
+                mac: Some(mac),
+                ..LinkChange::default()
+            };
+            self.nl
+                .set_link(Op::SetMac, name, self.index, &change)
+                .await?;
+        }
+        // 4. STP, which also turns carrier off on an empty bridge.
+        if config.stp == Some(true) {
+            let stp = BridgeOptions {
+                stp: Some(true),
+                ..BridgeOptions::default()
+            };
+            self.nl
+                .change_bridge(Op::SetBridgeOptions, name, self.index, &stp)
+                .await?;
+        }
+        // 5. The link-local address the kernel would derive from the fixed MAC.
+        if let Some(mac) = config.mac {
+            let link = self
+                .nl
+                .link(Op::CreateBridge, name, LinkRef::Index(self.index))
+                .await?;
+            if link.ipv6.is_some_and(|v6| !v6.disabled) {
+                let ll = ipnet::IpNet::new(eui64_link_local(mac).into(), 64).map_err(|_| {
+                    Error::invalid("link-local prefix", "64 is a valid IPv6 prefix length")
+                })?;
+                self.nl
+                    .add_address(&self.describe_ll(ll), self.index, ll, false)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn describe_ll(&self, net: ipnet::IpNet) -> String {
+        format!("{} ({net})", self.name)
+    }
+
+    /// Reads the new bridge back and compares with what was asked.
+    async fn verify_created(&self, config: &BridgeConfig, staged: bool) -> Result<()> {
+        let op = Op::CreateBridge;
+        let link = self
+            .nl
+            .link(op, self.name.as_str(), LinkRef::Index(self.index))
+            .await?;
+        if let Some(mac) = config.mac {
+            self.check(op, "MAC", mac, link.mac)?;
+        }
+        if let Some(mtu) = config.mtu {
+            self.check(op, "MTU", mtu, Some(link.mtu))?;
+        }
+        if let Some(stp) = config.stp {
+            self.check(op, "STP", stp, link.stp)?;
+        }
+        if let Some(d) = config.forward_delay {
+            self.check_timer(op, "forward delay", d, link.forward_delay_cs)?;
+        }
+        if let Some(d) = config.ageing_time {
+            self.check_timer(op, "ageing time", d, link.ageing_time_cs)?;
+        }
+        if staged {
+            self.check(op, "admin state up", true, Some(link.up))?;
+        }
+        Ok(())
+    }
+
+    fn check<T: PartialEq + std::fmt::Display>(
+        &self,
+        op: Op,
+        what: &str,
+        want: T,
+        got: Option<T>,
+    ) -> Result<()> {
+        if got.as_ref() == Some(&want) {
+            return Ok(());
+        }
+        Err(Error::NotApplied {
+            op,
+            iface: self.name.to_string(),
+            what: what.to_string(),
+            expected: want.to_string(),
+            actual: got.map_or_else(|| "nothing".to_string(), |g| g.to_string()),
+        })
+    }
+
+    fn check_timer(&self, op: Op, what: &str, want: Duration, got: Option<u32>) -> Result<()> {
+        let sent = to_centiseconds(what, want)?;
+        if timer_matches(sent, got) {
+            return Ok(());
+        }
+        Err(Error::NotApplied {
+            op,
+            iface: self.name.to_string(),
+            what: what.to_string(),
+            expected: format!("{want:?}"),
+            actual: got.map_or_else(
+                || "nothing".to_string(),
+                |cs| format!("{:?}", from_centiseconds(cs)),
+            ),
+        })
+    }
+
+    /// Adopts an existing bridge by name (`ip link show NAME`), e.g. after a
+    /// daemon restart.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad name, [`Error::NotFound`] if there
+    /// is no such interface, [`Error::NotABridge`] if it is another kind.
+    ///
+    /// ```no_run
+    /// # async fn f(nl: bridgekit::Netlink) -> Result<(), bridgekit::Error> {
+    /// let br = bridgekit::Bridge::open(&nl, "virbr0").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(nl: &Netlink, name: impl AsRef<str>) -> Result<Bridge> {
+        let name = IfName::new(name)?;
+        let link = nl
+            .link(Op::OpenBridge, name.as_str(), LinkRef::Name(name.as_str()))
+            .await?;
+        if !link.is_bridge() {
+            return Err(Error::NotABridge {
+                op: Op::OpenBridge,
+                iface: name.to_string(),
+                kind: link.kind_name(),
+            });
+        }
+        Ok(Bridge {
+            nl: nl.clone(),
+            index: link.index,
+            name,
+        })
+    }
+
+    /// The bridge's name (as given at create/open time).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::Bridge) { println!("{}", br.name()); }
+    /// ```
+    pub fn name(&self) -> &IfName {
+        &self.name
+    }
+
+    /// The bridge's ifindex.
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::Bridge) { println!("{}", br.index()); }
+    /// ```
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The connection this bridge was created or opened with.
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::Bridge) { let nl = br.netlink(); }
+    /// ```
+    pub fn netlink(&self) -> &Netlink {
+        &self.nl
+    }
+
+    async fn read(&self, op: Op) -> Result<LinkSnapshot> {
+        self.nl
+            .link(op, self.name.as_str(), LinkRef::Index(self.index))
+            .await
+    }
+
+    /// Sets a fixed MAC (`ip link set BRIDGE address MAC`).
+    ///
+    /// The kernel marks the MAC as explicitly set and from then on keeps
+    /// it when ports join or leave, even a port with a numerically lower
+    /// MAC. Read back, and where this process can read the namespace's sysfs
+    /// (CAP_SYS_ADMIN), the kernel's "explicitly set" mark is checked too.
+    /// Note that on a bridge with no forwarding port this turns carrier off.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a multicast or zero MAC (nothing sent);
+    /// [`Error::NotApplied`] if the kernel did not keep it; kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_mac("52:54:00:ab:cd:ef".parse().unwrap()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_mac(&self, mac: MacAddr6) -> Result<()> {
+        validate_unicast(mac)?;
+        let change = LinkChange {
+            mac: Some(mac),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::SetMac, self.name.as_str(), self.index, &change)
+            .await?;
+        let link = self.read(Op::SetMac).await?;
+        self.check(Op::SetMac, "MAC", mac, link.mac)?;
+        if let Some(explicit) = self.mac_explicit() {
+            self.check(
+                Op::SetMac,
+                "MAC assignment (addr_assign_type)",
+                "set",
+                Some(if explicit { "set" } else { "not set" }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Whether the kernel marks the MAC as explicitly set (sysfs
+    /// `addr_assign_type` = `NET_ADDR_SET`); `None` when that cannot be read.
+    fn mac_explicit(&self) -> Option<bool> {
+        match netns::read_sysfs_attr(self.nl.netns(), self.name.as_str(), "addr_assign_type") {
+            Ok(v) => Some(v == NET_ADDR_SET),
+            Err(e) => {
+                debug!(bridge = %self.name, error = %e, "cannot read addr_assign_type");
+                None
+            }
+        }
+    }
+
+    /// Sets the MTU (`ip link set BRIDGE mtu MTU`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] outside 68..=65535 (nothing sent); kernel
+    /// errors (a bridge with ports refuses an MTU its ports cannot carry).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_mtu(9000).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_mtu(&self, mtu: u32) -> Result<()> {
+        validate_mtu(mtu)?;
+        let change = LinkChange {
+            mtu: Some(mtu),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::SetMtu, self.name.as_str(), self.index, &change)
+            .await?;
+        let link = self.read(Op::SetMtu).await?;
+        self.check(Op::SetMtu, "MTU", mtu, Some(link.mtu))
+    }
+
+    /// Brings the bridge up (`ip link set BRIDGE up`).
+    ///
+    /// On a bridge with a fixed MAC or STP that has no forwarding port, the
+    /// bridge comes up without carrier, and the kernel will not run IPv6
+    /// DAD until a port is up: taking such a bridge down and up again undoes
+    /// what [`BridgeConfig::ipv6_ready_without_ports`] did, and nothing `up`
+    /// can send brings it back (the kernel has no way to give an empty
+    /// bridge carrier). `up` then logs a warning, and
+    /// [`wait_dad`](Bridge::wait_dad) reports the cause; attach an up port,
+    /// recreate the bridge, or use `nodad` addresses.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the bridge is gone; kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.up().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn up(&self) -> Result<()> {
+        let change = LinkChange {
+            up: Some(true),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::SetUp, self.name.as_str(), self.index, &change)
+            .await?;
+        let link = self.read(Op::SetUp).await?;
+        self.check(Op::SetUp, "admin state up", true, Some(link.up))?;
+        if !link.carrier && link.ipv6.is_some_and(|v6| !v6.disabled) {
+            warn!(bridge = %self.name, "bridge is up without carrier: IPv6 DAD will not run until a port is up");
+        }
+        Ok(())
+    }
+
+    /// Takes the bridge down (`ip link set BRIDGE down`). The kernel
+    /// flushes its IPv6 addresses.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the bridge is gone; kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.down().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn down(&self) -> Result<()> {
+        let change = LinkChange {
+            up: Some(false),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::SetDown, self.name.as_str(), self.index, &change)
+            .await?;
+        let link = self.read(Op::SetDown).await?;
+        self.check(Op::SetDown, "admin state up", false, Some(link.up))
+    }
+
+    async fn set_options(&self, options: BridgeOptions) -> Result<LinkSnapshot> {
+        self.nl
+            .change_bridge(
+                Op::SetBridgeOptions,
+                self.name.as_str(),
+                self.index,
+                &options,
+            )
+            .await?;
+        self.read(Op::SetBridgeOptions).await
+    }
+
+    /// Turns kernel STP on or off (`ip link set BRIDGE type bridge stp_state 1|0`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when turning STP on while the forward delay is
+    /// outside 2..=30 s (the kernel would silently change it);
+    /// [`Error::NotApplied`] if the kernel did not keep it.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_stp(true).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_stp(&self, on: bool) -> Result<()> {
+        if on {
+            let link = self.read(Op::SetBridgeOptions).await?;
+            let fd = from_centiseconds(link.forward_delay_cs.unwrap_or(0));
+            if !STP_FORWARD_DELAY.contains(&fd) {
+                return Err(Error::invalid(
+                    format!("STP on {} with forward delay {fd:?}", self.name),
+                    "with STP on the kernel requires a forward delay of 2..=30 s; set it first",
+                ));
+            }
+        }
+        let link = self
+            .set_options(BridgeOptions {
+                stp: Some(on),
+                ..BridgeOptions::default()
+            })
+            .await?;
+        self.check(Op::SetBridgeOptions, "STP", on, link.stp)
+    }
+
+    /// Sets the forward delay (`ip link set BRIDGE type bridge forward_delay CS`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if it does not fit the kernel's u32
+    /// centiseconds; [`Error::NotApplied`] if the kernel kept another value
+    /// (with STP on it refuses or clamps values outside 2..=30 s).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_forward_delay(std::time::Duration::from_secs(2)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_forward_delay(&self, delay: Duration) -> Result<()> {
+        let cs = to_centiseconds("forward delay", delay)?;
+        let link = self
+            .set_options(BridgeOptions {
+                forward_delay_cs: Some(cs),
+                ..BridgeOptions::default()
+            })
+            .await?;
+        self.check_timer(
+            Op::SetBridgeOptions,
+            "forward delay",
+            delay,
+            link.forward_delay_cs,
+        )
+    }
+
+    /// Sets the ageing time of learned entries (`ip link set BRIDGE type bridge ageing_time CS`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if it does not fit the kernel's u32
+    /// centiseconds; [`Error::NotApplied`] if the kernel kept another value.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_ageing_time(std::time::Duration::from_secs(300)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_ageing_time(&self, time: Duration) -> Result<()> {
+        let cs = to_centiseconds("ageing time", time)?;
+        let link = self
+            .set_options(BridgeOptions {
+                ageing_time_cs: Some(cs),
+                ..BridgeOptions::default()
+            })
+            .await?;
+        self.check_timer(
+            Op::SetBridgeOptions,
+            "ageing time",
+            time,
+            link.ageing_time_cs,
+        )
+    }
+
+    /// One snapshot of the bridge: link state, options, ports and addresses
+    /// (`ip -d link show BRIDGE`, `ip link show master BRIDGE`, `ip addr show dev BRIDGE`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the bridge is gone; kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// let s = br.status().await?;
+    /// println!("{} {} carrier={} ports={}", s.name, s.mac, s.carrier, s.ports.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&self) -> Result<BridgeStatus> {
+        let name = self.name.as_str();
+        let link = self.read(Op::ReadLink).await?;
+        let ports = self
+            .nl
+            .links_with_master(Op::ListPorts, name, self.index)
+            .await?;
+        let addresses = self
+            .nl
+            .addresses(Op::ListAddresses, name, self.index)
+            .await?;
+        Ok(BridgeStatus {
+            name: IfName::new(&link.name).unwrap_or_else(|_| self.name.clone()),
+            index: link.index,
+            mac: link.mac.unwrap_or(MacAddr6::nil()),
+            mac_explicit: self.mac_explicit(),
+            mtu: link.mtu,
+            up: link.up,
+            carrier: link.carrier,
+            operstate: link.operstate,
+            stp: link.stp.unwrap_or(false),
+            forward_delay: from_centiseconds(link.forward_delay_cs.unwrap_or(0)),
+            ageing_time: from_centiseconds(link.ageing_time_cs.unwrap_or(0)),
+            vlan_filtering: link.vlan_filtering.unwrap_or(false),
+            ports: ports
+                .into_iter()
+                .map(|p| PortSummary {
+                    name: p.name,
+                    index: p.index,
+                })
+                .collect(),
+            addresses: addresses.into_iter().map(AddressStatus::from).collect(),
+        })
+    }
+
+    /// Deletes the bridge (`ip link del BRIDGE`), then the legacy libvirt
+    /// dummy tap `<bridge>-nic` if one exists (see
+    /// [`legacy_nic_name`](crate::legacy_nic_name)). Only a tun/tap device
+    /// of that name is removed; another kind is left alone, logged and
+    /// reported in the result.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the bridge is already gone; kernel errors. An
+    /// error removing the legacy tap comes with [`Op::RemoveLegacyNic`];
+    /// the bridge is gone by then.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// let legacy = br.delete().await?;
+    /// println!("legacy tap: {legacy:?}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(self) -> Result<LegacyNic> {
+        self.nl
+            .delete_link(Op::DeleteBridge, self.name.as_str(), self.index)
+            .await?;
+        legacy::remove_legacy_nic(&self.nl, &self.name).await
+    }
+}
+
+/// On EEXIST, says whether the name belongs to a bridge or to another kind.
+async fn explain_exists(nl: &Netlink, name: &str, err: Error) -> Error {
+    if !matches!(err, Error::AlreadyExists { .. }) {
+        return err;
+    }
+    match nl.link(Op::CreateBridge, name, LinkRef::Name(name)).await {
+        Ok(link) if !link.is_bridge() => Error::NotABridge {
+            op: Op::CreateBridge,
+            iface: name.to_string(),
+            kind: link.kind_name(),
+        },
+        _ => err,
+    }
+}
+
+/// A port of a bridge, as [`BridgeStatus`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PortSummary {
+    /// The port's name.
+    pub name: String,
+    /// The port's ifindex.
+    pub index: u32,
+}
+
+/// A snapshot of a bridge, from [`Bridge::status`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BridgeStatus {
+    /// Name.
+    pub name: IfName,
+    /// Ifindex.
+    pub index: u32,
+    /// Current MAC.
+    pub mac: MacAddr6,
+    /// Whether the kernel marks the MAC as explicitly set (sticky);
+    /// `None` when this process cannot read it (needs CAP_SYS_ADMIN over the
+    /// namespace, to mount its sysfs privately).
+    pub mac_explicit: Option<bool>,
+    /// MTU.
+    pub mtu: u32,
+    /// Administratively up.
+    pub up: bool,
+    /// Has carrier (`LOWER_UP`).
+    pub carrier: bool,
+    /// Operational state.
+    pub operstate: OperState,
+    /// Kernel STP on.
+    pub stp: bool,
+    /// Forward delay.
+    pub forward_delay: Duration,
+    /// Ageing time of learned entries.
+    pub ageing_time: Duration,
+    /// 802.1Q VLAN filtering on.
+    pub vlan_filtering: bool,
+    /// Ports (links whose master is this bridge).
+    pub ports: Vec<PortSummary>,
+    /// Addresses with their flags.
+    pub addresses: Vec<AddressStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centiseconds_round_and_limit() {
+        assert_eq!(
+            to_centiseconds("x", Duration::from_millis(1504)).unwrap(),
+            150
+        );
+        assert_eq!(
+            to_centiseconds("x", Duration::from_millis(1505)).unwrap(),
+            151
+        );
+        assert!(to_centiseconds("x", Duration::from_secs(50_000_000)).is_err());
+    }
+
+    #[test]
+    fn config_validation() {
+        let c = || BridgeConfig::new("br0").unwrap();
+        assert!(c().mtu(67).validate().is_err());
+        assert!(c().mtu(65536).validate().is_err());
+        assert!(c().mtu(68).validate().is_ok());
+        assert!(
+            c().mac("01:00:00:00:00:01".parse().unwrap())
+                .validate()
+                .is_err()
+        );
+        assert!(
+            c().stp(true)
+                .forward_delay(Duration::ZERO)
+                .validate()
+                .is_err()
+        );
+        assert!(
+            c().stp(false)
+                .forward_delay(Duration::ZERO)
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            c().stp(true)
+                .forward_delay(Duration::from_secs(2))
+                .validate()
+                .is_ok()
+        );
+    }
+}

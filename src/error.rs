@@ -1,0 +1,392 @@
+//! The crate's error type and the one place where kernel errnos get meaning.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+/// What bridgekit was doing when an error happened.
+///
+/// Every kernel-facing [`Error`] variant carries one, so a log line says what
+/// was attempted, not only what failed.
+///
+/// ```
+/// use bridgekit::Op;
+/// assert_eq!(Op::CreateBridge.to_string(), "create bridge");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Op {
+    /// Opening the netlink connection or binding it to a network namespace.
+    Connect,
+    /// Creating a bridge (`ip link add NAME type bridge`).
+    CreateBridge,
+    /// Looking up an existing bridge (`ip link show NAME`).
+    OpenBridge,
+    /// Deleting a bridge (`ip link del NAME`).
+    DeleteBridge,
+    /// Changing a MAC address (`ip link set NAME address MAC`).
+    SetMac,
+    /// Changing the MTU (`ip link set NAME mtu MTU`).
+    SetMtu,
+    /// Bringing an interface up (`ip link set NAME up`).
+    SetUp,
+    /// Bringing an interface down (`ip link set NAME down`).
+    SetDown,
+    /// Changing bridge options (`ip link set NAME type bridge ...`).
+    SetBridgeOptions,
+    /// Changing the IPv6 address generation mode (`ip link set NAME addrgenmode ...`).
+    SetAddrGenMode,
+    /// Adding an address (`ip addr add ADDR dev NAME`).
+    AddAddress,
+    /// Removing an address (`ip addr del ADDR dev NAME`).
+    RemoveAddress,
+    /// Listing addresses (`ip addr show dev NAME`).
+    ListAddresses,
+    /// Reading link state (`ip -d link show NAME`).
+    ReadLink,
+    /// Listing the ports of a bridge (`ip link show master NAME`).
+    ListPorts,
+    /// Waiting for IPv6 duplicate address detection.
+    WaitDad,
+    /// Removing a legacy libvirt `<bridge>-nic` tap.
+    RemoveLegacyNic,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::Connect => "connect to netlink",
+            Op::CreateBridge => "create bridge",
+            Op::OpenBridge => "open bridge",
+            Op::DeleteBridge => "delete bridge",
+            Op::SetMac => "set MAC of",
+            Op::SetMtu => "set MTU of",
+            Op::SetUp => "bring up",
+            Op::SetDown => "bring down",
+            Op::SetBridgeOptions => "set bridge options of",
+            Op::SetAddrGenMode => "set IPv6 address generation mode of",
+            Op::AddAddress => "add address to",
+            Op::RemoveAddress => "remove address from",
+            Op::ListAddresses => "list addresses of",
+            Op::ReadLink => "read link state of",
+            Op::ListPorts => "list ports of",
+            Op::WaitDad => "wait for IPv6 DAD on",
+            Op::RemoveLegacyNic => "remove legacy dummy tap",
+        })
+    }
+}
+
+/// Everything that can go wrong in bridgekit.
+///
+/// Each variant says what was attempted ([`Op`]), on which interface, and
+/// what the kernel answered, in words. Input that can never be valid is
+/// rejected as [`Error::InvalidInput`] before any netlink message is sent.
+///
+/// ```
+/// use bridgekit::{Error, IfName};
+/// let err = IfName::new("a/b").unwrap_err();
+/// assert!(matches!(err, Error::InvalidInput { .. }));
+/// assert_eq!(err.to_string(), "invalid interface name \"a/b\": contains '/'");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input rejected before anything was sent to the kernel.
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What kind of input (interface name, MAC address, MTU, ...), with the value.
+        what: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The interface does not exist (ENODEV / ENOENT).
+    #[error("{op} {iface}: no such interface")]
+    NotFound {
+        /// What was attempted.
+        op: Op,
+        /// The interface name (or `#index`).
+        iface: String,
+    },
+    /// An interface or address of that name already exists (EEXIST).
+    #[error("{op} {iface}: already exists")]
+    AlreadyExists {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
+    },
+    /// The interface exists but is not a bridge.
+    #[error("{op} {iface}: interface exists but is a {kind}, not a bridge")]
+    NotABridge {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
+        /// The link kind the kernel reports (`veth`, `tun`, `device` for a physical NIC).
+        kind: String,
+    },
+    /// The caller lacks CAP_NET_ADMIN over the network namespace (EPERM).
+    #[error(
+        "{op} {iface}: permission denied (needs CAP_NET_ADMIN in the interface's network namespace)"
+    )]
+    PermissionDenied {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
+    },
+    /// The running kernel cannot do this (EOPNOTSUPP, missing config).
+    #[error("{op} {iface}: not supported by this kernel ({detail})")]
+    Unsupported {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
+        /// What the kernel said, or which feature is missing.
+        detail: String,
+    },
+    /// The kernel acknowledged a change but reading it back shows it was not applied.
+    #[error(
+        "{op} {iface}: kernel accepted the request but {what} reads back as {actual}, not {expected}"
+    )]
+    NotApplied {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
+        /// The attribute that did not change.
+        what: String,
+        /// What was asked for.
+        expected: String,
+        /// What the kernel reports.
+        actual: String,
+    },
+    /// IPv6 duplicate address detection found another host using the address.
+    #[error(
+        "IPv6 duplicate address detection failed on {bridge}: {address} is already in use on the link"
+    )]
+    DadFailed {
+        /// The bridge.
+        bridge: String,
+        /// The duplicate address, now flagged `dadfailed` by the kernel.
+        address: Ipv6Addr,
+    },
+    /// IPv6 duplicate address detection did not finish in time.
+    #[error("{}", dad_timeout_message(bridge, tentative, *carrier))]
+    DadTimeout {
+        /// The bridge.
+        bridge: String,
+        /// Addresses still `tentative` when the time ran out.
+        tentative: Vec<Ipv6Addr>,
+        /// Whether the bridge had carrier. Without carrier the kernel never starts DAD.
+        carrier: bool,
+    },
+    /// Any other errno from the kernel.
+    #[error("{op} {iface}: kernel answered {errno_name} ({message})")]
+    Netlink {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
+        /// The positive errno value.
+        errno: i32,
+        /// The errno's symbolic name (`EINVAL`, `ERANGE`, ...).
+        errno_name: &'static str,
+        /// The errno's description.
+        message: String,
+    },
+    /// A local I/O error (netlink socket, namespace file, sysfs).
+    #[error("{op} {iface}: {source}")]
+    Io {
+        /// What was attempted.
+        op: Op,
+        /// The interface name, or the namespace path for [`Op::Connect`].
+        iface: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn dad_timeout_message(bridge: &str, tentative: &[Ipv6Addr], carrier: bool) -> String {
+    let list = tentative
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if carrier {
+        format!(
+            "IPv6 duplicate address detection on {bridge} did not finish in time; still tentative: {list}"
+        )
+    } else {
+        format!(
+            "IPv6 duplicate address detection on {bridge} did not finish in time; still tentative: {list}. \
+             {bridge} has no carrier, and the kernel only runs DAD on a link with carrier: \
+             a bridge with a fixed MAC or STP loses carrier while it has no forwarding port. \
+             Ways out: attach a port that is up, create the bridge with bridgekit's default \
+             IPv6-ready sequence (BridgeConfig::ipv6_ready_without_ports), or add the address with nodad"
+        )
+    }
+}
+
+impl Error {
+    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Maps a kernel errno (positive) to the variant that carries its meaning.
+    pub(crate) fn from_errno(op: Op, iface: &str, errno: i32) -> Self {
+        let iface = iface.to_string();
+        match errno {
+            libc::ENODEV | libc::ENOENT => Error::NotFound { op, iface },
+            libc::EEXIST => Error::AlreadyExists { op, iface },
+            libc::EPERM => Error::PermissionDenied { op, iface },
+            libc::EOPNOTSUPP => Error::Unsupported {
+                op,
+                iface,
+                detail: "EOPNOTSUPP".into(),
+            },
+            _ => Error::Netlink {
+                op,
+                iface,
+                errno,
+                errno_name: errno_name(errno),
+                message: errno_message(errno),
+            },
+        }
+    }
+
+    /// Maps an rtnetlink error, keeping the kernel's errno where there is one.
+    pub(crate) fn from_rtnetlink(op: Op, iface: &str, err: rtnetlink::Error) -> Self {
+        match err {
+            rtnetlink::Error::NetlinkError(msg) => match msg.code {
+                Some(code) => Error::from_errno(op, iface, -code.get()),
+                None => Error::Io {
+                    op,
+                    iface: iface.to_string(),
+                    source: std::io::Error::other("unexpected netlink ACK in place of an answer"),
+                },
+            },
+            other => Error::Io {
+                op,
+                iface: iface.to_string(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
+
+    pub(crate) fn io(op: Op, iface: &str, source: std::io::Error) -> Self {
+        // An errno that the kernel answered through a syscall has the same meaning
+        // as one answered through netlink.
+        match source.raw_os_error() {
+            Some(libc::EPERM) => Error::PermissionDenied {
+                op,
+                iface: iface.to_string(),
+            },
+            _ => Error::Io {
+                op,
+                iface: iface.to_string(),
+                source,
+            },
+        }
+    }
+
+    /// The kernel errno behind this error, if the kernel answered with one.
+    ///
+    /// ```
+    /// use bridgekit::{Error, IfName};
+    /// assert_eq!(IfName::new("").unwrap_err().errno(), None);
+    /// ```
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::NotFound { .. } => Some(libc::ENODEV),
+            Error::AlreadyExists { .. } => Some(libc::EEXIST),
+            Error::PermissionDenied { .. } => Some(libc::EPERM),
+            Error::Netlink { errno, .. } => Some(*errno),
+            Error::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+fn errno_message(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    // "Invalid argument (os error 22)" -> "Invalid argument"
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EINVAL => "EINVAL",
+        libc::ERANGE => "ERANGE",
+        libc::EBUSY => "EBUSY",
+        libc::EACCES => "EACCES",
+        libc::ENOSPC => "ENOSPC",
+        libc::ENOMEM => "ENOMEM",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ELOOP => "ELOOP",
+        libc::EMLINK => "EMLINK",
+        libc::ENOTSUP => "ENOTSUP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        _ => "an error",
+    }
+}
+
+/// `Result` with bridgekit's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_maps_to_meaning() {
+        assert!(matches!(
+            Error::from_errno(Op::OpenBridge, "br0", libc::ENODEV),
+            Error::NotFound { .. }
+        ));
+        assert!(matches!(
+            Error::from_errno(Op::CreateBridge, "br0", libc::EEXIST),
+            Error::AlreadyExists { .. }
+        ));
+        assert!(matches!(
+            Error::from_errno(Op::SetBridgeOptions, "br0", libc::EOPNOTSUPP),
+            Error::Unsupported { .. }
+        ));
+        let e = Error::from_errno(Op::SetMtu, "br0", libc::EINVAL);
+        assert_eq!(
+            e.to_string(),
+            "set MTU of br0: kernel answered EINVAL (Invalid argument)"
+        );
+        assert_eq!(e.errno(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn dad_timeout_without_carrier_names_the_ways_out() {
+        let e = Error::DadTimeout {
+            bridge: "br0".into(),
+            tentative: vec!["fd00::1".parse().unwrap()],
+            carrier: false,
+        };
+        let text = e.to_string();
+        assert!(text.contains("fd00::1"), "{text}");
+        assert!(text.contains("no carrier"), "{text}");
+        assert!(text.contains("nodad"), "{text}");
+    }
+
+    #[test]
+    fn errors_are_send_sync() {
+        fn check<T: Send + Sync + std::error::Error + 'static>() {}
+        check::<Error>();
+    }
+}

@@ -1,0 +1,71 @@
+//! # bridgekit
+//!
+//! A typed, async API for the whole life of a Linux bridge, for VM
+//! managers: create it with a fixed MAC, give it addresses, wait for IPv6
+//! duplicate address detection, and tear it down — over rtnetlink, with
+//! every change read back from the kernel and every failure undone.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bridgekit::{Bridge, BridgeConfig, Netlink};
+//!
+//! # async fn f() -> Result<(), bridgekit::Error> {
+//! let nl = Netlink::connect()?;
+//! let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?
+//!         .mac("52:54:00:12:34:56".parse().unwrap())
+//!         .mtu(1500)
+//!         .stp(false)
+//!         .forward_delay(Duration::ZERO)).await?;
+//! br.add_address("192.168.122.1/24").await?;
+//! br.add_address("fd00:1::1/64").await?;
+//! br.up().await?;
+//! br.wait_dad(Duration::from_secs(5)).await?;
+//! println!("{:#?}", br.status().await?);
+//! br.delete().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Why a fixed MAC, and no dummy tap
+//! A bridge without an explicitly set MAC takes the lowest MAC of its ports,
+//! so it changes as guests come and go; libvirt once attached a dummy tap
+//! (`virbr0-nic`) to pin it and to make IPv6 DAD run. The kernel keeps an
+//! explicitly set MAC, so the tap is not needed — but an empty bridge with a
+//! fixed MAC has no carrier and IPv6 DAD never runs on it.
+//! [`Bridge::create`] therefore uses a sequence that makes IPv6 ready before
+//! the MAC is set (see [`BridgeConfig::ipv6_ready_without_ports`]), and
+//! [`Bridge::wait_dad`] says why when DAD cannot finish.
+//! [`Bridge::delete`] removes the tap older libvirt left behind.
+//!
+//! ## Errors
+//! Every call returns [`Error`], which names the operation ([`Op`]), the
+//! interface and the kernel's answer. Bad input is refused before any
+//! netlink message is sent.
+
+#![warn(missing_docs)]
+
+mod addr;
+mod bridge;
+mod error;
+mod legacy;
+mod mac;
+mod name;
+mod netlink;
+mod netns;
+
+pub use addr::{AddressStatus, ToAddress};
+pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU, PortSummary};
+pub use error::{Error, Op, Result};
+pub use legacy::{LegacyNic, legacy_nic_name};
+pub use mac::eui64_link_local;
+pub use name::{IFNAME_MAX_LEN, IfName};
+pub use netlink::{Netlink, OperState};
+
+/// Re-exported so callers name MACs and networks with the same types.
+pub use ipnet;
+
+/// The README's code, compiled as a doctest so it cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+/// Re-exported so callers name MACs and networks with the same types.
+pub use macaddr;

@@ -1,0 +1,88 @@
+//! MAC address rules for interfaces, and the EUI-64 link-local address
+//! derived from a MAC.
+
+use std::net::Ipv6Addr;
+
+use macaddr::MacAddr6;
+
+use crate::error::{Error, Result};
+
+/// Checks that `mac` can be an interface's own address: unicast and not all zero.
+///
+/// The kernel refuses a multicast MAC with EADDRNOTAVAIL; we say why first.
+pub(crate) fn validate_unicast(mac: MacAddr6) -> Result<MacAddr6> {
+    let what = || format!("MAC address {mac}");
+    if mac.is_nil() {
+        return Err(Error::invalid(what(), "all-zero address"));
+    }
+    if mac.as_bytes()[0] & 1 == 1 {
+        let reason = if mac.is_broadcast() {
+            "broadcast address; an interface needs a unicast MAC"
+        } else {
+            "multicast address (low bit of the first byte is set); an interface needs a unicast MAC"
+        };
+        return Err(Error::invalid(what(), reason));
+    }
+    Ok(mac)
+}
+
+/// The IPv6 link-local address `fe80::/64` + modified EUI-64 of `mac`
+/// (RFC 4291 appendix A), the address the kernel's `addrgenmode eui64` gives.
+///
+/// ```
+/// let mac: macaddr::MacAddr6 = "52:54:00:12:34:56".parse().unwrap();
+/// assert_eq!(bridgekit::eui64_link_local(mac).to_string(), "fe80::5054:ff:fe12:3456");
+/// ```
+pub fn eui64_link_local(mac: MacAddr6) -> Ipv6Addr {
+    let m = mac.into_array();
+    Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_multicast_broadcast_zero() {
+        for bad in [
+            "01:00:5e:00:00:01",
+            "ff:ff:ff:ff:ff:ff",
+            "00:00:00:00:00:00",
+            "33:33:00:00:00:01",
+        ] {
+            let mac: MacAddr6 = bad.parse().unwrap();
+            assert!(
+                matches!(validate_unicast(mac), Err(Error::InvalidInput { .. })),
+                "{bad}"
+            );
+        }
+        let ok: MacAddr6 = "52:54:00:00:00:01".parse().unwrap();
+        assert_eq!(validate_unicast(ok).unwrap(), ok);
+    }
+
+    #[test]
+    fn eui64_flips_universal_local_bit() {
+        let mac: MacAddr6 = "00:11:22:33:44:55".parse().unwrap();
+        assert_eq!(
+            eui64_link_local(mac).to_string(),
+            "fe80::211:22ff:fe33:4455"
+        );
+    }
+}

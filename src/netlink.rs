@@ -1,0 +1,739 @@
+//! The netlink connection and every message bridgekit sends or parses.
+//!
+//! Other modules call the crate-private functions here with typed values;
+//! only this module touches rtnetlink and netlink-packet-route types.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::TryStreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
+use ipnet::IpNet;
+use macaddr::MacAddr6;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netlink_packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoData, InfoKind, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage, State,
+};
+use rtnetlink::packet_core::NetlinkMessage;
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
+use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec};
+use tracing::debug;
+
+use crate::error::{Error, Op, Result};
+use crate::netns;
+
+/// A netlink connection to one network namespace: the context every
+/// bridgekit call takes.
+///
+/// Cheap to clone (an `Arc`); all clones share one rtnetlink socket, whose
+/// reader task runs on the tokio runtime that was current at
+/// [`connect`](Netlink::connect) time and ends when the last clone is dropped.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), bridgekit::Error> {
+/// let nl = bridgekit::Netlink::connect()?;
+/// let other = bridgekit::Netlink::connect_in_netns("/proc/1234/ns/net")?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Netlink {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handle: Handle,
+    netns: OwnedFd,
+    requests: AtomicU64,
+    fault: Mutex<Option<Fault>>,
+    /// Receive buffer for notification sockets; 0 = the kernel default.
+    event_rcvbuf: AtomicUsize,
+}
+
+#[derive(Clone, Copy)]
+struct Fault {
+    at: u64,
+    errno: i32,
+}
+
+impl std::fmt::Debug for Netlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Netlink")
+            .field("requests", &self.inner.requests.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+fn require_runtime() -> Result<()> {
+    tokio::runtime::Handle::try_current()
+        .map(|_| ())
+        .map_err(|_| {
+            Error::io(
+                Op::Connect,
+                "netlink",
+                std::io::Error::other(
+                    "bridgekit needs a running tokio runtime (call connect from async code)",
+                ),
+            )
+        })
+}
+
+/// A route-netlink socket with strict checking on, so the kernel filters
+/// dumps by ifindex/master itself and rejects attributes it does not know.
+fn route_socket() -> std::io::Result<Socket> {
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    socket.bind_auto()?;
+    socket.set_netlink_get_strict_chk(true)?;
+    socket.set_ext_ack(true)?;
+    Ok(socket)
+}
+
+fn into_tokio(socket: Socket) -> TokioSocket {
+    // SAFETY: the fd comes from a socket we own and give up here; a runtime
+    // is current (checked by the callers), which TokioSocket needs.
+    unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) }
+}
+
+impl Netlink {
+    /// Connects to the network namespace of the calling thread.
+    ///
+    /// Must be called inside a tokio runtime; the connection's reader task is
+    /// spawned on it. Mirrors what `ip` does on start.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with [`Op::Connect`] if no runtime is running or the
+    /// socket cannot be opened.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), bridgekit::Error> {
+    /// let nl = bridgekit::Netlink::connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connect() -> Result<Self> {
+        require_runtime()?;
+        let ns = netns::current().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        let socket = route_socket().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        Ok(Self::from_parts(socket, ns))
+    }
+
+    /// Connects to the network namespace behind `path` (`/run/netns/NAME`,
+    /// `/proc/PID/ns/net`, or a bind mount of one). Like `ip -n NAME`.
+    ///
+    /// The socket is created on a helper thread that enters the namespace
+    /// and exits; no thread of the caller changes namespace. Sockets stay
+    /// bound to the namespace they were made in.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with [`Op::Connect`] if the path is not a network
+    /// namespace, [`Error::PermissionDenied`] without CAP_SYS_ADMIN over it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), bridgekit::Error> {
+    /// let nl = bridgekit::Netlink::connect_in_netns("/proc/4242/ns/net")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn connect_in_netns(path: impl AsRef<Path>) -> Result<Self> {
+        require_runtime()?;
+        let path = path.as_ref();
+        let where_ = path.display().to_string();
+        let ns = netns::open(path).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        let socket =
+            netns::run_in(&ns, route_socket).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        Ok(Self::from_parts(socket, ns))
+    }
+
+    fn from_parts(socket: Socket, netns: OwnedFd) -> Self {
+        let (conn, handle, _) = rtnetlink::from_socket(into_tokio(socket));
+        tokio::spawn(conn);
+        Netlink {
+            inner: Arc::new(Inner {
+                handle,
+                netns,
+                requests: AtomicU64::new(0),
+                fault: Mutex::new(None),
+                event_rcvbuf: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// How many netlink requests this connection (all clones) has sent.
+    ///
+    /// For tests that prove bad input is rejected before any traffic.
+    #[doc(hidden)]
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::SeqCst)
+    }
+
+    /// Testing hook: the request `after` requests from now (0 = the next)
+    /// fails with `errno` without being sent, as if the kernel had answered so.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, after: u64, errno: i32) {
+        let at = self.inner.requests.load(Ordering::SeqCst) + after;
+        *self.inner.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault { at, errno });
+    }
+
+    /// Testing hook: the receive buffer (bytes) of the notification sockets
+    /// opened from now on, small enough to force overruns (ENOBUFS).
+    #[doc(hidden)]
+    pub fn set_event_rcvbuf(&self, bytes: usize) {
+        self.inner.event_rcvbuf.store(bytes, Ordering::SeqCst);
+    }
+
+    pub(crate) fn netns(&self) -> &OwnedFd {
+        &self.inner.netns
+    }
+
+    /// Counts, logs and maps the errors of one kernel request.
+    async fn call<T, Fut>(&self, op: Op, iface: &str, f: impl FnOnce(Handle) -> Fut) -> Result<T>
+    where
+        Fut: Future<Output = Result<T, rtnetlink::Error>>,
+    {
+        let n = self.inner.requests.fetch_add(1, Ordering::SeqCst);
+        {
+            let mut fault = self.inner.fault.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(Fault { at, errno }) = *fault {
+                if at == n {
+                    *fault = None;
+                    debug!(%op, iface, errno, "injected fault");
+                    return Err(Error::from_errno(op, iface, errno));
+                }
+            }
+        }
+        debug!(%op, iface, "netlink request");
+        match f(self.inner.handle.clone()).await {
+            Ok(v) => {
+                debug!(%op, iface, "kernel acknowledged");
+                Ok(v)
+            }
+            Err(e) => {
+                let err = Error::from_rtnetlink(op, iface, e);
+                debug!(%op, iface, error = %err, "kernel refused");
+                Err(err)
+            }
+        }
+    }
+
+    // ----- links -------------------------------------------------------
+
+    /// RTM_GETLINK by index or name; ENODEV becomes [`Error::NotFound`].
+    pub(crate) async fn link(
+        &self,
+        op: Op,
+        iface: &str,
+        target: LinkRef<'_>,
+    ) -> Result<LinkSnapshot> {
+        let msg = self
+            .call(op, iface, |h| async move {
+                let req = h.link().get();
+                let req = match target {
+                    LinkRef::Index(i) => req.match_index(i),
+                    LinkRef::Name(n) => req.match_name(n),
+                };
+                req.execute().try_next().await
+            })
+            .await?;
+        match msg {
+            Some(m) => Ok(LinkSnapshot::parse(&m)),
+            None => Err(Error::NotFound {
+                op,
+                iface: iface.to_string(),
+            }),
+        }
+    }
+
+    /// RTM_GETLINK dump of the links whose master is `master` (filtered by the kernel).
+    pub(crate) async fn links_with_master(
+        &self,
+        op: Op,
+        iface: &str,
+        master: u32,
+    ) -> Result<Vec<LinkSnapshot>> {
+        self.call(op, iface, |h| async move {
+            let mut req = h.link().get();
+            req.message_mut()
+                .attributes
+                .push(LinkAttribute::Controller(master));
+            req.execute()
+                .try_filter_map(|m| async move {
+                    let s = LinkSnapshot::parse(&m);
+                    Ok((s.master == Some(master)).then_some(s))
+                })
+                .try_collect()
+                .await
+        })
+        .await
+    }
+
+    /// RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: a new bridge, down, with
+    /// every attribute of `link` and `bridge` in the one message.
+    pub(crate) async fn create_bridge(
+        &self,
+        name: &str,
+        link: &LinkChange,
+        bridge: &BridgeOptions,
+    ) -> Result<()> {
+        let builder = LinkMessageBuilder::<LinkBridge>::new(name);
+        let builder = bridge.apply(builder);
+        let msg = link.apply(builder).build();
+        self.call(Op::CreateBridge, name, |h| h.link().add(msg).execute())
+            .await
+    }
+
+    /// RTM_SETLINK for generic attributes (MTU, MAC, flags, IPv6 af_spec),
+    /// which the kernel applies through `do_setlink`.
+    pub(crate) async fn set_link(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        change: &LinkChange,
+    ) -> Result<()> {
+        let msg = change.apply(LinkUnspec::new_with_index(index)).build();
+        self.call(op, iface, |h| h.link().set(msg).execute()).await
+    }
+
+    /// RTM_NEWLINK on an existing bridge with IFLA_LINKINFO: the only way the
+    /// kernel applies bridge options (RTM_SETLINK ignores them and says Ok).
+    pub(crate) async fn change_bridge(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        bridge: &BridgeOptions,
+    ) -> Result<()> {
+        let builder =
+            LinkMessageBuilder::<LinkBridge>::new_with_info_kind(InfoKind::Bridge).index(index);
+        let msg = bridge.apply(builder).build();
+        self.call(op, iface, |h| h.link().change(msg).execute())
+            .await
+    }
+
+    /// RTM_DELLINK by index.
+    pub(crate) async fn delete_link(&self, op: Op, iface: &str, index: u32) -> Result<()> {
+        self.call(op, iface, |h| h.link().del(index).execute())
+            .await
+    }
+
+    /// RTM_DELLINK by name.
+    pub(crate) async fn delete_link_by_name(&self, op: Op, name: &str) -> Result<()> {
+        let msg = LinkUnspec::new_with_name(name).build();
+        self.call(op, name, |h| h.link().del_with_message(msg).execute())
+            .await
+    }
+
+    // ----- addresses ---------------------------------------------------
+
+    /// RTM_NEWADDR (with IFA_F_NODAD when asked); IPv4 gets its broadcast.
+    pub(crate) async fn add_address(
+        &self,
+        iface: &str,
+        index: u32,
+        net: IpNet,
+        nodad: bool,
+    ) -> Result<()> {
+        self.call(Op::AddAddress, iface, |h| {
+            let mut req = h.address().add(index, net.addr(), net.prefix_len());
+            if nodad {
+                req.message_mut()
+                    .attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+            req.execute()
+        })
+        .await
+    }
+
+    /// RTM_DELADDR of one address.
+    pub(crate) async fn remove_address(&self, iface: &str, index: u32, net: IpNet) -> Result<()> {
+        let mut msg = AddressMessage::default();
+        msg.header.index = index;
+        msg.header.prefix_len = net.prefix_len();
+        msg.header.family = match net {
+            IpNet::V4(_) => netlink_packet_route::AddressFamily::Inet,
+            IpNet::V6(_) => netlink_packet_route::AddressFamily::Inet6,
+        };
+        msg.attributes.push(AddressAttribute::Local(net.addr()));
+        if net.addr().is_ipv6() {
+            msg.attributes.push(AddressAttribute::Address(net.addr()));
+        }
+        self.call(Op::RemoveAddress, iface, |h| h.address().del(msg).execute())
+            .await
+    }
+
+    /// RTM_GETADDR dump of one link's addresses (filtered by the kernel:
+    /// strict checking honours the ifindex in the request header).
+    pub(crate) async fn addresses(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+    ) -> Result<Vec<AddrSnapshot>> {
+        self.call(op, iface, |h| async move {
+            let mut req = h.address().get().set_link_index_filter(index);
+            req.message_mut().header.index = index;
+            req.execute()
+                .map_ok(|m| AddrSnapshot::parse(&m))
+                .try_filter_map(|a| async move { Ok(a) })
+                .try_collect()
+                .await
+        })
+        .await
+    }
+
+    // ----- notifications -----------------------------------------------
+
+    /// A multicast subscription in this connection's namespace.
+    pub(crate) fn subscribe(&self, op: Op, iface: &str, groups: &[u32]) -> Result<Subscription> {
+        let rcvbuf = match self.inner.event_rcvbuf.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n),
+        };
+        let mask = groups.iter().fold(0u32, |m, g| m | (1 << (g - 1)));
+        let socket = netns::run_in(self.netns(), || {
+            let mut socket = Socket::new(NETLINK_ROUTE)?;
+            if let Some(size) = rcvbuf {
+                socket.set_rx_buf_sz(size)?;
+            }
+            socket.bind(&SocketAddr::new(0, mask))?;
+            Ok(socket)
+        })
+        .map_err(|e| Error::io(op, iface, e))?;
+        let tokio_socket = into_tokio(socket);
+        let (conn, _handle, messages) = rtnetlink::from_socket::<TokioSocket>(tokio_socket);
+        let task = tokio::spawn(conn);
+        Ok(Subscription { messages, task })
+    }
+}
+
+/// A multicast netlink socket and the task that reads it; dropping it
+/// aborts the task and closes the socket.
+pub(crate) struct Subscription {
+    pub(crate) messages: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One message from a [`Subscription`].
+pub(crate) enum Notification {
+    NewAddress(AddrSnapshot, u32),
+    DelAddress(AddrSnapshot, u32),
+    /// The kernel dropped notifications (ENOBUFS): state must be re-read.
+    Overrun,
+    Other,
+}
+
+impl Notification {
+    pub(crate) fn parse(msg: &NetlinkMessage<RouteNetlinkMessage>) -> Self {
+        use rtnetlink::packet_core::NetlinkPayload;
+        match &msg.payload {
+            NetlinkPayload::Overrun(_) => Notification::Overrun,
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) => {
+                match AddrSnapshot::parse(m) {
+                    Some(a) => Notification::NewAddress(a, m.header.index),
+                    None => Notification::Other,
+                }
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => {
+                match AddrSnapshot::parse(m) {
+                    Some(a) => Notification::DelAddress(a, m.header.index),
+                    None => Notification::Other,
+                }
+            }
+            _ => Notification::Other,
+        }
+    }
+}
+
+/// Which link a request is about.
+#[derive(Clone, Copy)]
+pub(crate) enum LinkRef<'a> {
+    Index(u32),
+    Name(&'a str),
+}
+
+/// Generic link attributes to change; `None` leaves one as it is.
+#[derive(Default, Clone, Debug)]
+pub(crate) struct LinkChange {
+    pub mtu: Option<u32>,
+    pub mac: Option<MacAddr6>,
+    pub up: Option<bool>,
+    /// IPv6 address generation: `Some(false)` = `addrgenmode none`, `Some(true)` = `eui64`.
+    pub ipv6_auto_link_local: Option<bool>,
+}
+
+impl LinkChange {
+    fn apply<T>(&self, mut b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
+        if let Some(mtu) = self.mtu {
+            b = b.mtu(mtu);
+        }
+        if let Some(mac) = self.mac {
+            b = b.address(mac.as_bytes().to_vec());
+        }
+        match self.up {
+            Some(true) => b = b.up(),
+            Some(false) => b = b.down(),
+            None => {}
+        }
+        if let Some(auto) = self.ipv6_auto_link_local {
+            let mode = if auto {
+                In6AddrGenMode::Eui64
+            } else {
+                In6AddrGenMode::None
+            };
+            b = b.append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(mode)],
+            )]));
+        }
+        b
+    }
+}
+
+/// Bridge options to change; `None` leaves one as it is. Timers in clock_t
+/// (centiseconds), as the kernel takes them.
+#[derive(Default, Clone, Debug)]
+pub(crate) struct BridgeOptions {
+    pub stp: Option<bool>,
+    pub forward_delay_cs: Option<u32>,
+    pub ageing_time_cs: Option<u32>,
+}
+
+impl BridgeOptions {
+    fn apply(&self, mut b: LinkMessageBuilder<LinkBridge>) -> LinkMessageBuilder<LinkBridge> {
+        // The kernel's br_changelink applies forward delay before STP state,
+        // whatever the order in the message.
+        if let Some(fd) = self.forward_delay_cs {
+            b = b.forward_delay(fd);
+        }
+        if let Some(at) = self.ageing_time_cs {
+            b = b.ageing_time(at);
+        }
+        if let Some(stp) = self.stp {
+            b = b.stp_state(if stp {
+                netlink_packet_route::link::BridgeStpState::KernelStp
+            } else {
+                netlink_packet_route::link::BridgeStpState::Disabled
+            });
+        }
+        b
+    }
+}
+
+/// Operational state as the kernel reports it (RFC 2863, `IFLA_OPERSTATE`).
+///
+/// ```
+/// use bridgekit::OperState;
+/// assert_eq!(OperState::Up.to_string(), "UP");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OperState {
+    /// The kernel cannot tell (common for an empty, up bridge).
+    Unknown,
+    /// A component is missing.
+    NotPresent,
+    /// Down.
+    Down,
+    /// Down because a lower layer is down.
+    LowerLayerDown,
+    /// In a test mode.
+    Testing,
+    /// Waiting for an external event.
+    Dormant,
+    /// Up: can pass packets.
+    Up,
+    /// A value this version of bridgekit does not know.
+    Other(u8),
+}
+
+impl std::fmt::Display for OperState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OperState::Unknown => f.write_str("UNKNOWN"),
+            OperState::NotPresent => f.write_str("NOTPRESENT"),
+            OperState::Down => f.write_str("DOWN"),
+            OperState::LowerLayerDown => f.write_str("LOWERLAYERDOWN"),
+            OperState::Testing => f.write_str("TESTING"),
+            OperState::Dormant => f.write_str("DORMANT"),
+            OperState::Up => f.write_str("UP"),
+            OperState::Other(n) => write!(f, "OTHER({n})"),
+        }
+    }
+}
+
+impl From<State> for OperState {
+    fn from(s: State) -> Self {
+        match s {
+            State::Unknown => OperState::Unknown,
+            State::NotPresent => OperState::NotPresent,
+            State::Down => OperState::Down,
+            State::LowerLayerDown => OperState::LowerLayerDown,
+            State::Testing => OperState::Testing,
+            State::Dormant => OperState::Dormant,
+            State::Up => OperState::Up,
+            State::Other(n) => OperState::Other(n),
+            _ => OperState::Other(u8::MAX),
+        }
+    }
+}
+
+/// A link as one RTM_NEWLINK message describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkSnapshot {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<MacAddr6>,
+    pub mtu: u32,
+    pub up: bool,
+    pub carrier: bool,
+    pub operstate: OperState,
+    /// `IFLA_INFO_KIND`, lower case (`bridge`, `veth`, `tun`); `None` for a
+    /// physical device.
+    pub kind: Option<String>,
+    pub master: Option<u32>,
+    pub stp: Option<bool>,
+    pub forward_delay_cs: Option<u32>,
+    pub ageing_time_cs: Option<u32>,
+    pub vlan_filtering: Option<bool>,
+    /// IPv6 on this link: `None` when the kernel reports no IPv6 state
+    /// (IPv6 off, or MTU below 1280).
+    pub ipv6: Option<Ipv6LinkState>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ipv6LinkState {
+    pub disabled: bool,
+    pub auto_link_local: Option<bool>,
+}
+
+impl LinkSnapshot {
+    fn parse(m: &LinkMessage) -> Self {
+        let mut s = LinkSnapshot {
+            index: m.header.index,
+            name: String::new(),
+            mac: None,
+            mtu: 0,
+            up: m.header.flags.contains(LinkFlags::Up),
+            carrier: m.header.flags.contains(LinkFlags::LowerUp),
+            operstate: OperState::Unknown,
+            kind: None,
+            master: None,
+            stp: None,
+            forward_delay_cs: None,
+            ageing_time_cs: None,
+            vlan_filtering: None,
+            ipv6: None,
+        };
+        for attr in &m.attributes {
+            match attr {
+                LinkAttribute::IfName(n) => s.name = n.clone(),
+                LinkAttribute::Address(a) if a.len() == 6 => {
+                    s.mac = Some(MacAddr6::new(a[0], a[1], a[2], a[3], a[4], a[5]))
+                }
+                LinkAttribute::Mtu(v) => s.mtu = *v,
+                LinkAttribute::Carrier(c) => s.carrier = *c != 0,
+                LinkAttribute::OperState(st) => s.operstate = (*st).into(),
+                LinkAttribute::Controller(i) if *i != 0 => s.master = Some(*i),
+                LinkAttribute::LinkInfo(infos) => s.parse_link_info(infos),
+                LinkAttribute::AfSpecUnspec(specs) => {
+                    for spec in specs {
+                        if let AfSpecUnspec::Inet6(inet6) = spec {
+                            let mut st = Ipv6LinkState {
+                                disabled: false,
+                                auto_link_local: None,
+                            };
+                            for a in inet6 {
+                                match a {
+                                    AfSpecInet6::DevConf(conf) => {
+                                        st.disabled = conf.disable_ipv6 != 0
+                                    }
+                                    AfSpecInet6::AddrGenMode(mode) => {
+                                        st.auto_link_local = Some(*mode != In6AddrGenMode::None)
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            s.ipv6 = Some(st);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn parse_link_info(&mut self, infos: &[LinkInfo]) {
+        for info in infos {
+            match info {
+                LinkInfo::Kind(kind) => self.kind = Some(kind.to_string()),
+                LinkInfo::Data(InfoData::Bridge(opts)) => {
+                    for o in opts {
+                        match o {
+                            InfoBridge::StpState(st) => {
+                                self.stp = Some(
+                                    *st != netlink_packet_route::link::BridgeStpState::Disabled,
+                                )
+                            }
+                            InfoBridge::ForwardDelay(v) => self.forward_delay_cs = Some(*v),
+                            InfoBridge::AgeingTime(v) => self.ageing_time_cs = Some(*v),
+                            InfoBridge::VlanFiltering(v) => self.vlan_filtering = Some(*v),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(crate) fn is_bridge(&self) -> bool {
+        self.kind.as_deref() == Some("bridge")
+    }
+
+    /// The kind for messages: `device` for links without `IFLA_INFO_KIND`.
+    pub(crate) fn kind_name(&self) -> String {
+        self.kind.clone().unwrap_or_else(|| "device".to_string())
+    }
+}
+
+/// An address as one RTM_NEWADDR message describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AddrSnapshot {
+    pub net: IpNet,
+    pub flags: u32,
+}
+
+impl AddrSnapshot {
+    fn parse(m: &AddressMessage) -> Option<Self> {
+        let mut local = None;
+        let mut address = None;
+        let mut flags = u32::from(m.header.flags.bits());
+        for attr in &m.attributes {
+            match attr {
+                AddressAttribute::Local(a) => local = Some(*a),
+                AddressAttribute::Address(a) => address = Some(*a),
+                AddressAttribute::Flags(f) => flags = f.bits(),
+                _ => {}
+            }
+        }
+        let addr: IpAddr = local.or(address)?;
+        let net = IpNet::new(addr, m.header.prefix_len).ok()?;
+        Some(AddrSnapshot { net, flags })
+    }
+
+    pub(crate) fn has(&self, flag: AddressFlags) -> bool {
+        self.flags & flag.bits() != 0
+    }
+}
+
+pub(crate) const RTNLGRP_IPV6_IFADDR: u32 = 9;

@@ -1,0 +1,229 @@
+//! Test helpers: every test body runs on its own thread inside a fresh
+//! network namespace, and state is checked through iproute2 (`ip -j`,
+//! `bridge -j`), not only through bridgekit's getters.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::process::Command;
+
+use bridgekit::Netlink;
+use serde_json::Value;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Runs before main, while the test process is still single-threaded: a
+/// non-root run enters a new user namespace (as uid 0 inside), so the
+/// per-test `unshare(CLONE_NEWNET)` works without sudo. `CLONE_NEWUSER` is
+/// refused once the harness has spawned threads, hence here.
+#[ctor::ctor]
+fn enter_user_namespace_when_not_root() {
+    // SAFETY: plain syscalls before any thread exists.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if uid == 0 {
+        return;
+    }
+    if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
+        eprintln!(
+            "bridgekit tests: not root and cannot enter a user namespace ({}); \
+             tests that need a network namespace will fail",
+            std::io::Error::last_os_error()
+        );
+        return;
+    }
+    let _ = std::fs::write("/proc/self/setgroups", "deny");
+    let _ = std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"));
+    let _ = std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"));
+}
+
+/// Runs `body` in a fresh network namespace on its own thread with a
+/// current-thread runtime; the namespace dies with the thread.
+pub fn netns_test<F, Fut>(body: F)
+where
+    F: FnOnce(Netlink) -> Fut + Send + 'static,
+    Fut: Future<Output = TestResult>,
+{
+    let outcome = std::thread::spawn(move || {
+        enter_new_netns();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let result = rt.block_on(async move {
+            let nl = Netlink::connect().expect("netlink connection");
+            body(nl).await
+        });
+        if let Err(e) = result {
+            panic!("test failed: {e}");
+        }
+    })
+    .join();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Moves the calling thread into a new, empty network namespace, and
+/// brings its loopback up.
+pub fn enter_new_netns() {
+    // SAFETY: affects only the calling thread.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        panic!(
+            "unshare(CLONE_NEWNET) failed: {} (run as root, or where unprivileged user namespaces are allowed)",
+            std::io::Error::last_os_error()
+        );
+    }
+    sh(&["ip", "link", "set", "lo", "up"]);
+}
+
+/// A thread parked in a namespace of its own, reachable by its
+/// `/proc/<pid>/task/<tid>/ns/net` path: the "other host".
+pub struct PeerNetns {
+    path: String,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PeerNetns {
+    pub fn new() -> Self {
+        let (tx_path, rx_path) = std::sync::mpsc::channel();
+        let (tx_stop, rx_stop) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            enter_new_netns();
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() };
+            tx_path
+                .send(format!("/proc/{}/task/{tid}/ns/net", std::process::id()))
+                .unwrap();
+            let _ = rx_stop.recv();
+        });
+        PeerNetns {
+            path: rx_path.recv().unwrap(),
+            stop: Some(tx_stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Runs a command inside this namespace.
+    pub fn sh(&self, args: &[&str]) -> String {
+        let net = format!("--net={}", self.path);
+        let mut full = vec!["nsenter", net.as_str()];
+        full.extend_from_slice(args);
+        sh(&full)
+    }
+}
+
+impl Drop for PeerNetns {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs a command in the calling thread's namespace; panics with its stderr if it fails.
+pub fn sh(args: &[&str]) -> String {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Like [`sh`] but returns whether it succeeded.
+pub fn sh_ok(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// `ip -j -d link show dev NAME`, or `None` if there is no such link.
+pub fn ip_link(name: &str) -> Option<Value> {
+    let out = Command::new("ip")
+        .args(["-j", "-d", "link", "show", "dev", name])
+        .output()
+        .expect("run ip");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ip -j output is JSON");
+    v.get(0).cloned()
+}
+
+/// All link names in this namespace, per `ip -j link show`.
+pub fn ip_link_names() -> Vec<String> {
+    let v: Value = serde_json::from_str(&sh(&["ip", "-j", "link", "show"])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ifname"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `ip -j addr show dev NAME` `addr_info` entries.
+pub fn ip_addrs(name: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(&sh(&["ip", "-j", "addr", "show", "dev", name])).unwrap();
+    v[0]["addr_info"].as_array().cloned().unwrap_or_default()
+}
+
+/// The entry for `local` in `ip -j addr show dev NAME`.
+pub fn ip_addr(name: &str, local: &str) -> Option<Value> {
+    ip_addrs(name)
+        .into_iter()
+        .find(|a| a["local"].as_str() == Some(local))
+}
+
+/// `addr_assign_type` of `name`, read from a sysfs mounted privately in a
+/// child that shares our network namespace (3 = set explicitly).
+pub fn addr_assign_type(name: &str) -> String {
+    let script = format!("mount -t sysfs sysfs /sys && cat /sys/class/net/{name}/addr_assign_type");
+    sh(&["unshare", "-m", "sh", "-c", &script])
+        .trim()
+        .to_string()
+}
+
+pub fn veth(a: &str, b: &str) {
+    sh(&["ip", "link", "add", a, "type", "veth", "peer", "name", b]);
+}
+
+/// Whether this process may open `/dev/net/tun` (needed to make taps). On
+/// these machines it is mode 0600 root: a non-root run inside a user
+/// namespace cannot, so tap tests print why they skip.
+pub fn can_make_taps() -> bool {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+    {
+        Ok(_) => true,
+        Err(e) => {
+            skip(&format!(
+                "cannot open /dev/net/tun ({e}); tap tests need root or a 0666 /dev/net/tun"
+            ));
+            false
+        }
+    }
+}
+
+/// Prints a skip reason past the harness's output capture, so it shows in
+/// the CI log even when the test passes.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED {}: {why}",
+        std::thread::current().name().unwrap_or("?")
+    );
+}
