@@ -340,6 +340,7 @@ impl Bridge {
                                 }
                             }
                             Notification::Overrun => {
+                                self.nl.note_overrun();
                                 debug!(
                                     bridge = name,
                                     "address notifications overran; reading addresses again"

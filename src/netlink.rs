@@ -53,6 +53,8 @@ struct Inner {
     fault: Mutex<Option<Fault>>,
     /// Receive buffer for notification sockets; 0 = the kernel default.
     event_rcvbuf: AtomicUsize,
+    /// Notification overruns (ENOBUFS) seen and recovered from.
+    overruns: AtomicU64,
 }
 
 #[derive(Clone, Copy)]
@@ -157,6 +159,7 @@ impl Netlink {
                 requests: AtomicU64::new(0),
                 fault: Mutex::new(None),
                 event_rcvbuf: AtomicUsize::new(0),
+                overruns: AtomicU64::new(0),
             }),
         }
     }
@@ -182,6 +185,17 @@ impl Netlink {
     #[doc(hidden)]
     pub fn set_event_rcvbuf(&self, bytes: usize) {
         self.inner.event_rcvbuf.store(bytes, Ordering::SeqCst);
+    }
+
+    /// How many notification overruns (ENOBUFS) were seen and recovered
+    /// from by re-reading state.
+    #[doc(hidden)]
+    pub fn overruns_seen(&self) -> u64 {
+        self.inner.overruns.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn note_overrun(&self) {
+        self.inner.overruns.fetch_add(1, Ordering::SeqCst);
     }
 
     pub(crate) fn netns(&self) -> &OwnedFd {

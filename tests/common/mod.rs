@@ -42,21 +42,25 @@ where
     F: FnOnce(Netlink) -> Fut + Send + 'static,
     Fut: Future<Output = TestResult>,
 {
-    let outcome = std::thread::spawn(move || {
-        enter_new_netns();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let result = rt.block_on(async move {
-            let nl = Netlink::connect().expect("netlink connection");
-            body(nl).await
-        });
-        if let Err(e) = result {
-            panic!("test failed: {e}");
-        }
-    })
-    .join();
+    let name = std::thread::current().name().unwrap_or("test").to_string();
+    let outcome = std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            enter_new_netns();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            let result = rt.block_on(async move {
+                let nl = Netlink::connect().expect("netlink connection");
+                body(nl).await
+            });
+            if let Err(e) = result {
+                panic!("test failed: {e}");
+            }
+        })
+        .expect("spawn test thread")
+        .join();
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
@@ -79,6 +83,7 @@ pub fn enter_new_netns() {
 /// `/proc/<pid>/task/<tid>/ns/net` path: the "other host".
 pub struct PeerNetns {
     path: String,
+    tid: i32,
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -91,13 +96,13 @@ impl PeerNetns {
             enter_new_netns();
             // SAFETY: gettid has no preconditions.
             let tid = unsafe { libc::gettid() };
-            tx_path
-                .send(format!("/proc/{}/task/{tid}/ns/net", std::process::id()))
-                .unwrap();
+            tx_path.send(tid).unwrap();
             let _ = rx_stop.recv();
         });
+        let tid = rx_path.recv().unwrap();
         PeerNetns {
-            path: rx_path.recv().unwrap(),
+            path: format!("/proc/{}/task/{tid}/ns/net", std::process::id()),
+            tid,
             stop: Some(tx_stop),
             thread: Some(thread),
         }
@@ -105,6 +110,11 @@ impl PeerNetns {
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// A task id inside the namespace, for `ip link set DEV netns TID`.
+    pub fn tid(&self) -> String {
+        self.tid.to_string()
     }
 
     /// Runs a command inside this namespace.
@@ -226,4 +236,16 @@ pub fn skip(why: &str) {
         "SKIPPED {}: {why}",
         std::thread::current().name().unwrap_or("?")
     );
+}
+
+/// Open file descriptors of this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+pub fn is_tentative(dev: &str, local: &str) -> bool {
+    ip_addr(dev, local)
+        .unwrap_or_else(|| panic!("{local} not on {dev}"))
+        .get("tentative")
+        .is_some()
 }
