@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use bridgekit::{Bridge, BridgeConfig, BridgeStatus, Netlink};
+use bridgekit::{Bridge, BridgeConfig, BridgeStatus, Netlink, PortConfig};
 use futures::TryStreamExt;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,17 +70,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .try_next()
         .await?
         .ok_or("veth just created is missing")?;
-    handle
-        .link()
-        .set(
-            rtnetlink::LinkUnspec::new_with_index(port.header.index)
-                .controller(br.index())
-                .up()
-                .build(),
-        )
-        .execute()
+    br.attach_port(port.header.index, PortConfig::new().up())
         .await?;
-
     let peer = handle
         .link()
         .get()

@@ -300,6 +300,7 @@ impl Bridge {
             mac: if staged { None } else { config.mac },
             up: None,
             ipv6_auto_link_local: None,
+            master: None,
         };
         if let Err(e) = nl.create_bridge(name, &link, &options).await {
             return Err(explain_exists(nl, name, e).await);

@@ -47,6 +47,12 @@ pub enum Op {
     ListPorts,
     /// Waiting for IPv6 duplicate address detection.
     WaitDad,
+    /// Attaching a port (`ip link set PORT master BRIDGE`).
+    AttachPort,
+    /// Detaching a port (`ip link set PORT nomaster`).
+    DetachPort,
+    /// Setting port options (`ip link set PORT type bridge_slave ...`).
+    SetPortOptions,
     /// Removing a legacy libvirt `<bridge>-nic` tap.
     RemoveLegacyNic,
 }
@@ -70,6 +76,9 @@ impl fmt::Display for Op {
             Op::ReadLink => "read link state of",
             Op::ListPorts => "list ports of",
             Op::WaitDad => "wait for IPv6 DAD on",
+            Op::AttachPort => "attach port",
+            Op::DetachPort => "detach port",
+            Op::SetPortOptions => "set port options of",
             Op::RemoveLegacyNic => "remove legacy dummy tap",
         })
     }
@@ -123,6 +132,26 @@ pub enum Error {
         iface: String,
         /// The link kind the kernel reports (`veth`, `tun`, `device` for a physical NIC).
         kind: String,
+    },
+    /// The port already belongs to another bridge; bridgekit never moves it silently.
+    #[error("{op} {port}: already a port of bridge {bridge}")]
+    PortBusy {
+        /// What was attempted.
+        op: Op,
+        /// The port.
+        port: String,
+        /// The bridge it belongs to.
+        bridge: String,
+    },
+    /// The interface is not a port of this bridge.
+    #[error("{op} {port}: not a port of bridge {bridge}")]
+    NotAPort {
+        /// What was attempted.
+        op: Op,
+        /// The interface.
+        port: String,
+        /// The bridge it was expected on.
+        bridge: String,
     },
     /// The caller lacks CAP_NET_ADMIN over the network namespace (EPERM).
     #[error(

@@ -51,6 +51,7 @@ mod mac;
 mod name;
 mod netlink;
 mod netns;
+mod port;
 
 pub use addr::{AddressStatus, ToAddress};
 pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU, PortSummary};
@@ -58,7 +59,8 @@ pub use error::{Error, Op, Result};
 pub use legacy::{LegacyNic, legacy_nic_name};
 pub use mac::eui64_link_local;
 pub use name::{IFNAME_MAX_LEN, IfName};
-pub use netlink::{Netlink, OperState};
+pub use netlink::{Netlink, OperState, PortState};
+pub use port::{PortConfig, PortRef, ToPort};
 
 /// Re-exported so callers name MACs and networks with the same types.
 pub use ipnet;

@@ -16,13 +16,13 @@ use ipnet::IpNet;
 use macaddr::MacAddr6;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoData, InfoKind, LinkAttribute,
-    LinkFlags, LinkInfo, LinkMessage, State,
+    AfSpecInet6, AfSpecUnspec, BridgePortState, In6AddrGenMode, InfoBridge, InfoBridgePort,
+    InfoData, InfoKind, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use rtnetlink::packet_core::NetlinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
-use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec};
+use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec};
 use tracing::debug;
 
 use crate::error::{Error, Op, Result};
@@ -333,6 +333,20 @@ impl Netlink {
             .await
     }
 
+    /// RTM_NEWLINK with IFLA_LINKINFO/IFLA_INFO_SLAVE_DATA: the message the
+    /// kernel applies port options from (RTM_SETLINK ignores them).
+    pub(crate) async fn set_port_options(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        options: &PortOptions,
+    ) -> Result<()> {
+        let msg = options.apply(LinkBridgePort::new(index)).build();
+        self.call(op, iface, |h| h.link().set_port(msg).execute())
+            .await
+    }
+
     /// RTM_DELLINK by name.
     pub(crate) async fn delete_link_by_name(&self, op: Op, name: &str) -> Result<()> {
         let msg = LinkUnspec::new_with_name(name).build();
@@ -483,6 +497,8 @@ pub(crate) struct LinkChange {
     pub up: Option<bool>,
     /// IPv6 address generation: `Some(false)` = `addrgenmode none`, `Some(true)` = `eui64`.
     pub ipv6_auto_link_local: Option<bool>,
+    /// `Some(0)` = `nomaster`.
+    pub master: Option<u32>,
 }
 
 impl LinkChange {
@@ -496,6 +512,11 @@ impl LinkChange {
         match self.up {
             Some(true) => b = b.up(),
             Some(false) => b = b.down(),
+            None => {}
+        }
+        match self.master {
+            Some(0) => b = b.nocontroller(),
+            Some(m) => b = b.controller(m),
             None => {}
         }
         if let Some(auto) = self.ipv6_auto_link_local {
@@ -539,6 +560,107 @@ impl BridgeOptions {
             });
         }
         b
+    }
+}
+
+/// Bridge port options (`IFLA_BRPORT_*`); `None` leaves one as it is.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PortOptions {
+    pub learning: Option<bool>,
+    pub unicast_flood: Option<bool>,
+    pub multicast_flood: Option<bool>,
+    pub broadcast_flood: Option<bool>,
+    pub hairpin: Option<bool>,
+    pub isolated: Option<bool>,
+    pub neigh_suppress: Option<bool>,
+    pub cost: Option<u32>,
+    pub priority: Option<u16>,
+}
+
+impl PortOptions {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == PortOptions::default()
+    }
+
+    fn apply(
+        &self,
+        mut b: LinkMessageBuilder<LinkBridgePort>,
+    ) -> LinkMessageBuilder<LinkBridgePort> {
+        let flags = [
+            (
+                self.learning,
+                InfoBridgePort::Learning as fn(bool) -> InfoBridgePort,
+            ),
+            (self.unicast_flood, InfoBridgePort::UnicastFlood),
+            (self.multicast_flood, InfoBridgePort::MulticastFlood),
+            (self.broadcast_flood, InfoBridgePort::BroadcastFlood),
+            (self.hairpin, InfoBridgePort::HairpinMode),
+            (self.isolated, InfoBridgePort::Isolated),
+            (self.neigh_suppress, InfoBridgePort::NeighSupress),
+        ];
+        for (value, attr) in flags {
+            if let Some(v) = value {
+                b = b.append_info_data(attr(v));
+            }
+        }
+        if let Some(c) = self.cost {
+            b = b.cost(c);
+        }
+        if let Some(p) = self.priority {
+            b = b.priority(p);
+        }
+        b
+    }
+
+    /// Every option that is set here, compared with what the kernel reports.
+    pub(crate) fn mismatches(&self, read: &PortOptions) -> Vec<(&'static str, String, String)> {
+        fn cmp<T: PartialEq + std::fmt::Debug>(
+            out: &mut Vec<(&'static str, String, String)>,
+            what: &'static str,
+            want: Option<T>,
+            got: Option<T>,
+        ) {
+            if let Some(w) = want {
+                if got.as_ref() != Some(&w) {
+                    out.push((
+                        what,
+                        format!("{w:?}"),
+                        got.map_or_else(|| "nothing".into(), |g| format!("{g:?}")),
+                    ));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        cmp(&mut out, "learning", self.learning, read.learning);
+        cmp(
+            &mut out,
+            "unicast flood",
+            self.unicast_flood,
+            read.unicast_flood,
+        );
+        cmp(
+            &mut out,
+            "multicast flood",
+            self.multicast_flood,
+            read.multicast_flood,
+        );
+        cmp(
+            &mut out,
+            "broadcast flood",
+            self.broadcast_flood,
+            read.broadcast_flood,
+        );
+        cmp(&mut out, "hairpin", self.hairpin, read.hairpin);
+        cmp(&mut out, "isolated", self.isolated, read.isolated);
+        cmp(
+            &mut out,
+            "neighbour suppression",
+            self.neigh_suppress,
+            read.neigh_suppress,
+        );
+        cmp(&mut out, "cost", self.cost, read.cost);
+        cmp(&mut out, "priority", self.priority, read.priority);
+        out
     }
 }
 
@@ -600,6 +722,55 @@ impl From<State> for OperState {
     }
 }
 
+/// STP state of a bridge port (`IFLA_BRPORT_STATE`).
+///
+/// ```
+/// assert_eq!(bridgekit::PortState::Forwarding.to_string(), "forwarding");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PortState {
+    /// Disabled (the port or the bridge is down).
+    Disabled,
+    /// STP listening.
+    Listening,
+    /// STP learning.
+    Learning,
+    /// Forwarding frames.
+    Forwarding,
+    /// Blocked by STP.
+    Blocking,
+    /// A value this version of bridgekit does not know.
+    Other(u8),
+}
+
+impl std::fmt::Display for PortState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortState::Disabled => f.write_str("disabled"),
+            PortState::Listening => f.write_str("listening"),
+            PortState::Learning => f.write_str("learning"),
+            PortState::Forwarding => f.write_str("forwarding"),
+            PortState::Blocking => f.write_str("blocking"),
+            PortState::Other(n) => write!(f, "other({n})"),
+        }
+    }
+}
+
+impl From<BridgePortState> for PortState {
+    fn from(s: BridgePortState) -> Self {
+        match s {
+            BridgePortState::Disabled => PortState::Disabled,
+            BridgePortState::Listening => PortState::Listening,
+            BridgePortState::Learning => PortState::Learning,
+            BridgePortState::Forwarding => PortState::Forwarding,
+            BridgePortState::Blocking => PortState::Blocking,
+            BridgePortState::Other(n) => PortState::Other(n),
+            _ => PortState::Other(u8::MAX),
+        }
+    }
+}
+
 /// A link as one RTM_NEWLINK message describes it.
 #[derive(Debug, Clone)]
 pub(crate) struct LinkSnapshot {
@@ -618,6 +789,10 @@ pub(crate) struct LinkSnapshot {
     pub forward_delay_cs: Option<u32>,
     pub ageing_time_cs: Option<u32>,
     pub vlan_filtering: Option<bool>,
+    /// Bridge port options, when this link is a bridge port.
+    pub port: Option<PortOptions>,
+    /// STP port state, when this link is a bridge port.
+    pub port_state: Option<PortState>,
     /// IPv6 on this link: `None` when the kernel reports no IPv6 state
     /// (IPv6 off, or MTU below 1280).
     pub ipv6: Option<Ipv6LinkState>,
@@ -645,6 +820,8 @@ impl LinkSnapshot {
             forward_delay_cs: None,
             ageing_time_cs: None,
             vlan_filtering: None,
+            port: None,
+            port_state: None,
             ipv6: None,
         };
         for attr in &m.attributes {
@@ -690,6 +867,25 @@ impl LinkSnapshot {
         for info in infos {
             match info {
                 LinkInfo::Kind(kind) => self.kind = Some(kind.to_string()),
+                LinkInfo::PortData(InfoPortData::BridgePort(opts)) => {
+                    let mut p = PortOptions::default();
+                    for o in opts {
+                        match o {
+                            InfoBridgePort::Learning(v) => p.learning = Some(*v),
+                            InfoBridgePort::UnicastFlood(v) => p.unicast_flood = Some(*v),
+                            InfoBridgePort::MulticastFlood(v) => p.multicast_flood = Some(*v),
+                            InfoBridgePort::BroadcastFlood(v) => p.broadcast_flood = Some(*v),
+                            InfoBridgePort::HairpinMode(v) => p.hairpin = Some(*v),
+                            InfoBridgePort::Isolated(v) => p.isolated = Some(*v),
+                            InfoBridgePort::NeighSupress(v) => p.neigh_suppress = Some(*v),
+                            InfoBridgePort::Cost(v) => p.cost = Some(*v),
+                            InfoBridgePort::Priority(v) => p.priority = Some(*v),
+                            InfoBridgePort::State(st) => self.port_state = Some((*st).into()),
+                            _ => {}
+                        }
+                    }
+                    self.port = Some(p);
+                }
                 LinkInfo::Data(InfoData::Bridge(opts)) => {
                     for o in opts {
                         match o {

@@ -1,0 +1,229 @@
+//! Attaching and detaching ports, their options, and the refusals.
+
+mod common;
+
+use bridgekit::{Bridge, BridgeConfig, Error, PortConfig};
+use common::*;
+
+fn slave(port: &str) -> serde_json::Value {
+    ip_link(port).unwrap()["linkinfo"]["info_slave_data"].clone()
+}
+
+#[test]
+fn attach_port_sets_master_and_every_option() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        let cfg = PortConfig::new()
+            .learning(false)
+            .unicast_flood(false)
+            .multicast_flood(false)
+            .broadcast_flood(false)
+            .hairpin(true)
+            .isolated(true)
+            .neigh_suppress(true)
+            .cost(77)
+            .priority(9)
+            .up();
+        br.attach_port("p0", cfg).await?;
+        let link = ip_link("p0").unwrap();
+        assert_eq!(link["master"], "br0");
+        assert!(link["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+        let s = slave("p0");
+        assert_eq!(s["learning"], false);
+        assert_eq!(s["flood"], false);
+        assert_eq!(s["mcast_flood"], false);
+        assert_eq!(s["bcast_flood"], false);
+        assert_eq!(s["hairpin"], true);
+        assert_eq!(s["isolated"], true);
+        assert_eq!(s["neigh_suppress"], true);
+        assert_eq!(s["cost"], 77);
+        assert_eq!(s["priority"], 9);
+        // And cleared again on a port already attached.
+        br.attach_port(
+            "p0",
+            PortConfig::new()
+                .learning(true)
+                .unicast_flood(true)
+                .hairpin(false)
+                .isolated(false),
+        )
+        .await?;
+        let s = slave("p0");
+        assert_eq!(s["learning"], true);
+        assert_eq!(s["flood"], true);
+        assert_eq!(s["hairpin"], false);
+        assert_eq!(s["isolated"], false);
+        assert_eq!(br.status().await?.ports.len(), 1);
+        br.detach_port("p0").await?;
+        assert!(ip_link("p0").unwrap().get("master").is_none());
+        Ok(())
+    });
+}
+
+#[test]
+fn attach_tap_by_index() {
+    netns_test(|nl| async move {
+        if !can_make_taps() {
+            return Ok(());
+        }
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        sh(&["ip", "tuntap", "add", "dev", "vnet0", "mode", "tap"]);
+        let index = ip_link("vnet0").unwrap()["ifindex"].as_u64().unwrap() as u32;
+        br.attach_port(index, PortConfig::new().learning(false))
+            .await?;
+        assert_eq!(ip_link("vnet0").unwrap()["master"], "br0");
+        assert_eq!(slave("vnet0")["learning"], false);
+        br.detach_port(index).await?;
+        assert!(ip_link("vnet0").unwrap().get("master").is_none());
+        Ok(())
+    });
+}
+
+#[test]
+fn a_port_of_another_bridge_is_busy_and_stays_there() {
+    netns_test(|nl| async move {
+        let a = Bridge::create(&nl, BridgeConfig::new("bra")?).await?;
+        let b = Bridge::create(&nl, BridgeConfig::new("brb")?).await?;
+        veth("p0", "p0peer");
+        a.attach_port("p0", PortConfig::new()).await?;
+        let err = b.attach_port("p0", PortConfig::new()).await.unwrap_err();
+        assert!(
+            matches!(err, Error::PortBusy { ref bridge, .. } if bridge == "bra"),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "attach port p0: already a port of bridge bra"
+        );
+        assert_eq!(ip_link("p0").unwrap()["master"], "bra");
+        let err = b.detach_port("p0").await.unwrap_err();
+        assert!(matches!(err, Error::NotAPort { .. }), "{err}");
+        assert_eq!(ip_link("p0").unwrap()["master"], "bra");
+        Ok(())
+    });
+}
+
+#[test]
+fn refusals_with_meaning() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        Bridge::create(&nl, BridgeConfig::new("br1")?).await?;
+        let err = br
+            .attach_port("nope0", PortConfig::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err}");
+        let err = br.attach_port("br0", PortConfig::new()).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        let err = br.attach_port("br1", PortConfig::new()).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        veth("p0", "p0peer");
+        let before = nl.requests_sent();
+        for cfg in [PortConfig::new().cost(0), PortConfig::new().priority(64)] {
+            let err = br.attach_port("p0", cfg).await.unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        }
+        let err = br
+            .attach_port("bad/name", PortConfig::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert_eq!(nl.requests_sent(), before, "input errors reach no kernel");
+        Ok(())
+    });
+}
+
+/// Each step after the lookup fails in turn: the port must end detached.
+#[test]
+fn failed_attach_leaves_the_port_detached() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        let cfg = || PortConfig::new().learning(false).up();
+        // lookup, master, options, up, read back
+        for step in 1..5 {
+            nl.inject_fault(step, libc::EBUSY);
+            let err = br.attach_port("p0", cfg()).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Netlink {
+                        errno: libc::EBUSY,
+                        ..
+                    }
+                ),
+                "step {step}: {err}"
+            );
+            assert!(
+                ip_link("p0").unwrap().get("master").is_none(),
+                "step {step} left p0 attached"
+            );
+        }
+        br.attach_port("p0", cfg()).await?;
+        assert_eq!(ip_link("p0").unwrap()["master"], "br0");
+        Ok(())
+    });
+}
+
+/// Real traffic: two namespaces behind ports of one bridge reach each other
+/// over IPv4 and IPv6; with both ports isolated they cannot.
+#[test]
+fn traffic_flows_and_isolation_blocks_it() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(
+            &nl,
+            BridgeConfig::new("br0")?
+                .stp(false)
+                .forward_delay(std::time::Duration::ZERO),
+        )
+        .await?;
+        br.up().await?;
+        let hosts = [PeerNetns::new(), PeerNetns::new()];
+        for (i, h) in hosts.iter().enumerate() {
+            let (port, far) = (format!("p{i}"), format!("far{i}"));
+            veth(&port, &far);
+            sh(&["ip", "link", "set", &far, "netns", &h.tid()]);
+            h.sh(&["ip", "link", "set", &far, "up"]);
+            h.sh(&[
+                "ip",
+                "addr",
+                "add",
+                &format!("10.50.0.{}/24", i + 1),
+                "dev",
+                &far,
+            ]);
+            h.sh(&[
+                "ip",
+                "addr",
+                "add",
+                &format!("fd50::{}/64", i + 1),
+                "dev",
+                &far,
+                "nodad",
+            ]);
+            br.attach_port(port.as_str(), PortConfig::new().up())
+                .await?;
+        }
+        assert!(
+            hosts[0]
+                .sh(&["ping", "-c1", "-W2", "10.50.0.2"])
+                .contains("1 received")
+        );
+        assert!(
+            hosts[0]
+                .sh(&["ping", "-6", "-c1", "-W2", "fd50::2"])
+                .contains("1 received")
+        );
+        for port in ["p0", "p1"] {
+            br.attach_port(port, PortConfig::new().isolated(true))
+                .await?;
+        }
+        let net = format!("--net={}", hosts[0].path());
+        assert!(
+            !sh_ok(&["nsenter", &net, "ping", "-c1", "-W1", "10.50.0.2"]),
+            "isolated ports must not talk"
+        );
+        Ok(())
+    });
+}
