@@ -9,6 +9,9 @@ use std::net::Ipv6Addr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[path = "../examples/support/private_netns.rs"]
+mod private_netns;
+
 use bridgekit::{Bridge, BridgeConfig, Netlink};
 
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
@@ -20,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(30);
-    enter_private_netns()?;
+    private_netns::enter_private_netns()?;
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || watch_dad_done(tx));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -160,21 +163,4 @@ fn watch_dad_done(tx: mpsc::Sender<(Ipv6Addr, Instant)>) {
             off += (len + 3) & !3;
         }
     }
-}
-
-fn enter_private_netns() -> std::io::Result<()> {
-    // SAFETY: plain syscalls, single-threaded at this point.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    if uid != 0 {
-        if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        std::fs::write("/proc/self/setgroups", "deny")?;
-        std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
-        std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
-    }
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }

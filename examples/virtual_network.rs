@@ -12,6 +12,9 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "support/private_netns.rs"]
+mod private_netns;
+
 use bridgekit::{Bridge, BridgeConfig, BridgeStatus, Netlink, PortConfig};
 use futures::TryStreamExt;
 
@@ -20,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if host {
         println!("running in the current network namespace (--host-netns)");
     } else {
-        enter_private_netns()?;
+        private_netns::enter_private_netns()?;
         println!(
             "running in a private network namespace (pass --host-netns to use the current one)"
         );
@@ -141,24 +144,4 @@ fn print_status(s: &BridgeStatus) {
         println!("  {:<14} {:<28} {}", "address", a.address, flags.join(","));
     }
     println!();
-}
-
-/// Enters a new network namespace for the whole process, first a user
-/// namespace when not root. Runs before any thread exists, as
-/// `CLONE_NEWUSER` requires.
-fn enter_private_netns() -> std::io::Result<()> {
-    // SAFETY: plain syscalls, single-threaded at this point.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    if uid != 0 {
-        if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        std::fs::write("/proc/self/setgroups", "deny")?;
-        std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
-        std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
-    }
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
