@@ -243,7 +243,7 @@ impl Bridge {
             .collect())
     }
 
-    fn describe(&self, net: IpNet) -> String {
+    pub(crate) fn describe(&self, net: IpNet) -> String {
         format!("{} ({net})", self.name)
     }
 

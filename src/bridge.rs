@@ -409,15 +409,11 @@ impl Bridge {
                     Error::invalid("link-local prefix", "64 is a valid IPv6 prefix length")
                 })?;
                 self.nl
-                    .add_address(&self.describe_ll(ll), self.index, ll, false)
+                    .add_address(&self.describe(ll), self.index, ll, false)
                     .await?;
             }
         }
         Ok(())
-    }
-
-    fn describe_ll(&self, net: ipnet::IpNet) -> String {
-        format!("{} ({net})", self.name)
     }
 
     /// Reads the new bridge back and compares with what was asked.

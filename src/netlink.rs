@@ -405,8 +405,7 @@ impl Netlink {
             let mut req = h.address().get().set_link_index_filter(index);
             req.message_mut().header.index = index;
             req.execute()
-                .map_ok(|m| AddrSnapshot::parse(&m))
-                .try_filter_map(|a| async move { Ok(a) })
+                .try_filter_map(|m| async move { Ok(AddrSnapshot::parse(&m)) })
                 .try_collect()
                 .await
         })
