@@ -12,6 +12,8 @@ use crate::mac::{eui64_link_local, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, OperState};
 use crate::netns;
+use crate::port::PortStatus;
+use crate::vlan::{VlanId, VlanProtocol};
 
 /// Smallest MTU the kernel accepts on an Ethernet-like link.
 pub const MIN_MTU: u32 = 68;
@@ -294,6 +296,7 @@ impl Bridge {
                 .ageing_time
                 .map(|d| to_centiseconds("", d))
                 .transpose()?,
+            ..BridgeOptions::default()
         };
         let link = LinkChange {
             mtu: config.mtu,
@@ -444,7 +447,7 @@ impl Bridge {
         Ok(())
     }
 
-    fn check<T: PartialEq + std::fmt::Display>(
+    pub(crate) fn check<T: PartialEq + std::fmt::Display>(
         &self,
         op: Op,
         what: &str,
@@ -538,7 +541,7 @@ impl Bridge {
         &self.nl
     }
 
-    async fn read(&self, op: Op) -> Result<LinkSnapshot> {
+    pub(crate) async fn read(&self, op: Op) -> Result<LinkSnapshot> {
         self.nl
             .link(op, self.name.as_str(), LinkRef::Index(self.index))
             .await
@@ -677,16 +680,12 @@ impl Bridge {
         self.check(Op::SetDown, "admin state up", false, Some(link.up))
     }
 
-    async fn set_options(&self, options: BridgeOptions) -> Result<LinkSnapshot> {
+    /// RTM_NEWLINK with bridge options, then the bridge read back.
+    pub(crate) async fn set_options(&self, op: Op, options: BridgeOptions) -> Result<LinkSnapshot> {
         self.nl
-            .change_bridge(
-                Op::SetBridgeOptions,
-                self.name.as_str(),
-                self.index,
-                &options,
-            )
+            .change_bridge(op, self.name.as_str(), self.index, &options)
             .await?;
-        self.read(Op::SetBridgeOptions).await
+        self.read(op).await
     }
 
     /// Turns kernel STP on or off (`ip link set BRIDGE type bridge stp_state 1|0`).
@@ -713,10 +712,13 @@ impl Bridge {
             }
         }
         let link = self
-            .set_options(BridgeOptions {
-                stp: Some(on),
-                ..BridgeOptions::default()
-            })
+            .set_options(
+                Op::SetBridgeOptions,
+                BridgeOptions {
+                    stp: Some(on),
+                    ..BridgeOptions::default()
+                },
+            )
             .await?;
         self.check(Op::SetBridgeOptions, "STP", on, link.stp)
     }
@@ -736,10 +738,13 @@ impl Bridge {
     pub async fn set_forward_delay(&self, delay: Duration) -> Result<()> {
         let cs = to_centiseconds("forward delay", delay)?;
         let link = self
-            .set_options(BridgeOptions {
-                forward_delay_cs: Some(cs),
-                ..BridgeOptions::default()
-            })
+            .set_options(
+                Op::SetBridgeOptions,
+                BridgeOptions {
+                    forward_delay_cs: Some(cs),
+                    ..BridgeOptions::default()
+                },
+            )
             .await?;
         self.check_timer(
             Op::SetBridgeOptions,
@@ -763,10 +768,13 @@ impl Bridge {
     pub async fn set_ageing_time(&self, time: Duration) -> Result<()> {
         let cs = to_centiseconds("ageing time", time)?;
         let link = self
-            .set_options(BridgeOptions {
-                ageing_time_cs: Some(cs),
-                ..BridgeOptions::default()
-            })
+            .set_options(
+                Op::SetBridgeOptions,
+                BridgeOptions {
+                    ageing_time_cs: Some(cs),
+                    ..BridgeOptions::default()
+                },
+            )
             .await?;
         self.check_timer(
             Op::SetBridgeOptions,
@@ -791,10 +799,7 @@ impl Bridge {
     pub async fn status(&self) -> Result<BridgeStatus> {
         let name = self.name.as_str();
         let link = self.read(Op::ReadLink).await?;
-        let ports = self
-            .nl
-            .links_with_master(Op::ListPorts, name, self.index)
-            .await?;
+        let ports = self.ports().await?;
         let addresses = self
             .nl
             .addresses(Op::ListAddresses, name, self.index)
@@ -812,13 +817,9 @@ impl Bridge {
             forward_delay: from_centiseconds(link.forward_delay_cs.unwrap_or(0)),
             ageing_time: from_centiseconds(link.ageing_time_cs.unwrap_or(0)),
             vlan_filtering: link.vlan_filtering.unwrap_or(false),
-            ports: ports
-                .into_iter()
-                .map(|p| PortSummary {
-                    name: p.name,
-                    index: p.index,
-                })
-                .collect(),
+            default_pvid: link.default_pvid.and_then(|p| VlanId::new(p).ok()),
+            vlan_protocol: link.vlan_protocol,
+            ports,
             addresses: addresses.into_iter().map(AddressStatus::from).collect(),
         })
     }
@@ -863,16 +864,6 @@ async fn explain_exists(nl: &Netlink, name: &str, err: Error) -> Error {
     }
 }
 
-/// A port of a bridge, as [`BridgeStatus`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PortSummary {
-    /// The port's name.
-    pub name: String,
-    /// The port's ifindex.
-    pub index: u32,
-}
-
 /// A snapshot of a bridge, from [`Bridge::status`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -901,10 +892,14 @@ pub struct BridgeStatus {
     pub forward_delay: Duration,
     /// Ageing time of learned entries.
     pub ageing_time: Duration,
-    /// 802.1Q VLAN filtering on.
+    /// 802.1Q VLAN filtering on (always false on a kernel without VLAN filtering support).
     pub vlan_filtering: bool,
-    /// Ports (links whose master is this bridge).
-    pub ports: Vec<PortSummary>,
+    /// The PVID new ports get; `None` when it is 0 or the kernel has no VLAN filtering.
+    pub default_pvid: Option<VlanId>,
+    /// The VLAN tag protocol; `None` when the kernel has no VLAN filtering.
+    pub vlan_protocol: Option<VlanProtocol>,
+    /// Ports, with their state, options and VLANs (see [`Bridge::ports`]).
+    pub ports: Vec<PortStatus>,
     /// Addresses with their flags.
     pub addresses: Vec<AddressStatus>,
 }

@@ -55,6 +55,20 @@ pub enum Op {
     SetPortOptions,
     /// Removing a legacy libvirt `<bridge>-nic` tap.
     RemoveLegacyNic,
+    /// Changing bridge VLAN settings (`ip link set NAME type bridge vlan_filtering|vlan_default_pvid|vlan_protocol ...`).
+    SetVlanOptions,
+    /// Adding VLANs (`bridge vlan add dev NAME vid ...`).
+    AddVlans,
+    /// Removing VLANs (`bridge vlan del dev NAME vid ...`).
+    RemoveVlans,
+    /// Listing VLANs (`bridge vlan show`).
+    ListVlans,
+    /// Adding a static FDB entry (`bridge fdb replace MAC dev PORT master static`).
+    AddFdb,
+    /// Removing an FDB entry (`bridge fdb del MAC dev PORT master`).
+    RemoveFdb,
+    /// Listing the FDB (`bridge fdb show br NAME`).
+    ListFdb,
 }
 
 impl fmt::Display for Op {
@@ -80,6 +94,13 @@ impl fmt::Display for Op {
             Op::DetachPort => "detach port",
             Op::SetPortOptions => "set port options of",
             Op::RemoveLegacyNic => "remove legacy dummy tap",
+            Op::SetVlanOptions => "set VLAN options of",
+            Op::AddVlans => "add VLANs to",
+            Op::RemoveVlans => "remove VLANs from",
+            Op::ListVlans => "list VLANs of",
+            Op::AddFdb => "add FDB entry on",
+            Op::RemoveFdb => "remove FDB entry from",
+            Op::ListFdb => "list FDB of",
         })
     }
 }
@@ -114,6 +135,16 @@ pub enum Error {
         op: Op,
         /// The interface name (or `#index`).
         iface: String,
+    },
+    /// The interface exists but the entry asked for (an FDB entry, a VLAN) does not.
+    #[error("{op} {iface}: {entry} not present")]
+    NoSuchEntry {
+        /// What was attempted.
+        op: Op,
+        /// The interface.
+        iface: String,
+        /// The entry, in words (`FDB entry 52:54:00:00:00:01 vlan 10`).
+        entry: String,
     },
     /// An interface or address of that name already exists (EEXIST).
     #[error("{op} {iface}: already exists")]
@@ -331,6 +362,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::NotFound { .. } => Some(libc::ENODEV),
+            Error::NoSuchEntry { .. } => Some(libc::ENOENT),
             Error::AlreadyExists { .. } => Some(libc::EEXIST),
             Error::PermissionDenied { .. } => Some(libc::EPERM),
             Error::Netlink { errno, .. } => Some(*errno),

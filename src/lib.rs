@@ -45,22 +45,27 @@
 
 mod addr;
 mod bridge;
+mod bridge_vlan;
 mod error;
+mod fdb;
 mod legacy;
 mod mac;
 mod name;
 mod netlink;
 mod netns;
 mod port;
+mod vlan;
 
 pub use addr::{AddressStatus, ToAddress};
-pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU, PortSummary};
+pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU};
 pub use error::{Error, Op, Result};
+pub use fdb::{FdbEntry, FdbKind};
 pub use legacy::{LegacyNic, legacy_nic_name};
 pub use mac::eui64_link_local;
 pub use name::{IFNAME_MAX_LEN, IfName};
 pub use netlink::{Netlink, OperState, PortState};
-pub use port::{PortConfig, PortRef, ToPort};
+pub use port::{PortConfig, PortRef, PortStatus, ToPort};
+pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 
 /// Re-exported so callers name MACs and networks with the same types.
 pub use ipnet;

@@ -1,11 +1,15 @@
 //! Bridge ports: attach and detach, and the options of a port.
 
+use macaddr::MacAddr6;
 use tracing::warn;
 
 use crate::bridge::Bridge;
+use crate::bridge_vlan::VlanTarget;
 use crate::error::{Error, Op, Result};
+use crate::mac::validate_unicast;
 use crate::name::IfName;
-use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, PortOptions};
+use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, PortOptions, PortState};
+use crate::vlan::{self, VlanId, VlanMember};
 
 /// Largest port priority the kernel accepts (`BR_MAX_PORT_PRIORITY`).
 const MAX_PORT_PRIORITY: u16 = 63;
@@ -76,16 +80,25 @@ impl ToPort for u32 {
 /// How a port should be configured when attached. Unset options keep the
 /// kernel's defaults.
 ///
-/// Mirrors `ip link set PORT type bridge_slave learning on|off flood on|off ...`.
+/// Mirrors `ip link set PORT type bridge_slave learning on|off flood on|off ...`,
+/// `bridge vlan add` and `bridge fdb replace`.
 ///
 /// ```
-/// use bridgekit::PortConfig;
+/// use bridgekit::{PortConfig, VlanId, VlanMember};
 /// let cfg = PortConfig::new().learning(false).unicast_flood(false).cost(10).up();
+/// // libvirt's "managed MAC table": no learning, no unicast flood, a static entry for the guest.
+/// let guest = PortConfig::managed("52:54:00:12:34:56".parse().unwrap())
+///     .vlan(VlanMember::access(VlanId::new(10).unwrap()))
+///     .up();
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct PortConfig {
     options: PortOptions,
     up: bool,
+    vlans: Vec<VlanMember>,
+    fdb: Vec<(MacAddr6, Option<VlanId>)>,
+    managed: Option<MacAddr6>,
+    allow_move: bool,
 }
 
 impl PortConfig {
@@ -96,6 +109,23 @@ impl PortConfig {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// libvirt's `macTableManager='libvirt'` for a guest NIC: learning and
+    /// unicast flooding off, and a static FDB entry for `guest_mac` on the
+    /// port, so the bridge forwards to the guest without learning. With a
+    /// PVID among the port's [`vlan`](PortConfig::vlan)s, the entry is made in
+    /// that VLAN (an entry without VLAN matches no frame once filtering is on).
+    ///
+    /// The kernel removes the entry when the port leaves the bridge.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::managed("52:54:00:12:34:56".parse().unwrap()).up();
+    /// ```
+    pub fn managed(guest_mac: MacAddr6) -> Self {
+        let mut cfg = Self::new().learning(false).unicast_flood(false);
+        cfg.managed = Some(guest_mac);
+        cfg
     }
 
     /// Learn source MACs on this port (`learning on|off`).
@@ -198,6 +228,42 @@ impl PortConfig {
         self
     }
 
+    /// Adds a VLAN membership (repeatable; all are sent in one message, see
+    /// [`Bridge::add_vlans`]). Needs a kernel with VLAN filtering.
+    ///
+    /// ```
+    /// use bridgekit::{PortConfig, VlanMember, VlanRange};
+    /// let trunk = PortConfig::new().vlan(VlanMember::tagged(VlanRange::new(100, 199).unwrap()));
+    /// ```
+    pub fn vlan(mut self, member: VlanMember) -> Self {
+        self.vlans.push(member);
+        self
+    }
+
+    /// Adds a static FDB entry on the port (repeatable; see [`Bridge::add_fdb`]).
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().fdb("52:54:00:00:00:01".parse().unwrap(), None);
+    /// ```
+    pub fn fdb(mut self, mac: MacAddr6, vlan: Option<VlanId>) -> Self {
+        self.fdb.push((mac, vlan));
+        self
+    }
+
+    /// Allows taking the port from another bridge. Without this a port of
+    /// another bridge is [`Error::PortBusy`] (the kernel would move it
+    /// silently). Moving loses what the old bridge had for the port (its
+    /// VLANs and FDB entries); if the attach then fails, the port goes back
+    /// to the old bridge with its old port options.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().allow_move();
+    /// ```
+    pub fn allow_move(mut self) -> Self {
+        self.allow_move = true;
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         if let Some(c) = self.options.cost {
             if !(1..=65535).contains(&c) {
@@ -215,12 +281,120 @@ impl PortConfig {
                 ));
             }
         }
+        if !self.vlans.is_empty() {
+            vlan::validate(&self.vlans)?;
+        }
+        for (mac, _) in &self.fdb {
+            validate_unicast(*mac)?;
+        }
+        if let Some(mac) = self.managed {
+            validate_unicast(mac)?;
+        }
         Ok(())
+    }
+
+    /// Every static FDB entry to add, the managed guest MAC included.
+    fn fdb_entries(&self) -> Vec<(MacAddr6, Option<VlanId>)> {
+        let mut entries = self.fdb.clone();
+        if let Some(mac) = self.managed {
+            let pvid = self.vlans.iter().find(|m| m.pvid).map(|m| m.range.start());
+            if !entries.contains(&(mac, pvid)) {
+                entries.push((mac, pvid));
+            }
+        }
+        entries
     }
 }
 
+/// One port of a bridge with its state, options and VLANs, from
+/// [`Bridge::ports`] (`bridge -d link show`, `bridge vlan show`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PortStatus {
+    /// Name.
+    pub name: String,
+    /// Ifindex.
+    pub index: u32,
+    /// STP state (`forwarding`, `disabled`, ...).
+    pub state: PortState,
+    /// Administratively up.
+    pub up: bool,
+    /// Has carrier.
+    pub carrier: bool,
+    /// MAC of the port.
+    pub mac: Option<MacAddr6>,
+    /// MTU.
+    pub mtu: u32,
+    /// `learning`.
+    pub learning: bool,
+    /// `flood`.
+    pub unicast_flood: bool,
+    /// `mcast_flood`.
+    pub multicast_flood: bool,
+    /// `bcast_flood`.
+    pub broadcast_flood: bool,
+    /// `hairpin`.
+    pub hairpin: bool,
+    /// `isolated`.
+    pub isolated: bool,
+    /// `neigh_suppress`.
+    pub neigh_suppress: bool,
+    /// STP path cost.
+    pub cost: u32,
+    /// STP port priority.
+    pub priority: u16,
+    /// VLAN memberships, compressed (empty without VLAN filtering support).
+    pub vlans: Vec<VlanMember>,
+}
+
+impl PortStatus {
+    fn new(link: LinkSnapshot, vlans: Vec<VlanMember>) -> Self {
+        let o = link.port.unwrap_or_default();
+        PortStatus {
+            name: link.name,
+            index: link.index,
+            state: link.port_state.unwrap_or(PortState::Disabled),
+            up: link.up,
+            carrier: link.carrier,
+            mac: link.mac,
+            mtu: link.mtu,
+            learning: o.learning.unwrap_or(false),
+            unicast_flood: o.unicast_flood.unwrap_or(false),
+            multicast_flood: o.multicast_flood.unwrap_or(false),
+            broadcast_flood: o.broadcast_flood.unwrap_or(false),
+            hairpin: o.hairpin.unwrap_or(false),
+            isolated: o.isolated.unwrap_or(false),
+            neigh_suppress: o.neigh_suppress.unwrap_or(false),
+            cost: o.cost.unwrap_or(0),
+            priority: o.priority.unwrap_or(0),
+            vlans,
+        }
+    }
+}
+
+/// One step of an attach, and how to take it back.
+enum Undo {
+    /// The port's master was changed from `prev` (None: it had none);
+    /// `options` are the old bridge's port options, to restore with it.
+    Master {
+        prev: Option<u32>,
+        options: Option<PortOptions>,
+    },
+    /// Port options changed on a port that was already ours: the old values.
+    Options(PortOptions),
+    /// VLANs changed on a port that was already ours.
+    Vlans {
+        before: Vec<VlanMember>,
+        members: Vec<VlanMember>,
+    },
+    /// A static FDB entry added.
+    Fdb(MacAddr6, Option<VlanId>),
+    /// The port was brought up from down.
+    Up,
+}
+
 impl Bridge {
-    async fn port_link(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
+    pub(crate) async fn port_link(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
         let label = port.to_string();
         match port {
             PortRef::Name(n) => self.nl.link(op, &label, LinkRef::Name(n.as_str())).await,
@@ -228,20 +402,45 @@ impl Bridge {
         }
     }
 
-    /// Attaches a port and applies `config` (`ip link set PORT master
-    /// BRIDGE`, then `ip link set PORT type bridge_slave ...`, then `up`).
+    /// A port of this bridge, or [`Error::NotAPort`].
+    pub(crate) async fn own_port(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
+        let link = self.port_link(op, port).await?;
+        if link.master != Some(self.index) {
+            return Err(Error::NotAPort {
+                op,
+                port: link.name,
+                bridge: self.name.to_string(),
+            });
+        }
+        Ok(link)
+    }
+
+    /// Attaches a port and applies `config`: master, port options, VLANs,
+    /// static FDB entries, then up (`ip link set PORT master BRIDGE`,
+    /// `ip link set PORT type bridge_slave ...`, `bridge vlan add ...`,
+    /// `bridge fdb replace ...`, `ip link set PORT up`).
     ///
-    /// A port of another bridge is refused ([`Error::PortBusy`]): the kernel
-    /// would move it silently. Options travel in RTM_NEWLINK (RTM_SETLINK
-    /// ignores them) and are read back. If any step fails, the port is
-    /// detached again and the first error returned. Attaching a port that is
-    /// already on this bridge just applies `config`.
+    /// A port of another bridge is refused ([`Error::PortBusy`]) unless
+    /// [`PortConfig::allow_move`]: the kernel would move it silently.
+    /// Options travel in RTM_NEWLINK (RTM_SETLINK ignores them) and
+    /// everything is read back. If any step fails, every step already done
+    /// is undone — a newly attached port is detached again (which also drops
+    /// its VLANs and FDB entries) — and the first error is returned.
+    /// Attaching a port that is already on this bridge just applies
+    /// `config`, and on failure restores the options and VLANs it changed.
+    ///
+    /// # Cancellation
+    /// Dropping the future between steps leaves the steps done so far in
+    /// place (netlink requests are not undone by a drop). Call
+    /// `attach_port` again to finish, or [`detach_port`](Bridge::detach_port)
+    /// to undo.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for bad options, the bridge itself or another
     /// bridge as port (nothing sent); [`Error::NotFound`];
     /// [`Error::PortBusy`]; [`Error::Unsupported`] if the kernel refuses an
-    /// option with EOPNOTSUPP; [`Error::NotApplied`] if it ignored one.
+    /// option with EOPNOTSUPP (e.g. VLANs without VLAN filtering);
+    /// [`Error::NotApplied`] if it ignored one.
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
@@ -267,9 +466,8 @@ impl Bridge {
                 "is a bridge; bridges cannot be nested",
             ));
         }
-        let moved = match link.master {
-            Some(m) if m == self.index => false,
-            Some(other) => {
+        if let Some(other) = link.master.filter(|m| *m != self.index) {
+            if !config.allow_move {
                 let bridge = match self.nl.link(op, &label, LinkRef::Index(other)).await {
                     Ok(l) => l.name,
                     Err(_) => format!("#{other}"),
@@ -280,25 +478,11 @@ impl Bridge {
                     bridge,
                 });
             }
-            None => true,
-        };
-        let result = self
-            .configure_port(&label, link.index, &config, moved)
-            .await;
+        }
+        let mut undo = Vec::new();
+        let result = self.configure_port(&link, &config, &mut undo).await;
         if let Err(e) = result {
-            if moved {
-                let undo = LinkChange {
-                    master: Some(0),
-                    ..LinkChange::default()
-                };
-                if let Err(u) = self
-                    .nl
-                    .set_link(Op::DetachPort, &label, link.index, &undo)
-                    .await
-                {
-                    warn!(port = %label, bridge = %self.name, error = %u, "could not detach port after failed attach");
-                }
-            }
+            self.undo_attach(&link, undo).await;
             return Err(e);
         }
         Ok(())
@@ -306,30 +490,58 @@ impl Bridge {
 
     async fn configure_port(
         &self,
-        label: &str,
-        index: u32,
+        link: &LinkSnapshot,
         config: &PortConfig,
-        set_master: bool,
+        undo: &mut Vec<Undo>,
     ) -> Result<()> {
-        if set_master {
+        let (label, index) = (link.name.as_str(), link.index);
+        let already_ours = link.master == Some(self.index);
+        if !already_ours {
             let change = LinkChange {
                 master: Some(self.index),
                 ..LinkChange::default()
             };
+            undo.push(Undo::Master {
+                prev: link.master,
+                options: link.port,
+            });
             self.nl
                 .set_link(Op::AttachPort, label, index, &change)
                 .await?;
         }
         if !config.options.is_empty() {
+            if already_ours {
+                let old = link.port.unwrap_or_default();
+                undo.push(Undo::Options(config.options.previous(&old)));
+            }
             self.nl
                 .set_port_options(Op::SetPortOptions, label, index, &config.options)
                 .await?;
         }
-        if config.up {
+        if !config.vlans.is_empty() {
+            let target = VlanTarget {
+                name: label.to_string(),
+                index,
+                bridge_self: false,
+            };
+            let before = self.apply_vlans(&target, &config.vlans).await?;
+            if already_ours {
+                undo.push(Undo::Vlans {
+                    before,
+                    members: config.vlans.clone(),
+                });
+            }
+        }
+        for (mac, vlan) in config.fdb_entries() {
+            self.nl.fdb_add(Op::AddFdb, label, index, mac, vlan).await?;
+            undo.push(Undo::Fdb(mac, vlan));
+        }
+        if config.up && !link.up {
             let up = LinkChange {
                 up: Some(true),
                 ..LinkChange::default()
             };
+            undo.push(Undo::Up);
             self.nl.set_link(Op::SetUp, label, index, &up).await?;
         }
         let read = self
@@ -364,7 +576,67 @@ impl Bridge {
         Ok(())
     }
 
-    /// Detaches a port (`ip link set PORT nomaster`).
+    /// Takes back the steps of a failed attach, last first; best effort,
+    /// failures are logged (the first error is what the caller gets).
+    async fn undo_attach(&self, link: &LinkSnapshot, undo: Vec<Undo>) {
+        let (label, index) = (link.name.as_str(), link.index);
+        // Leaving the bridge drops the port's VLANs and FDB entries with it.
+        let detaching = undo
+            .iter()
+            .any(|u| matches!(u, Undo::Master { prev: None, .. }));
+        for step in undo.into_iter().rev() {
+            let result = match step {
+                Undo::Up => {
+                    let down = LinkChange {
+                        up: Some(false),
+                        ..LinkChange::default()
+                    };
+                    self.nl.set_link(Op::SetDown, label, index, &down).await
+                }
+                Undo::Fdb(..) | Undo::Vlans { .. } | Undo::Options(_) if detaching => Ok(()),
+                Undo::Fdb(mac, vlan) => {
+                    self.nl
+                        .fdb_del(Op::RemoveFdb, label, index, mac, vlan)
+                        .await
+                }
+                Undo::Vlans { before, members } => {
+                    let target = VlanTarget {
+                        name: label.to_string(),
+                        index,
+                        bridge_self: false,
+                    };
+                    self.restore_vlans(&target, &before, &members).await;
+                    Ok(())
+                }
+                Undo::Options(old) => {
+                    self.nl
+                        .set_port_options(Op::SetPortOptions, label, index, &old)
+                        .await
+                }
+                Undo::Master { prev, options } => {
+                    let back = LinkChange {
+                        master: Some(prev.unwrap_or(0)),
+                        ..LinkChange::default()
+                    };
+                    let moved_back = self.nl.set_link(Op::DetachPort, label, index, &back).await;
+                    match (moved_back, prev, options) {
+                        (Ok(()), Some(_), Some(opts)) if !opts.is_empty() => {
+                            self.nl
+                                .set_port_options(Op::SetPortOptions, label, index, &opts)
+                                .await
+                        }
+                        (r, _, _) => r,
+                    }
+                }
+            };
+            if let Err(e) = result {
+                warn!(port = %label, bridge = %self.name, error = %e, "could not undo a step of a failed attach");
+            }
+        }
+    }
+
+    /// Detaches a port (`ip link set PORT nomaster`). The kernel drops the
+    /// port's VLANs and FDB entries (static ones included) with it.
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::NotAPort`] if it is not a port of this
@@ -378,14 +650,7 @@ impl Bridge {
     pub async fn detach_port(&self, port: impl ToPort) -> Result<()> {
         let port = port.to_port()?;
         let op = Op::DetachPort;
-        let link = self.port_link(op, &port).await?;
-        if link.master != Some(self.index) {
-            return Err(Error::NotAPort {
-                op,
-                port: link.name,
-                bridge: self.name.to_string(),
-            });
-        }
+        let link = self.own_port(op, &port).await?;
         let change = LinkChange {
             master: Some(0),
             ..LinkChange::default()
@@ -407,6 +672,45 @@ impl Bridge {
             });
         }
         Ok(())
+    }
+
+    /// Every port with its state, options and VLANs (`bridge -d link show
+    /// master BRIDGE` and `bridge vlan show`): two requests, both filtered
+    /// or bounded by the kernel to bridge devices.
+    ///
+    /// # Errors
+    /// Kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// for p in br.ports().await? {
+    ///     println!("{} {} learning={} vlans={:?}", p.name, p.state, p.learning, p.vlans);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ports(&self) -> Result<Vec<PortStatus>> {
+        let name = self.name.as_str();
+        let links = self
+            .nl
+            .links_with_master(Op::ListPorts, name, self.index)
+            .await?;
+        if links.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut vlans: std::collections::HashMap<u32, Vec<VlanMember>> = self
+            .nl
+            .vlan_dump(Op::ListVlans, name)
+            .await?
+            .into_iter()
+            .map(|s| (s.index, s.vlans))
+            .collect();
+        Ok(links
+            .into_iter()
+            .map(|l| {
+                let v = vlans.remove(&l.index).unwrap_or_default();
+                PortStatus::new(l, v)
+            })
+            .collect())
     }
 }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use bridgekit::{Bridge, BridgeConfig, Error, PortConfig};
+use bridgekit::{Bridge, BridgeConfig, Error, PortConfig, PortState};
 use common::*;
 
 fn slave(port: &str) -> serde_json::Value {
@@ -224,6 +224,111 @@ fn traffic_flows_and_isolation_blocks_it() {
             !sh_ok(&["nsenter", &net, "ping", "-c1", "-W1", "10.50.0.2"]),
             "isolated ports must not talk"
         );
+        Ok(())
+    });
+}
+
+/// A managed attach fails at each step in turn: the port ends detached with
+/// no FDB entry; on a port that was already attached, the options it had
+/// come back and the entry is gone.
+#[test]
+fn failed_managed_attach_undoes_every_step() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        let guest = "52:54:00:00:00:42";
+        let cfg = || {
+            PortConfig::managed(guest.parse().unwrap())
+                .hairpin(true)
+                .up()
+        };
+        let has_entry = || sh(&["bridge", "fdb", "show", "br", "br0"]).contains(guest);
+        // lookup, master, options, fdb, up, read back
+        for step in 1..6 {
+            nl.inject_fault(step, libc::EBUSY);
+            let err = br.attach_port("p0", cfg()).await.unwrap_err();
+            assert_eq!(err.errno(), Some(libc::EBUSY), "step {step}: {err}");
+            let link = ip_link("p0").unwrap();
+            assert!(link.get("master").is_none(), "step {step} left p0 attached");
+            assert!(!has_entry(), "step {step} left the FDB entry");
+            assert!(
+                !link["flags"].as_array().unwrap().iter().any(|f| f == "UP"),
+                "step {step} left p0 up"
+            );
+        }
+        // Already attached with defaults: a failure restores them.
+        br.attach_port("p0", PortConfig::new()).await?;
+        for step in 1..5 {
+            nl.inject_fault(step, libc::EBUSY);
+            br.attach_port("p0", cfg()).await.unwrap_err();
+            let slave = ip_link("p0").unwrap()["linkinfo"]["info_slave_data"].clone();
+            assert_eq!(ip_link("p0").unwrap()["master"], "br0", "step {step}");
+            assert_eq!(slave["learning"], true, "step {step}");
+            assert_eq!(slave["flood"], true, "step {step}");
+            assert_eq!(slave["hairpin"], false, "step {step}");
+            assert!(!has_entry(), "step {step} left the FDB entry");
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn allow_move_takes_a_port_from_another_bridge() {
+    netns_test(|nl| async move {
+        let a = Bridge::create(&nl, BridgeConfig::new("bra")?).await?;
+        let b = Bridge::create(&nl, BridgeConfig::new("brb")?).await?;
+        veth("p0", "p0peer");
+        a.attach_port("p0", PortConfig::new().cost(33)).await?;
+        // A failed move goes back to the old bridge with its options.
+        nl.inject_fault(2, libc::EBUSY);
+        let err = b
+            .attach_port("p0", PortConfig::new().allow_move().learning(false))
+            .await
+            .unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EBUSY), "{err}");
+        let link = ip_link("p0").unwrap();
+        assert_eq!(link["master"], "bra");
+        assert_eq!(link["linkinfo"]["info_slave_data"]["cost"], 33);
+        b.attach_port("p0", PortConfig::new().allow_move()).await?;
+        assert_eq!(ip_link("p0").unwrap()["master"], "brb");
+        assert!(a.ports().await?.is_empty());
+        Ok(())
+    });
+}
+
+#[test]
+fn ports_report_state_and_options_as_iproute2_does() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        br.up().await?;
+        veth("p0", "p0peer");
+        veth("p1", "p1peer");
+        sh(&["ip", "link", "set", "p0peer", "up"]);
+        br.attach_port("p0", PortConfig::new().isolated(true).cost(5).up())
+            .await?;
+        br.attach_port("p1", PortConfig::new().learning(false))
+            .await?;
+        let ports = br.ports().await?;
+        assert_eq!(ports.len(), 2);
+        for p in &ports {
+            let link = ip_link(&p.name).unwrap();
+            let s = &link["linkinfo"]["info_slave_data"];
+            assert_eq!(p.index, link["ifindex"].as_u64().unwrap() as u32);
+            assert_eq!(p.state.to_string(), s["state"].as_str().unwrap());
+            assert_eq!(p.learning, s["learning"].as_bool().unwrap());
+            assert_eq!(p.unicast_flood, s["flood"].as_bool().unwrap());
+            assert_eq!(p.isolated, s["isolated"].as_bool().unwrap());
+            assert_eq!(u64::from(p.cost), s["cost"].as_u64().unwrap());
+            assert_eq!(u64::from(p.priority), s["priority"].as_u64().unwrap());
+            assert_eq!(p.mtu, link["mtu"].as_u64().unwrap() as u32);
+        }
+        let p0 = ports.iter().find(|p| p.name == "p0").unwrap();
+        assert!(p0.up && p0.isolated && p0.cost == 5);
+        assert_eq!(p0.state, PortState::Forwarding);
+        let p1 = ports.iter().find(|p| p.name == "p1").unwrap();
+        assert!(!p1.learning && !p1.up);
+        assert_eq!(p1.state, PortState::Disabled);
+        assert_eq!(br.status().await?.ports, ports);
         Ok(())
     });
 }

@@ -1,0 +1,382 @@
+//! VLAN filtering on a bridge: the bridge-wide switches and the VLAN
+//! membership of ports and of the bridge itself.
+
+use tracing::warn;
+
+use crate::bridge::Bridge;
+use crate::error::{Error, Op, Result};
+use crate::netlink::{BridgeOptions, LinkSnapshot};
+use crate::port::{PortRef, ToPort};
+use crate::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
+
+/// What the kernel lacks when it answers EOPNOTSUPP to a VLAN request.
+const NO_VLAN_FILTERING: &str =
+    "bridge VLAN filtering is not built into this kernel (CONFIG_BRIDGE_VLAN_FILTERING)";
+
+fn explain_unsupported(e: Error) -> Error {
+    match e {
+        Error::Unsupported { op, iface, .. } => Error::Unsupported {
+            op,
+            iface,
+            detail: NO_VLAN_FILTERING.into(),
+        },
+        other => other,
+    }
+}
+
+/// Whose VLANs a request is about.
+pub(crate) struct VlanTarget {
+    pub(crate) name: String,
+    pub(crate) index: u32,
+    /// The bridge itself (`bridge vlan ... self`), not a port.
+    pub(crate) bridge_self: bool,
+}
+
+impl Bridge {
+    /// Sends bridge VLAN options and reads the bridge back; a kernel that
+    /// does not report the option after accepting it cannot do it.
+    async fn set_vlan_option(&self, options: BridgeOptions) -> Result<LinkSnapshot> {
+        self.set_options(Op::SetVlanOptions, options)
+            .await
+            .map_err(explain_unsupported)
+    }
+
+    fn unsupported(&self) -> Error {
+        Error::Unsupported {
+            op: Op::SetVlanOptions,
+            iface: self.name.to_string(),
+            detail: NO_VLAN_FILTERING.into(),
+        }
+    }
+
+    /// Turns 802.1Q VLAN filtering on or off (`ip link set BRIDGE type
+    /// bridge vlan_filtering 1|0`). With it on, a port only passes frames
+    /// of the VLANs it is a member of ([`add_vlans`](Bridge::add_vlans)).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on a kernel built without
+    /// `CONFIG_BRIDGE_VLAN_FILTERING` (nothing changes);
+    /// [`Error::NotApplied`] if the kernel kept the old value.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_vlan_filtering(true).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_vlan_filtering(&self, on: bool) -> Result<()> {
+        let link = self
+            .set_vlan_option(BridgeOptions {
+                vlan_filtering: Some(on),
+                ..BridgeOptions::default()
+            })
+            .await?;
+        match link.vlan_filtering {
+            None => Err(self.unsupported()),
+            got => self.check(Op::SetVlanOptions, "vlan_filtering", on, got),
+        }
+    }
+
+    /// Sets the default PVID new ports get (`vlan_default_pvid`); `None`
+    /// means new ports join no VLAN untagged (`vlan_default_pvid 0`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without VLAN filtering support;
+    /// [`Error::NotApplied`].
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_default_pvid(Some(bridgekit::VlanId::new(1).unwrap())).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_default_pvid(&self, pvid: Option<VlanId>) -> Result<()> {
+        let want = pvid.map_or(0, VlanId::get);
+        let link = self
+            .set_vlan_option(BridgeOptions {
+                default_pvid: Some(want),
+                ..BridgeOptions::default()
+            })
+            .await?;
+        match link.default_pvid {
+            None => Err(self.unsupported()),
+            got => self.check(Op::SetVlanOptions, "vlan_default_pvid", want, got),
+        }
+    }
+
+    /// Sets the tag protocol (`vlan_protocol 802.1Q|802.1ad`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without VLAN filtering support;
+    /// [`Error::NotApplied`].
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_vlan_protocol(bridgekit::VlanProtocol::Dot1Ad).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_vlan_protocol(&self, protocol: VlanProtocol) -> Result<()> {
+        let link = self
+            .set_vlan_option(BridgeOptions {
+                vlan_protocol: Some(protocol),
+                ..BridgeOptions::default()
+            })
+            .await?;
+        match link.vlan_protocol {
+            None => Err(self.unsupported()),
+            got => self.check(Op::SetVlanOptions, "vlan_protocol", protocol, got),
+        }
+    }
+
+    /// A port of this bridge, or the bridge itself.
+    pub(crate) async fn vlan_target(&self, op: Op, port: &PortRef) -> Result<VlanTarget> {
+        let link = self.port_link(op, port).await?;
+        if link.index == self.index {
+            return Ok(VlanTarget {
+                name: link.name,
+                index: link.index,
+                bridge_self: true,
+            });
+        }
+        if link.master != Some(self.index) {
+            return Err(Error::NotAPort {
+                op,
+                port: link.name,
+                bridge: self.name.to_string(),
+            });
+        }
+        Ok(VlanTarget {
+            name: link.name,
+            index: link.index,
+            bridge_self: false,
+        })
+    }
+
+    /// The VLANs of one link (empty on a kernel without VLAN filtering).
+    pub(crate) async fn vlans_of(&self, op: Op, target: &VlanTarget) -> Result<Vec<VlanMember>> {
+        let dump = self.nl.vlan_dump(op, &target.name).await?;
+        Ok(dump
+            .into_iter()
+            .find(|s| s.index == target.index)
+            .map(|s| s.vlans)
+            .unwrap_or_default())
+    }
+
+    /// Sends `members` to `target` in one message; if the kernel fails
+    /// midway, restores what was there before. Checks the result, and
+    /// returns the memberships from before the call.
+    pub(crate) async fn apply_vlans(
+        &self,
+        target: &VlanTarget,
+        members: &[VlanMember],
+    ) -> Result<Vec<VlanMember>> {
+        let op = Op::AddVlans;
+        let before = self.vlans_of(op, target).await?;
+        let sent = self
+            .nl
+            .set_vlans(
+                op,
+                &target.name,
+                target.index,
+                target.bridge_self,
+                members,
+                true,
+            )
+            .await
+            .map_err(explain_unsupported);
+        if let Err(e) = sent {
+            if !matches!(e, Error::Unsupported { .. }) {
+                self.restore_vlans(target, &before, members).await;
+            }
+            return Err(e);
+        }
+        let after = self.vlans_of(op, target).await?;
+        if let Some((id, want, got)) = first_missing(members, &after) {
+            self.restore_vlans(target, &before, members).await;
+            return Err(Error::NotApplied {
+                op,
+                iface: target.name.clone(),
+                what: format!("VLAN {id}"),
+                expected: want,
+                actual: got,
+            });
+        }
+        Ok(before)
+    }
+
+    /// Best effort: puts the VLANs `members` touched back as `before` had
+    /// them (new ones removed, changed ones re-added with their old flags).
+    pub(crate) async fn restore_vlans(
+        &self,
+        target: &VlanTarget,
+        before: &[VlanMember],
+        members: &[VlanMember],
+    ) {
+        let old = vlan::table(before);
+        let touched = vlan::table(members);
+        let at = |t: &[Option<(bool, bool)>], id: VlanId| t[usize::from(id.get())];
+        let fresh = vlan::compress(
+            vlan::expand(members)
+                .into_iter()
+                .filter(|(id, _, _)| at(&old, *id).is_none()),
+        );
+        let changed = vlan::compress(
+            vlan::expand(before)
+                .into_iter()
+                .filter(|(id, _, _)| at(&touched, *id).is_some()),
+        );
+        for (list, add) in [(fresh, false), (changed, true)] {
+            if list.is_empty() {
+                continue;
+            }
+            let op = if add { Op::AddVlans } else { Op::RemoveVlans };
+            if let Err(e) = self
+                .nl
+                .set_vlans(
+                    op,
+                    &target.name,
+                    target.index,
+                    target.bridge_self,
+                    &list,
+                    add,
+                )
+                .await
+            {
+                warn!(iface = %target.name, error = %e, "could not restore VLANs after a failed change");
+            }
+        }
+    }
+
+    /// Adds VLAN memberships to a port, or to the bridge itself when `port`
+    /// names the bridge (`bridge vlan add dev PORT vid RANGE [pvid]
+    /// [untagged] [self]`).
+    ///
+    /// All of `members` travel in one netlink message, a range as one
+    /// begin/end pair: `VlanRange::all()` is one message, not 4094. A VLAN
+    /// already present takes the new flags. The result is read back; if the
+    /// kernel fails midway, the VLANs this call touched are restored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty list, a PVID range, two PVIDs or
+    /// a VLAN listed twice (nothing sent); [`Error::NotAPort`];
+    /// [`Error::Unsupported`] on a kernel without VLAN filtering;
+    /// [`Error::NotApplied`].
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::{VlanId, VlanMember, VlanRange};
+    /// br.add_vlans("vnet0", &[VlanMember::access(VlanId::new(10)?)]).await?;
+    /// br.add_vlans("uplink0", &[VlanMember::tagged(VlanRange::all())]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_vlans(&self, port: impl ToPort, members: &[VlanMember]) -> Result<()> {
+        let port = port.to_port()?;
+        vlan::validate(members)?;
+        let target = self.vlan_target(Op::AddVlans, &port).await?;
+        self.apply_vlans(&target, members).await.map(drop)
+    }
+
+    /// Removes VLAN memberships (`bridge vlan del dev PORT vid RANGE
+    /// [self]`). VLANs the port is not a member of are skipped, so the
+    /// result is "none of `ranges`", whatever was there; one message.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty list or a VLAN listed twice;
+    /// [`Error::NotAPort`]; [`Error::Unsupported`]; [`Error::NotApplied`].
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.remove_vlans("vnet0", &["10".parse()?]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_vlans(&self, port: impl ToPort, ranges: &[VlanRange]) -> Result<()> {
+        let port = port.to_port()?;
+        vlan::validate_ranges(ranges)?;
+        let op = Op::RemoveVlans;
+        let target = self.vlan_target(op, &port).await?;
+        let before = self.vlans_of(op, &target).await?;
+        let present = vlan::compress(
+            vlan::expand(&before)
+                .into_iter()
+                .filter(|(id, _, _)| ranges.iter().any(|r| r.contains(*id))),
+        );
+        if present.is_empty() {
+            // Nothing to remove: the kernel would answer ENOENT, and on a
+            // kernel without VLAN filtering there is never anything here.
+            return Ok(());
+        }
+        let gone = self
+            .nl
+            .set_vlans(
+                op,
+                &target.name,
+                target.index,
+                target.bridge_self,
+                &present,
+                false,
+            )
+            .await
+            .map_err(explain_unsupported);
+        if let Err(e) = gone {
+            self.restore_vlans(&target, &before, &present).await;
+            return Err(e);
+        }
+        let after = self.vlans_of(op, &target).await?;
+        if let Some((id, _, _)) = vlan::expand(&after)
+            .into_iter()
+            .find(|(id, _, _)| ranges.iter().any(|r| r.contains(*id)))
+        {
+            return Err(Error::NotApplied {
+                op,
+                iface: target.name,
+                what: format!("VLAN {id}"),
+                expected: "absent".into(),
+                actual: "present".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The VLAN memberships of a port, or of the bridge itself, in
+    /// compressed ranges (`bridge vlan show dev PORT`). Empty on a kernel
+    /// without VLAN filtering.
+    ///
+    /// # Errors
+    /// [`Error::NotAPort`]; kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// for m in br.vlans("vnet0").await? {
+    ///     println!("{m}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn vlans(&self, port: impl ToPort) -> Result<Vec<VlanMember>> {
+        let port = port.to_port()?;
+        let target = self.vlan_target(Op::ListVlans, &port).await?;
+        self.vlans_of(Op::ListVlans, &target).await
+    }
+}
+
+/// The first VLAN of `members` that `after` lacks or has with other flags.
+fn first_missing(members: &[VlanMember], after: &[VlanMember]) -> Option<(VlanId, String, String)> {
+    let got = vlan::table(after);
+    let flags = |p: bool, u: bool| {
+        let mut s = String::from("member");
+        if p {
+            s.push_str(" pvid");
+        }
+        if u {
+            s.push_str(" untagged");
+        }
+        s
+    };
+    for (id, pvid, untagged) in vlan::expand(members) {
+        match got[usize::from(id.get())] {
+            None => return Some((id, flags(pvid, untagged), "not a member".into())),
+            Some((p, u)) if (p, u) != (pvid, untagged) => {
+                return Some((id, flags(pvid, untagged), flags(p, u)));
+            }
+            _ => {}
+        }
+    }
+    None
+}

@@ -1,0 +1,135 @@
+//! Static FDB entries and the managed-MAC-table port mode, checked with `bridge -j fdb show`.
+
+mod common;
+
+use bridgekit::{Bridge, BridgeConfig, Error, FdbKind, PortConfig, VlanId};
+use common::*;
+use serde_json::Value;
+
+const GUEST: &str = "52:54:00:aa:bb:01";
+
+/// `bridge -j fdb show br BRIDGE` entries for `mac`.
+fn fdb_entries(bridge: &str, mac: &str) -> Vec<Value> {
+    let v: Value =
+        serde_json::from_str(&sh(&["bridge", "-j", "fdb", "show", "br", bridge])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["mac"] == mac)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn managed_port_has_no_learning_no_flood_and_a_static_entry_until_detach() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("vnet0", "guest0");
+        br.attach_port("vnet0", PortConfig::managed(GUEST.parse().unwrap()).up())
+            .await?;
+        let slave = ip_link("vnet0").unwrap()["linkinfo"]["info_slave_data"].clone();
+        assert_eq!(slave["learning"], false);
+        assert_eq!(slave["flood"], false);
+        let entries = fdb_entries("br0", GUEST);
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0]["ifname"], "vnet0");
+        assert_eq!(entries[0]["state"], "static");
+        assert_eq!(entries[0]["master"], "br0");
+        // Our own view agrees.
+        let ours = br.fdb().await?;
+        let e = ours
+            .iter()
+            .find(|e| e.mac.to_string().eq_ignore_ascii_case(GUEST))
+            .expect("entry listed");
+        assert_eq!(
+            (e.port.as_str(), e.kind, e.vlan),
+            ("vnet0", FdbKind::Static, None)
+        );
+        // Attaching again with the same config is harmless.
+        br.attach_port("vnet0", PortConfig::managed(GUEST.parse().unwrap()))
+            .await?;
+        assert_eq!(fdb_entries("br0", GUEST).len(), 1);
+        br.detach_port("vnet0").await?;
+        assert!(
+            fdb_entries("br0", GUEST).is_empty(),
+            "entry left after detach"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn add_and_remove_static_entries() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        veth("p1", "p1peer");
+        br.attach_port("p0", PortConfig::new()).await?;
+        br.attach_port("p1", PortConfig::new()).await?;
+        let mac = GUEST.parse().unwrap();
+        br.add_fdb("p0", mac, None).await?;
+        assert_eq!(fdb_entries("br0", GUEST)[0]["ifname"], "p0");
+        // Replace semantics: the entry moves to p1.
+        br.add_fdb("p1", mac, None).await?;
+        let entries = fdb_entries("br0", GUEST);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["ifname"], "p1");
+        br.remove_fdb("p1", mac, None).await?;
+        assert!(fdb_entries("br0", GUEST).is_empty());
+        let err = br.remove_fdb("p1", mac, None).await.unwrap_err();
+        assert!(matches!(err, Error::NoSuchEntry { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "remove FDB entry from p1: FDB entry {} not present",
+                GUEST.to_uppercase()
+            )
+        );
+        // Entries only on our own ports; bad MACs before any traffic.
+        veth("lone", "lonepeer");
+        assert!(matches!(
+            br.add_fdb("lone", mac, None).await.unwrap_err(),
+            Error::NotAPort { .. }
+        ));
+        let sent = nl.requests_sent();
+        let bad = br
+            .add_fdb("p0", "01:00:5e:00:00:01".parse().unwrap(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(bad, Error::InvalidInput { .. }), "{bad}");
+        assert_eq!(nl.requests_sent(), sent);
+        // A VLAN the port is not in (no VLAN filtering here, or not a member) is refused by the kernel.
+        let e = br
+            .add_fdb("p0", mac, Some(VlanId::new(10)?))
+            .await
+            .unwrap_err();
+        assert!(e.errno().is_some(), "{e}");
+        assert!(fdb_entries("br0", GUEST).is_empty());
+        Ok(())
+    });
+}
+
+#[test]
+fn fdb_lists_local_entries_of_ports_only_for_this_bridge() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        let other = Bridge::create(&nl, BridgeConfig::new("br1")?).await?;
+        veth("p0", "p0peer");
+        veth("q0", "q0peer");
+        br.attach_port("p0", PortConfig::new()).await?;
+        other.attach_port("q0", PortConfig::new()).await?;
+        let p0_mac = ip_link("p0").unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let entries = br.fdb().await?;
+        assert!(
+            entries.iter().any(|e| e.port == "p0"
+                && e.kind == FdbKind::Local
+                && e.mac.to_string().eq_ignore_ascii_case(&p0_mac)),
+            "{entries:?}"
+        );
+        assert!(entries.iter().all(|e| e.port != "q0"), "{entries:?}");
+        Ok(())
+    });
+}
