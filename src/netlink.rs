@@ -251,7 +251,8 @@ impl Netlink {
     ) -> Result<LinkSnapshot> {
         let msg = self
             .call(op, iface, |h| async move {
-                let req = h.link().get();
+                let mut req = h.link().get();
+                skip_stats(req.message_mut());
                 let req = match target {
                     LinkRef::Index(i) => req.match_index(i),
                     LinkRef::Name(n) => req.match_name(n),
@@ -277,6 +278,7 @@ impl Netlink {
     ) -> Result<Vec<LinkSnapshot>> {
         self.call(op, iface, |h| async move {
             let mut req = h.link().get();
+            skip_stats(req.message_mut());
             req.message_mut()
                 .attributes
                 .push(LinkAttribute::Controller(master));
@@ -632,6 +634,13 @@ impl Notification {
             _ => Notification::Other,
         }
     }
+}
+
+/// Asks the kernel to leave the statistics out of link answers
+/// (RTEXT_FILTER_SKIP_STATS): they are most of each message, and unused.
+fn skip_stats(msg: &mut LinkMessage) {
+    msg.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
 }
 
 /// Which link a request is about.

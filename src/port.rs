@@ -496,11 +496,19 @@ impl Bridge {
     ) -> Result<()> {
         let (label, index) = (link.name.as_str(), link.index);
         let already_ours = link.master == Some(self.index);
+        let bring_up = config.up && !link.up;
+        // With no port options to set in between, master and up travel in
+        // one RTM_SETLINK (the kernel applies IFLA_MASTER before the flags).
+        let up_with_master = bring_up && !already_ours && config.options.is_empty();
         if !already_ours {
             let change = LinkChange {
                 master: Some(self.index),
+                up: up_with_master.then_some(true),
                 ..LinkChange::default()
             };
+            if up_with_master {
+                undo.push(Undo::Up);
+            }
             undo.push(Undo::Master {
                 prev: link.master,
                 options: link.port,
@@ -517,6 +525,27 @@ impl Bridge {
             self.nl
                 .set_port_options(Op::SetPortOptions, label, index, &config.options)
                 .await?;
+            // RTM_NEWLINK may drop a port option an older kernel does not
+            // know and still say Ok: read the options back. The other steps'
+            // acknowledgements are truthful (errors come back as errors).
+            let read = self
+                .nl
+                .link(Op::SetPortOptions, label, LinkRef::Index(index))
+                .await?;
+            if let Some((what, want, got)) = config
+                .options
+                .mismatches(&read.port.unwrap_or_default())
+                .into_iter()
+                .next()
+            {
+                return Err(Error::NotApplied {
+                    op: Op::SetPortOptions,
+                    iface: label.to_string(),
+                    what: what.to_string(),
+                    expected: want,
+                    actual: got,
+                });
+            }
         }
         if !config.vlans.is_empty() {
             let target = VlanTarget {
@@ -536,42 +565,13 @@ impl Bridge {
             self.nl.fdb_add(Op::AddFdb, label, index, mac, vlan).await?;
             undo.push(Undo::Fdb(mac, vlan));
         }
-        if config.up && !link.up {
+        if bring_up && !up_with_master {
             let up = LinkChange {
                 up: Some(true),
                 ..LinkChange::default()
             };
             undo.push(Undo::Up);
             self.nl.set_link(Op::SetUp, label, index, &up).await?;
-        }
-        let read = self
-            .nl
-            .link(Op::AttachPort, label, LinkRef::Index(index))
-            .await?;
-        let not_applied = |what: &str, expected: String, actual: String| Error::NotApplied {
-            op: Op::AttachPort,
-            iface: label.to_string(),
-            what: what.to_string(),
-            expected,
-            actual,
-        };
-        if read.master != Some(self.index) {
-            return Err(not_applied(
-                "master",
-                self.name.to_string(),
-                read.master.map_or("none".into(), |m| format!("#{m}")),
-            ));
-        }
-        if let Some((what, want, got)) = config
-            .options
-            .mismatches(&read.port.unwrap_or_default())
-            .into_iter()
-            .next()
-        {
-            return Err(not_applied(what, want, got));
-        }
-        if config.up && !read.up {
-            return Err(not_applied("admin state up", "true".into(), "false".into()));
         }
         Ok(())
     }
@@ -655,23 +655,9 @@ impl Bridge {
             master: Some(0),
             ..LinkChange::default()
         };
-        self.nl
-            .set_link(op, &link.name, link.index, &change)
-            .await?;
-        let read = self
-            .nl
-            .link(op, &link.name, LinkRef::Index(link.index))
-            .await?;
-        if read.master.is_some() {
-            return Err(Error::NotApplied {
-                op,
-                iface: link.name,
-                what: "master".into(),
-                expected: "none".into(),
-                actual: format!("{:?}", read.master),
-            });
-        }
-        Ok(())
+        // The acknowledgement is truthful: the kernel either releases the
+        // port or answers with an error.
+        self.nl.set_link(op, &link.name, link.index, &change).await
     }
 
     /// Every port with its state, options and VLANs (`bridge -d link show
