@@ -223,8 +223,25 @@ fn status_matches_ip() {
         br.add_address("10.1.0.1/16").await?;
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0", "master", "br0"]);
-        let s = br.status().await?;
-        let link = ip_link("br0").unwrap();
+        // Carrier and operstate follow the port change asynchronously
+        // (linkwatch): compare once two reads in a row agree, within 2 s.
+        let lower_up = |link: &serde_json::Value| {
+            link["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "LOWER_UP")
+        };
+        let (mut s, mut link) = (br.status().await?, ip_link("br0").unwrap());
+        for _ in 0..20 {
+            if s.carrier == lower_up(&link)
+                && s.operstate.to_string() == link["operstate"].as_str().unwrap()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            (s, link) = (br.status().await?, ip_link("br0").unwrap());
+        }
         assert_eq!(s.name.as_str(), "br0");
         assert_eq!(s.index, link["ifindex"].as_u64().unwrap() as u32);
         assert_eq!(
@@ -234,14 +251,7 @@ fn status_matches_ip() {
         assert_eq!(s.mac_explicit, Some(true));
         assert_eq!(u64::from(s.mtu), link["mtu"].as_u64().unwrap());
         assert!(s.up);
-        assert_eq!(
-            s.carrier,
-            link["flags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f == "LOWER_UP")
-        );
+        assert_eq!(s.carrier, lower_up(&link));
         assert_eq!(s.operstate.to_string(), link["operstate"].as_str().unwrap());
         assert!(!s.stp);
         assert_eq!(

@@ -30,25 +30,35 @@ fn managed_port_has_no_learning_no_flood_and_a_static_entry_until_detach() {
         let slave = ip_link("vnet0").unwrap()["linkinfo"]["info_slave_data"].clone();
         assert_eq!(slave["learning"], false);
         assert_eq!(slave["flood"], false);
+        // One entry without VLAN; a kernel with VLAN filtering support also
+        // copies it into each VLAN of the port (VLAN 1, the default PVID).
         let entries = fdb_entries("br0", GUEST);
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        assert_eq!(entries[0]["ifname"], "vnet0");
-        assert_eq!(entries[0]["state"], "static");
-        assert_eq!(entries[0]["master"], "br0");
-        // Our own view agrees.
-        let ours = br.fdb().await?;
-        let e = ours
-            .iter()
-            .find(|e| e.mac.to_string().eq_ignore_ascii_case(GUEST))
-            .expect("entry listed");
-        assert_eq!(
-            (e.port.as_str(), e.kind, e.vlan),
-            ("vnet0", FdbKind::Static, None)
+        assert!(
+            entries.iter().any(|e| e.get("vlan").is_none()),
+            "{entries:?}"
         );
+        for e in &entries {
+            assert_eq!(e["ifname"], "vnet0", "{entries:?}");
+            assert_eq!(e["state"], "static", "{entries:?}");
+            assert_eq!(e["master"], "br0", "{entries:?}");
+        }
+        // Our own view agrees.
+        let ours: Vec<_> = br
+            .fdb()
+            .await?
+            .into_iter()
+            .filter(|e| e.mac.to_string().eq_ignore_ascii_case(GUEST))
+            .collect();
+        assert_eq!(ours.len(), entries.len(), "{ours:?}");
+        assert!(
+            ours.iter()
+                .all(|e| e.port == "vnet0" && e.kind == FdbKind::Static)
+        );
+        assert!(ours.iter().any(|e| e.vlan.is_none()));
         // Attaching again with the same config is harmless.
         br.attach_port("vnet0", PortConfig::managed(GUEST.parse().unwrap()))
             .await?;
-        assert_eq!(fdb_entries("br0", GUEST).len(), 1);
+        assert_eq!(fdb_entries("br0", GUEST).len(), entries.len());
         br.detach_port("vnet0").await?;
         assert!(
             fdb_entries("br0", GUEST).is_empty(),
@@ -67,13 +77,15 @@ fn add_and_remove_static_entries() {
         br.attach_port("p0", PortConfig::new()).await?;
         br.attach_port("p1", PortConfig::new()).await?;
         let mac = GUEST.parse().unwrap();
+        let on = |port: &str| {
+            let entries = fdb_entries("br0", GUEST);
+            !entries.is_empty() && entries.iter().all(|e| e["ifname"] == port)
+        };
         br.add_fdb("p0", mac, None).await?;
-        assert_eq!(fdb_entries("br0", GUEST)[0]["ifname"], "p0");
+        assert!(on("p0"));
         // Replace semantics: the entry moves to p1.
         br.add_fdb("p1", mac, None).await?;
-        let entries = fdb_entries("br0", GUEST);
-        assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0]["ifname"], "p1");
+        assert!(on("p1"), "{:?}", fdb_entries("br0", GUEST));
         br.remove_fdb("p1", mac, None).await?;
         assert!(fdb_entries("br0", GUEST).is_empty());
         let err = br.remove_fdb("p1", mac, None).await.unwrap_err();

@@ -219,12 +219,30 @@ pub fn can_make_taps() -> bool {
     {
         Ok(_) => true,
         Err(e) => {
-            skip(&format!(
-                "cannot open /dev/net/tun ({e}); tap tests need root or a 0666 /dev/net/tun"
+            lacks(&format!(
+                "access to /dev/net/tun ({e}; tap tests need root or a 0666 /dev/net/tun)"
             ));
             false
         }
     }
+}
+
+/// Whether this run is the kernel tier (`tools/kernel-tier/run`), where the
+/// kernel is known to have every feature the suite probes for.
+pub fn in_kernel_tier() -> bool {
+    std::env::var_os("BRIDGEKIT_KERNEL_TIER").is_some()
+}
+
+/// A test cannot run because this kernel or process lacks `what`: prints
+/// why and returns, or fails the test in the kernel tier, where nothing
+/// may be skipped silently.
+pub fn lacks(what: &str) {
+    if in_kernel_tier() {
+        panic!("the kernel tier must have {what}, but it is missing");
+    }
+    skip(&format!(
+        "{what} is missing here; this test runs fully in the kernel tier (tools/kernel-tier/run)"
+    ));
 }
 
 /// Prints a skip reason past the harness's output capture, so it shows in

@@ -1,0 +1,48 @@
+# Shared by `run` and `runner`: where the kernel tier keeps its cache.
+# Sourced, not run.
+tier_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tier_cache=${BRIDGEKIT_TIER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bridgekit-kernel-tier}
+
+tier_say() { echo "kernel tier: $*" >&2; }
+
+# Kernel command-line arguments cannot hold spaces.
+tier_no_spaces() {
+    case "$1" in
+    *[[:space:]]*)
+        tier_say "path '$1' contains whitespace; the guest kernel command line cannot carry it"
+        exit 2
+        ;;
+    esac
+}
+
+# qemu command line for one boot; $1 = accel (tcg|kvm), $2 = command file.
+tier_qemu_args() {
+    local accel=$1 cmd=$2
+    local cpu=()
+    if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu host); else cpu=(-accel tcg); fi
+    printf '%s\n' "${cpu[@]}" -m 1G -smp 2 -nographic -no-reboot -monitor none \
+        -serial stdio -net none -vga none -bios /usr/share/qemu/qboot.rom \
+        -kernel "$TIER_VMLINUZ" -initrd "$TIER_INITRD" \
+        -append "console=ttyS0 quiet loglevel=0 panic=-1 bk.moddir=$TIER_MODDIR bk.stage2=$tier_dir/stage2 bk.cmd=$cmd" \
+        -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
+}
+
+# Boots the guest on command file $2 with accel $1 and timeout $3 seconds.
+# Streams the console (CR stripped, marker hidden) to stdout; returns the
+# command's exit status, or 124 if the guest never printed the marker.
+tier_boot() {
+    local accel=$1 cmd=$2 limit=$3 log status
+    log=$(mktemp "$tier_cache/run/console.XXXXXX")
+    mapfile -t args < <(tier_qemu_args "$accel" "$cmd")
+    timeout -k 5 "$limit" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 |
+        tr -d '\r' | tee "$log" | grep -v --line-buffered 'BRIDGEKIT-KERNEL-TIER-EXIT=' || true
+    status=$(sed -n 's/.*BRIDGEKIT-KERNEL-TIER-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+    if [ -z "$status" ]; then
+        tier_say "the guest did not finish (timeout ${limit}s, or it crashed); console tail:"
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        return 124
+    fi
+    rm -f "$log"
+    return "$status"
+}
