@@ -6,6 +6,7 @@ use macaddr::MacAddr6;
 use tracing::{debug, warn};
 
 use crate::addr::AddressStatus;
+use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::legacy::{self, LegacyNic};
 use crate::mac::{eui64_link_local, validate_unicast};
@@ -267,6 +268,12 @@ impl Bridge {
     /// bridge up. Everything is read back before `create` returns. If any
     /// step fails the bridge is deleted and the first error returned.
     ///
+    /// # Cancellation
+    /// The steps run on a task of their own: if this future is dropped,
+    /// they still run to the end — a fully created bridge, or none (a
+    /// failed step is rolled back as usual). After a drop, find out which
+    /// with [`Bridge::open`]. Only a runtime shutdown stops them halfway.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad config (nothing sent);
     /// [`Error::AlreadyExists`] if a bridge of that name exists,
@@ -281,6 +288,15 @@ impl Bridge {
     /// ```
     pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         config.validate()?;
+        let label = config.name.to_string();
+        let nl = nl.clone();
+        run_to_end(Op::CreateBridge, &label, async move {
+            Self::create_steps(&nl, config).await
+        })
+        .await
+    }
+
+    async fn create_steps(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         let name = config.name.as_str();
         let fixed_state = config.mac.is_some() || config.stp == Some(true);
         let staged = fixed_state && config.ipv6_ready_without_ports;
@@ -842,10 +858,14 @@ impl Bridge {
     /// # Ok(()) }
     /// ```
     pub async fn delete(self) -> Result<LegacyNic> {
-        self.nl
-            .delete_link(Op::DeleteBridge, self.name.as_str(), self.index)
-            .await?;
-        legacy::remove_legacy_nic(&self.nl, &self.name).await
+        let label = self.name.to_string();
+        run_to_end(Op::DeleteBridge, &label, async move {
+            self.nl
+                .delete_link(Op::DeleteBridge, self.name.as_str(), self.index)
+                .await?;
+            legacy::remove_legacy_nic(&self.nl, &self.name).await
+        })
+        .await
     }
 }
 

@@ -4,6 +4,7 @@
 use tracing::warn;
 
 use crate::bridge::Bridge;
+use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::netlink::{BridgeOptions, LinkSnapshot};
 use crate::port::{PortRef, ToPort};
@@ -252,7 +253,9 @@ impl Bridge {
     /// All of `members` travel in one netlink message, a range as one
     /// begin/end pair: `VlanRange::all()` is one message, not 4094. A VLAN
     /// already present takes the new flags. The result is read back; if the
-    /// kernel fails midway, the VLANs this call touched are restored.
+    /// kernel fails midway, the VLANs this call touched are restored. Runs
+    /// on a task of its own, so dropping this future does not stop it
+    /// halfway.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty list, a PVID range, two PVIDs or
@@ -270,8 +273,12 @@ impl Bridge {
     pub async fn add_vlans(&self, port: impl ToPort, members: &[VlanMember]) -> Result<()> {
         let port = port.to_port()?;
         vlan::validate(members)?;
-        let target = self.vlan_target(Op::AddVlans, &port).await?;
-        self.apply_vlans(&target, members).await.map(drop)
+        let (this, members) = (self.clone(), members.to_vec());
+        run_to_end(Op::AddVlans, &port.to_string(), async move {
+            let target = this.vlan_target(Op::AddVlans, &port).await?;
+            this.apply_vlans(&target, &members).await.map(drop)
+        })
+        .await
     }
 
     /// Removes VLAN memberships (`bridge vlan del dev PORT vid RANGE
@@ -290,6 +297,14 @@ impl Bridge {
     pub async fn remove_vlans(&self, port: impl ToPort, ranges: &[VlanRange]) -> Result<()> {
         let port = port.to_port()?;
         vlan::validate_ranges(ranges)?;
+        let (this, ranges) = (self.clone(), ranges.to_vec());
+        run_to_end(Op::RemoveVlans, &port.to_string(), async move {
+            this.remove_vlans_steps(port, &ranges).await
+        })
+        .await
+    }
+
+    async fn remove_vlans_steps(&self, port: PortRef, ranges: &[VlanRange]) -> Result<()> {
         let op = Op::RemoveVlans;
         let target = self.vlan_target(op, &port).await?;
         let before = self.vlans_of(op, &target).await?;

@@ -46,6 +46,7 @@
 mod addr;
 mod bridge;
 mod bridge_vlan;
+mod complete;
 mod error;
 mod fdb;
 mod legacy;
@@ -54,6 +55,7 @@ mod name;
 mod netlink;
 mod netns;
 mod port;
+mod port_bulk;
 mod vlan;
 
 pub use addr::{AddressStatus, ToAddress};

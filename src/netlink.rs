@@ -63,6 +63,16 @@ struct Inner {
     event_rcvbuf: AtomicUsize,
     /// Notification overruns (ENOBUFS) seen and recovered from.
     overruns: AtomicU64,
+    /// Whether the running kernel knows every bridge port option bridgekit
+    /// sends, so its acknowledgement of a port-option change is truthful.
+    port_options_known: bool,
+    /// Testing hook: read port options back whatever the kernel version.
+    force_read_back: std::sync::atomic::AtomicBool,
+    /// Held while a port's master is looked up and changed, so two tasks
+    /// of this process cannot both see a port free and both take it (the
+    /// kernel has no compare-and-set for IFLA_MASTER: the second would
+    /// silently move it).
+    membership: tokio::sync::Mutex<()>,
 }
 
 #[derive(Clone, Copy)]
@@ -91,6 +101,20 @@ fn require_runtime() -> Result<()> {
                 ),
             )
         })
+}
+
+/// Whether the running kernel's release is at least `major.minor`
+/// (`uname -r`); false when it cannot be read, so callers stay careful.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
 }
 
 /// A route-netlink socket with strict checking on, so the kernel filters
@@ -168,6 +192,9 @@ impl Netlink {
                 fault: Mutex::new(None),
                 event_rcvbuf: AtomicUsize::new(0),
                 overruns: AtomicU64::new(0),
+                port_options_known: kernel_at_least(4, 18),
+                force_read_back: std::sync::atomic::AtomicBool::new(false),
+                membership: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -188,6 +215,23 @@ impl Netlink {
         *self.inner.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault { at, errno });
     }
 
+    /// Testing hook: whether a fault set by [`inject_fault`](Netlink::inject_fault)
+    /// is still waiting for its request (the operation sent fewer).
+    #[doc(hidden)]
+    pub fn fault_pending(&self) -> bool {
+        self.inner
+            .fault
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Testing hook: disarms a pending injected fault.
+    #[doc(hidden)]
+    pub fn clear_fault(&self) {
+        *self.inner.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Testing hook: the receive buffer (bytes) of the notification sockets
     /// opened from now on, small enough to force overruns (ENOBUFS).
     #[doc(hidden)]
@@ -204,6 +248,27 @@ impl Netlink {
 
     pub(crate) fn note_overrun(&self) {
         self.inner.overruns.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Whether a port-option change needs reading back: the kernel parses
+    /// IFLA_INFO_SLAVE_DATA leniently and drops attributes newer than
+    /// itself with an Ok. Every option bridgekit sends (the newest,
+    /// `isolated`, came in 4.18) is known to 4.18 and later, which apply it
+    /// or answer with an error.
+    pub(crate) fn port_options_need_read_back(&self) -> bool {
+        !self.inner.port_options_known || self.inner.force_read_back.load(Ordering::SeqCst)
+    }
+
+    /// Testing hook: read port options back after every change, as on a
+    /// kernel older than 4.18.
+    #[doc(hidden)]
+    pub fn force_port_option_read_back(&self, on: bool) {
+        self.inner.force_read_back.store(on, Ordering::SeqCst);
+    }
+
+    /// Serialises port membership changes made through this connection.
+    pub(crate) async fn membership(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.membership.lock().await
     }
 
     pub(crate) fn netns(&self) -> &OwnedFd {

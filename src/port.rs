@@ -5,6 +5,7 @@ use tracing::warn;
 
 use crate::bridge::Bridge;
 use crate::bridge_vlan::VlanTarget;
+use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::mac::validate_unicast;
 use crate::name::IfName;
@@ -31,7 +32,7 @@ pub trait ToPort {
 }
 
 /// A validated port reference, from [`ToPort`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortRef {
     /// By name.
     Name(IfName),
@@ -264,7 +265,7 @@ impl PortConfig {
         self
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if let Some(c) = self.options.cost {
             if !(1..=65535).contains(&c) {
                 return Err(Error::invalid(
@@ -372,6 +373,13 @@ impl PortStatus {
     }
 }
 
+/// A port attach that succeeded, with the steps to take it back.
+pub(crate) struct Attached {
+    /// The port as it was before the attach.
+    pub(crate) link: LinkSnapshot,
+    undo: Vec<Undo>,
+}
+
 /// One step of an attach, and how to take it back.
 enum Undo {
     /// The port's master was changed from `prev` (None: it had none);
@@ -429,11 +437,17 @@ impl Bridge {
     /// Attaching a port that is already on this bridge just applies
     /// `config`, and on failure restores the options and VLANs it changed.
     ///
+    /// A bridge without a fixed MAC takes a MAC from its ports, so the
+    /// kernel changes it whenever a port joins or leaves — a rollback
+    /// included (an empty bridge ends at 00:00:00:00:00:00). Give bridges a
+    /// fixed MAC ([`BridgeConfig::mac`](crate::BridgeConfig::mac)) and a
+    /// failed attach leaves the host exactly as it was.
+    ///
     /// # Cancellation
-    /// Dropping the future between steps leaves the steps done so far in
-    /// place (netlink requests are not undone by a drop). Call
-    /// `attach_port` again to finish, or [`detach_port`](Bridge::detach_port)
-    /// to undo.
+    /// The steps run on a task of their own: dropping this future does not
+    /// stop them halfway. The port ends fully attached and configured, or
+    /// as it was (a failed step is undone as usual); [`Bridge::ports`] tells
+    /// which.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for bad options, the bridge itself or another
@@ -451,8 +465,29 @@ impl Bridge {
     pub async fn attach_port(&self, port: impl ToPort, config: PortConfig) -> Result<()> {
         let port = port.to_port()?;
         config.validate()?;
+        let this = self.clone();
+        run_to_end(Op::AttachPort, &port.to_string(), async move {
+            this.attach_one(&port, &config).await.map(drop)
+        })
+        .await
+    }
+
+    /// One attach, undone in full on failure; on success returns what it
+    /// did, so a bulk call can take it back later.
+    pub(crate) async fn attach_one(&self, port: &PortRef, config: &PortConfig) -> Result<Attached> {
+        let _membership = self.nl.membership().await;
+        self.attach_one_locked(port, config).await
+    }
+
+    /// [`attach_one`](Self::attach_one) for a caller that holds the
+    /// membership lock.
+    pub(crate) async fn attach_one_locked(
+        &self,
+        port: &PortRef,
+        config: &PortConfig,
+    ) -> Result<Attached> {
         let op = Op::AttachPort;
-        let link = self.port_link(op, &port).await?;
+        let link = self.port_link(op, port).await?;
         let label = link.name.clone();
         if link.index == self.index {
             return Err(Error::invalid(
@@ -480,12 +515,13 @@ impl Bridge {
             }
         }
         let mut undo = Vec::new();
-        let result = self.configure_port(&link, &config, &mut undo).await;
+        let result = self.configure_port(&link, config, &mut undo).await;
+        let attached = Attached { link, undo };
         if let Err(e) = result {
-            self.undo_attach(&link, undo).await;
+            self.undo_attach(attached).await;
             return Err(e);
         }
-        Ok(())
+        Ok(attached)
     }
 
     async fn configure_port(
@@ -525,26 +561,13 @@ impl Bridge {
             self.nl
                 .set_port_options(Op::SetPortOptions, label, index, &config.options)
                 .await?;
-            // RTM_NEWLINK may drop a port option an older kernel does not
-            // know and still say Ok: read the options back. The other steps'
-            // acknowledgements are truthful (errors come back as errors).
-            let read = self
-                .nl
-                .link(Op::SetPortOptions, label, LinkRef::Index(index))
-                .await?;
-            if let Some((what, want, got)) = config
-                .options
-                .mismatches(&read.port.unwrap_or_default())
-                .into_iter()
-                .next()
-            {
-                return Err(Error::NotApplied {
-                    op: Op::SetPortOptions,
-                    iface: label.to_string(),
-                    what: what.to_string(),
-                    expected: want,
-                    actual: got,
-                });
+            // RTM_NEWLINK drops a port option an older kernel does not
+            // know and still says Ok: read the options back there. Newer
+            // kernels apply every option we send or answer with an error,
+            // as do the other steps here.
+            if self.nl.port_options_need_read_back() {
+                self.check_port_options(label, index, &config.options)
+                    .await?;
             }
         }
         if !config.vlans.is_empty() {
@@ -576,9 +599,32 @@ impl Bridge {
         Ok(())
     }
 
-    /// Takes back the steps of a failed attach, last first; best effort,
+    /// Reads a port's options back and compares them with what was sent.
+    async fn check_port_options(&self, label: &str, index: u32, sent: &PortOptions) -> Result<()> {
+        let read = self
+            .nl
+            .link(Op::SetPortOptions, label, LinkRef::Index(index))
+            .await?;
+        match sent
+            .mismatches(&read.port.unwrap_or_default())
+            .into_iter()
+            .next()
+        {
+            Some((what, want, got)) => Err(Error::NotApplied {
+                op: Op::SetPortOptions,
+                iface: label.to_string(),
+                what: what.to_string(),
+                expected: want,
+                actual: got,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes back the steps of an attach, last first; best effort,
     /// failures are logged (the first error is what the caller gets).
-    async fn undo_attach(&self, link: &LinkSnapshot, undo: Vec<Undo>) {
+    pub(crate) async fn undo_attach(&self, attached: Attached) {
+        let Attached { link, undo } = attached;
         let (label, index) = (link.name.as_str(), link.index);
         // Leaving the bridge drops the port's VLANs and FDB entries with it.
         let detaching = undo
@@ -650,6 +696,7 @@ impl Bridge {
     pub async fn detach_port(&self, port: impl ToPort) -> Result<()> {
         let port = port.to_port()?;
         let op = Op::DetachPort;
+        let _membership = self.nl.membership().await;
         let link = self.own_port(op, &port).await?;
         let change = LinkChange {
             master: Some(0),

@@ -267,3 +267,99 @@ pub fn is_tentative(dev: &str, local: &str) -> bool {
         .get("tentative")
         .is_some()
 }
+
+/// Everything the suite can change in this namespace, normalised for
+/// comparison: links (name, master, up, MTU, MAC, kind, bridge and port
+/// options without their ticking timers), addresses, master FDB entries and
+/// VLANs, all as iproute2 reports them.
+pub fn kernel_state() -> Value {
+    let links: Value = serde_json::from_str(&sh(&["ip", "-j", "-d", "link", "show"])).unwrap();
+    let mut out_links = Vec::new();
+    for l in links.as_array().unwrap() {
+        let info = &l["linkinfo"];
+        let mut data = info["info_data"].clone();
+        if let Some(obj) = data.as_object_mut() {
+            obj.retain(|k, _| !k.ends_with("_timer"));
+        }
+        let mut slave = info["info_slave_data"].clone();
+        if let Some(obj) = slave.as_object_mut() {
+            // Ticking timers, the STP state, and the numbers the kernel
+            // assigns on attach (port no/id, designated_*): a port put back
+            // by a rollback is the same port, but may get another number.
+            obj.retain(|k, _| {
+                !k.ends_with("_timer")
+                    && !k.starts_with("designated_")
+                    && !["state", "no", "id"].contains(&k.as_str())
+            });
+        }
+        let up = l["flags"].as_array().unwrap().iter().any(|f| f == "UP");
+        out_links.push(serde_json::json!({
+            "name": l["ifname"], "master": l["master"], "up": up, "mtu": l["mtu"],
+            "mac": l["address"], "kind": info["info_kind"], "data": data, "port": slave,
+        }));
+    }
+    let addrs: Value = serde_json::from_str(&sh(&["ip", "-j", "addr", "show"])).unwrap();
+    let mut out_addrs = Vec::new();
+    for l in addrs.as_array().unwrap() {
+        for a in l["addr_info"].as_array().unwrap() {
+            out_addrs.push(format!("{} {}/{}", l["ifname"], a["local"], a["prefixlen"]));
+        }
+    }
+    out_addrs.sort();
+    let fdb: Value = serde_json::from_str(&sh(&["bridge", "-j", "fdb", "show"])).unwrap();
+    let mut out_fdb: Vec<String> = fdb
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("master").is_some())
+        .map(|e| format!("{} {} {} {}", e["mac"], e["ifname"], e["vlan"], e["state"]))
+        .collect();
+    out_fdb.sort();
+    let vlans: Value = serde_json::from_str(&sh(&["bridge", "-j", "vlan", "show"])).unwrap();
+    serde_json::json!({ "links": out_links, "addrs": out_addrs, "fdb": out_fdb, "vlans": vlans })
+}
+
+/// Makes request `step` (0 = the first) of `op` fail with `errno`, for
+/// step = 0, 1, 2, ... until `op` sends fewer requests than `step`; after
+/// each failure the namespace must be exactly as before the call.
+/// `setup` runs before each attempt, `reset` after each success. Returns
+/// how many steps failed.
+pub async fn fail_each_step<S, SF, O, OF, R, RF>(
+    nl: &Netlink,
+    what: &str,
+    mut setup: S,
+    mut op: O,
+    mut reset: R,
+) -> usize
+where
+    S: FnMut() -> SF,
+    SF: Future<Output = ()>,
+    O: FnMut() -> OF,
+    OF: Future<Output = Result<(), bridgekit::Error>>,
+    R: FnMut() -> RF,
+    RF: Future<Output = ()>,
+{
+    for step in 0.. {
+        setup().await;
+        let before = kernel_state();
+        nl.inject_fault(step, libc::EBUSY);
+        let result = op().await;
+        if nl.fault_pending() {
+            nl.clear_fault();
+            result.unwrap_or_else(|e| panic!("{what}: failed with no fault injected: {e}"));
+            reset().await;
+            assert!(step > 0, "{what}: sent no request at all");
+            return step as usize;
+        }
+        let err = result.expect_err(&format!(
+            "{what}: step {step} was made to fail but Ok came back"
+        ));
+        assert_eq!(err.errno(), Some(libc::EBUSY), "{what}, step {step}: {err}");
+        let after = kernel_state();
+        assert_eq!(
+            before, after,
+            "{what}: failing step {step} left the namespace changed"
+        );
+    }
+    unreachable!()
+}

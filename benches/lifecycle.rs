@@ -1,0 +1,315 @@
+//! Bridge lifecycle benchmarks: bring-up and teardown as libvirt does it
+//! (create with MAC + MTU, an IPv4 and an IPv6 nodad address, up; delete),
+//! `status()` of a bridge with 1000 ports, and resident memory over many
+//! create/attach/delete cycles — bridgekit next to raw rtnetlink, `ip
+//! -batch` and `ip` one process per step, all in this run, in a private
+//! network namespace.
+//!
+//! `cargo bench --bench lifecycle [-- quick]`; prints markdown tables.
+
+use std::time::{Duration, Instant};
+
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "../examples/support/private_netns.rs"]
+mod private_netns;
+
+use bridgekit::{Bridge, BridgeConfig, Netlink, PortConfig};
+use futures::TryStreamExt;
+use harness::*;
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags};
+use netlink_packet_route::link::{LinkAttribute, LinkExtentMask};
+use rtnetlink::{Handle, LinkBridge, LinkUnspec};
+
+const MAC: &str = "52:54:00:12:34:56";
+const MAC_BYTES: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+
+fn main() -> BoxResult<()> {
+    let quick = std::env::args().any(|a| a == "quick");
+    private_netns::enter_private_netns()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let nl = Netlink::connect()?;
+        let (conn, h, _) = rtnetlink::new_connection()?;
+        tokio::spawn(conn);
+        bring_up(&nl, &h, quick).await?;
+        status(&nl, &h, quick).await?;
+        memory(&nl, quick).await?;
+        println!("\nMachine: {}", machine());
+        Ok(())
+    })
+}
+
+/// How one bring-up is done.
+#[derive(Clone, Copy)]
+enum How {
+    Default,
+    OneMessage,
+    Raw,
+    Ip,
+}
+
+async fn bring_up(nl: &Netlink, h: &Handle, quick: bool) -> BoxResult<()> {
+    // Each round brings up K bridges one after another, lets the kernel
+    // settle, then tears them down: a teardown leaves RCU work behind that
+    // would slow whatever runs next, so no method's bring-up follows a
+    // teardown directly.
+    let (rounds, k) = if quick { (3, 5) } else { (20, 10) };
+    println!(
+        "\n### Bring-up (create with MAC + MTU, IPv4 + IPv6 nodad addresses, up) and teardown\n"
+    );
+    let up = async |how: How, name: &str| -> BoxResult<u32> {
+        match how {
+            How::Default | How::OneMessage => {
+                let mut cfg = BridgeConfig::new(name)?.mac(MAC.parse()?).mtu(1500);
+                if matches!(how, How::OneMessage) {
+                    cfg = cfg.ipv6_ready_without_ports(false);
+                }
+                let br = Bridge::create(nl, cfg).await?;
+                br.add_address("192.168.200.1/24").await?;
+                br.add_address_nodad("fd00:200::1/64").await?;
+                br.up().await?;
+                Ok(br.index())
+            }
+            How::Raw => {
+                let msg = LinkBridge::new(name)
+                    .address(MAC_BYTES.to_vec())
+                    .mtu(1500)
+                    .build();
+                h.link().add(msg).execute().await?;
+                let mut links = h.link().get().match_name(name).execute();
+                let index = links.try_next().await?.ok_or("no link")?.header.index;
+                h.address()
+                    .add(index, "192.168.200.1".parse()?, 24)
+                    .execute()
+                    .await?;
+                let mut req = h.address().add(index, "fd00:200::1".parse()?, 64);
+                req.message_mut()
+                    .attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+                req.execute().await?;
+                h.link()
+                    .set(LinkUnspec::new_with_index(index).up().build())
+                    .execute()
+                    .await?;
+                Ok(index)
+            }
+            How::Ip => {
+                ip(&[
+                    "link", "add", "name", name, "address", MAC, "mtu", "1500", "type", "bridge",
+                ])?;
+                ip(&["addr", "add", "192.168.200.1/24", "dev", name])?;
+                ip(&["addr", "add", "fd00:200::1/64", "dev", name, "nodad"])?;
+                ip(&["link", "set", name, "up"])?;
+                Ok(0)
+            }
+        }
+    };
+    let down = async |how: How, name: &str, index: u32| -> BoxResult<()> {
+        match how {
+            How::Default | How::OneMessage => {
+                Bridge::open(nl, name).await?.delete().await.map(drop)?
+            }
+            How::Raw => h.link().del(index).execute().await?,
+            How::Ip => ip(&["link", "del", name])?,
+        }
+        Ok(())
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(150));
+    let hows = [How::Default, How::OneMessage, How::Raw, How::Ip];
+    let mut t: [(Vec<Duration>, Vec<Duration>); 5] = Default::default();
+    for round in 0..rounds + 1 {
+        for (m, how) in hows.into_iter().enumerate() {
+            let mut made = Vec::new();
+            for i in 0..k {
+                let name = format!("bkup{i}");
+                let s = Instant::now();
+                let index = up(how, &name).await?;
+                if round > 0 {
+                    t[m].0.push(s.elapsed());
+                }
+                made.push((name, index));
+            }
+            settle().await;
+            for (name, index) in made {
+                let s = Instant::now();
+                down(how, &name, index).await?;
+                if round > 0 {
+                    t[m].1.push(s.elapsed());
+                }
+            }
+            settle().await;
+        }
+        // ip -batch: the same commands for K bridges in one process each way.
+        let ups: String = (0..k)
+            .map(|i| {
+                format!(
+                    "link add name bkb{i} address {MAC} mtu 1500 type bridge\n\
+                     addr add 192.168.200.1/24 dev bkb{i}\n\
+                     addr add fd00:200::1/64 dev bkb{i} nodad\n\
+                     link set bkb{i} up\n"
+                )
+            })
+            .collect();
+        let downs: String = (0..k).map(|i| format!("link del bkb{i}\n")).collect();
+        let u = batch("ip", &ups)?;
+        settle().await;
+        let d = batch("ip", &downs)?;
+        settle().await;
+        if round > 0 {
+            t[4].0.push(u / k as u32);
+            t[4].1.push(d / k as u32);
+        }
+    }
+    header(&[
+        "how",
+        "bring-up",
+        "teardown",
+        "bring-up vs bridgekit (one message)",
+    ]);
+    let st = |v: &(Vec<Duration>, Vec<Duration>)| (stats(v.0.clone()), stats(v.1.clone()));
+    let (a, b, c, s, bt) = (st(&t[0]), st(&t[1]), st(&t[2]), st(&t[3]), st(&t[4]));
+    for (name, x) in [
+        (
+            "bridgekit, default (IPv6 ready without ports: staged, EUI-64 link-local, read back)",
+            &a,
+        ),
+        (
+            "bridgekit, `ipv6_ready_without_ports(false)` (one create message, read back)",
+            &b,
+        ),
+        (
+            "raw rtnetlink (the messages of the line above, no read-back)",
+            &c,
+        ),
+        ("ip -batch (per bridge)", &bt),
+        ("ip, one process per step", &s),
+    ] {
+        row(&[
+            name.into(),
+            show(&x.0),
+            show(&x.1),
+            format!("{:.2}×", ratio(&x.0, &b.0)),
+        ]);
+    }
+    println!(
+        "\nbridgekit (one message) / raw, bring-up: {:.2}×; ip / bridgekit (one message), bring-up: {:.1}×. \
+         Teardown is the kernel's unregister (RCU grace periods), the same for everyone.",
+        ratio(&b.0, &c.0),
+        ratio(&s.0, &b.0)
+    );
+    Ok(())
+}
+
+async fn status(nl: &Netlink, h: &Handle, quick: bool) -> BoxResult<()> {
+    let (n, samples) = if quick { (100, 10) } else { (1000, 40) };
+    println!("\n### `status()` of a bridge with {n} ports\n");
+    let br = Bridge::create(nl, BridgeConfig::new("bkstatus")?).await?;
+    br.add_address("192.168.201.1/24").await?;
+    br.add_address_nodad("fd00:201::1/64").await?;
+    make_veths("bkst", n)?;
+    let lines: String = (0..n)
+        .map(|i| format!("link set bkst{i} master bkstatus\n"))
+        .collect();
+    batch("ip", &lines)?;
+    let index = br.index();
+    let raw = async || -> BoxResult<usize> {
+        // The same four requests status() sends, messages counted, not parsed.
+        let mut count = 0;
+        let mut get = h.link().get().match_index(index);
+        get.message_mut()
+            .attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        count += get.execute().try_collect::<Vec<_>>().await?.len();
+        let mut ports = h.link().get();
+        ports
+            .message_mut()
+            .attributes
+            .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        ports
+            .message_mut()
+            .attributes
+            .push(LinkAttribute::Controller(index));
+        count += ports.execute().try_collect::<Vec<_>>().await?.len();
+        let vlans = h.link().get().set_filter_mask(
+            AddressFamily::Bridge,
+            vec![LinkExtentMask::BrvlanCompressed],
+        );
+        count += vlans.execute().try_collect::<Vec<_>>().await?.len();
+        let mut addrs = h.address().get().set_link_index_filter(index);
+        addrs.message_mut().header.index = index;
+        count += addrs.execute().try_collect::<Vec<_>>().await?.len();
+        Ok(count)
+    };
+    let (mut ours, mut floor) = (Vec::new(), Vec::new());
+    for i in 0..samples + 3 {
+        let t = Instant::now();
+        let st = br.status().await?;
+        let d = t.elapsed();
+        assert_eq!(st.ports.len(), n);
+        if i >= 3 {
+            ours.push(d);
+        }
+        let t = Instant::now();
+        raw().await?;
+        let d = t.elapsed();
+        if i >= 3 {
+            floor.push(d);
+        }
+    }
+    let (o, w) = (stats(ours), stats(floor));
+    header(&[
+        "bridgekit status()",
+        "raw rtnetlink (same 4 requests, unparsed)",
+        "bridgekit / raw",
+    ]);
+    row(&[show(&o), show(&w), format!("{:.2}×", ratio(&o, &w))]);
+    br.delete().await?;
+    let lines: String = (0..n).map(|i| format!("link del bkst{i}\n")).collect();
+    batch("ip", &lines)?;
+    Ok(())
+}
+
+async fn memory(nl: &Netlink, quick: bool) -> BoxResult<()> {
+    let cycles = if quick { 1000 } else { 10_000 };
+    println!(
+        "\n### Resident memory over {cycles} cycles of create bridge, attach a port, delete\n"
+    );
+    make_veths("bkm", 1)?;
+    let cycle = async || -> BoxResult<()> {
+        let br = Bridge::create(
+            nl,
+            BridgeConfig::new("bkmem")?.ipv6_ready_without_ports(false),
+        )
+        .await?;
+        br.attach_port("bkm0", PortConfig::new()).await?;
+        br.delete().await?;
+        Ok(())
+    };
+    for _ in 0..200 {
+        cycle().await?; // warm-up: allocator pools, tokio
+    }
+    let start = rss_kib();
+    let t = Instant::now();
+    for _ in 0..cycles {
+        cycle().await?;
+    }
+    let took = t.elapsed();
+    let end = rss_kib();
+    header(&[
+        "RSS after warm-up",
+        "RSS after the cycles",
+        "growth",
+        "time per cycle",
+    ]);
+    row(&[
+        format!("{start} KiB"),
+        format!("{end} KiB"),
+        format!("{} KiB", end as i64 - start as i64),
+        us(took / cycles),
+    ]);
+    Ok(())
+}

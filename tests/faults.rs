@@ -1,0 +1,194 @@
+//! Fault injection: every step of every multi-step operation fails in turn
+//! (a hidden hook makes the Nth netlink request fail as if the kernel had
+//! refused it), and the namespace must then be exactly as before the call,
+//! compared through iproute2's view of links, addresses, FDB and VLANs.
+//!
+//! The bridges here have a fixed MAC, as bridgekit recommends: the kernel
+//! recomputes the MAC of a bridge without one whenever a port joins or
+//! leaves (an empty one ends at 00:00:00:00:00:00), rollback included, so
+//! "exactly as before" cannot hold for those.
+
+mod common;
+
+use std::time::Duration;
+
+use bridgekit::{Bridge, BridgeConfig, PortConfig, VlanId, VlanMember, VlanRange};
+use common::*;
+
+fn fixed_mac_bridge() -> BridgeConfig {
+    BridgeConfig::new("br0")
+        .unwrap()
+        .mac("52:54:00:00:00:fe".parse().unwrap())
+}
+
+#[test]
+fn create_undoes_every_step() {
+    netns_test(|nl| async move {
+        let full = || {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:00:00:01".parse().unwrap())
+                .mtu(1400)
+                .stp(true)
+                .forward_delay(Duration::from_secs(4))
+                .ageing_time(Duration::from_secs(60))
+        };
+        let nl2 = nl.clone();
+        let steps = fail_each_step(
+            &nl,
+            "create (staged, fixed MAC, STP)",
+            async || {},
+            async || Bridge::create(&nl2, full()).await.map(drop),
+            async || {
+                Bridge::open(&nl2, "br0")
+                    .await
+                    .unwrap()
+                    .delete()
+                    .await
+                    .unwrap();
+            },
+        )
+        .await;
+        assert!(steps >= 6, "only {steps} steps");
+        let nl3 = nl.clone();
+        fail_each_step(
+            &nl,
+            "create (one message)",
+            async || {},
+            async || {
+                Bridge::create(&nl3, full().ipv6_ready_without_ports(false))
+                    .await
+                    .map(drop)
+            },
+            async || {
+                Bridge::open(&nl3, "br0")
+                    .await
+                    .unwrap()
+                    .delete()
+                    .await
+                    .unwrap();
+            },
+        )
+        .await;
+        Ok(())
+    });
+}
+
+#[test]
+fn attach_undoes_every_step_on_a_new_and_on_an_attached_port() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, fixed_mac_bridge()).await?;
+        veth("p0", "p0peer");
+        let cfg = || {
+            PortConfig::managed("52:54:00:00:00:07".parse().unwrap())
+                .hairpin(true)
+                .cost(9)
+                .fdb("52:54:00:00:00:08".parse().unwrap(), None)
+                .up()
+        };
+        let steps = fail_each_step(
+            &nl,
+            "attach a new port",
+            async || {},
+            async || br.attach_port("p0", cfg()).await,
+            async || br.detach_port("p0").await.unwrap(),
+        )
+        .await;
+        assert!(steps >= 5, "only {steps} steps");
+        br.attach_port("p0", PortConfig::new()).await?;
+        fail_each_step(
+            &nl,
+            "reconfigure an attached port",
+            async || {},
+            async || br.attach_port("p0", cfg()).await,
+            async || {
+                br.detach_port("p0").await.unwrap();
+                br.attach_port("p0", PortConfig::new()).await.unwrap();
+            },
+        )
+        .await;
+        Ok(())
+    });
+}
+
+#[test]
+fn bulk_calls_undo_every_step() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, fixed_mac_bridge()).await?;
+        for i in 0..3 {
+            veth(&format!("p{i}"), &format!("p{i}peer"));
+        }
+        let list = || {
+            (0..3).map(|i| {
+                (
+                    format!("p{i}"),
+                    PortConfig::new().learning(false).cost(10 + i),
+                )
+            })
+        };
+        let steps = fail_each_step(
+            &nl,
+            "attach_ports",
+            async || {},
+            async || {
+                br.attach_ports(list().map(|(n, c)| (bridgekit::IfName::new(n).unwrap(), c)))
+                    .await
+            },
+            async || br.detach_ports(["p0", "p1", "p2"]).await.unwrap(),
+        )
+        .await;
+        assert!(steps >= 9, "only {steps} steps");
+        fail_each_step(
+            &nl,
+            "detach_ports",
+            async || {
+                br.attach_ports(list().map(|(n, c)| (bridgekit::IfName::new(n).unwrap(), c)))
+                    .await
+                    .unwrap()
+            },
+            async || br.detach_ports(["p0", "p1", "p2"]).await,
+            async || {},
+        )
+        .await;
+        Ok(())
+    });
+}
+
+#[test]
+fn vlan_changes_undo_every_step_where_the_kernel_has_vlans() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, fixed_mac_bridge()).await?;
+        if br.set_vlan_filtering(true).await.is_err() {
+            lacks("bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
+            return Ok(());
+        }
+        veth("p0", "p0peer");
+        br.attach_port("p0", PortConfig::new()).await?;
+        let members = [
+            VlanMember::access(VlanId::new(10)?),
+            VlanMember::tagged(VlanRange::new(100, 200)?),
+        ];
+        fail_each_step(
+            &nl,
+            "add_vlans",
+            async || {},
+            async || br.add_vlans("p0", &members).await,
+            async || {
+                br.remove_vlans(
+                    "p0",
+                    &[
+                        VlanRange::new(10, 10).unwrap(),
+                        VlanRange::new(100, 200).unwrap(),
+                    ],
+                )
+                .await
+                .unwrap();
+                br.add_vlans("p0", &[VlanMember::access(VlanId::new(1).unwrap())])
+                    .await
+                    .unwrap();
+            },
+        )
+        .await;
+        Ok(())
+    });
+}
