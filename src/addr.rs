@@ -255,7 +255,9 @@ impl Bridge {
     /// missed, then sleeps until the kernel reports one. No polling. If the
     /// kernel drops notifications (ENOBUFS) it reads the addresses again.
     ///
-    /// Cancel-safe: dropping the future closes its socket and stops its task.
+    /// # Cancellation
+    /// Changes nothing, so it is safe to drop at any point: dropping the
+    /// future closes its notification socket and stops its reader task.
     ///
     /// # Errors
     /// - [`Error::DadFailed`] at once when an address turns `dadfailed`

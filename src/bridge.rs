@@ -262,8 +262,11 @@ pub struct Bridge {
 impl Bridge {
     /// Creates a bridge as `config` describes (`ip link add NAME type bridge ...`).
     ///
-    /// All of MTU, forward delay and ageing time travel in the creating
-    /// message; with a fixed MAC or STP the default sequence of
+    /// Forward delay and ageing time travel in the creating message. The
+    /// MTU follows in an RTM_SETLINK of its own: the kernel keeps an MTU
+    /// set that way when ports join, while one given at creation is reset
+    /// to the ports' minimum by the first port. With a fixed MAC or STP the
+    /// default sequence of
     /// [`BridgeConfig::ipv6_ready_without_ports`] follows, which leaves the
     /// bridge up. Everything is read back before `create` returns. If any
     /// step fails the bridge is deleted and the first error returned.
@@ -289,9 +292,9 @@ impl Bridge {
     pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         config.validate()?;
         let label = config.name.to_string();
-        let nl = nl.clone();
-        run_to_end(Op::CreateBridge, &label, async move {
-            Self::create_steps(&nl, config).await
+        let owned = nl.clone();
+        run_to_end(nl, Op::CreateBridge, &label, async move {
+            Self::create_steps(&owned, config).await
         })
         .await
     }
@@ -315,7 +318,10 @@ impl Bridge {
             ..BridgeOptions::default()
         };
         let link = LinkChange {
-            mtu: config.mtu,
+            // Not the MTU: one given at creation is not marked as set by
+            // the user, and the first port to join resets it to the ports'
+            // minimum. It is set below, through RTM_SETLINK, which marks it.
+            mtu: None,
             mac: if staged { None } else { config.mac },
             up: None,
             ipv6_auto_link_local: None,
@@ -339,10 +345,19 @@ impl Bridge {
             index: created.index,
             name: config.name.clone(),
         };
-        let result = if staged {
-            bridge.finish_staged(&config, ipv6_possible).await
-        } else {
-            Ok(())
+        let result = match config.mtu {
+            Some(mtu) => {
+                let change = LinkChange {
+                    mtu: Some(mtu),
+                    ..LinkChange::default()
+                };
+                nl.set_link(Op::SetMtu, name, bridge.index, &change).await
+            }
+            None => Ok(()),
+        };
+        let result = match result {
+            Ok(()) if staged => bridge.finish_staged(&config, ipv6_possible).await,
+            other => other,
         };
         let result = match result {
             Ok(()) => bridge.verify_created(&config, staged).await,
@@ -858,8 +873,8 @@ impl Bridge {
     /// # Ok(()) }
     /// ```
     pub async fn delete(self) -> Result<LegacyNic> {
-        let label = self.name.to_string();
-        run_to_end(Op::DeleteBridge, &label, async move {
+        let (label, nl) = (self.name.to_string(), self.nl.clone());
+        run_to_end(&nl, Op::DeleteBridge, &label, async move {
             self.nl
                 .delete_link(Op::DeleteBridge, self.name.as_str(), self.index)
                 .await?;

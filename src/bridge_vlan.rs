@@ -274,7 +274,7 @@ impl Bridge {
         let port = port.to_port()?;
         vlan::validate(members)?;
         let (this, members) = (self.clone(), members.to_vec());
-        run_to_end(Op::AddVlans, &port.to_string(), async move {
+        run_to_end(&self.nl, Op::AddVlans, &port.to_string(), async move {
             let target = this.vlan_target(Op::AddVlans, &port).await?;
             this.apply_vlans(&target, &members).await.map(drop)
         })
@@ -298,7 +298,7 @@ impl Bridge {
         let port = port.to_port()?;
         vlan::validate_ranges(ranges)?;
         let (this, ranges) = (self.clone(), ranges.to_vec());
-        run_to_end(Op::RemoveVlans, &port.to_string(), async move {
+        run_to_end(&self.nl, Op::RemoveVlans, &port.to_string(), async move {
             this.remove_vlans_steps(port, &ranges).await
         })
         .await

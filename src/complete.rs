@@ -6,15 +6,18 @@
 //! each one runs on a task of its own: dropping the caller's future
 //! detaches the task, which goes on to its end — all steps done, or the
 //! failure undone — and nothing is left halfway.
+//! [`Netlink::finish_pending`] waits for such detached operations.
 
 use std::future::Future;
 
 use crate::error::{Error, Op, Result};
+use crate::netlink::Netlink;
 
 /// Runs `op` on its own tokio task and waits for it. If the caller stops
-/// waiting, the task still runs to completion (or to its rollback). A panic
-/// in the task is propagated to the caller.
+/// waiting, the task still runs to completion (or to its rollback), counted
+/// as pending on `nl` until then. A panic in the task reaches the caller.
 pub(crate) async fn run_to_end<T>(
+    nl: &Netlink,
     op: Op,
     iface: &str,
     fut: impl Future<Output = Result<T>> + Send + 'static,
@@ -22,7 +25,12 @@ pub(crate) async fn run_to_end<T>(
 where
     T: Send + 'static,
 {
-    match tokio::spawn(fut).await {
+    let pending = nl.pending_guard();
+    let task = async move {
+        let _pending = pending;
+        fut.await
+    };
+    match tokio::spawn(task).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only when the runtime itself is shutting down.

@@ -40,6 +40,23 @@
 //! Every call returns [`Error`], which names the operation ([`Op`]), the
 //! interface and the kernel's answer. Bad input is refused before any
 //! netlink message is sent.
+//!
+//! ## Failures and cancellation: nothing is left half-done
+//! - A multi-step call that fails midway ([`Bridge::create`],
+//!   [`Bridge::attach_port`], [`Bridge::attach_ports`],
+//!   [`Bridge::detach_ports`], [`Bridge::add_vlans`], [`Bridge::remove_vlans`])
+//!   undoes the steps it took and returns the first error.
+//! - Those calls run on a task of their own. Dropping their future (a
+//!   timeout, a `select!`) does not stop them halfway: they end whole, done
+//!   or undone. [`Netlink::finish_pending`] waits for them; then
+//!   [`Bridge::open`], [`Bridge::status`] and [`Bridge::ports`] show which.
+//! - Single-request calls (`set_mtu`, `up`, `add_address`, `add_fdb`,
+//!   `detach_port`, ...) are either sent or not; [`Bridge::wait_dad`]
+//!   changes nothing and can be dropped at any point.
+//! - Port membership changes made through one [`Netlink`] take turns, so
+//!   two tasks cannot both take the same port. Two *processes* can: the
+//!   kernel has no compare-and-set for a port's master.
+//! - Only a runtime shutdown can stop an operation halfway.
 
 #![warn(missing_docs)]
 

@@ -85,4 +85,24 @@ mod tests {
             "fe80::211:22ff:fe33:4455"
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn unicast_rule(b in any::<[u8; 6]>()) {
+                let mac = MacAddr6::from(b);
+                let ok = b != [0; 6] && b[0] & 1 == 0;
+                prop_assert_eq!(validate_unicast(mac).is_ok(), ok);
+                if ok {
+                    let ll = eui64_link_local(mac).octets();
+                    prop_assert_eq!(&ll[..8], &[0xfe, 0x80, 0, 0, 0, 0, 0, 0]);
+                    prop_assert_eq!(ll[8], b[0] ^ 2);
+                    prop_assert_eq!((ll[11], ll[12]), (0xff, 0xfe));
+                }
+            }
+        }
+    }
 }

@@ -73,6 +73,12 @@ struct Inner {
     /// kernel has no compare-and-set for IFLA_MASTER: the second would
     /// silently move it).
     membership: tokio::sync::Mutex<()>,
+    /// Held for the length of a dump: the kernel runs one dump at a time
+    /// per socket and answers EBUSY to a second one started meanwhile.
+    dumps: tokio::sync::Mutex<()>,
+    /// Multi-step operations running on their own task (see `complete.rs`).
+    pending: AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 #[derive(Clone, Copy)]
@@ -195,6 +201,9 @@ impl Netlink {
                 port_options_known: kernel_at_least(4, 18),
                 force_read_back: std::sync::atomic::AtomicBool::new(false),
                 membership: tokio::sync::Mutex::new(()),
+                dumps: tokio::sync::Mutex::new(()),
+                pending: AtomicUsize::new(0),
+                idle: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -266,6 +275,39 @@ impl Netlink {
         self.inner.force_read_back.store(on, Ordering::SeqCst);
     }
 
+    /// Waits until every multi-step operation started through this
+    /// connection has run to its end — including those whose future was
+    /// dropped (they go on, on a task of their own, to completion or to
+    /// their rollback). Use it after a timeout or a cancelled `select!`,
+    /// before reading the state back with [`Bridge::open`](crate::Bridge::open)
+    /// or [`Bridge::status`](crate::Bridge::status).
+    ///
+    /// ```no_run
+    /// # async fn f(nl: bridgekit::Netlink, br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use std::time::Duration;
+    /// let attach = br.attach_port("vnet0", bridgekit::PortConfig::new().up());
+    /// if tokio::time::timeout(Duration::from_millis(50), attach).await.is_err() {
+    ///     nl.finish_pending().await;      // the attach is now whole, or undone
+    ///     println!("{:?}", br.ports().await?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn finish_pending(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.inner.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Counts one detached operation as pending until the guard drops.
+    pub(crate) fn pending_guard(&self) -> PendingGuard {
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
+        PendingGuard(self.clone())
+    }
+
     /// Serialises port membership changes made through this connection.
     pub(crate) async fn membership(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.inner.membership.lock().await
@@ -273,6 +315,15 @@ impl Netlink {
 
     pub(crate) fn netns(&self) -> &OwnedFd {
         &self.inner.netns
+    }
+
+    /// [`call`](Self::call) for a dump request: one at a time per socket.
+    async fn dump<T, Fut>(&self, op: Op, iface: &str, f: impl FnOnce(Handle) -> Fut) -> Result<T>
+    where
+        Fut: Future<Output = Result<T, rtnetlink::Error>>,
+    {
+        let _one_dump = self.inner.dumps.lock().await;
+        self.call(op, iface, f).await
     }
 
     /// Counts, logs and maps the errors of one kernel request.
@@ -341,7 +392,7 @@ impl Netlink {
         iface: &str,
         master: u32,
     ) -> Result<Vec<LinkSnapshot>> {
-        self.call(op, iface, |h| async move {
+        self.dump(op, iface, |h| async move {
             let mut req = h.link().get();
             skip_stats(req.message_mut());
             req.message_mut()
@@ -476,7 +527,7 @@ impl Netlink {
         iface: &str,
         index: u32,
     ) -> Result<Vec<AddrSnapshot>> {
-        self.call(op, iface, |h| async move {
+        self.dump(op, iface, |h| async move {
             let mut req = h.address().get().set_link_index_filter(index);
             req.message_mut().header.index = index;
             req.execute()
@@ -537,7 +588,7 @@ impl Netlink {
     /// ifindex filter for this dump (strict checking refuses one); it walks
     /// bridge devices and ports only.
     pub(crate) async fn vlan_dump(&self, op: Op, iface: &str) -> Result<Vec<VlanSnapshot>> {
-        self.call(op, iface, |h| async move {
+        self.dump(op, iface, |h| async move {
             h.link()
                 .get()
                 .set_filter_mask(
@@ -614,7 +665,7 @@ impl Netlink {
         iface: &str,
         master: u32,
     ) -> Result<Vec<FdbSnapshot>> {
-        self.call(op, iface, |h| async move {
+        self.dump(op, iface, |h| async move {
             let mut req = h
                 .neighbours()
                 .get()
@@ -654,6 +705,17 @@ impl Netlink {
         let (conn, _handle, messages) = rtnetlink::from_socket::<TokioSocket>(tokio_socket);
         let task = tokio::spawn(conn);
         Ok(Subscription { messages, task })
+    }
+}
+
+/// Marks one operation pending on a connection while it lives.
+pub(crate) struct PendingGuard(Netlink);
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        if self.0.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.inner.idle.notify_waiters();
+        }
     }
 }
 

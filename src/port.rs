@@ -466,7 +466,7 @@ impl Bridge {
         let port = port.to_port()?;
         config.validate()?;
         let this = self.clone();
-        run_to_end(Op::AttachPort, &port.to_string(), async move {
+        run_to_end(&self.nl, Op::AttachPort, &port.to_string(), async move {
             this.attach_one(&port, &config).await.map(drop)
         })
         .await
@@ -683,6 +683,10 @@ impl Bridge {
 
     /// Detaches a port (`ip link set PORT nomaster`). The kernel drops the
     /// port's VLANs and FDB entries (static ones included) with it.
+    ///
+    /// # Cancellation
+    /// One lookup and one change: a dropped future has either sent the
+    /// change (the port is detached) or not (nothing changed).
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::NotAPort`] if it is not a port of this

@@ -70,7 +70,7 @@ impl Bridge {
         let refs: Vec<PortRef> = list.iter().map(|(p, _)| p.clone()).collect();
         check_unique(&refs)?;
         let this = self.clone();
-        run_to_end(Op::AttachPort, self.name.as_str(), async move {
+        run_to_end(&self.nl, Op::AttachPort, self.name.as_str(), async move {
             this.attach_all(list).await
         })
         .await
@@ -121,7 +121,7 @@ impl Bridge {
             .collect::<Result<Vec<_>>>()?;
         check_unique(&refs)?;
         let this = self.clone();
-        run_to_end(Op::DetachPort, self.name.as_str(), async move {
+        run_to_end(&self.nl, Op::DetachPort, self.name.as_str(), async move {
             this.detach_all(refs).await
         })
         .await

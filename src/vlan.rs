@@ -484,4 +484,53 @@ mod tests {
             1
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Random memberships with at most one PVID, as the kernel keeps them.
+        fn entries() -> impl Strategy<Value = Vec<(VlanId, bool, bool)>> {
+            (
+                proptest::collection::btree_map(1u16..=4094, any::<bool>(), 0..300),
+                proptest::option::of(1u16..=4094),
+            )
+                .prop_map(|(map, pvid)| {
+                    let mut v: Vec<(VlanId, bool, bool)> = map
+                        .into_iter()
+                        .map(|(id, u)| (VlanId::new(id).unwrap(), Some(id) == pvid, u))
+                        .collect();
+                    if let Some(p) = pvid {
+                        if !v.iter().any(|(id, _, _)| id.get() == p) {
+                            v.push((VlanId::new(p).unwrap(), true, true));
+                        }
+                    }
+                    v.sort();
+                    v
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn compress_then_expand_is_the_identity(e in entries()) {
+                let c = compress(e.clone());
+                let mut back = expand(&c);
+                back.sort();
+                prop_assert_eq!(back, e);
+                prop_assert!(validate(&c).is_ok() || c.is_empty());
+            }
+
+            #[test]
+            fn compress_is_minimal(e in entries()) {
+                let c = compress(e);
+                for w in c.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    prop_assert!(a.range.end() < b.range.start());
+                    let mergeable = !a.pvid && !b.pvid && a.untagged == b.untagged
+                        && a.range.end().get() + 1 == b.range.start().get();
+                    prop_assert!(!mergeable, "{} and {} could be one range", a, b);
+                }
+            }
+        }
+    }
 }

@@ -148,6 +148,131 @@ fn bad_input_sends_nothing() {
             Bridge::create(&nl, cfg().stp(true).forward_delay(Duration::from_secs(31))).await,
             "2..=30 s",
         );
+        // Ports, FDB, VLANs and the bulk calls.
+        use bridgekit::{PortConfig, VlanId, VlanMember, VlanRange};
+        let vid = |v| VlanId::new(v).unwrap();
+        assert_invalid(
+            "attach bad name",
+            br.attach_port("a b", PortConfig::new()).await,
+            "whitespace",
+        );
+        assert_invalid(
+            "attach ifindex 0",
+            br.attach_port(0u32, PortConfig::new()).await,
+            "ifindex 0",
+        );
+        assert_invalid(
+            "port cost 0",
+            br.attach_port("p0", PortConfig::new().cost(0)).await,
+            "1..=65535",
+        );
+        assert_invalid(
+            "port cost 65536",
+            br.attach_port("p0", PortConfig::new().cost(65536)).await,
+            "1..=65535",
+        );
+        assert_invalid(
+            "port priority 64",
+            br.attach_port("p0", PortConfig::new().priority(64)).await,
+            "0..=63",
+        );
+        assert_invalid(
+            "managed multicast guest MAC",
+            br.attach_port("p0", PortConfig::managed(mac("01:00:5e:00:00:09")))
+                .await,
+            "multicast",
+        );
+        assert_invalid(
+            "port FDB zero MAC",
+            br.attach_port("p0", PortConfig::new().fdb(mac("00:00:00:00:00:00"), None))
+                .await,
+            "all-zero",
+        );
+        assert_invalid(
+            "port VLAN PVID range",
+            br.attach_port(
+                "p0",
+                PortConfig::new().vlan(VlanMember::tagged(VlanRange::new(2, 3)?).pvid()),
+            )
+            .await,
+            "single VLAN",
+        );
+        assert_invalid("detach bad name", br.detach_port("..").await, "reserved");
+        assert_invalid(
+            "add_fdb multicast",
+            br.add_fdb("p0", mac("33:33:00:00:00:01"), None).await,
+            "multicast",
+        );
+        assert_invalid(
+            "add_fdb broadcast",
+            br.add_fdb("p0", mac("ff:ff:ff:ff:ff:ff"), None).await,
+            "broadcast",
+        );
+        assert_invalid(
+            "add_fdb bad port",
+            br.add_fdb("", mac("52:54:00:00:00:01"), None).await,
+            "empty",
+        );
+        assert_invalid(
+            "remove_fdb bad port",
+            br.remove_fdb("x/y", mac("52:54:00:00:00:01"), None).await,
+            "'/'",
+        );
+        assert_invalid("add_vlans empty", br.add_vlans("p0", &[]).await, "empty");
+        assert_invalid(
+            "add_vlans two PVIDs",
+            br.add_vlans(
+                "p0",
+                &[VlanMember::access(vid(5)), VlanMember::access(vid(6))],
+            )
+            .await,
+            "only one PVID",
+        );
+        assert_invalid(
+            "add_vlans overlap",
+            br.add_vlans(
+                "p0",
+                &[
+                    VlanMember::tagged(VlanRange::new(1, 9)?),
+                    VlanMember::tagged(vid(9)),
+                ],
+            )
+            .await,
+            "listed twice",
+        );
+        assert_invalid(
+            "remove_vlans empty",
+            br.remove_vlans("p0", &[]).await,
+            "empty",
+        );
+        assert_invalid(
+            "vlans bad name",
+            br.vlans("0123456789abcdefg").await,
+            "17 bytes long",
+        );
+        assert_invalid(
+            "attach_ports duplicate",
+            br.attach_ports([("p0", PortConfig::new()), ("p0", PortConfig::new())])
+                .await,
+            "listed twice",
+        );
+        assert_invalid(
+            "detach_ports duplicate",
+            br.detach_ports([3u32, 3u32]).await,
+            "listed twice",
+        );
+        assert_invalid("VLAN 0", VlanId::new(0), "1..=4094");
+        assert_invalid("VLAN 4095", VlanId::new(4095), "1..=4094");
+        assert_invalid(
+            "VLAN range reversed",
+            VlanRange::new(20, 10),
+            "start is above end",
+        );
+        assert_invalid(
+            "VLAN range text",
+            "10-x".parse::<VlanRange>(),
+            "not a number",
+        );
         assert_eq!(
             nl.requests_sent(),
             before,
@@ -178,6 +303,45 @@ fn missing_and_wrong_kind_interfaces() {
         let err = br.remove_address("10.9.9.9/24").await.unwrap_err();
         assert_eq!(err.errno(), Some(libc::EADDRNOTAVAIL), "{err}");
         assert!(err.to_string().contains("br0 (10.9.9.9/24)"), "{err}");
+        // Ports: missing, the bridge itself, another bridge, already enslaved.
+        use bridgekit::PortConfig;
+        let err = br
+            .attach_port("nope0", PortConfig::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "attach port nope0: no such interface");
+        let err = br.attach_port("br0", PortConfig::new()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid port br0: a bridge cannot be its own port"
+        );
+        let other = Bridge::create(&nl, BridgeConfig::new("br1")?).await?;
+        let err = br.attach_port("br1", PortConfig::new()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid port br1: is a bridge; bridges cannot be nested"
+        );
+        veth("p0", "p0peer");
+        other.attach_port("p0", PortConfig::new()).await?;
+        let err = br.attach_port("p0", PortConfig::new()).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "attach port p0: already a port of bridge br1"
+        );
+        let err = br.detach_port("p0").await.unwrap_err();
+        assert!(matches!(err, Error::NotAPort { .. }), "{err}");
+        let err = br.vlans("p0").await.unwrap_err();
+        assert!(matches!(err, Error::NotAPort { .. }), "{err}");
+        let err = br
+            .add_fdb("p0", "52:54:00:00:00:01".parse()?, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotAPort { .. }), "{err}");
+        let err = Bridge::open(&nl, "p0").await.unwrap_err();
+        assert!(
+            matches!(err, Error::NotABridge { ref kind, .. } if kind == "veth"),
+            "{err}"
+        );
         Ok(())
     });
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use bridgekit::{Bridge, BridgeConfig, Error, LegacyNic, Netlink};
+use bridgekit::{Bridge, BridgeConfig, Error, LegacyNic, Netlink, PortConfig};
 use common::*;
 
 const MAC: &str = "52:54:00:12:34:56";
@@ -463,6 +463,29 @@ fn connect_in_netns_works_in_that_namespace_only() {
         );
         let err = Netlink::connect_in_netns("/nonexistent/ns").unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err}");
+        Ok(())
+    });
+}
+
+/// An MTU given in the creating message is not marked as set by the user,
+/// and the kernel resets it to the ports' minimum when the first port
+/// joins. bridgekit's create keeps it (found by the soak test).
+#[test]
+fn created_mtu_survives_the_first_port() {
+    netns_test(|nl| async move {
+        for (name, staged) in [("brm0", true), ("brm1", false)] {
+            let cfg = BridgeConfig::new(name)?
+                .mac("52:54:00:00:0e:01".parse()?)
+                .mtu(1436)
+                .ipv6_ready_without_ports(staged);
+            let br = Bridge::create(&nl, cfg).await?;
+            let port = format!("{name}p");
+            veth(&port, &format!("{name}q"));
+            br.attach_port(port.as_str(), PortConfig::new()).await?;
+            assert_eq!(ip_link(name).unwrap()["mtu"], 1436, "{name}");
+            br.detach_port(port.as_str()).await?;
+            assert_eq!(ip_link(name).unwrap()["mtu"], 1436, "{name}");
+        }
         Ok(())
     });
 }

@@ -38,14 +38,6 @@ async fn poll_then_drop<T>(fut: impl Future<Output = T>, polls: u64) -> Option<T
     None
 }
 
-/// Lets detached tasks run to their end.
-async fn settle() {
-    for _ in 0..50 {
-        tokio::task::yield_now().await;
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
-}
-
 #[test]
 fn dropped_create_leaves_a_whole_bridge_or_none() {
     netns_test(|nl| async move {
@@ -61,7 +53,7 @@ fn dropped_create_leaves_a_whole_bridge_or_none() {
                 .forward_delay(Duration::from_secs(4));
             let polls = rng.below(60);
             let _ = poll_then_drop(Bridge::create(&nl, cfg), polls).await;
-            settle().await;
+            nl.finish_pending().await;
             match ip_link(&name) {
                 None => none += 1,
                 Some(link) => {
@@ -119,9 +111,7 @@ fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
             } else {
                 let _ = poll_then_drop(br.attach_port("p0", cfg()), polls).await;
             }
-            // A barrier: port changes through one connection take turns,
-            // so this waits for a detached attach to finish.
-            br.detach_ports(Vec::<&str>::new()).await?;
+            nl.finish_pending().await;
             let attached: Vec<bool> = ["p0", "p1"]
                 .iter()
                 .map(|p| {
@@ -189,7 +179,7 @@ fn dropped_wait_dad_changes_nothing_and_leaks_nothing() {
             let polls = rng.below(8);
             let _ = poll_then_drop(br.wait_dad(Duration::from_secs(5)), polls).await;
         }
-        settle().await;
+        nl.finish_pending().await;
         assert!(
             open_fds() <= fds + 16,
             "file descriptors leaked: {fds} -> {}",

@@ -294,7 +294,10 @@ fn dropping_wait_dad_leaves_no_socket_or_task() {
             assert!(r.is_err(), "must still be waiting (no carrier)");
         }
         tokio::task::yield_now().await;
-        assert_eq!(open_fds(), fds, "file descriptors leaked");
+        // The count is process-wide and other tests run meanwhile: a leak
+        // here would be one socket per drop (50), far beyond the slack.
+        let now = open_fds();
+        assert!(now <= fds + 8, "file descriptors leaked: {fds} -> {now}");
         assert_eq!(
             tokio::runtime::Handle::current()
                 .metrics()

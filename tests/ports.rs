@@ -310,7 +310,19 @@ fn ports_report_state_and_options_as_iproute2_does() {
             .await?;
         br.attach_port("p1", PortConfig::new().learning(false))
             .await?;
-        let ports = br.ports().await?;
+        // p0's carrier, and with it its STP state, follows asynchronously
+        // (linkwatch): wait for it to settle before comparing views.
+        let mut ports = br.ports().await?;
+        for _ in 0..50 {
+            if ports
+                .iter()
+                .any(|p| p.name == "p0" && p.state == PortState::Forwarding)
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            ports = br.ports().await?;
+        }
         assert_eq!(ports.len(), 2);
         for p in &ports {
             let link = ip_link(&p.name).unwrap();
