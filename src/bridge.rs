@@ -6,6 +6,7 @@ use macaddr::MacAddr6;
 use tracing::{debug, warn};
 
 use crate::addr::AddressStatus;
+use crate::addr::ToAddress;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::legacy::{self, LegacyNic};
@@ -13,8 +14,9 @@ use crate::mac::{eui64_link_local, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, OperState};
 use crate::netns;
-use crate::port::PortStatus;
+use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
 use crate::vlan::{VlanId, VlanProtocol};
+use ipnet::IpNet;
 
 /// Smallest MTU the kernel accepts on an Ethernet-like link.
 pub const MIN_MTU: u32 = 68;
@@ -46,13 +48,18 @@ const NET_ADDR_SET: &str = "3";
 /// ```
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
-    name: IfName,
-    mac: Option<MacAddr6>,
-    mtu: Option<u32>,
-    stp: Option<bool>,
-    forward_delay: Option<Duration>,
-    ageing_time: Option<Duration>,
+    pub(crate) name: IfName,
+    pub(crate) mac: Option<MacAddr6>,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) stp: Option<bool>,
+    pub(crate) forward_delay: Option<Duration>,
+    pub(crate) ageing_time: Option<Duration>,
     ipv6_ready_without_ports: bool,
+    pub(crate) vlan_filtering: Option<bool>,
+    pub(crate) addresses: Vec<IpNet>,
+    pub(crate) ports: Vec<(PortRef, PortConfig)>,
+    /// The first bad address or port given to the builder, reported by validate().
+    bad: Option<(String, String)>,
 }
 
 impl BridgeConfig {
@@ -74,7 +81,60 @@ impl BridgeConfig {
             forward_delay: None,
             ageing_time: None,
             ipv6_ready_without_ports: true,
+            vlan_filtering: None,
+            addresses: Vec::new(),
+            ports: Vec::new(),
+            bad: None,
         })
+    }
+
+    /// 802.1Q VLAN filtering on or off (see [`Bridge::set_vlan_filtering`]).
+    ///
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("br0")?.vlan_filtering(true);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn vlan_filtering(mut self, on: bool) -> Self {
+        self.vlan_filtering = Some(on);
+        self
+    }
+
+    /// An address the bridge must have (repeatable). Addresses the bridge
+    /// has beyond these (its link-local, say) are left alone.
+    ///
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("virbr0")?.address("192.168.122.1/24").address("fd00:1::1/64");
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn address(mut self, address: impl ToAddress) -> Self {
+        match address.to_address() {
+            Ok(net) => self.addresses.push(net),
+            Err(e) => self.remember_bad(e),
+        }
+        self
+    }
+
+    /// A port the bridge must have, configured as `config` (repeatable).
+    /// Ports the bridge has beyond these are left alone.
+    ///
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("br0")?.port("uplink0", bridgekit::PortConfig::new().up());
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn port(mut self, port: impl ToPort, config: PortConfig) -> Self {
+        match port.to_port() {
+            Ok(p) => self.ports.push((p, config)),
+            Err(e) => self.remember_bad(e),
+        }
+        self
+    }
+
+    fn remember_bad(&mut self, e: Error) {
+        if self.bad.is_none() {
+            if let Error::InvalidInput { what, reason } = e {
+                self.bad = Some((what, reason));
+            }
+        }
     }
 
     /// A fixed MAC (`address MAC`). The kernel then keeps it whatever ports
@@ -182,7 +242,13 @@ impl BridgeConfig {
         &self.name
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if let Some((what, reason)) = &self.bad {
+            return Err(Error::invalid(what.clone(), reason.clone()));
+        }
+        for (_, port) in &self.ports {
+            port.validate()?;
+        }
         if let Some(mac) = self.mac {
             validate_unicast(mac)?;
         }
@@ -216,7 +282,7 @@ pub(crate) fn validate_mtu(mtu: u32) -> Result<u32> {
 }
 
 /// Bridge timers travel as clock_t (1/100 s).
-fn to_centiseconds(what: &str, d: Duration) -> Result<u32> {
+pub(crate) fn to_centiseconds(what: &str, d: Duration) -> Result<u32> {
     let cs = (d.as_nanos() + 5_000_000) / 10_000_000;
     u32::try_from(cs).map_err(|_| {
         Error::invalid(
@@ -362,6 +428,14 @@ impl Bridge {
         let result = match result {
             Ok(()) => bridge.verify_created(&config, staged).await,
             Err(e) => Err(e),
+        };
+        // VLAN filtering, addresses and ports of the config.
+        let has_extras = config.vlan_filtering == Some(true)
+            || !config.addresses.is_empty()
+            || !config.ports.is_empty();
+        let result = match result {
+            Ok(()) if has_extras => bridge.converge(&config, false).await.map(drop),
+            other => other,
         };
         match result {
             Ok(()) => Ok(bridge),

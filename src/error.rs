@@ -69,6 +69,14 @@ pub enum Op {
     RemoveFdb,
     /// Listing the FDB (`bridge fdb show br NAME`).
     ListFdb,
+    /// Creating a VM NIC (a tap on a bridge).
+    CreateVmNic,
+    /// Deleting a VM NIC.
+    DeleteVmNic,
+    /// Watching a bridge's events.
+    WatchEvents,
+    /// Applying a desired bridge configuration.
+    Apply,
 }
 
 impl fmt::Display for Op {
@@ -101,6 +109,10 @@ impl fmt::Display for Op {
             Op::AddFdb => "add FDB entry on",
             Op::RemoveFdb => "remove FDB entry from",
             Op::ListFdb => "list FDB of",
+            Op::CreateVmNic => "create VM NIC",
+            Op::DeleteVmNic => "delete VM NIC",
+            Op::WatchEvents => "watch events of",
+            Op::Apply => "apply configuration to",
         })
     }
 }

@@ -36,6 +36,12 @@
 //! [`Bridge::wait_dad`] says why when DAD cannot finish.
 //! [`Bridge::delete`] removes the tap older libvirt left behind.
 //!
+//! ## Beyond the bridge
+//! [`VmNic::create`] makes a guest's tap, attaches and configures it in one
+//! call; [`Bridge::events`] streams what happens to a bridge;
+//! [`BridgeConfig::apply`] makes a bridge match a desired state, changing
+//! only what differs.
+//!
 //! ## Errors
 //! Every call returns [`Error`], which names the operation ([`Op`]), the
 //! interface and the kernel's answer. Bad input is refused before any
@@ -61,10 +67,12 @@
 #![warn(missing_docs)]
 
 mod addr;
+mod apply;
 mod bridge;
 mod bridge_vlan;
 mod complete;
 mod error;
+mod events;
 mod fdb;
 mod legacy;
 mod mac;
@@ -73,11 +81,15 @@ mod netlink;
 mod netns;
 mod port;
 mod port_bulk;
+mod tap;
 mod vlan;
+mod vm_nic;
 
 pub use addr::{AddressStatus, ToAddress};
+pub use apply::{Applied, Change};
 pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU};
 pub use error::{Error, Op, Result};
+pub use events::{BridgeEvent, BridgeEvents};
 pub use fdb::{FdbEntry, FdbKind};
 pub use legacy::{LegacyNic, legacy_nic_name};
 pub use mac::eui64_link_local;
@@ -85,6 +97,7 @@ pub use name::{IFNAME_MAX_LEN, IfName};
 pub use netlink::{Netlink, OperState, PortState};
 pub use port::{PortConfig, PortRef, PortStatus, ToPort};
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
+pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};
 
 /// Re-exported so callers name MACs and networks with the same types.
 pub use ipnet;

@@ -734,6 +734,8 @@ impl Drop for Subscription {
 
 /// One message from a [`Subscription`].
 pub(crate) enum Notification {
+    NewLink(LinkSnapshot),
+    DelLink(LinkSnapshot),
     NewAddress(AddrSnapshot, u32),
     DelAddress(AddrSnapshot, u32),
     /// The kernel dropped notifications (ENOBUFS): state must be re-read.
@@ -746,6 +748,12 @@ impl Notification {
         use rtnetlink::packet_core::NetlinkPayload;
         match &msg.payload {
             NetlinkPayload::Overrun(_) => Notification::Overrun,
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
+                Notification::NewLink(LinkSnapshot::parse(m))
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(m)) => {
+                Notification::DelLink(LinkSnapshot::parse(m))
+            }
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) => {
                 match AddrSnapshot::parse(m) {
                     Some(a) => Notification::NewAddress(a, m.header.index),
@@ -1121,6 +1129,9 @@ pub(crate) struct LinkSnapshot {
     /// IPv6 on this link: `None` when the kernel reports no IPv6 state
     /// (IPv6 off, or MTU below 1280).
     pub ipv6: Option<Ipv6LinkState>,
+    /// An AF_BRIDGE message (the bridge's own notifications about its
+    /// ports), which carries only part of a link's state.
+    pub bridge_family: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1130,8 +1141,14 @@ pub(crate) struct Ipv6LinkState {
 }
 
 impl LinkSnapshot {
+    /// A snapshot with nothing known, to fill in by hand.
+    pub(crate) fn empty() -> Self {
+        Self::parse(&LinkMessage::default())
+    }
+
     fn parse(m: &LinkMessage) -> Self {
         let mut s = LinkSnapshot {
+            bridge_family: m.header.interface_family == AddressFamily::Bridge,
             index: m.header.index,
             name: String::new(),
             mac: None,
@@ -1162,6 +1179,21 @@ impl LinkSnapshot {
                 LinkAttribute::OperState(st) => s.operstate = (*st).into(),
                 LinkAttribute::Controller(i) if *i != 0 => s.master = Some(*i),
                 LinkAttribute::LinkInfo(infos) => s.parse_link_info(infos),
+                // AF_BRIDGE messages carry a port's STP state in
+                // IFLA_PROTINFO; netlink-packet-route leaves
+                // IFLA_BRPORT_STATE (type 1, one byte) unparsed.
+                LinkAttribute::ProtoInfoBridge(infos) => {
+                    for info in infos {
+                        if let netlink_packet_route::link::LinkProtoInfoBridge::Other(nla) = info {
+                            use rtnetlink::packet_core::Nla;
+                            if nla.kind() == 1 && nla.value_len() == 1 {
+                                let mut v = [0u8; 1];
+                                nla.emit_value(&mut v);
+                                s.port_state = Some(BridgePortState::from(v[0]).into());
+                            }
+                        }
+                    }
+                }
                 LinkAttribute::AfSpecUnspec(specs) => {
                     for spec in specs {
                         if let AfSpecUnspec::Inet6(inet6) = spec {
@@ -1366,4 +1398,6 @@ impl FdbSnapshot {
     }
 }
 
+pub(crate) const RTNLGRP_LINK: u32 = 1;
+pub(crate) const RTNLGRP_IPV4_IFADDR: u32 = 5;
 pub(crate) const RTNLGRP_IPV6_IFADDR: u32 = 9;

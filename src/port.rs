@@ -94,9 +94,9 @@ impl ToPort for u32 {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct PortConfig {
-    options: PortOptions,
-    up: bool,
-    vlans: Vec<VlanMember>,
+    pub(crate) options: PortOptions,
+    pub(crate) up: bool,
+    pub(crate) vlans: Vec<VlanMember>,
     fdb: Vec<(MacAddr6, Option<VlanId>)>,
     managed: Option<MacAddr6>,
     allow_move: bool,
@@ -110,6 +110,14 @@ impl PortConfig {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A config that sets exactly `options`.
+    pub(crate) fn from_options(options: PortOptions) -> Self {
+        PortConfig {
+            options,
+            ..Self::default()
+        }
     }
 
     /// libvirt's `macTableManager='libvirt'` for a guest NIC: learning and
@@ -295,7 +303,7 @@ impl PortConfig {
     }
 
     /// Every static FDB entry to add, the managed guest MAC included.
-    fn fdb_entries(&self) -> Vec<(MacAddr6, Option<VlanId>)> {
+    pub(crate) fn fdb_entries(&self) -> Vec<(MacAddr6, Option<VlanId>)> {
         let mut entries = self.fdb.clone();
         if let Some(mac) = self.managed {
             let pvid = self.vlans.iter().find(|m| m.pvid).map(|m| m.range.start());

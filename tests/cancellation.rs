@@ -1,7 +1,7 @@
 //! Cancellation: the futures of create, attach_port, attach_ports and
 //! wait_dad are dropped at random points (after a random number of polls,
 //! each poll letting the netlink connection make progress), thousands of
-//! times. Multi-step operations run on a task of their own, so after a drop
+//! times (a tenth of that in the emulated kernel tier). Multi-step operations run on a task of their own, so after a drop
 //! each must end whole: fully done, or not at all.
 
 mod common;
@@ -42,7 +42,7 @@ async fn poll_then_drop<T>(fut: impl Future<Output = T>, polls: u64) -> Option<T
 fn dropped_create_leaves_a_whole_bridge_or_none() {
     netns_test(|nl| async move {
         let mut rng = Rng(0x5eed_0001);
-        let runs = 400;
+        let runs = scaled(400);
         let (mut whole, mut none) = (0, 0);
         for i in 0..runs {
             let name = format!("brc{i}");
@@ -75,10 +75,12 @@ fn dropped_create_leaves_a_whole_bridge_or_none() {
         }
         eprintln!("create dropped at random points: {whole} whole, {none} none, of {runs}");
         assert_eq!(whole + none, runs);
-        assert!(
-            whole > 0 && none > 0,
-            "the drops did not spread: {whole} whole, {none} none"
-        );
+        if !in_kernel_tier() {
+            assert!(
+                whole > 0 && none > 0,
+                "the drops did not spread: {whole} whole, {none} none"
+            );
+        }
         Ok(())
     });
 }
@@ -94,7 +96,7 @@ fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
         veth("p0", "p0peer");
         veth("p1", "p1peer");
         let mut rng = Rng(0x5eed_0002);
-        let runs = 1500;
+        let runs = scaled(1500);
         let (mut whole, mut old) = (0, 0);
         let fds = open_fds();
         for _ in 0..runs {
@@ -151,7 +153,9 @@ fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
             .await?;
         }
         eprintln!("attach dropped at random points: {whole} whole, {old} as before, of {runs}");
-        assert!(whole > 0 && old > 0, "the drops did not spread");
+        if !in_kernel_tier() {
+            assert!(whole > 0 && old > 0, "the drops did not spread");
+        }
         // Other tests of this binary open and close descriptors meanwhile:
         // a leak here would be one per run, far beyond the slack.
         assert!(
@@ -175,7 +179,7 @@ fn dropped_wait_dad_changes_nothing_and_leaks_nothing() {
         let before = kernel_state();
         let fds = open_fds();
         let mut rng = Rng(0x5eed_0003);
-        for _ in 0..2000 {
+        for _ in 0..scaled(2000) {
             let polls = rng.below(8);
             let _ = poll_then_drop(br.wait_dad(Duration::from_secs(5)), polls).await;
         }

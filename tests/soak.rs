@@ -135,7 +135,7 @@ fn randomized_operations_leave_nothing_behind() {
         let ops: usize = std::env::var("BRIDGEKIT_SOAK_OPS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(300);
+            .unwrap_or(scaled(300));
         for p in PORTS {
             veth(p, &format!("{p}p"));
         }

@@ -233,6 +233,17 @@ pub fn in_kernel_tier() -> bool {
     std::env::var_os("BRIDGEKIT_KERNEL_TIER").is_some()
 }
 
+/// An iteration count for randomized tests: `n` on the host, a tenth (at
+/// least 20) in the kernel tier, whose emulated CPU (TCG) is many times
+/// slower. The host tier runs the full count in CI.
+pub fn scaled(n: usize) -> usize {
+    if in_kernel_tier() {
+        (n / 10).max(20)
+    } else {
+        n
+    }
+}
+
 /// A test cannot run because this kernel or process lacks `what`: prints
 /// why and returns, or fails the test in the kernel tier, where nothing
 /// may be skipped silently.

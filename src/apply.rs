@@ -1,0 +1,374 @@
+//! Declarative apply: make a bridge match a [`BridgeConfig`], creating it
+//! if missing and otherwise changing only what differs, so a VM manager
+//! can apply the same desired state on every restart without a flap.
+
+use std::time::Duration;
+
+use ipnet::IpNet;
+use macaddr::MacAddr6;
+use tracing::warn;
+
+use crate::bridge::{Bridge, BridgeConfig, to_centiseconds};
+use crate::bridge_vlan::VlanTarget;
+use crate::complete::run_to_end;
+use crate::error::{Error, Op, Result};
+use crate::netlink::{LinkChange, Netlink};
+use crate::port::{PortConfig, PortRef};
+use crate::vlan::{self, VlanMember};
+
+/// One change [`BridgeConfig::apply`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The bridge did not exist and was created (with everything in the config).
+    Created,
+    /// The MAC was changed.
+    Mac {
+        /// Before.
+        from: MacAddr6,
+        /// After.
+        to: MacAddr6,
+    },
+    /// The MTU was changed.
+    Mtu {
+        /// Before.
+        from: u32,
+        /// After.
+        to: u32,
+    },
+    /// STP was turned on or off.
+    Stp(bool),
+    /// The forward delay was changed.
+    ForwardDelay(Duration),
+    /// The ageing time was changed.
+    AgeingTime(Duration),
+    /// VLAN filtering was turned on or off.
+    VlanFiltering(bool),
+    /// An address was added.
+    AddressAdded(IpNet),
+    /// A port was attached.
+    PortAttached(String),
+    /// A port's options, VLANs, FDB entries or admin state were changed.
+    PortReconfigured(String),
+}
+
+/// What [`BridgeConfig::apply`] did: the bridge, and the changes made
+/// (empty when nothing differed).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The bridge, now as configured.
+    pub bridge: Bridge,
+    /// The changes made, in order.
+    pub changes: Vec<Change>,
+}
+
+/// How to take one change back.
+enum Undo {
+    Mac(MacAddr6),
+    Mtu(u32),
+    Stp(bool),
+    ForwardDelay(Duration),
+    AgeingTime(Duration),
+    VlanFiltering(bool),
+    Address(IpNet),
+    /// A port attached: detach it, and bring it down if it was down.
+    Detach {
+        index: u32,
+        name: String,
+        was_up: bool,
+    },
+    /// A port reconfigured: its old options, and the VLANs it had.
+    Port {
+        index: u32,
+        name: String,
+        old: PortConfig,
+        vlans_before: Vec<VlanMember>,
+        vlans_set: Vec<VlanMember>,
+        fdb_added: Vec<(MacAddr6, Option<crate::VlanId>)>,
+    },
+}
+
+impl BridgeConfig {
+    /// Makes the bridge match this config: creates it if missing
+    /// ([`Change::Created`]); otherwise changes only what differs — MAC,
+    /// MTU, STP, timers, VLAN filtering, the addresses and the ports given
+    /// here — and reports each change. Applying the same config again makes
+    /// no change and sends no change request, so nothing flaps. Addresses
+    /// and ports the bridge has beyond the config are left alone, and so is
+    /// its admin state.
+    ///
+    /// If a change fails, the changes already made are taken back and the
+    /// first error returned. An interface of this name that is not a bridge
+    /// is [`Error::NotABridge`] and is never touched.
+    ///
+    /// # Cancellation
+    /// Runs on a task of its own: a dropped future still ends whole.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad config (nothing sent);
+    /// [`Error::NotABridge`]; the errors of the setters it calls.
+    ///
+    /// ```no_run
+    /// # async fn f(nl: bridgekit::Netlink) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::{BridgeConfig, PortConfig};
+    /// let desired = BridgeConfig::new("virbr0")?
+    ///     .mac("52:54:00:12:34:56".parse().unwrap())
+    ///     .mtu(1500)
+    ///     .address("192.168.122.1/24")
+    ///     .port("uplink0", PortConfig::new().up());
+    /// let applied = desired.apply(&nl).await?;   // on every daemon start
+    /// println!("changed: {:?}", applied.changes);
+    /// # Ok(()) }
+    /// ```
+    pub async fn apply(&self, nl: &Netlink) -> Result<Applied> {
+        self.validate()?;
+        let (config, owned) = (self.clone(), nl.clone());
+        run_to_end(nl, Op::Apply, self.name().as_str(), async move {
+            apply_steps(&owned, config).await
+        })
+        .await
+    }
+}
+
+async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
+    let name = config.name().as_str().to_string();
+    match Bridge::open(nl, &name).await {
+        Ok(bridge) => {
+            let changes = bridge.converge(&config, true).await?;
+            Ok(Applied { bridge, changes })
+        }
+        Err(Error::NotFound { .. }) => {
+            let bridge = Bridge::create(nl, config).await?;
+            Ok(Applied {
+                bridge,
+                changes: vec![Change::Created],
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl Bridge {
+    /// Changes what differs from `config`, undoing everything on failure.
+    /// `link_settings`: also compare MAC, MTU, STP and timers (a bridge
+    /// just created has them already).
+    pub(crate) async fn converge(
+        &self,
+        config: &BridgeConfig,
+        link_settings: bool,
+    ) -> Result<Vec<Change>> {
+        let mut changes = Vec::new();
+        let mut undo = Vec::new();
+        match self
+            .converge_steps(config, link_settings, &mut changes, &mut undo)
+            .await
+        {
+            Ok(()) => Ok(changes),
+            Err(e) => {
+                self.undo_converge(undo).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn converge_steps(
+        &self,
+        config: &BridgeConfig,
+        link_settings: bool,
+        changes: &mut Vec<Change>,
+        undo: &mut Vec<Undo>,
+    ) -> Result<()> {
+        let link = self.read(Op::Apply).await?;
+        if link_settings {
+            if let (Some(to), Some(from)) = (config.mac, link.mac) {
+                if to != from {
+                    undo.push(Undo::Mac(from));
+                    self.set_mac(to).await?;
+                    changes.push(Change::Mac { from, to });
+                }
+            }
+            if let Some(to) = config.mtu {
+                if to != link.mtu {
+                    undo.push(Undo::Mtu(link.mtu));
+                    self.set_mtu(to).await?;
+                    changes.push(Change::Mtu { from: link.mtu, to });
+                }
+            }
+            let cs = |d: Duration| to_centiseconds("", d).ok();
+            // Timers before STP: the kernel wants a valid forward delay
+            // before STP goes on.
+            if let Some(fd) = config.forward_delay {
+                let old = link.forward_delay_cs.unwrap_or(0);
+                if cs(fd) != link.forward_delay_cs {
+                    undo.push(Undo::ForwardDelay(Duration::from_millis(
+                        u64::from(old) * 10,
+                    )));
+                    self.set_forward_delay(fd).await?;
+                    changes.push(Change::ForwardDelay(fd));
+                }
+            }
+            if let Some(at) = config.ageing_time {
+                let old = link.ageing_time_cs.unwrap_or(0);
+                if cs(at) != link.ageing_time_cs {
+                    undo.push(Undo::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
+                    self.set_ageing_time(at).await?;
+                    changes.push(Change::AgeingTime(at));
+                }
+            }
+            if let Some(stp) = config.stp {
+                if Some(stp) != link.stp {
+                    undo.push(Undo::Stp(!stp));
+                    self.set_stp(stp).await?;
+                    changes.push(Change::Stp(stp));
+                }
+            }
+        }
+        if let Some(on) = config.vlan_filtering {
+            if link.vlan_filtering.unwrap_or(false) != on {
+                undo.push(Undo::VlanFiltering(!on));
+                self.set_vlan_filtering(on).await?;
+                changes.push(Change::VlanFiltering(on));
+            }
+        }
+        if !config.addresses.is_empty() {
+            let have = self
+                .nl
+                .addresses(Op::Apply, self.name.as_str(), self.index)
+                .await?;
+            for net in &config.addresses {
+                if !have.iter().any(|a| a.net == *net) {
+                    self.add_address(*net).await?;
+                    undo.push(Undo::Address(*net));
+                    changes.push(Change::AddressAdded(*net));
+                }
+            }
+        }
+        for (port, cfg) in &config.ports {
+            self.converge_port(port, cfg, changes, undo).await?;
+        }
+        Ok(())
+    }
+
+    async fn converge_port(
+        &self,
+        port: &PortRef,
+        cfg: &PortConfig,
+        changes: &mut Vec<Change>,
+        undo: &mut Vec<Undo>,
+    ) -> Result<()> {
+        let link = self.port_link(Op::Apply, port).await?;
+        if link.master != Some(self.index) {
+            self.attach_port(link.index, cfg.clone()).await?;
+            undo.push(Undo::Detach {
+                index: link.index,
+                name: link.name.clone(),
+                was_up: link.up,
+            });
+            changes.push(Change::PortAttached(link.name));
+            return Ok(());
+        }
+        let current = link.port.unwrap_or_default();
+        let mut differs = !cfg.options.mismatches(&current).is_empty() || (cfg.up && !link.up);
+        let target = VlanTarget {
+            name: link.name.clone(),
+            index: link.index,
+            bridge_self: false,
+        };
+        let vlans_before = if cfg.vlans.is_empty() {
+            Vec::new()
+        } else {
+            let have = self.vlans_of(Op::Apply, &target).await?;
+            let table = vlan::table(&have);
+            differs |= vlan::expand(&cfg.vlans)
+                .into_iter()
+                .any(|(id, p, u)| table[usize::from(id.get())] != Some((p, u)));
+            have
+        };
+        let wanted_fdb = cfg.fdb_entries();
+        let mut fdb_missing = Vec::new();
+        if !wanted_fdb.is_empty() {
+            let have = self
+                .nl
+                .fdb_dump(Op::Apply, self.name.as_str(), self.index)
+                .await?;
+            for (mac, vlan) in wanted_fdb {
+                if !have
+                    .iter()
+                    .any(|e| e.port == link.index && e.mac == mac && e.vlan == vlan && e.is_static)
+                {
+                    fdb_missing.push((mac, vlan));
+                }
+            }
+            differs |= !fdb_missing.is_empty();
+        }
+        if !differs {
+            return Ok(());
+        }
+        let old = PortConfig::from_options(cfg.options.previous(&current));
+        undo.push(Undo::Port {
+            index: link.index,
+            name: link.name.clone(),
+            old,
+            vlans_before,
+            vlans_set: cfg.vlans.clone(),
+            fdb_added: fdb_missing,
+        });
+        self.attach_port(link.index, cfg.clone()).await?;
+        changes.push(Change::PortReconfigured(link.name));
+        Ok(())
+    }
+
+    /// Takes back a failed apply's changes, last first; best effort.
+    async fn undo_converge(&self, undo: Vec<Undo>) {
+        for step in undo.into_iter().rev() {
+            let result = match step {
+                Undo::Mac(m) => self.set_mac(m).await,
+                Undo::Mtu(m) => self.set_mtu(m).await,
+                Undo::Stp(on) => self.set_stp(on).await,
+                Undo::ForwardDelay(d) => self.set_forward_delay(d).await,
+                Undo::AgeingTime(d) => self.set_ageing_time(d).await,
+                Undo::VlanFiltering(on) => self.set_vlan_filtering(on).await,
+                Undo::Address(net) => self.remove_address(net).await,
+                Undo::Detach {
+                    index,
+                    name,
+                    was_up,
+                } => match self.detach_port(index).await {
+                    Ok(()) if !was_up => {
+                        let down = LinkChange {
+                            up: Some(false),
+                            ..LinkChange::default()
+                        };
+                        self.nl.set_link(Op::SetDown, &name, index, &down).await
+                    }
+                    other => other,
+                },
+                Undo::Port {
+                    index,
+                    name,
+                    old,
+                    vlans_before,
+                    vlans_set,
+                    fdb_added,
+                } => {
+                    for (mac, vlan) in fdb_added {
+                        let _ = self.nl.fdb_del(Op::Apply, &name, index, mac, vlan).await;
+                    }
+                    if !vlans_set.is_empty() {
+                        let target = VlanTarget {
+                            name: name.clone(),
+                            index,
+                            bridge_self: false,
+                        };
+                        self.restore_vlans(&target, &vlans_before, &vlans_set).await;
+                    }
+                    self.attach_port(index, old).await
+                }
+            };
+            if let Err(e) = result {
+                warn!(bridge = %self.name, error = %e, "could not undo a change of a failed apply");
+            }
+        }
+    }
+}

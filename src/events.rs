@@ -1,0 +1,424 @@
+//! A stream of typed events for one bridge: ports coming and going and
+//! changing STP state, carrier and operstate, MAC and MTU, addresses and
+//! their DAD, and the bridge's deletion.
+//!
+//! One multicast subscription per stream (links, IPv4 and IPv6 addresses),
+//! the same `Netlink::subscribe` that `wait_dad` uses. The stream keeps a
+//! model of the bridge, read once after subscribing, and emits the
+//! differences each notification makes to it. When the kernel drops
+//! notifications (ENOBUFS), it reads the bridge again, says so with
+//! [`BridgeEvent::Resynced`] and emits the differences: never silence.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv6Addr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::{Stream, StreamExt};
+use ipnet::IpNet;
+use macaddr::MacAddr6;
+use netlink_packet_route::address::AddressFlags;
+
+use crate::bridge::Bridge;
+use crate::error::{Op, Result};
+use crate::netlink::{
+    AddrSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, OperState, PortState,
+    RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
+};
+
+/// Something that happened to a bridge, from [`Bridge::events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BridgeEvent {
+    /// A port joined.
+    PortAttached {
+        /// Its name.
+        port: String,
+        /// Its ifindex.
+        index: u32,
+    },
+    /// A port left (detached, or deleted).
+    PortDetached {
+        /// Its name.
+        port: String,
+        /// Its ifindex.
+        index: u32,
+    },
+    /// A port's STP state changed (forwarding, blocking, disabled, ...).
+    PortState {
+        /// Its name.
+        port: String,
+        /// Its ifindex.
+        index: u32,
+        /// The new state.
+        state: PortState,
+    },
+    /// The bridge gained or lost carrier.
+    Carrier(bool),
+    /// The bridge's operational state changed.
+    OperState(OperState),
+    /// The bridge went administratively up or down.
+    AdminUp(bool),
+    /// The bridge's MAC changed.
+    Mac(MacAddr6),
+    /// The bridge's MTU changed.
+    Mtu(u32),
+    /// An address was added (an IPv6 one is tentative until [`DadDone`](BridgeEvent::DadDone)).
+    AddressAdded(IpNet),
+    /// An address was removed.
+    AddressRemoved(IpNet),
+    /// IPv6 duplicate address detection finished for an address.
+    DadDone(Ipv6Addr),
+    /// IPv6 duplicate address detection found the address in use elsewhere.
+    DadFailed(Ipv6Addr),
+    /// The kernel dropped notifications; the bridge was read again and the
+    /// events that follow are the differences found.
+    Resynced,
+    /// The bridge was deleted; the stream ends after this.
+    Deleted,
+}
+
+/// How long the socket must be quiet before a resync reads the bridge.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// What the stream knows of the bridge.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Model {
+    up: bool,
+    carrier: bool,
+    operstate: Option<OperState>,
+    mac: Option<MacAddr6>,
+    mtu: u32,
+    ports: BTreeMap<u32, (String, Option<PortState>)>,
+    addrs: BTreeMap<IpNet, u32>,
+}
+
+fn tentative(flags: u32) -> bool {
+    flags & AddressFlags::Tentative.bits() != 0
+}
+
+fn dadfailed(flags: u32) -> bool {
+    flags & AddressFlags::Dadfailed.bits() != 0
+}
+
+impl Model {
+    /// The bridge's own link fields from a message about it.
+    fn bridge_link(&mut self, s: &LinkSnapshot, out: &mut Vec<BridgeEvent>) {
+        if s.up != self.up {
+            self.up = s.up;
+            out.push(BridgeEvent::AdminUp(s.up));
+        }
+        if s.carrier != self.carrier {
+            self.carrier = s.carrier;
+            out.push(BridgeEvent::Carrier(s.carrier));
+        }
+        if Some(s.operstate) != self.operstate {
+            self.operstate = Some(s.operstate);
+            out.push(BridgeEvent::OperState(s.operstate));
+        }
+        if s.mac.is_some() && s.mac != self.mac {
+            self.mac = s.mac;
+            out.push(BridgeEvent::Mac(s.mac.unwrap_or(MacAddr6::nil())));
+        }
+        if s.mtu != 0 && s.mtu != self.mtu {
+            self.mtu = s.mtu;
+            out.push(BridgeEvent::Mtu(s.mtu));
+        }
+    }
+
+    /// A message about another link, which may be (or have been) a port.
+    fn other_link(&mut self, bridge: u32, s: &LinkSnapshot, out: &mut Vec<BridgeEvent>) {
+        let ours = s.master == Some(bridge);
+        match (ours, self.ports.contains_key(&s.index)) {
+            (true, false) => {
+                // The state it joins with is part of joining, not a change.
+                self.ports.insert(s.index, (s.name.clone(), s.port_state));
+                out.push(BridgeEvent::PortAttached {
+                    port: s.name.clone(),
+                    index: s.index,
+                });
+            }
+            (false, true) => {
+                self.port_gone(s.index, out);
+                return;
+            }
+            _ => {}
+        }
+        if let (true, Some(state)) = (ours, s.port_state) {
+            if let Some(entry) = self.ports.get_mut(&s.index) {
+                if entry.1 != Some(state) {
+                    entry.1 = Some(state);
+                    out.push(BridgeEvent::PortState {
+                        port: entry.0.clone(),
+                        index: s.index,
+                        state,
+                    });
+                }
+            }
+        }
+    }
+
+    fn port_gone(&mut self, index: u32, out: &mut Vec<BridgeEvent>) {
+        if let Some((port, _)) = self.ports.remove(&index) {
+            out.push(BridgeEvent::PortDetached { port, index });
+        }
+    }
+
+    fn address(&mut self, a: &AddrSnapshot, out: &mut Vec<BridgeEvent>) {
+        let old = self.addrs.insert(a.net, a.flags);
+        if old.is_none() {
+            out.push(BridgeEvent::AddressAdded(a.net));
+        }
+        if let IpNet::V6(v6) = a.net {
+            let was_tentative = old.is_none_or(tentative);
+            let was_failed = old.is_some_and(dadfailed);
+            if dadfailed(a.flags) && !was_failed {
+                out.push(BridgeEvent::DadFailed(v6.addr()));
+            } else if was_tentative && old.is_some() && !tentative(a.flags) && !dadfailed(a.flags) {
+                out.push(BridgeEvent::DadDone(v6.addr()));
+            }
+        }
+    }
+
+    /// Every difference from `self` to `new`, as events; `self` becomes `new`.
+    fn diff_to(&mut self, new: &Model, out: &mut Vec<BridgeEvent>) {
+        self.diff_link(new, out);
+        self.diff_ports(new, out);
+        self.diff_addrs(&new.addrs, out);
+    }
+
+    fn diff_link(&mut self, new: &Model, out: &mut Vec<BridgeEvent>) {
+        let mut link = LinkSnapshot::empty();
+        link.up = new.up;
+        link.carrier = new.carrier;
+        link.operstate = new.operstate.unwrap_or(OperState::Unknown);
+        link.mac = new.mac;
+        link.mtu = new.mtu;
+        self.bridge_link(&link, out);
+    }
+
+    fn diff_ports(&mut self, new: &Model, out: &mut Vec<BridgeEvent>) {
+        let gone: Vec<u32> = self
+            .ports
+            .keys()
+            .filter(|i| !new.ports.contains_key(i))
+            .copied()
+            .collect();
+        for index in gone {
+            self.port_gone(index, out);
+        }
+        for (index, (name, state)) in &new.ports {
+            if !self.ports.contains_key(index) {
+                self.ports.insert(*index, (name.clone(), *state));
+                out.push(BridgeEvent::PortAttached {
+                    port: name.clone(),
+                    index: *index,
+                });
+            }
+            let entry = self.ports.get_mut(index).expect("just inserted");
+            if let Some(st) = state {
+                if entry.1 != Some(*st) {
+                    entry.1 = Some(*st);
+                    out.push(BridgeEvent::PortState {
+                        port: name.clone(),
+                        index: *index,
+                        state: *st,
+                    });
+                }
+            }
+        }
+    }
+
+    fn diff_addrs(&mut self, new: &BTreeMap<IpNet, u32>, out: &mut Vec<BridgeEvent>) {
+        let removed: Vec<IpNet> = self
+            .addrs
+            .keys()
+            .filter(|a| !new.contains_key(a))
+            .copied()
+            .collect();
+        for net in removed {
+            self.addrs.remove(&net);
+            out.push(BridgeEvent::AddressRemoved(net));
+        }
+        for (net, flags) in new {
+            self.address(
+                &AddrSnapshot {
+                    net: *net,
+                    flags: *flags,
+                },
+                out,
+            );
+        }
+    }
+}
+
+/// Reads the bridge as the stream models it: the link, its ports (with
+/// their STP state) and its addresses. `None` if the bridge is gone.
+async fn read_model(nl: &Netlink, name: &str, index: u32) -> Result<Option<Model>> {
+    let op = Op::WatchEvents;
+    let link = match nl.link(op, name, LinkRef::Index(index)).await {
+        Ok(l) => l,
+        Err(crate::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut m = Model::default();
+    let mut ignored = Vec::new();
+    m.bridge_link(&link, &mut ignored);
+    for p in nl.links_with_master(op, name, index).await? {
+        m.ports.insert(p.index, (p.name.clone(), p.port_state));
+    }
+    for a in nl.addresses(op, name, index).await? {
+        m.addrs.insert(a.net, a.flags);
+    }
+    Ok(Some(m))
+}
+
+/// The events of one bridge: a [`Stream`] of [`BridgeEvent`]s, from
+/// [`Bridge::events`]. Dropping it closes its socket.
+pub struct BridgeEvents {
+    inner: Pin<Box<dyn Stream<Item = Result<BridgeEvent>> + Send>>,
+}
+
+impl std::fmt::Debug for BridgeEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeEvents").finish_non_exhaustive()
+    }
+}
+
+impl Stream for BridgeEvents {
+    type Item = Result<BridgeEvent>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+struct State {
+    nl: Netlink,
+    name: String,
+    index: u32,
+    sub: Subscription,
+    model: Model,
+    queue: VecDeque<BridgeEvent>,
+    done: bool,
+}
+
+impl State {
+    /// Handles one notification, in the kernel's order: each reports a
+    /// change, which is compared with the model.
+    async fn handle(&mut self, n: Notification) -> Result<()> {
+        let mut out = Vec::new();
+        match n {
+            Notification::Overrun => self.resync(&mut out).await?,
+            // The bridge's own AF_BRIDGE messages carry only part of its
+            // state; its AF_UNSPEC ones carry all of it.
+            Notification::NewLink(s) if s.index == self.index && !s.bridge_family => {
+                self.model.bridge_link(&s, &mut out)
+            }
+            Notification::NewLink(s) if s.index == self.index => {}
+            Notification::NewLink(s) => self.model.other_link(self.index, &s, &mut out),
+            Notification::DelLink(s) if s.index == self.index && !s.bridge_family => {
+                self.deleted(&mut out)
+            }
+            Notification::DelLink(s) if s.index == self.index => {}
+            // AF_BRIDGE RTM_DELLINK: the port left the bridge; AF_UNSPEC:
+            // the device is gone.
+            Notification::DelLink(s) => self.model.port_gone(s.index, &mut out),
+            Notification::NewAddress(a, index) if index == self.index => {
+                self.model.address(&a, &mut out)
+            }
+            Notification::DelAddress(a, index)
+                if index == self.index && self.model.addrs.contains_key(&a.net) =>
+            {
+                self.model.addrs.remove(&a.net);
+                out.push(BridgeEvent::AddressRemoved(a.net));
+            }
+            _ => {}
+        }
+        self.queue.extend(out);
+        Ok(())
+    }
+
+    /// After an overrun the socket still holds notifications older than
+    /// the ones lost: they are discarded until the socket has been quiet
+    /// for a moment, then the bridge is read again and the differences
+    /// reported, after a [`BridgeEvent::Resynced`].
+    async fn resync(&mut self, out: &mut Vec<BridgeEvent>) -> Result<()> {
+        self.nl.note_overrun();
+        while let Ok(Some(_stale)) = tokio::time::timeout(QUIET, self.sub.messages.next()).await {}
+        out.push(BridgeEvent::Resynced);
+        match read_model(&self.nl, &self.name, self.index).await? {
+            Some(new) => self.model.diff_to(&new, out),
+            None => self.deleted(out),
+        }
+        Ok(())
+    }
+
+    fn deleted(&mut self, out: &mut Vec<BridgeEvent>) {
+        out.push(BridgeEvent::Deleted);
+        self.done = true;
+    }
+}
+
+impl Bridge {
+    /// A stream of this bridge's events (see [`BridgeEvent`]): one netlink
+    /// multicast subscription, filtered to this bridge and its ports. Only
+    /// changes after the call are reported; the state at the start is what
+    /// [`Bridge::status`] gives. If the kernel drops notifications, the
+    /// stream reads the bridge again, yields [`BridgeEvent::Resynced`] and
+    /// then the differences. After [`BridgeEvent::Deleted`] it ends.
+    ///
+    /// # Errors
+    /// Opening the subscription or the first read fail as kernel errors;
+    /// later read errors come as `Err` items.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use futures::StreamExt;
+    /// let mut events = br.events().await?;
+    /// while let Some(event) = events.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn events(&self) -> Result<BridgeEvents> {
+        let name = self.name.to_string();
+        let sub = self.nl.subscribe(
+            Op::WatchEvents,
+            &name,
+            &[RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR],
+        )?;
+        let model = read_model(&self.nl, &name, self.index)
+            .await?
+            .ok_or_else(|| crate::Error::NotFound {
+                op: Op::WatchEvents,
+                iface: name.clone(),
+            })?;
+        let state = State {
+            nl: self.nl.clone(),
+            name,
+            index: self.index,
+            sub,
+            model,
+            queue: VecDeque::new(),
+            done: false,
+        };
+        let stream = futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(ev) = st.queue.pop_front() {
+                    return Some((Ok(ev), st));
+                }
+                if st.done {
+                    return None;
+                }
+                let (msg, _) = st.sub.messages.next().await?;
+                if let Err(e) = st.handle(Notification::parse(&msg)).await {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            }
+        });
+        Ok(BridgeEvents {
+            inner: Box::pin(stream),
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! Tap devices through `/dev/net/tun` ioctls — the one module with
+//! `unsafe` ioctl calls, behind a small safe API.
+//!
+//! The kernel creates taps only this way (netlink cannot create one that a
+//! process can read and write). Every ioctl here takes a `struct ifreq`
+//! (`<linux/if.h>`): `ifr_name` (16 bytes, NUL-terminated) and, in its
+//! union, `ifr_flags` (a `short`) for TUNSETIFF; the others take an integer
+//! argument directly.
+
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+/// What to ask of `/dev/net/tun`.
+#[derive(Debug, Clone)]
+pub(crate) struct TapSpec {
+    /// A name, or a template with `%d` the kernel fills in (`vnet%d`).
+    pub name: String,
+    /// Number of queues (file descriptors); more than one sets IFF_MULTI_QUEUE.
+    pub queues: u16,
+    /// Prefix each frame with a `struct virtio_net_hdr` (IFF_VNET_HDR).
+    pub vnet_hdr: bool,
+    /// Keep the device when the last fd closes (TUNSETPERSIST).
+    pub persistent: bool,
+    /// Owner and group allowed to attach (TUNSETOWNER / TUNSETGROUP).
+    pub owner: Option<u32>,
+    pub group: Option<u32>,
+}
+
+/// A tap the kernel made: its name and one open fd per queue.
+#[derive(Debug)]
+pub(crate) struct Tap {
+    pub name: String,
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Most queues the kernel allows on one tap (`MAX_TAP_QUEUES`).
+pub(crate) const MAX_QUEUES: u16 = 256;
+
+fn ifreq(name: &str, flags: i32) -> io::Result<libc::ifreq> {
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.as_bytes();
+    if bytes.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (dst, src) in req.ifr_name.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = flags as libc::c_short;
+    Ok(req)
+}
+
+fn check(ret: libc::c_int) -> io::Result<()> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Opens `/dev/net/tun` and attaches the fd to tap `name` (created if
+/// missing). Returns the fd and the name the kernel used.
+fn attach_queue(name: &str, flags: i32) -> io::Result<(File, String)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open("/dev/net/tun")?;
+    let mut req = ifreq(name, flags)?;
+    // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `req`
+    // is, for the duration of the call.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut req) })?;
+    // SAFETY: the kernel NUL-terminates ifr_name (IFNAMSIZ bytes).
+    let used = unsafe { CStr::from_ptr(req.ifr_name.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    Ok((file, used))
+}
+
+fn int_ioctl(file: &File, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: TUNSETPERSIST/TUNSETOWNER/TUNSETGROUP take an integer by
+    // value, not a pointer.
+    check(unsafe { libc::ioctl(file.as_raw_fd(), request, value) })
+}
+
+/// Creates the tap in the calling thread's network namespace (where the
+/// fd of `/dev/net/tun` is opened). On error nothing is left: fds opened
+/// so far are closed, which removes a non-persistent tap, and persistence
+/// is only set once every queue is attached.
+pub(crate) fn create(spec: &TapSpec) -> io::Result<Tap> {
+    let mut flags = libc::IFF_TAP | libc::IFF_NO_PI;
+    if spec.vnet_hdr {
+        flags |= libc::IFF_VNET_HDR;
+    }
+    if spec.queues > 1 {
+        flags |= libc::IFF_MULTI_QUEUE;
+    }
+    let (first, name) = attach_queue(&spec.name, flags)?;
+    let mut files = vec![first];
+    for _ in 1..spec.queues {
+        let (file, _) = attach_queue(&name, flags)?;
+        files.push(file);
+    }
+    if let Some(uid) = spec.owner {
+        int_ioctl(&files[0], libc::TUNSETOWNER, uid.into())?;
+    }
+    if let Some(gid) = spec.group {
+        int_ioctl(&files[0], libc::TUNSETGROUP, gid.into())?;
+    }
+    if spec.persistent {
+        int_ioctl(&files[0], libc::TUNSETPERSIST, 1)?;
+    }
+    Ok(Tap {
+        name,
+        fds: files.into_iter().map(OwnedFd::from).collect(),
+    })
+}
+
+/// Clears persistence on a tap through one of its fds, so it goes away
+/// when the last fd closes.
+pub(crate) fn clear_persist(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: TUNSETPERSIST takes an integer by value.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETPERSIST, 0 as libc::c_ulong) })
+}

@@ -1,0 +1,465 @@
+//! One-call VM NICs: a tap created, named, sized, addressed, attached to a
+//! bridge with its port options and brought up — what libvirt's
+//! `virNetDevTapCreateInBridgePort` does — with the queue fds handed to
+//! the caller for the VMM.
+
+use std::os::fd::OwnedFd;
+
+use macaddr::MacAddr6;
+use tracing::warn;
+
+use crate::bridge::Bridge;
+use crate::complete::run_to_end;
+use crate::error::{Error, Op, Result};
+use crate::mac::validate_unicast;
+use crate::name::IfName;
+use crate::netlink::{LinkChange, LinkRef};
+use crate::netns;
+use crate::port::PortConfig;
+use crate::tap::{self, MAX_QUEUES, TapSpec};
+
+/// The host-side MAC libvirt gives a guest's tap: the guest MAC with the
+/// first byte set to `0xFE`.
+///
+/// A bridge without an explicitly set MAC takes the numerically lowest
+/// MAC of its ports; `FE:` sorts above any MAC a guest or a NIC vendor
+/// uses, so a tap can never pull such a bridge's MAC (and with it, its
+/// IPv6 link-local and its neighbours' caches) over to itself. It is
+/// still unicast and locally administered, and differs from the guest's
+/// own MAC, so frames are never mistaken for the guest's.
+///
+/// ```
+/// let guest: macaddr::MacAddr6 = "52:54:00:12:34:56".parse().unwrap();
+/// assert_eq!(bridgekit::host_mac_for(guest).to_string(), "FE:54:00:12:34:56");
+/// ```
+pub fn host_mac_for(guest: MacAddr6) -> MacAddr6 {
+    let mut b = guest.into_array();
+    b[0] = 0xFE;
+    MacAddr6::from(b)
+}
+
+/// How to make a VM NIC; see [`VmNic::create`].
+///
+/// ```
+/// use bridgekit::{PortConfig, VmNicConfig};
+/// let cfg = VmNicConfig::new("52:54:00:12:34:56".parse().unwrap())
+///     .name("vnet%d")
+///     .queues(4)
+///     .port(PortConfig::managed("52:54:00:12:34:56".parse().unwrap()));
+/// ```
+#[derive(Debug, Clone)]
+pub struct VmNicConfig {
+    guest_mac: MacAddr6,
+    name: String,
+    queues: u16,
+    vnet_hdr: bool,
+    mtu: Option<u32>,
+    host_mac: Option<MacAddr6>,
+    port: PortConfig,
+    persistent: bool,
+    owner: Option<u32>,
+    group: Option<u32>,
+}
+
+impl VmNicConfig {
+    /// A NIC for a guest with MAC `guest_mac`: one queue, `IFF_VNET_HDR`,
+    /// named by the kernel from `vnet%d`, the bridge's MTU, host MAC from
+    /// [`host_mac_for`], default port options, not persistent.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap());
+    /// ```
+    pub fn new(guest_mac: MacAddr6) -> Self {
+        VmNicConfig {
+            guest_mac,
+            name: "vnet%d".into(),
+            queues: 1,
+            vnet_hdr: true,
+            mtu: None,
+            host_mac: None,
+            port: PortConfig::new(),
+            persistent: false,
+            owner: None,
+            group: None,
+        }
+    }
+
+    /// A name (`vnet7`), or a template with one `%d` the kernel fills in.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).name("guest1-0");
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Number of queues (one fd each), 1..=256; more than one makes a
+    /// multi-queue tap (`IFF_MULTI_QUEUE`).
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).queues(4);
+    /// ```
+    pub fn queues(mut self, queues: u16) -> Self {
+        self.queues = queues;
+        self
+    }
+
+    /// Whether frames carry a `virtio_net_hdr` (`IFF_VNET_HDR`, default on,
+    /// what virtio-net backends expect).
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).vnet_hdr(false);
+    /// ```
+    pub fn vnet_hdr(mut self, on: bool) -> Self {
+        self.vnet_hdr = on;
+        self
+    }
+
+    /// The tap's MTU (default: the bridge's).
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).mtu(9000);
+    /// ```
+    pub fn mtu(mut self, mtu: u32) -> Self {
+        self.mtu = Some(mtu);
+        self
+    }
+
+    /// An explicit host-side MAC instead of [`host_mac_for`]'s.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap())
+    ///     .host_mac("fe:00:00:00:00:01".parse().unwrap());
+    /// ```
+    pub fn host_mac(mut self, mac: MacAddr6) -> Self {
+        self.host_mac = Some(mac);
+        self
+    }
+
+    /// Port options (e.g. [`PortConfig::managed`] for the guest MAC). The
+    /// port is always brought up.
+    ///
+    /// ```
+    /// let guest = "52:54:00:12:34:56".parse().unwrap();
+    /// let cfg = bridgekit::VmNicConfig::new(guest).port(bridgekit::PortConfig::managed(guest));
+    /// ```
+    pub fn port(mut self, port: PortConfig) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Keep the tap when its fds close (`TUNSETPERSIST`); remove it with
+    /// [`VmNic::delete`]. Default: the kernel removes it with the last fd.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).persistent(true);
+    /// ```
+    pub fn persistent(mut self, on: bool) -> Self {
+        self.persistent = on;
+        self
+    }
+
+    /// The user allowed to attach to the tap (`TUNSETOWNER`), e.g. the
+    /// unprivileged VMM's.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).owner(107);
+    /// ```
+    pub fn owner(mut self, uid: u32) -> Self {
+        self.owner = Some(uid);
+        self
+    }
+
+    /// The group allowed to attach to the tap (`TUNSETGROUP`).
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).group(107);
+    /// ```
+    pub fn group(mut self, gid: u32) -> Self {
+        self.group = Some(gid);
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate_unicast(self.guest_mac)?;
+        if let Some(mac) = self.host_mac {
+            validate_unicast(mac)?;
+        }
+        let what = || format!("tap name {:?}", self.name);
+        IfName::new(&self.name).map_err(|_| {
+            Error::invalid(
+                what(),
+                "not a valid interface name (1-15 bytes, no '/', ':' or whitespace)",
+            )
+        })?;
+        let percents = self.name.matches('%').count();
+        if percents > 1 || (percents == 1 && !self.name.contains("%d")) {
+            return Err(Error::invalid(what(), "a template has exactly one \"%d\""));
+        }
+        if !(1..=MAX_QUEUES).contains(&self.queues) {
+            return Err(Error::invalid(
+                format!("queue count {}", self.queues),
+                format!("must be within 1..={MAX_QUEUES}"),
+            ));
+        }
+        if let Some(mtu) = self.mtu {
+            if !(crate::bridge::MIN_MTU..=crate::bridge::MAX_MTU).contains(&mtu) {
+                return Err(Error::invalid(
+                    format!("MTU {mtu}"),
+                    format!(
+                        "must be within {}..={}",
+                        crate::bridge::MIN_MTU,
+                        crate::bridge::MAX_MTU
+                    ),
+                ));
+            }
+        }
+        self.port.validate()
+    }
+}
+
+/// A guest NIC: a tap attached to a bridge, with its queue fds.
+///
+/// Dropping a non-persistent `VmNic` (or the fds taken from it with
+/// [`into_fds`](VmNic::into_fds), once the VMM closes them) makes the kernel
+/// remove the tap, and with it the port.
+#[derive(Debug)]
+pub struct VmNic {
+    bridge: Bridge,
+    name: IfName,
+    index: u32,
+    guest_mac: MacAddr6,
+    host_mac: MacAddr6,
+    persistent: bool,
+    fds: Vec<OwnedFd>,
+}
+
+impl VmNic {
+    /// Creates a tap through `/dev/net/tun` (never netlink: the kernel
+    /// makes a tap that a process can read only this way), in the
+    /// namespace of the bridge's [`Netlink`](crate::Netlink); sets its MTU
+    /// and host-side MAC in one RTM_SETLINK; attaches it to `bridge` with
+    /// the config's [`PortConfig`] and brings it up.
+    ///
+    /// If any step fails, everything is undone — the port detached, the
+    /// tap removed — and the first error returned. Runs on a task of its
+    /// own: a dropped future still ends whole, and the fds of a NIC whose
+    /// caller went away are closed, which removes a non-persistent tap.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad MAC, name, queue count or MTU
+    /// (nothing done); [`Error::PermissionDenied`] without access to
+    /// `/dev/net/tun` or CAP_NET_ADMIN; [`Error::AlreadyExists`] for a name
+    /// in use (an existing tap is never taken over); the errors of
+    /// [`Bridge::attach_port`].
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::{PortConfig, VmNic, VmNicConfig};
+    /// let guest = "52:54:00:12:34:56".parse().unwrap();
+    /// let nic = VmNic::create(&br, VmNicConfig::new(guest).queues(2).port(PortConfig::managed(guest))).await?;
+    /// println!("{} has {} queue fds for the VMM", nic.name(), nic.queues().len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(bridge: &Bridge, config: VmNicConfig) -> Result<VmNic> {
+        config.validate()?;
+        let this = bridge.clone();
+        run_to_end(
+            &bridge.nl,
+            Op::CreateVmNic,
+            &config.name.clone(),
+            async move { Self::create_steps(this, config).await },
+        )
+        .await
+    }
+
+    async fn create_steps(bridge: Bridge, config: VmNicConfig) -> Result<VmNic> {
+        let op = Op::CreateVmNic;
+        let nl = bridge.nl.clone();
+        let mtu = match config.mtu {
+            Some(m) => m,
+            None => bridge.read(op).await?.mtu,
+        };
+        // TUNSETIFF on the name of an existing tap attaches to it rather
+        // than failing: refuse a name in use instead of taking that tap over.
+        if !config.name.contains('%') {
+            match nl.link(op, &config.name, LinkRef::Name(&config.name)).await {
+                Ok(_) => {
+                    return Err(Error::AlreadyExists {
+                        op,
+                        iface: config.name.clone(),
+                    });
+                }
+                Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let spec = TapSpec {
+            name: config.name.clone(),
+            queues: config.queues,
+            vnet_hdr: config.vnet_hdr,
+            persistent: config.persistent,
+            owner: config.owner,
+            group: config.group,
+        };
+        let tap = netns::run_in(nl.netns(), || tap::create(&spec)).map_err(|e| {
+            match e.raw_os_error() {
+                Some(libc::EBUSY) | Some(libc::EEXIST) => Error::AlreadyExists {
+                    op,
+                    iface: config.name.clone(),
+                },
+                _ => Error::io(op, &config.name, e),
+            }
+        })?;
+        let host_mac = config
+            .host_mac
+            .unwrap_or_else(|| host_mac_for(config.guest_mac));
+        let name = match IfName::new(&tap.name) {
+            Ok(n) => n,
+            Err(e) => {
+                remove_tap(tap.fds, config.persistent, &tap.name);
+                return Err(e);
+            }
+        };
+        let steps = async {
+            let link = nl
+                .link(op, name.as_str(), LinkRef::Name(name.as_str()))
+                .await?;
+            let change = LinkChange {
+                mtu: Some(mtu),
+                mac: Some(host_mac),
+                ..LinkChange::default()
+            };
+            nl.set_link(op, name.as_str(), link.index, &change).await?;
+            bridge
+                .attach_port(link.index, config.port.clone().up())
+                .await?;
+            Ok::<_, Error>(link.index)
+        };
+        match steps.await {
+            Ok(index) => Ok(VmNic {
+                bridge,
+                name,
+                index,
+                guest_mac: config.guest_mac,
+                host_mac,
+                persistent: config.persistent,
+                fds: tap.fds,
+            }),
+            Err(e) => {
+                remove_tap(tap.fds, config.persistent, name.as_str());
+                Err(e)
+            }
+        }
+    }
+
+    /// The tap's name (the kernel's choice when a template was given).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.name()); }
+    /// ```
+    pub fn name(&self) -> &IfName {
+        &self.name
+    }
+
+    /// The tap's ifindex.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.index()); }
+    /// ```
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The guest's MAC (for the VMM's virtio-net device).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.guest_mac()); }
+    /// ```
+    pub fn guest_mac(&self) -> MacAddr6 {
+        self.guest_mac
+    }
+
+    /// The tap's own (host-side) MAC.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.host_mac()); }
+    /// ```
+    pub fn host_mac(&self) -> MacAddr6 {
+        self.host_mac
+    }
+
+    /// The queue fds, one per queue, for the VMM.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::VmNic) {
+    /// use std::os::fd::AsRawFd;
+    /// let raw: Vec<i32> = nic.queues().iter().map(|fd| fd.as_raw_fd()).collect();
+    /// # }
+    /// ```
+    pub fn queues(&self) -> &[OwnedFd] {
+        &self.fds
+    }
+
+    /// Takes the queue fds (e.g. to pass them to a VMM process). A
+    /// non-persistent tap lives as long as any of them is open.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::VmNic) { let fds = nic.into_fds(); }
+    /// ```
+    pub fn into_fds(self) -> Vec<OwnedFd> {
+        self.fds
+    }
+
+    /// Removes the NIC now: detaches the port and deletes the tap (a
+    /// persistent one too).
+    ///
+    /// # Errors
+    /// Kernel errors from the delete.
+    ///
+    /// ```no_run
+    /// # async fn f(nic: bridgekit::VmNic) -> Result<(), bridgekit::Error> {
+    /// nic.delete().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(self) -> Result<()> {
+        let VmNic {
+            bridge,
+            name,
+            index,
+            persistent,
+            fds,
+            ..
+        } = self;
+        if persistent {
+            if let Some(fd) = fds.first() {
+                tap::clear_persist(fd).map_err(|e| Error::io(Op::DeleteVmNic, name.as_str(), e))?;
+            }
+        }
+        drop(fds);
+        // The kernel removes a non-persistent tap with its last fd; if a VMM
+        // still holds one, delete it through netlink.
+        match bridge
+            .nl
+            .delete_link(Op::DeleteVmNic, name.as_str(), index)
+            .await
+        {
+            Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Undoes a tap: clears persistence, closes the fds (the kernel then
+/// removes the device).
+fn remove_tap(fds: Vec<OwnedFd>, persistent: bool, name: &str) {
+    if persistent {
+        if let Some(fd) = fds.first() {
+            if let Err(e) = tap::clear_persist(fd) {
+                warn!(tap = name, error = %e, "could not clear persistence of a tap being undone");
+            }
+        }
+    }
+    drop(fds);
+}

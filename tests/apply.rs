@@ -1,0 +1,168 @@
+//! Declarative apply: create when missing, change only what differs, report
+//! each change, no flap when nothing differs, and undo on failure.
+
+mod common;
+
+use std::time::Duration;
+
+use bridgekit::{BridgeConfig, Change, Error, PortConfig};
+use common::*;
+use futures::StreamExt;
+
+fn desired() -> BridgeConfig {
+    BridgeConfig::new("br0")
+        .unwrap()
+        .mac("52:54:00:00:11:01".parse().unwrap())
+        .mtu(1450)
+        .ageing_time(Duration::from_secs(120))
+        .address("10.11.0.1/24")
+        .address("fd00:11::1/64")
+        .port("p0", PortConfig::new().learning(false).cost(20).up())
+}
+
+#[test]
+fn applying_twice_changes_nothing_the_second_time() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        sh(&["ip", "link", "set", "p0peer", "up"]);
+        let first = desired().apply(&nl).await?;
+        assert_eq!(first.changes, [Change::Created]);
+        let link = ip_link("br0").unwrap();
+        assert_eq!(link["address"], "52:54:00:00:11:01");
+        assert_eq!(link["mtu"], 1450);
+        assert_eq!(link["linkinfo"]["info_data"]["ageing_time"], 12000);
+        assert!(ip_addr("br0", "10.11.0.1").is_some());
+        assert!(ip_addr("br0", "fd00:11::1").is_some());
+        let p0 = ip_link("p0").unwrap();
+        assert_eq!(p0["master"], "br0");
+        assert_eq!(p0["linkinfo"]["info_slave_data"]["learning"], false);
+        assert_eq!(p0["linkinfo"]["info_slave_data"]["cost"], 20);
+
+        // Let the port reach forwarding, so no state change is pending.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut events = first.bridge.events().await?;
+        let before = kernel_state();
+        let second = desired().apply(&nl).await?;
+        assert!(second.changes.is_empty(), "{:?}", second.changes);
+        assert_eq!(kernel_state(), before);
+        // No flap: not a single event (carrier, operstate, port state, ...).
+        if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(500), events.next()).await
+        {
+            panic!("applying the same config caused {ev:?}");
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn changing_one_field_changes_only_that_field() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        desired().apply(&nl).await?;
+        let before = kernel_state();
+        let applied = desired().mtu(1400).apply(&nl).await?;
+        assert_eq!(
+            applied.changes,
+            [Change::Mtu {
+                from: 1450,
+                to: 1400
+            }]
+        );
+        let mut after = kernel_state();
+        // The only difference is the bridge's MTU.
+        let links = after["links"].as_array_mut().unwrap();
+        let br = links.iter_mut().find(|l| l["name"] == "br0").unwrap();
+        assert_eq!(br["mtu"], 1400);
+        br["mtu"] = 1450.into();
+        assert_eq!(after, before);
+
+        // A port taken away, and an option changed: each comes back, reported.
+        sh(&["ip", "link", "set", "p0", "nomaster"]);
+        let applied = desired().mtu(1400).apply(&nl).await?;
+        assert_eq!(applied.changes, [Change::PortAttached("p0".into())]);
+        let learning = || {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:00:11:01".parse().unwrap())
+                .mtu(1400)
+                .ageing_time(Duration::from_secs(120))
+                .address("10.11.0.1/24")
+                .address("fd00:11::1/64")
+                .port("p0", PortConfig::new().learning(true).cost(20).up())
+        };
+        let applied = learning().apply(&nl).await?;
+        assert_eq!(applied.changes, [Change::PortReconfigured("p0".into())]);
+        assert_eq!(
+            ip_link("p0").unwrap()["linkinfo"]["info_slave_data"]["learning"],
+            true
+        );
+        // A MAC and an address changed elsewhere: both restored, in order.
+        sh(&["ip", "link", "set", "br0", "address", "52:54:00:00:11:99"]);
+        sh(&["ip", "addr", "del", "10.11.0.1/24", "dev", "br0"]);
+        let applied = learning().apply(&nl).await?;
+        assert_eq!(
+            applied.changes,
+            [
+                Change::Mac {
+                    from: "52:54:00:00:11:99".parse()?,
+                    to: "52:54:00:00:11:01".parse()?
+                },
+                Change::AddressAdded("10.11.0.1/24".parse()?),
+            ]
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn another_kind_of_interface_is_never_touched() {
+    netns_test(|nl| async move {
+        veth("br0", "br0peer");
+        let before = kernel_state();
+        let e = desired().apply(&nl).await.unwrap_err();
+        assert!(
+            matches!(e, Error::NotABridge { ref kind, .. } if kind == "veth"),
+            "{e}"
+        );
+        assert_eq!(kernel_state(), before);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_failed_apply_takes_its_changes_back() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        veth("p1", "p1peer");
+        let start = BridgeConfig::new("br0")?
+            .mac("52:54:00:00:11:02".parse()?)
+            .mtu(1500);
+        start.apply(&nl).await?;
+        let target = || {
+            desired().port(
+                "p1",
+                PortConfig::managed("52:54:00:00:11:03".parse().unwrap()),
+            )
+        };
+        let nl2 = nl.clone();
+        let steps = fail_each_step(
+            &nl,
+            "apply",
+            async || {},
+            async || target().apply(&nl2).await.map(drop),
+            async || {
+                // Back to the start for the next round.
+                bridgekit::Bridge::open(&nl2, "br0")
+                    .await
+                    .unwrap()
+                    .delete()
+                    .await
+                    .unwrap();
+                start.apply(&nl2).await.unwrap();
+            },
+        )
+        .await;
+        assert!(steps >= 8, "only {steps} steps");
+        Ok(())
+    });
+}
