@@ -9,20 +9,13 @@ use std::time::{Duration, Instant};
 
 #[path = "support/harness.rs"]
 mod harness;
-#[path = "../examples/support/private_netns.rs"]
-mod private_netns;
 
 use bridgekit::{Bridge, BridgeConfig, Netlink, PortConfig};
 use harness::*;
 use rtnetlink::{Handle, LinkUnspec};
 
 fn main() -> BoxResult<()> {
-    let quick = std::env::args().any(|a| a == "quick");
-    private_netns::enter_private_netns()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
+    harness::bench_main(|quick| async move {
         let nl = Netlink::connect()?;
         let (conn, h, _) = rtnetlink::new_connection()?;
         tokio::spawn(conn);

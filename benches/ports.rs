@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 
 #[path = "support/harness.rs"]
 mod harness;
-#[path = "../examples/support/private_netns.rs"]
-mod private_netns;
 
 use bridgekit::{Bridge, BridgeConfig, Netlink, PortConfig, VlanMember, VlanRange};
 use harness::*;
@@ -25,12 +23,7 @@ const GUEST: [u8; 6] = [0x52, 0x54, 0, 0xbe, 0, 1];
 const GUEST_STR: &str = "52:54:00:be:00:01";
 
 fn main() -> BoxResult<()> {
-    let quick = std::env::args().any(|a| a == "quick");
-    private_netns::enter_private_netns()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
+    harness::bench_main(|quick| async move {
         let nl = Netlink::connect()?;
         let (conn, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(conn);

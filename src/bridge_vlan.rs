@@ -189,7 +189,14 @@ impl Bridge {
             }
             return Err(e);
         }
-        let after = self.vlans_of(op, target).await?;
+        // The change is made: a failed read-back must undo it too.
+        let after = match self.vlans_of(op, target).await {
+            Ok(a) => a,
+            Err(e) => {
+                self.restore_vlans(target, &before, members).await;
+                return Err(e);
+            }
+        };
         if let Some((id, want, got)) = first_missing(members, &after) {
             self.restore_vlans(target, &before, members).await;
             return Err(Error::NotApplied {
@@ -219,10 +226,12 @@ impl Bridge {
                 .into_iter()
                 .filter(|(id, _, _)| at(&old, *id).is_none()),
         );
+        // Old memberships the call touched, and the old PVID wherever it
+        // was: a new PVID elsewhere takes the flag from it.
         let changed = vlan::compress(
             vlan::expand(before)
                 .into_iter()
-                .filter(|(id, _, _)| at(&touched, *id).is_some()),
+                .filter(|(id, pvid, _)| *pvid || at(&touched, *id).is_some()),
         );
         for (list, add) in [(fresh, false), (changed, true)] {
             if list.is_empty() {
@@ -334,11 +343,18 @@ impl Bridge {
             self.restore_vlans(&target, &before, &present).await;
             return Err(e);
         }
-        let after = self.vlans_of(op, &target).await?;
+        let after = match self.vlans_of(op, &target).await {
+            Ok(a) => a,
+            Err(e) => {
+                self.restore_vlans(&target, &before, &present).await;
+                return Err(e);
+            }
+        };
         if let Some((id, _, _)) = vlan::expand(&after)
             .into_iter()
             .find(|(id, _, _)| ranges.iter().any(|r| r.contains(*id)))
         {
+            self.restore_vlans(&target, &before, &present).await;
             return Err(Error::NotApplied {
                 op,
                 iface: target.name,

@@ -38,7 +38,9 @@ fn applying_twice_changes_nothing_the_second_time() {
         assert_eq!(p0["linkinfo"]["info_slave_data"]["learning"], false);
         assert_eq!(p0["linkinfo"]["info_slave_data"]["cost"], 20);
 
-        // Let the port reach forwarding, so no state change is pending.
+        // Let DAD finish and the port reach forwarding, so that nothing
+        // from the creation is still pending.
+        first.bridge.wait_dad(Duration::from_secs(30)).await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut events = first.bridge.events().await?;
         let before = kernel_state();

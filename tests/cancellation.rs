@@ -6,37 +6,10 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use bridgekit::{Bridge, BridgeConfig, PortConfig};
 use common::*;
-
-/// A small deterministic generator (xorshift), so a failure can be rerun.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// Polls `fut` up to `polls` times, yielding to the runtime in between,
-/// then drops it. Returns its output if it finished first.
-async fn poll_then_drop<T>(fut: impl Future<Output = T>, polls: u64) -> Option<T> {
-    let mut fut = pin!(fut);
-    for _ in 0..polls {
-        if let Poll::Ready(v) = futures::poll!(fut.as_mut()) {
-            return Some(v);
-        }
-        tokio::task::yield_now().await;
-    }
-    None
-}
 
 #[test]
 fn dropped_create_leaves_a_whole_bridge_or_none() {

@@ -189,6 +189,24 @@ fn vlan_changes_undo_every_step_where_the_kernel_has_vlans() {
             },
         )
         .await;
+        br.add_vlans("p0", &members).await?;
+        fail_each_step(
+            &nl,
+            "remove_vlans",
+            async || {},
+            async || {
+                br.remove_vlans(
+                    "p0",
+                    &[
+                        VlanRange::new(10, 10).unwrap(),
+                        VlanRange::new(150, 300).unwrap(),
+                    ],
+                )
+                .await
+            },
+            async || br.add_vlans("p0", &members).await.unwrap(),
+        )
+        .await;
         Ok(())
     });
 }

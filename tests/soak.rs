@@ -10,26 +10,10 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use bridgekit::{Bridge, BridgeConfig, Error, Netlink, PortConfig};
 use common::*;
-
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 const BRIDGES: [&str; 3] = ["sb0", "sb1", "sb2"];
 const PORTS: [&str; 6] = ["sv0", "sv1", "sv2", "sv3", "sv4", "sv5"];
@@ -116,17 +100,6 @@ async fn one_op(nl: &Netlink, rng: &mut Rng) -> (bool, Result<(), Error>) {
             )
         }
     }
-}
-
-async fn poll_then_drop<T>(fut: impl Future<Output = T>, polls: u64) -> Option<T> {
-    let mut fut = pin!(fut);
-    for _ in 0..polls {
-        if let Poll::Ready(v) = futures::poll!(fut.as_mut()) {
-            return Some(v);
-        }
-        tokio::task::yield_now().await;
-    }
-    None
 }
 
 #[test]

@@ -4,10 +4,30 @@
 //! `examples/support/private_netns.rs`), never the host's.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../../examples/support/private_netns.rs"]
+mod private_netns;
+
 pub type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The common `main`: enters a private network namespace (never the
+/// host's), starts a current-thread runtime and runs `body`, telling it
+/// whether `quick` was passed (fewer samples, for a smoke run).
+pub fn bench_main<F, Fut>(body: F) -> BoxResult<()>
+where
+    F: FnOnce(bool) -> Fut,
+    Fut: Future<Output = BoxResult<()>>,
+{
+    let quick = std::env::args().any(|a| a == "quick");
+    private_netns::enter_private_netns()?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(body(quick))
+}
 
 /// Median and spread of a set of samples.
 #[derive(Clone, Copy, Debug)]

@@ -374,3 +374,34 @@ where
     }
     unreachable!()
 }
+
+/// A small deterministic generator (xorshift), so a failing randomized run
+/// can be rerun exactly.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Polls `fut` up to `polls` times, yielding to the runtime in between
+/// (so the netlink connection makes progress), then drops it. Returns its
+/// output if it finished first.
+pub async fn poll_then_drop<T>(fut: impl Future<Output = T>, polls: u64) -> Option<T> {
+    let mut fut = std::pin::pin!(fut);
+    for _ in 0..polls {
+        if let std::task::Poll::Ready(v) = futures::poll!(fut.as_mut()) {
+            return Some(v);
+        }
+        tokio::task::yield_now().await;
+    }
+    None
+}
