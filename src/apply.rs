@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use macaddr::MacAddr6;
 use tracing::warn;
 
-use crate::bridge::{Bridge, BridgeConfig, to_centiseconds};
+use crate::bridge::{Bridge, BridgeConfig, timer_matches, to_centiseconds};
 use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
@@ -72,11 +72,14 @@ enum Undo {
     AgeingTime(Duration),
     VlanFiltering(bool),
     Address(IpNet),
-    /// A port attached: detach it, and bring it down if it was down.
+    /// A port attached: give it back its old master (none, or the bridge
+    /// `allow_move` took it from) and options, and bring it down if it was.
     Detach {
         index: u32,
         name: String,
         was_up: bool,
+        master: Option<u32>,
+        options: Option<crate::netlink::PortOptions>,
     },
     /// A port reconfigured: its old options, and the VLANs it had.
     Port {
@@ -86,6 +89,8 @@ enum Undo {
         vlans_before: Vec<VlanMember>,
         vlans_set: Vec<VlanMember>,
         fdb_added: Vec<(MacAddr6, Option<crate::VlanId>)>,
+        /// Brought up by the reconfiguration.
+        brought_up: bool,
     },
 }
 
@@ -195,12 +200,20 @@ impl Bridge {
                     changes.push(Change::Mtu { from: link.mtu, to });
                 }
             }
-            let cs = |d: Duration| to_centiseconds("", d).ok();
-            // Timers before STP: the kernel wants a valid forward delay
-            // before STP goes on.
+            let differs = |want: Duration, read: Option<u32>| {
+                to_centiseconds("", want).map_or(true, |cs| !timer_matches(cs, read))
+            };
+            // STP off goes first and STP on last: with STP on, the kernel
+            // refuses a forward delay outside 2..=30 s.
+            let stp_change = config.stp.filter(|on| Some(*on) != link.stp);
+            if stp_change == Some(false) {
+                undo.push(Undo::Stp(true));
+                self.set_stp(false).await?;
+                changes.push(Change::Stp(false));
+            }
             if let Some(fd) = config.forward_delay {
-                let old = link.forward_delay_cs.unwrap_or(0);
-                if cs(fd) != link.forward_delay_cs {
+                if differs(fd, link.forward_delay_cs) {
+                    let old = link.forward_delay_cs.unwrap_or(0);
                     undo.push(Undo::ForwardDelay(Duration::from_millis(
                         u64::from(old) * 10,
                     )));
@@ -209,19 +222,17 @@ impl Bridge {
                 }
             }
             if let Some(at) = config.ageing_time {
-                let old = link.ageing_time_cs.unwrap_or(0);
-                if cs(at) != link.ageing_time_cs {
+                if differs(at, link.ageing_time_cs) {
+                    let old = link.ageing_time_cs.unwrap_or(0);
                     undo.push(Undo::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
                     self.set_ageing_time(at).await?;
                     changes.push(Change::AgeingTime(at));
                 }
             }
-            if let Some(stp) = config.stp {
-                if Some(stp) != link.stp {
-                    undo.push(Undo::Stp(!stp));
-                    self.set_stp(stp).await?;
-                    changes.push(Change::Stp(stp));
-                }
+            if stp_change == Some(true) {
+                undo.push(Undo::Stp(false));
+                self.set_stp(true).await?;
+                changes.push(Change::Stp(true));
             }
         }
         if let Some(on) = config.vlan_filtering {
@@ -264,6 +275,8 @@ impl Bridge {
                 index: link.index,
                 name: link.name.clone(),
                 was_up: link.up,
+                master: link.master,
+                options: link.port,
             });
             changes.push(Change::PortAttached(link.name));
             return Ok(());
@@ -306,6 +319,9 @@ impl Bridge {
             return Ok(());
         }
         let old = PortConfig::from_options(cfg.options.previous(&current));
+        // attach_port undoes itself if it fails: the undo step is only
+        // for what it did, once it succeeded.
+        self.attach_port(link.index, cfg.clone()).await?;
         undo.push(Undo::Port {
             index: link.index,
             name: link.name.clone(),
@@ -313,10 +329,18 @@ impl Bridge {
             vlans_before,
             vlans_set: cfg.vlans.clone(),
             fdb_added: fdb_missing,
+            brought_up: cfg.up && !link.up,
         });
-        self.attach_port(link.index, cfg.clone()).await?;
         changes.push(Change::PortReconfigured(link.name));
         Ok(())
+    }
+
+    async fn bring_down(&self, name: &str, index: u32) -> Result<()> {
+        let down = LinkChange {
+            up: Some(false),
+            ..LinkChange::default()
+        };
+        self.nl.set_link(Op::SetDown, name, index, &down).await
     }
 
     /// Takes back a failed apply's changes, last first; best effort.
@@ -334,14 +358,10 @@ impl Bridge {
                     index,
                     name,
                     was_up,
-                } => match self.detach_port(index).await {
-                    Ok(()) if !was_up => {
-                        let down = LinkChange {
-                            up: Some(false),
-                            ..LinkChange::default()
-                        };
-                        self.nl.set_link(Op::SetDown, &name, index, &down).await
-                    }
+                    master,
+                    options,
+                } => match self.put_back(&name, index, master, options).await {
+                    Ok(()) if !was_up => self.bring_down(&name, index).await,
                     other => other,
                 },
                 Undo::Port {
@@ -351,7 +371,11 @@ impl Bridge {
                     vlans_before,
                     vlans_set,
                     fdb_added,
+                    brought_up,
                 } => {
+                    if brought_up {
+                        let _ = self.bring_down(&name, index).await;
+                    }
                     for (mac, vlan) in fdb_added {
                         let _ = self.nl.fdb_del(Op::Apply, &name, index, mac, vlan).await;
                     }

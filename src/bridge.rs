@@ -298,7 +298,7 @@ fn from_centiseconds(cs: u32) -> Duration {
 
 /// The kernel keeps timers in jiffies: a value read back may differ from
 /// the one sent by one centisecond.
-fn timer_matches(sent: u32, read: Option<u32>) -> bool {
+pub(crate) fn timer_matches(sent: u32, read: Option<u32>) -> bool {
     read.is_some_and(|r| r.abs_diff(sent) <= 1)
 }
 

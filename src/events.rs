@@ -340,8 +340,8 @@ impl State {
 
     /// After an overrun the socket still holds notifications older than
     /// the ones lost: they are discarded until the socket has been quiet
-    /// for a moment, then the bridge is read again and the differences
-    /// reported, after a [`BridgeEvent::Resynced`].
+    /// for a moment (at most half a second), then the bridge is read again
+    /// and the differences reported, after a [`BridgeEvent::Resynced`].
     async fn resync(&mut self, out: &mut Vec<BridgeEvent>) -> Result<()> {
         self.nl.note_overrun();
         while let Ok(Some(_stale)) = tokio::time::timeout(QUIET, self.sub.messages.next()).await {}

@@ -318,12 +318,26 @@ impl Netlink {
     }
 
     /// [`call`](Self::call) for a dump request: one at a time per socket.
-    async fn dump<T, Fut>(&self, op: Op, iface: &str, f: impl FnOnce(Handle) -> Fut) -> Result<T>
+    /// The dump runs on a task of its own, which holds the turn until the
+    /// kernel has sent it all: a caller that stops waiting (a timeout)
+    /// must not let the next dump start while this one is still running,
+    /// which the kernel would refuse with EBUSY.
+    async fn dump<T, F, Fut>(&self, op: Op, iface: &str, f: F) -> Result<T>
     where
-        Fut: Future<Output = Result<T, rtnetlink::Error>>,
+        T: Send + 'static,
+        F: FnOnce(Handle) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, rtnetlink::Error>> + Send + 'static,
     {
-        let _one_dump = self.inner.dumps.lock().await;
-        self.call(op, iface, f).await
+        let (this, label) = (self.clone(), iface.to_string());
+        let task = tokio::spawn(async move {
+            let _one_dump = this.inner.dumps.lock().await;
+            this.call(op, &label, f).await
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::io(op, iface, std::io::Error::other(e.to_string()))),
+        }
     }
 
     /// Counts, logs and maps the errors of one kernel request.
@@ -392,7 +406,7 @@ impl Netlink {
         iface: &str,
         master: u32,
     ) -> Result<Vec<LinkSnapshot>> {
-        self.dump(op, iface, |h| async move {
+        self.dump(op, iface, move |h| async move {
             let mut req = h.link().get();
             skip_stats(req.message_mut());
             req.message_mut()
@@ -527,7 +541,7 @@ impl Netlink {
         iface: &str,
         index: u32,
     ) -> Result<Vec<AddrSnapshot>> {
-        self.dump(op, iface, |h| async move {
+        self.dump(op, iface, move |h| async move {
             let mut req = h.address().get().set_link_index_filter(index);
             req.message_mut().header.index = index;
             req.execute()
@@ -588,7 +602,7 @@ impl Netlink {
     /// ifindex filter for this dump (strict checking refuses one); it walks
     /// bridge devices and ports only.
     pub(crate) async fn vlan_dump(&self, op: Op, iface: &str) -> Result<Vec<VlanSnapshot>> {
-        self.dump(op, iface, |h| async move {
+        self.dump(op, iface, move |h| async move {
             h.link()
                 .get()
                 .set_filter_mask(
@@ -665,7 +679,7 @@ impl Netlink {
         iface: &str,
         master: u32,
     ) -> Result<Vec<FdbSnapshot>> {
-        self.dump(op, iface, |h| async move {
+        self.dump(op, iface, move |h| async move {
             let mut req = h
                 .neighbours()
                 .get()

@@ -438,8 +438,10 @@ impl Bridge {
     ///
     /// A port of another bridge is refused ([`Error::PortBusy`]) unless
     /// [`PortConfig::allow_move`]: the kernel would move it silently.
-    /// Options travel in RTM_NEWLINK (RTM_SETLINK ignores them) and
-    /// everything is read back. If any step fails, every step already done
+    /// Options travel in RTM_NEWLINK (RTM_SETLINK ignores them); they are
+    /// read back on kernels older than 4.18, which drop options they do not
+    /// know with an Ok (newer ones apply them or answer an error), and VLANs
+    /// are always read back. If any step fails, every step already done
     /// is undone — a newly attached port is detached again (which also drops
     /// its VLANs and FDB entries) — and the first error is returned.
     /// Attaching a port that is already on this bridge just applies
@@ -541,9 +543,15 @@ impl Bridge {
         let (label, index) = (link.name.as_str(), link.index);
         let already_ours = link.master == Some(self.index);
         let bring_up = config.up && !link.up;
-        // With no port options to set in between, master and up travel in
-        // one RTM_SETLINK (the kernel applies IFLA_MASTER before the flags).
-        let up_with_master = bring_up && !already_ours && config.options.is_empty();
+        // With nothing to set in between (options, VLANs, FDB entries: a
+        // port up too early would forward in the default VLAN), master and
+        // up travel in one RTM_SETLINK; the kernel applies IFLA_MASTER
+        // before the flags.
+        let up_with_master = bring_up
+            && !already_ours
+            && config.options.is_empty()
+            && config.vlans.is_empty()
+            && config.fdb_entries().is_empty();
         if !already_ours {
             let change = LinkChange {
                 master: Some(self.index),
@@ -607,6 +615,32 @@ impl Bridge {
         Ok(())
     }
 
+    /// Gives a port back its old master (`None`: no master) and, on a
+    /// bridge, its old port options.
+    pub(crate) async fn put_back(
+        &self,
+        label: &str,
+        index: u32,
+        master: Option<u32>,
+        options: Option<PortOptions>,
+    ) -> Result<()> {
+        let back = LinkChange {
+            master: Some(master.unwrap_or(0)),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::DetachPort, label, index, &back)
+            .await?;
+        match (master, options) {
+            (Some(_), Some(opts)) if !opts.is_empty() => {
+                self.nl
+                    .set_port_options(Op::SetPortOptions, label, index, &opts)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Reads a port's options back and compares them with what was sent.
     async fn check_port_options(&self, label: &str, index: u32, sent: &PortOptions) -> Result<()> {
         let read = self
@@ -667,21 +701,7 @@ impl Bridge {
                         .set_port_options(Op::SetPortOptions, label, index, &old)
                         .await
                 }
-                Undo::Master { prev, options } => {
-                    let back = LinkChange {
-                        master: Some(prev.unwrap_or(0)),
-                        ..LinkChange::default()
-                    };
-                    let moved_back = self.nl.set_link(Op::DetachPort, label, index, &back).await;
-                    match (moved_back, prev, options) {
-                        (Ok(()), Some(_), Some(opts)) if !opts.is_empty() => {
-                            self.nl
-                                .set_port_options(Op::SetPortOptions, label, index, &opts)
-                                .await
-                        }
-                        (r, _, _) => r,
-                    }
-                }
+                Undo::Master { prev, options } => self.put_back(label, index, prev, options).await,
             };
             if let Err(e) = result {
                 warn!(port = %label, bridge = %self.name, error = %e, "could not undo a step of a failed attach");

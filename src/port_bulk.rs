@@ -83,7 +83,19 @@ impl Bridge {
         let mut done = Vec::with_capacity(list.len());
         for (port, config) in &list {
             match self.attach_one_locked(port, config).await {
-                Ok(attached) => done.push(attached),
+                Ok(attached) => {
+                    let twice = done
+                        .iter()
+                        .any(|a: &crate::port::Attached| a.link.index == attached.link.index);
+                    let name = attached.link.name.clone();
+                    done.push(attached);
+                    if twice {
+                        for attached in done.into_iter().rev() {
+                            self.undo_attach(attached).await;
+                        }
+                        return Err(named_twice(&name));
+                    }
+                }
                 Err(e) => {
                     for attached in done.into_iter().rev() {
                         self.undo_attach(attached).await;
@@ -132,7 +144,11 @@ impl Bridge {
         let _membership = self.nl.membership().await;
         let mut links = Vec::with_capacity(refs.len());
         for port in &refs {
-            links.push(self.own_port(op, port).await?);
+            let link = self.own_port(op, port).await?;
+            if links.iter().any(|l: &LinkSnapshot| l.index == link.index) {
+                return Err(named_twice(&link.name));
+            }
+            links.push(link);
         }
         let nomaster = LinkChange {
             master: Some(0),
@@ -155,25 +171,22 @@ impl Bridge {
     /// their old order (so the kernel hands out the same port numbers).
     async fn reattach(&self, links: &[LinkSnapshot]) {
         for link in links {
-            let back = LinkChange {
-                master: Some(self.index),
-                ..LinkChange::default()
-            };
-            let mut result = self
-                .nl
-                .set_link(Op::AttachPort, &link.name, link.index, &back)
-                .await;
-            if let (Ok(()), Some(opts)) = (&result, link.port) {
-                result = self
-                    .nl
-                    .set_port_options(Op::SetPortOptions, &link.name, link.index, &opts)
-                    .await;
-            }
-            if let Err(e) = result {
+            if let Err(e) = self
+                .put_back(&link.name, link.index, Some(self.index), link.port)
+                .await
+            {
                 warn!(port = %link.name, bridge = %self.name, error = %e, "could not re-attach a port after a failed detach_ports");
             }
         }
     }
+}
+
+/// The error for one port named twice (by name and by ifindex, say).
+fn named_twice(port: &str) -> Error {
+    Error::invalid(
+        format!("port {port}"),
+        "is listed twice in one call (by name and by ifindex)",
+    )
 }
 
 #[cfg(test)]

@@ -98,7 +98,9 @@ pub(crate) fn create(spec: &TapSpec) -> io::Result<Tap> {
     if spec.queues > 1 {
         flags |= libc::IFF_MULTI_QUEUE;
     }
-    let (first, name) = attach_queue(&spec.name, flags)?;
+    // IFF_TUN_EXCL on the first queue: the kernel refuses (EBUSY) a name
+    // that is already a tap, where TUNSETIFF would otherwise attach to it.
+    let (first, name) = attach_queue(&spec.name, flags | libc::IFF_TUN_EXCL)?;
     let mut files = vec![first];
     for _ in 1..spec.queues {
         let (file, _) = attach_queue(&name, flags)?;

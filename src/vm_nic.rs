@@ -245,7 +245,11 @@ impl VmNic {
     /// If any step fails, everything is undone — the port detached, the
     /// tap removed — and the first error returned. Runs on a task of its
     /// own: a dropped future still ends whole, and the fds of a NIC whose
-    /// caller went away are closed, which removes a non-persistent tap.
+    /// caller went away are closed, which removes a non-persistent tap. A
+    /// persistent one stays, whole, on the bridge: after
+    /// [`Netlink::finish_pending`](crate::Netlink::finish_pending),
+    /// [`Bridge::ports`] shows it. An existing tap of the same name is
+    /// never taken over (`IFF_TUN_EXCL`).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad MAC, name, queue count or MTU
@@ -281,20 +285,6 @@ impl VmNic {
             Some(m) => m,
             None => bridge.read(op).await?.mtu,
         };
-        // TUNSETIFF on the name of an existing tap attaches to it rather
-        // than failing: refuse a name in use instead of taking that tap over.
-        if !config.name.contains('%') {
-            match nl.link(op, &config.name, LinkRef::Name(&config.name)).await {
-                Ok(_) => {
-                    return Err(Error::AlreadyExists {
-                        op,
-                        iface: config.name.clone(),
-                    });
-                }
-                Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
         let spec = TapSpec {
             name: config.name.clone(),
             queues: config.queues,

@@ -168,3 +168,29 @@ fn a_failed_apply_takes_its_changes_back() {
         Ok(())
     });
 }
+
+/// libvirt's usual `stp='off' delay='0'` on a bridge that has STP on: STP
+/// must go off before the kernel accepts a zero forward delay.
+#[test]
+fn stp_goes_off_before_a_delay_only_valid_without_it() {
+    netns_test(|nl| async move {
+        BridgeConfig::new("br0")?
+            .stp(true)
+            .forward_delay(Duration::from_secs(4))
+            .apply(&nl)
+            .await?;
+        let applied = BridgeConfig::new("br0")?
+            .stp(false)
+            .forward_delay(Duration::ZERO)
+            .apply(&nl)
+            .await?;
+        assert_eq!(
+            applied.changes,
+            [Change::Stp(false), Change::ForwardDelay(Duration::ZERO)]
+        );
+        let data = ip_link("br0").unwrap()["linkinfo"]["info_data"].clone();
+        assert_eq!(data["stp_state"], 0);
+        assert_eq!(data["forward_delay"], 0);
+        Ok(())
+    });
+}

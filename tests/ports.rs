@@ -467,3 +467,35 @@ fn bulk_detach_checks_every_port_first_and_puts_ports_back_on_failure() {
         Ok(())
     });
 }
+
+#[test]
+fn one_port_by_name_and_by_index_in_one_bulk_call_is_refused() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        let index = ip_link("p0").unwrap()["ifindex"].as_u64().unwrap() as u32;
+        let err = br
+            .attach_ports([
+                (
+                    bridgekit::PortRef::Name(bridgekit::IfName::new("p0")?),
+                    PortConfig::new(),
+                ),
+                (bridgekit::PortRef::Index(index), PortConfig::new().cost(5)),
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert!(ip_link("p0").unwrap().get("master").is_none());
+        br.attach_port("p0", PortConfig::new()).await?;
+        let err = br
+            .detach_ports([
+                bridgekit::PortRef::Name(bridgekit::IfName::new("p0")?),
+                bridgekit::PortRef::Index(index),
+            ])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert_eq!(ip_link("p0").unwrap()["master"], "br0");
+        Ok(())
+    });
+}
