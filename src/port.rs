@@ -302,6 +302,12 @@ impl PortConfig {
         Ok(())
     }
 
+    /// Whether attaching needs one change request at most (master, with up
+    /// in the same message): no options, VLANs or FDB entries.
+    fn single_change(&self) -> bool {
+        self.options.is_empty() && self.vlans.is_empty() && self.fdb_entries().is_empty()
+    }
+
     /// Every static FDB entry to add, the managed guest MAC included.
     pub(crate) fn fdb_entries(&self) -> Vec<(MacAddr6, Option<VlanId>)> {
         let mut entries = self.fdb.clone();
@@ -475,6 +481,11 @@ impl Bridge {
     pub async fn attach_port(&self, port: impl ToPort, config: PortConfig) -> Result<()> {
         let port = port.to_port()?;
         config.validate()?;
+        if config.single_change() {
+            // A lookup and at most one change request: a dropped future has
+            // sent it or not, so no task of its own is needed.
+            return self.attach_one(&port, &config).await.map(drop);
+        }
         let this = self.clone();
         run_to_end(&self.nl, Op::AttachPort, &port.to_string(), async move {
             this.attach_one(&port, &config).await.map(drop)
