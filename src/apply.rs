@@ -303,12 +303,12 @@ impl Bridge {
         if !wanted_fdb.is_empty() {
             let have = self
                 .nl
-                .fdb_dump(Op::Apply, self.name.as_str(), self.index)
+                .fdb_dump(Op::Apply, self.name.as_str(), self.index, Some(link.index))
                 .await?;
             for (mac, vlan) in wanted_fdb {
                 if !have
                     .iter()
-                    .any(|e| e.port == link.index && e.mac == mac && e.vlan == vlan && e.is_static)
+                    .any(|e| e.mac == mac && e.vlan == vlan && e.is_static)
                 {
                     fdb_missing.push((mac, vlan));
                 }

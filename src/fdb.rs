@@ -145,7 +145,10 @@ impl Bridge {
     /// ```
     pub async fn fdb(&self) -> Result<Vec<FdbEntry>> {
         let name = self.name.as_str();
-        let entries = self.nl.fdb_dump(Op::ListFdb, name, self.index).await?;
+        let entries = self
+            .nl
+            .fdb_dump(Op::ListFdb, name, self.index, None)
+            .await?;
         let ports = self
             .nl
             .links_with_master(Op::ListFdb, name, self.index)

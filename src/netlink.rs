@@ -671,19 +671,22 @@ impl Netlink {
     }
 
     /// RTM_GETNEIGH dump, family AF_BRIDGE, filtered by the kernel to the
-    /// bridge `master` (NDA_MASTER); entries from other sources (a port's
-    /// own address lists, another bridge) are dropped here.
+    /// bridge `master` (NDA_MASTER) and, given one, to one `port`
+    /// (ndm_ifindex); entries from other sources (a port's own address
+    /// lists, another bridge) are dropped here.
     pub(crate) async fn fdb_dump(
         &self,
         op: Op,
         iface: &str,
         master: u32,
+        port: Option<u32>,
     ) -> Result<Vec<FdbSnapshot>> {
         self.dump(op, iface, move |h| async move {
             let mut req = h
                 .neighbours()
                 .get()
                 .set_address_family(AddressFamily::Bridge);
+            req.message_mut().header.ifindex = port.unwrap_or(0);
             req.message_mut()
                 .attributes
                 .push(NeighbourAttribute::Controller(master));

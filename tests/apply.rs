@@ -41,7 +41,7 @@ fn applying_twice_changes_nothing_the_second_time() {
         // Let DAD finish and the port reach forwarding, so that nothing
         // from the creation is still pending.
         first.bridge.wait_dad(Duration::from_secs(30)).await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        wait_forwarding("p0").await;
         let mut events = first.bridge.events().await?;
         let before = kernel_state();
         let second = desired().apply(&nl).await?;

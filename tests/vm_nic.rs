@@ -66,7 +66,7 @@ fn multi_queue_nic_on_a_bridge_as_iproute2_sees_it() {
         // Dropping the fds removes a non-persistent tap (the kernel does).
         drop(nic);
         assert!(ip_link(&name).is_none(), "{name} outlived its fds");
-        assert!(br.ports().await?.is_empty());
+        assert!(ip_ports("br0").is_empty());
         Ok(())
     });
 }
@@ -137,7 +137,7 @@ fn a_frame_from_the_guest_reaches_a_veth_port() {
         let capture = packet_socket("p0peer")?;
         let nic = VmNic::create(&br, VmNicConfig::new(GUEST.parse()?).vnet_hdr(false)).await?;
         // The port forwards once its carrier is seen (no STP here).
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        wait_forwarding(nic.name().as_str()).await;
         let mut frame = vec![0xff; 6]; // broadcast
         frame.extend_from_slice(&[0x52, 0x54, 0x00, 0xaa, 0x00, 0x01]);
         frame.extend_from_slice(&[0x88, 0xb5]); // local experimental EtherType

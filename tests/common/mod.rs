@@ -405,3 +405,31 @@ pub async fn poll_then_drop<T>(fut: impl Future<Output = T>, polls: u64) -> Opti
     }
     None
 }
+
+/// The ports of `bridge` by name, per `ip -j link show master BRIDGE`.
+pub fn ip_ports(bridge: &str) -> std::collections::BTreeSet<String> {
+    let v: Value =
+        serde_json::from_str(&sh(&["ip", "-j", "link", "show", "master", bridge])).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ifname"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Waits (at most 10 s) until iproute2 shows `port` forwarding: its carrier
+/// and with it its STP state follow asynchronously (linkwatch).
+pub async fn wait_forwarding(port: &str) {
+    for _ in 0..200 {
+        let state = ip_link(port).and_then(|l| {
+            l["linkinfo"]["info_slave_data"]["state"]
+                .as_str()
+                .map(str::to_string)
+        });
+        if state.as_deref() == Some("forwarding") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{port} did not reach forwarding within 10 s");
+}
