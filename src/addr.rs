@@ -175,9 +175,11 @@ impl Bridge {
     /// ```
     pub async fn add_address(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
-        self.nl
+        let added = self
+            .nl
             .add_address(&self.describe(net), self.index, net, false)
-            .await
+            .await;
+        ipv6_disabled_means(added, net, self.name.as_str())
     }
 
     /// Adds an IPv6 address with `nodad` (`ip addr add ADDR dev BRIDGE
@@ -200,9 +202,11 @@ impl Bridge {
                 "nodad applies to IPv6 addresses only",
             ));
         }
-        self.nl
+        let added = self
+            .nl
             .add_address(&self.describe(net), self.index, net, true)
-            .await
+            .await;
+        ipv6_disabled_means(added, net, self.name.as_str())
     }
 
     /// Removes an address (`ip addr del ADDR dev BRIDGE`).
@@ -413,4 +417,18 @@ fn dad_verdict(
     } else {
         Verdict::Waiting(tentative)
     })
+}
+
+/// The kernel refuses an IPv6 address with EACCES on a link whose IPv6 is
+/// turned off (`disable_ipv6=1`): say so, rather than "permission denied".
+fn ipv6_disabled_means(result: Result<()>, net: IpNet, iface: &str) -> Result<()> {
+    match result {
+        Err(Error::Netlink { errno, .. }) if errno == libc::EACCES && net.addr().is_ipv6() => {
+            Err(Error::Ipv6Disabled {
+                op: Op::AddAddress,
+                iface: iface.to_string(),
+            })
+        }
+        other => other,
+    }
 }

@@ -12,8 +12,10 @@ use crate::bridge::{Bridge, BridgeConfig, timer_matches, to_centiseconds};
 use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::hardening;
 use crate::netlink::{LinkChange, Netlink};
 use crate::port::{PortConfig, PortRef};
+use crate::sysctl::Ipv6Sysctl;
 use crate::vlan::{self, VlanMember};
 
 /// One change [`BridgeConfig::apply`] made.
@@ -44,6 +46,12 @@ pub enum Change {
     AgeingTime(Duration),
     /// VLAN filtering was turned on or off.
     VlanFiltering(bool),
+    /// IPv6 router advertisements were turned on or off (`accept_ra`).
+    AcceptRa(bool),
+    /// IPv6 address autoconfiguration was turned on or off (`autoconf`).
+    Autoconf(bool),
+    /// IPv6 was turned off (`true`) or on (`false`) (`disable_ipv6`).
+    DisableIpv6(bool),
     /// An address was added.
     AddressAdded(IpNet),
     /// A port was attached.
@@ -71,6 +79,7 @@ enum Undo {
     ForwardDelay(Duration),
     AgeingTime(Duration),
     VlanFiltering(bool),
+    Ipv6Sysctl(Ipv6Sysctl, bool),
     Address(IpNet),
     /// A port attached: give it back its old master (none, or the bridge
     /// `allow_move` took it from) and options, and bring it down if it was.
@@ -97,8 +106,10 @@ enum Undo {
 impl BridgeConfig {
     /// Makes the bridge match this config: creates it if missing
     /// ([`Change::Created`]); otherwise changes only what differs — MAC,
-    /// MTU, STP, timers, VLAN filtering, the addresses and the ports given
-    /// here — and reports each change. Applying the same config again makes
+    /// MTU, STP, timers, the IPv6 settings (`accept_ra`, `autoconf`,
+    /// `disable_ipv6`, with their defaults: see [`BridgeConfig::accept_ra`]),
+    /// VLAN filtering, the addresses and the ports given here — and reports
+    /// each change. Applying the same config again makes
     /// no change and sends no change request, so nothing flaps. Addresses
     /// and ports the bridge has beyond the config are left alone, and so is
     /// its admin state.
@@ -235,6 +246,16 @@ impl Bridge {
                 changes.push(Change::Stp(true));
             }
         }
+        if link_settings {
+            // After the MTU: raising it from below 1280 gives the bridge
+            // new IPv6 state, with the namespace's defaults.
+            let link = match changes.iter().any(|c| matches!(c, Change::Mtu { .. })) {
+                true => self.read(Op::Apply).await?,
+                false => link.clone(),
+            };
+            self.converge_ipv6_guard(config, &link, changes, undo)
+                .await?;
+        }
         if let Some(on) = config.vlan_filtering {
             if link.vlan_filtering.unwrap_or(false) != on {
                 undo.push(Undo::VlanFiltering(!on));
@@ -257,6 +278,52 @@ impl Bridge {
         }
         for (port, cfg) in &config.ports {
             self.converge_port(port, cfg, changes, undo).await?;
+        }
+        Ok(())
+    }
+
+    /// `accept_ra`, `autoconf` and `disable_ipv6` as the config resolves
+    /// them, before any address or port of the config is added.
+    async fn converge_ipv6_guard(
+        &self,
+        config: &BridgeConfig,
+        link: &crate::netlink::LinkSnapshot,
+        changes: &mut Vec<Change>,
+        undo: &mut Vec<Undo>,
+    ) -> Result<()> {
+        if link.ipv6.is_none() {
+            if !config.wants_ipv6() {
+                return Ok(()); // no IPv6 here, and none asked for
+            }
+            let detail = if hardening::ipv6_available(&self.nl, Op::Apply, self.name.as_str())
+                .await?
+            {
+                format!(
+                    "{} has no IPv6 state (an MTU below 1280, here {}, turns IPv6 off on a link)",
+                    link.name, link.mtu
+                )
+            } else {
+                hardening::NO_IPV6.to_string()
+            };
+            return Err(Error::Unsupported {
+                op: Op::Apply,
+                iface: self.name.to_string(),
+                detail,
+            });
+        }
+        for (knob, on) in config.ipv6_guard().steps() {
+            let Some(have) = hardening::read(link, knob) else {
+                continue;
+            };
+            if have != on {
+                undo.push(Undo::Ipv6Sysctl(knob, have));
+                self.set_ipv6_sysctl(knob, on).await?;
+                changes.push(match knob {
+                    Ipv6Sysctl::AcceptRa => Change::AcceptRa(on),
+                    Ipv6Sysctl::Autoconf => Change::Autoconf(on),
+                    Ipv6Sysctl::DisableIpv6 => Change::DisableIpv6(on),
+                });
+            }
         }
         Ok(())
     }
@@ -353,6 +420,7 @@ impl Bridge {
                 Undo::ForwardDelay(d) => self.set_forward_delay(d).await,
                 Undo::AgeingTime(d) => self.set_ageing_time(d).await,
                 Undo::VlanFiltering(on) => self.set_vlan_filtering(on).await,
+                Undo::Ipv6Sysctl(knob, on) => self.set_ipv6_sysctl(knob, on).await,
                 Undo::Address(net) => self.remove_address(net).await,
                 Undo::Detach {
                     index,

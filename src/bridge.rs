@@ -9,12 +9,13 @@ use crate::addr::AddressStatus;
 use crate::addr::ToAddress;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::hardening::{self, Ipv6Guard};
 use crate::legacy::{self, LegacyNic};
 use crate::mac::{eui64_link_local, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, OperState};
-use crate::netns;
 use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
+use crate::sysctl::Ipv6Sysctl;
 use crate::vlan::{VlanId, VlanProtocol};
 use ipnet::IpNet;
 
@@ -56,6 +57,9 @@ pub struct BridgeConfig {
     pub(crate) ageing_time: Option<Duration>,
     ipv6_ready_without_ports: bool,
     pub(crate) vlan_filtering: Option<bool>,
+    pub(crate) accept_ra: Option<bool>,
+    pub(crate) autoconf: Option<bool>,
+    pub(crate) disable_ipv6: Option<bool>,
     pub(crate) addresses: Vec<IpNet>,
     pub(crate) ports: Vec<(PortRef, PortConfig)>,
     /// The first bad address or port given to the builder, reported by validate().
@@ -82,6 +86,9 @@ impl BridgeConfig {
             ageing_time: None,
             ipv6_ready_without_ports: true,
             vlan_filtering: None,
+            accept_ra: None,
+            autoconf: None,
+            disable_ipv6: None,
             addresses: Vec::new(),
             ports: Vec::new(),
             bad: None,
@@ -232,6 +239,98 @@ impl BridgeConfig {
         self
     }
 
+    /// Whether the bridge takes IPv6 router advertisements from its link
+    /// (`net.ipv6.conf.BRIDGE.accept_ra`). Default: **off** (`0`), set
+    /// before the bridge first comes up.
+    ///
+    /// A bridge that serves guests is their gateway: with `accept_ra` on,
+    /// any guest can send a router advertisement and give the host an
+    /// address and a **default route** pointing at the guest (libvirt turns
+    /// it off "to prevent guests from hijacking the host network"). Turn it
+    /// on only for a bridge meant as the host's uplink. The kernel keeps
+    /// the setting per device, so it survives a rename.
+    ///
+    /// ```
+    /// // A bridge that is the host's uplink, configured by the LAN's router.
+    /// let uplink = bridgekit::BridgeConfig::new("br-lan")?.accept_ra(true).autoconf(true);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn accept_ra(mut self, on: bool) -> Self {
+        self.accept_ra = Some(on);
+        self
+    }
+
+    /// Whether the bridge makes addresses from advertised prefixes (SLAAC,
+    /// `net.ipv6.conf.BRIDGE.autoconf`). Default: **off** (`0`), set before
+    /// the bridge first comes up: an interface used as a gateway must never
+    /// autoconfigure (see [`accept_ra`](Self::accept_ra)).
+    ///
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("br-lan")?.autoconf(true);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn autoconf(mut self, on: bool) -> Self {
+        self.autoconf = Some(on);
+        self
+    }
+
+    /// IPv6 off on the bridge (`net.ipv6.conf.BRIDGE.disable_ipv6`): no
+    /// IPv6 address at all, not even link-local, so guests cannot reach the
+    /// host over IPv6 on this link.
+    ///
+    /// Default, as libvirt does: **off (IPv6 disabled) when the config
+    /// names addresses and none of them is IPv6** (an IPv4-only network),
+    /// unless [`accept_ra`](Self::accept_ra) or [`autoconf`](Self::autoconf)
+    /// is turned on; **on** when the config names an IPv6 address or turns
+    /// either of those on. A config that names no address at all leaves it
+    /// as the kernel gives a new link (the namespace's
+    /// `net.ipv6.conf.default.disable_ipv6`, normally IPv6 on), because
+    /// addresses may follow through [`Bridge::add_address`], and an empty
+    /// bridge with a fixed MAC can only get IPv6 ready for DAD while it is
+    /// created (see [`ipv6_ready_without_ports`](Self::ipv6_ready_without_ports));
+    /// say `disable_ipv6(true)` for a bridge that should never have IPv6.
+    /// Turning IPv6 off flushes the bridge's IPv6 addresses.
+    ///
+    /// ```
+    /// // A pure layer-2 bridge: no host address of either family.
+    /// let c = bridgekit::BridgeConfig::new("br-l2")?.disable_ipv6(true);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn disable_ipv6(mut self, on: bool) -> Self {
+        self.disable_ipv6 = Some(on);
+        self
+    }
+
+    /// The IPv6 settings this config asks for, defaults resolved.
+    pub(crate) fn ipv6_guard(&self) -> Ipv6Guard {
+        let accept_ra = self.accept_ra.unwrap_or(false);
+        let autoconf = self.autoconf.unwrap_or(false);
+        let ipv4_only =
+            !self.addresses.is_empty() && self.addresses.iter().all(|a| a.addr().is_ipv4());
+        let default = if ipv4_only && !accept_ra && !autoconf {
+            Some(true)
+        } else if self.wants_ipv6() {
+            Some(false)
+        } else {
+            None // no address named: as the kernel gives it
+        };
+        Ipv6Guard {
+            accept_ra,
+            autoconf,
+            disable_ipv6: self.disable_ipv6.or(default),
+        }
+    }
+
+    /// Whether the config asks for IPv6 in so many words: an IPv6 address,
+    /// or one of its settings turned on. Only then does a kernel without
+    /// IPv6 make `create` fail.
+    pub(crate) fn wants_ipv6(&self) -> bool {
+        self.addresses.iter().any(|a| a.addr().is_ipv6())
+            || self.accept_ra == Some(true)
+            || self.autoconf == Some(true)
+            || self.disable_ipv6 == Some(false)
+    }
+
     /// The name of the bridge this config describes.
     ///
     /// ```
@@ -254,6 +353,26 @@ impl BridgeConfig {
         }
         if let Some(mtu) = self.mtu {
             validate_mtu(mtu)?;
+            if mtu < IPV6_MIN_MTU && self.wants_ipv6() {
+                return Err(Error::invalid(
+                    format!("MTU {mtu} with IPv6"),
+                    format!("the kernel turns IPv6 off on a link with an MTU below {IPV6_MIN_MTU}"),
+                ));
+            }
+        }
+        if self.disable_ipv6 == Some(true) {
+            if let Some(v6) = self.addresses.iter().find(|a| a.addr().is_ipv6()) {
+                return Err(Error::invalid(
+                    format!("address {v6} with disable_ipv6(true)"),
+                    "a bridge with IPv6 off takes no IPv6 address",
+                ));
+            }
+            if self.accept_ra == Some(true) || self.autoconf == Some(true) {
+                return Err(Error::invalid(
+                    "accept_ra/autoconf on with disable_ipv6(true)",
+                    "router advertisements need IPv6 on",
+                ));
+            }
         }
         if let Some(d) = self.forward_delay {
             to_centiseconds("forward delay", d)?;
@@ -421,12 +540,27 @@ impl Bridge {
             }
             None => Ok(()),
         };
+        // The IPv6 settings, before the bridge first comes up, so that no
+        // router advertisement can reach it in between. An MTU below 1280
+        // leaves the bridge without IPv6 state: nothing to set.
+        let guarded = match result {
+            Ok(()) if ipv6_possible => bridge.guard_ipv6_at_birth(&config, &created).await,
+            Ok(()) => Ok(false),
+            Err(e) => Err(e),
+        };
+        // IPv6 off, as asked or as the namespace's default gives it: no
+        // link-local to make (finish_staged's own read-back also checks).
+        let ipv6_on = ipv6_possible && config.ipv6_guard().disable_ipv6 != Some(true);
+        let (result, guarded) = match guarded {
+            Ok(guarded) => (Ok(()), guarded),
+            Err(e) => (Err(e), false),
+        };
         let result = match result {
-            Ok(()) if staged => bridge.finish_staged(&config, ipv6_possible).await,
+            Ok(()) if staged => bridge.finish_staged(&config, ipv6_on).await,
             other => other,
         };
         let result = match result {
-            Ok(()) => bridge.verify_created(&config, staged).await,
+            Ok(()) => bridge.verify_created(&config, staged, guarded).await,
             Err(e) => Err(e),
         };
         // VLAN filtering, addresses and ports of the config.
@@ -448,14 +582,42 @@ impl Bridge {
         }
     }
 
+    /// Writes the config's IPv6 settings (see [`BridgeConfig::accept_ra`])
+    /// on a bridge that has never been up, where they differ from what the
+    /// kernel gave it (`created`). Returns whether the namespace has IPv6
+    /// (false: nothing to guard, and a config that asks for IPv6 fails).
+    async fn guard_ipv6_at_birth(
+        &self,
+        config: &BridgeConfig,
+        created: &LinkSnapshot,
+    ) -> Result<bool> {
+        let name = self.name.as_str();
+        if !hardening::ipv6_available(&self.nl, Op::CreateBridge, name).await? {
+            if config.wants_ipv6() {
+                return Err(Error::Unsupported {
+                    op: Op::CreateBridge,
+                    iface: name.to_string(),
+                    detail: hardening::NO_IPV6.into(),
+                });
+            }
+            return Ok(false);
+        }
+        for (knob, on) in config.ipv6_guard().steps() {
+            if hardening::read(created, knob) != Some(on) {
+                hardening::write(&self.nl, name, self.index, knob, on).await?;
+            }
+        }
+        Ok(true)
+    }
+
     /// Steps 2.. of the IPv6-ready sequence (see
     /// [`BridgeConfig::ipv6_ready_without_ports`]); the bridge exists, down,
     /// with no MAC set and STP off, so it still has carrier.
-    async fn finish_staged(&self, config: &BridgeConfig, ipv6_possible: bool) -> Result<()> {
+    async fn finish_staged(&self, config: &BridgeConfig, ipv6_on: bool) -> Result<()> {
         let name = self.name.as_str();
         // 1. No automatic link-local: it would be derived from the random
         //    MAC the kernel gave the bridge, not from the fixed one.
-        if config.mac.is_some() && ipv6_possible {
+        if config.mac.is_some() && ipv6_on {
             let change = LinkChange {
                 ipv6_auto_link_local: Some(false),
                 ..LinkChange::default()
@@ -525,7 +687,12 @@ impl Bridge {
     }
 
     /// Reads the new bridge back and compares with what was asked.
-    async fn verify_created(&self, config: &BridgeConfig, staged: bool) -> Result<()> {
+    async fn verify_created(
+        &self,
+        config: &BridgeConfig,
+        staged: bool,
+        ipv6_guarded: bool,
+    ) -> Result<()> {
         let op = Op::CreateBridge;
         let link = self
             .nl
@@ -548,6 +715,22 @@ impl Bridge {
         }
         if staged {
             self.check(op, "admin state up", true, Some(link.up))?;
+        }
+        if ipv6_guarded {
+            self.check_ipv6_guard(op, config.ipv6_guard(), &link)?;
+        }
+        Ok(())
+    }
+
+    /// Compares the IPv6 settings the kernel reports (IFLA_INET6_CONF) with `want`.
+    pub(crate) fn check_ipv6_guard(
+        &self,
+        op: Op,
+        want: Ipv6Guard,
+        link: &LinkSnapshot,
+    ) -> Result<()> {
+        for (knob, on) in want.steps() {
+            self.check(op, knob.name(), on, hardening::read(link, knob))?;
         }
         Ok(())
     }
@@ -680,7 +863,7 @@ impl Bridge {
             .await?;
         let link = self.read(Op::SetMac).await?;
         self.check(Op::SetMac, "MAC", mac, link.mac)?;
-        if let Some(explicit) = self.mac_explicit() {
+        if let Some(explicit) = self.mac_explicit().await {
             self.check(
                 Op::SetMac,
                 "MAC assignment (addr_assign_type)",
@@ -693,8 +876,13 @@ impl Bridge {
 
     /// Whether the kernel marks the MAC as explicitly set (sysfs
     /// `addr_assign_type` = `NET_ADDR_SET`); `None` when that cannot be read.
-    fn mac_explicit(&self) -> Option<bool> {
-        match netns::read_sysfs_attr(self.nl.netns(), self.name.as_str(), "addr_assign_type") {
+    async fn mac_explicit(&self) -> Option<bool> {
+        let name = self.name.to_string();
+        let read = self
+            .nl
+            .in_netns(move |env| env.read_sysfs_attr(&name, "addr_assign_type"))
+            .await;
+        match read {
             Ok(v) => Some(v == NET_ADDR_SET),
             Err(e) => {
                 debug!(bridge = %self.name, error = %e, "cannot read addr_assign_type");
@@ -783,6 +971,76 @@ impl Bridge {
             .await?;
         let link = self.read(Op::SetDown).await?;
         self.check(Op::SetDown, "admin state up", false, Some(link.up))
+    }
+
+    /// Turns IPv6 router advertisements on or off for the bridge
+    /// (`sysctl net.ipv6.conf.BRIDGE.accept_ra=1|0`); see
+    /// [`BridgeConfig::accept_ra`] for why bridgekit turns them off.
+    ///
+    /// Written through `/proc/sys` in the bridge's network namespace (by
+    /// the connection's namespace thread, never blocking the runtime) and
+    /// read back through netlink. The kernel keeps the setting per device:
+    /// it survives a rename.
+    ///
+    /// # Errors
+    /// [`Error::PermissionDenied`] naming the sysctl when this process may
+    /// not write it (no CAP_NET_ADMIN over the namespace, or a read-only
+    /// `/proc/sys`); [`Error::Unsupported`] when the kernel or the bridge
+    /// has no IPv6 (an MTU below 1280); [`Error::NotFound`] if the bridge is
+    /// gone; [`Error::NotApplied`] if the kernel did not keep it.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_accept_ra(false).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_accept_ra(&self, on: bool) -> Result<()> {
+        self.set_ipv6_sysctl(Ipv6Sysctl::AcceptRa, on).await
+    }
+
+    /// Turns IPv6 address autoconfiguration (SLAAC) on or off for the
+    /// bridge (`sysctl net.ipv6.conf.BRIDGE.autoconf=1|0`); see
+    /// [`BridgeConfig::autoconf`].
+    ///
+    /// # Errors
+    /// As [`set_accept_ra`](Bridge::set_accept_ra).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_autoconf(false).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_autoconf(&self, on: bool) -> Result<()> {
+        self.set_ipv6_sysctl(Ipv6Sysctl::Autoconf, on).await
+    }
+
+    /// Turns IPv6 off (`true`) or on (`false`) on the bridge
+    /// (`sysctl net.ipv6.conf.BRIDGE.disable_ipv6=1|0`); see
+    /// [`BridgeConfig::disable_ipv6`]. Turning it off flushes the bridge's
+    /// IPv6 addresses. Turning it back on while the bridge has no carrier
+    /// (an empty bridge with a fixed MAC) leaves IPv6 unable to run DAD
+    /// until a port is up, as after [`Bridge::up`].
+    ///
+    /// # Errors
+    /// As [`set_accept_ra`](Bridge::set_accept_ra).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_disable_ipv6(true).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_disable_ipv6(&self, on: bool) -> Result<()> {
+        self.set_ipv6_sysctl(Ipv6Sysctl::DisableIpv6, on).await
+    }
+
+    /// Writes one IPv6 sysctl and reads it back through netlink.
+    pub(crate) async fn set_ipv6_sysctl(&self, knob: Ipv6Sysctl, on: bool) -> Result<()> {
+        let op = Op::SetIpv6Sysctl(knob);
+        // The current name: the sysctl is reached by name, the bridge by index.
+        let link = self.read(op).await?;
+        hardening::write(&self.nl, &link.name, self.index, knob, on).await?;
+        let link = self.read(op).await?;
+        self.check(op, knob.name(), on, hardening::read(&link, knob))
     }
 
     /// RTM_NEWLINK with bridge options, then the bridge read back.
@@ -913,7 +1171,7 @@ impl Bridge {
             name: IfName::new(&link.name).unwrap_or_else(|_| self.name.clone()),
             index: link.index,
             mac: link.mac.unwrap_or(MacAddr6::nil()),
-            mac_explicit: self.mac_explicit(),
+            mac_explicit: self.mac_explicit().await,
             mtu: link.mtu,
             up: link.up,
             carrier: link.carrier,
@@ -924,6 +1182,9 @@ impl Bridge {
             vlan_filtering: link.vlan_filtering.unwrap_or(false),
             default_pvid: link.default_pvid.and_then(|p| VlanId::new(p).ok()),
             vlan_protocol: link.vlan_protocol,
+            accept_ra: hardening::read(&link, Ipv6Sysctl::AcceptRa),
+            autoconf: hardening::read(&link, Ipv6Sysctl::Autoconf),
+            disable_ipv6: hardening::read(&link, Ipv6Sysctl::DisableIpv6),
             ports,
             addresses: addresses.into_iter().map(AddressStatus::from).collect(),
         })
@@ -1007,6 +1268,16 @@ pub struct BridgeStatus {
     pub default_pvid: Option<VlanId>,
     /// The VLAN tag protocol; `None` when the kernel has no VLAN filtering.
     pub vlan_protocol: Option<VlanProtocol>,
+    /// Whether the bridge takes IPv6 router advertisements
+    /// (`accept_ra` non-zero); `None` when it has no IPv6 state (the kernel
+    /// has IPv6 off, or the MTU is below 1280).
+    pub accept_ra: Option<bool>,
+    /// Whether it autoconfigures addresses from advertised prefixes
+    /// (`autoconf`); `None` as for `accept_ra`.
+    pub autoconf: Option<bool>,
+    /// Whether IPv6 is turned off on it (`disable_ipv6`); `None` as for
+    /// `accept_ra`.
+    pub disable_ipv6: Option<bool>,
     /// Ports, with their state, options and VLANs (see [`Bridge::ports`]).
     pub ports: Vec<PortStatus>,
     /// Addresses with their flags.

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use crate::sysctl::Ipv6Sysctl;
+
 /// What bridgekit was doing when an error happened.
 ///
 /// Every kernel-facing [`Error`] variant carries one, so a log line says what
@@ -77,6 +79,9 @@ pub enum Op {
     WatchEvents,
     /// Applying a desired bridge configuration.
     Apply,
+    /// Writing an IPv6 sysctl of an interface
+    /// (`sysctl net.ipv6.conf.NAME.accept_ra=0`, ...).
+    SetIpv6Sysctl(Ipv6Sysctl),
 }
 
 impl fmt::Display for Op {
@@ -113,6 +118,7 @@ impl fmt::Display for Op {
             Op::DeleteVmNic => "delete VM NIC",
             Op::WatchEvents => "watch events of",
             Op::Apply => "apply configuration to",
+            Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),
         })
     }
 }
@@ -196,10 +202,9 @@ pub enum Error {
         /// The bridge it was expected on.
         bridge: String,
     },
-    /// The caller lacks CAP_NET_ADMIN over the network namespace (EPERM).
-    #[error(
-        "{op} {iface}: permission denied (needs CAP_NET_ADMIN in the interface's network namespace)"
-    )]
+    /// The caller lacks CAP_NET_ADMIN over the network namespace (EPERM),
+    /// or, for a sysctl ([`Op::SetIpv6Sysctl`]), may not write it.
+    #[error("{}", permission_message(*op, iface))]
     PermissionDenied {
         /// What was attempted.
         op: Op,
@@ -231,6 +236,19 @@ pub enum Error {
         expected: String,
         /// What the kernel reports.
         actual: String,
+    },
+    /// IPv6 is turned off on the interface (`disable_ipv6=1`), so it takes
+    /// no IPv6 address.
+    #[error(
+        "{op} {iface}: IPv6 is off on this interface (disable_ipv6=1, which bridgekit sets on a \
+         bridge whose config names only IPv4 addresses); turn it on first with \
+         BridgeConfig::disable_ipv6(false) or Bridge::set_disable_ipv6(false)"
+    )]
+    Ipv6Disabled {
+        /// What was attempted.
+        op: Op,
+        /// The interface name.
+        iface: String,
     },
     /// IPv6 duplicate address detection found another host using the address.
     #[error(
@@ -277,6 +295,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn permission_message(op: Op, iface: &str) -> String {
+    match op {
+        Op::SetIpv6Sysctl(knob) => format!(
+            "{op} {iface}: permission denied writing {} (needs CAP_NET_ADMIN in the \
+             interface's network namespace, as its root, and a writable /proc/sys)",
+            knob.path(iface)
+        ),
+        _ => format!(
+            "{op} {iface}: permission denied (needs CAP_NET_ADMIN in the interface's network namespace)"
+        ),
+    }
 }
 
 fn dad_timeout_message(bridge: &str, tentative: &[Ipv6Addr], carrier: bool) -> String {
@@ -377,6 +408,7 @@ impl Error {
             Error::NoSuchEntry { .. } => Some(libc::ENOENT),
             Error::AlreadyExists { .. } => Some(libc::EEXIST),
             Error::PermissionDenied { .. } => Some(libc::EPERM),
+            Error::Ipv6Disabled { .. } => Some(libc::EACCES),
             Error::Netlink { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error(),
             _ => None,
@@ -455,6 +487,23 @@ mod tests {
         assert!(text.contains("fd00::1"), "{text}");
         assert!(text.contains("no carrier"), "{text}");
         assert!(text.contains("nodad"), "{text}");
+    }
+
+    #[test]
+    fn sysctl_errors_name_the_sysctl() {
+        let e = Error::PermissionDenied {
+            op: Op::SetIpv6Sysctl(Ipv6Sysctl::AcceptRa),
+            iface: "br0".into(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("/proc/sys/net/ipv6/conf/br0/accept_ra"),
+            "{text}"
+        );
+        assert!(
+            text.starts_with("set IPv6 sysctl accept_ra of br0"),
+            "{text}"
+        );
     }
 
     #[test]

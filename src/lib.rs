@@ -42,6 +42,19 @@
 //! [`BridgeConfig::apply`] makes a bridge match a desired state, changing
 //! only what differs.
 //!
+//! ## Security
+//! A bridge that serves guests is their gateway and must not take orders
+//! from them. As libvirt does, every bridge bridgekit creates gets
+//! `accept_ra=0` (no router advertisements: a guest could otherwise give
+//! the host an address and a default route pointing at itself) and
+//! `autoconf=0` (a gateway never autoconfigures), set before it first
+//! comes up; a bridge whose config names only IPv4 addresses gets
+//! `disable_ipv6=1`. [`BridgeConfig::accept_ra`], [`BridgeConfig::autoconf`]
+//! and [`BridgeConfig::disable_ipv6`] state them explicitly (an uplink
+//! bridge), [`BridgeConfig::apply`] converges them, [`BridgeStatus`]
+//! reports them. Left to the VM manager: firewalling, RA guard between
+//! guests (bridge netfilter or nftables), and MAC anti-spoofing.
+//!
 //! ## Errors
 //! Every call returns [`Error`], which names the operation ([`Op`]), the
 //! interface and the kernel's answer. Bad input is refused before any
@@ -74,6 +87,7 @@ mod complete;
 mod error;
 mod events;
 mod fdb;
+mod hardening;
 mod legacy;
 mod mac;
 mod name;
@@ -81,6 +95,7 @@ mod netlink;
 mod netns;
 mod port;
 mod port_bulk;
+mod sysctl;
 mod tap;
 mod vlan;
 mod vm_nic;
@@ -96,6 +111,7 @@ pub use mac::eui64_link_local;
 pub use name::{IFNAME_MAX_LEN, IfName};
 pub use netlink::{Netlink, OperState, PortState};
 pub use port::{PortConfig, PortRef, PortStatus, ToPort};
+pub use sysctl::Ipv6Sysctl;
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};
 

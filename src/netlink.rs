@@ -57,7 +57,12 @@ pub struct Netlink {
 struct Inner {
     handle: Handle,
     netns: OwnedFd,
+    /// The thread in this namespace for sysctl and sysfs work.
+    worker: netns::Worker,
     requests: AtomicU64,
+    /// Kernel-facing steps: netlink requests and sysctl writes, counted
+    /// for fault injection.
+    steps: AtomicU64,
     fault: Mutex<Option<Fault>>,
     /// Receive buffer for notification sockets; 0 = the kernel default.
     event_rcvbuf: AtomicUsize,
@@ -193,8 +198,10 @@ impl Netlink {
         Netlink {
             inner: Arc::new(Inner {
                 handle,
+                worker: netns::Worker::default(),
                 netns,
                 requests: AtomicU64::new(0),
+                steps: AtomicU64::new(0),
                 fault: Mutex::new(None),
                 event_rcvbuf: AtomicUsize::new(0),
                 overruns: AtomicU64::new(0),
@@ -216,11 +223,12 @@ impl Netlink {
         self.inner.requests.load(Ordering::SeqCst)
     }
 
-    /// Testing hook: the request `after` requests from now (0 = the next)
-    /// fails with `errno` without being sent, as if the kernel had answered so.
+    /// Testing hook: the kernel-facing step (a netlink request or a sysctl
+    /// write) `after` steps from now (0 = the next) fails with `errno`
+    /// without being sent, as if the kernel had answered so.
     #[doc(hidden)]
     pub fn inject_fault(&self, after: u64, errno: i32) {
-        let at = self.inner.requests.load(Ordering::SeqCst) + after;
+        let at = self.inner.steps.load(Ordering::SeqCst) + after;
         *self.inner.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault { at, errno });
     }
 
@@ -340,22 +348,37 @@ impl Netlink {
         }
     }
 
+    /// Counts one kernel-facing step (a netlink request, or a sysctl
+    /// write), and fails it if a fault was injected for it.
+    pub(crate) fn fault_step(&self, op: Op, iface: &str) -> Result<()> {
+        let n = self.inner.steps.fetch_add(1, Ordering::SeqCst);
+        let mut fault = self.inner.fault.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(Fault { at, errno }) = *fault {
+            if at == n {
+                *fault = None;
+                debug!(%op, iface, errno, "injected fault");
+                return Err(Error::from_errno(op, iface, errno));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs blocking file work (sysctls, sysfs) inside this connection's
+    /// network namespace, on its namespace thread.
+    pub(crate) async fn in_netns<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&netns::WorkerEnv) -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
+        self.inner.worker.run(&self.inner.netns, f).await
+    }
+
     /// Counts, logs and maps the errors of one kernel request.
     async fn call<T, Fut>(&self, op: Op, iface: &str, f: impl FnOnce(Handle) -> Fut) -> Result<T>
     where
         Fut: Future<Output = Result<T, rtnetlink::Error>>,
     {
-        let n = self.inner.requests.fetch_add(1, Ordering::SeqCst);
-        {
-            let mut fault = self.inner.fault.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(Fault { at, errno }) = *fault {
-                if at == n {
-                    *fault = None;
-                    debug!(%op, iface, errno, "injected fault");
-                    return Err(Error::from_errno(op, iface, errno));
-                }
-            }
-        }
+        self.inner.requests.fetch_add(1, Ordering::SeqCst);
+        self.fault_step(op, iface)?;
         debug!(%op, iface, "netlink request");
         match f(self.inner.handle.clone()).await {
             Ok(v) => {
@@ -1153,7 +1176,12 @@ pub(crate) struct LinkSnapshot {
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ipv6LinkState {
+    /// `disable_ipv6`.
     pub disabled: bool,
+    /// `accept_ra` non-zero.
+    pub accept_ra: bool,
+    /// `autoconf`.
+    pub autoconf: bool,
     pub auto_link_local: Option<bool>,
 }
 
@@ -1216,12 +1244,16 @@ impl LinkSnapshot {
                         if let AfSpecUnspec::Inet6(inet6) = spec {
                             let mut st = Ipv6LinkState {
                                 disabled: false,
+                                accept_ra: false,
+                                autoconf: false,
                                 auto_link_local: None,
                             };
                             for a in inet6 {
                                 match a {
                                     AfSpecInet6::DevConf(conf) => {
-                                        st.disabled = conf.disable_ipv6 != 0
+                                        st.disabled = conf.disable_ipv6 != 0;
+                                        st.accept_ra = conf.accept_ra != 0;
+                                        st.autoconf = conf.autoconf != 0;
                                     }
                                     AfSpecInet6::AddrGenMode(mode) => {
                                         st.auto_link_local = Some(*mode != In6AddrGenMode::None)

@@ -1,10 +1,12 @@
 //! Network namespaces: remembering which one a [`Netlink`](crate::Netlink)
-//! belongs to, running short blocking work inside it on a helper thread, and
-//! reading that namespace's view of sysfs.
+//! belongs to, running short blocking work inside it, and reading that
+//! namespace's view of sysfs and `/proc/sys/net`.
 //!
 //! `setns(2)` and `unshare(2)` change only the calling thread. Every change
-//! here happens on a short-lived helper thread that exits afterwards, so no
-//! runtime thread ever moves to another namespace.
+//! here happens on a helper thread — a short-lived one for a one-off
+//! ([`run_in`]), or the [`Worker`] each `Netlink` keeps for the work it does
+//! again and again (sysctls, sysfs) — so no runtime thread ever moves to
+//! another namespace, and no blocking file access runs on one.
 
 use std::fs::File;
 use std::io;
@@ -77,47 +79,133 @@ pub(crate) fn run_in<T: Send>(
     })
 }
 
-/// Reads `/sys/class/net/<iface>/<attr>` as the namespace `ns` sees it.
+/// Gives the calling thread a private mount namespace (mount events do not
+/// propagate back: `/` is made private first) with a fresh read-only sysfs
+/// over `/sys`, which then shows the thread's network namespace: sysfs shows
+/// the network namespace of whoever mounted it, not of the reader.
+fn mount_private_sysfs() -> io::Result<()> {
+    // SAFETY: plain syscalls with valid C strings; they change only this
+    // thread's fs/mount namespace (CLONE_NEWNS implies CLONE_FS here).
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::mount(
+            c"sysfs".as_ptr(),
+            c"/sys".as_ptr(),
+            c"sysfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+type Job = Box<dyn FnOnce(&WorkerEnv) + Send>;
+
+/// What a [`Worker`] thread found when it set itself up.
+pub(crate) struct WorkerEnv {
+    /// Why the private sysfs could not be mounted (no CAP_SYS_ADMIN), if so.
+    sysfs: Option<io::Error>,
+}
+
+impl WorkerEnv {
+    /// Reads `/sys/class/net/<iface>/<attr>` as the worker's namespace sees it.
+    pub(crate) fn read_sysfs_attr(&self, iface: &str, attr: &str) -> io::Result<String> {
+        if let Some(e) = &self.sysfs {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("cannot mount the namespace's sysfs: {e}"),
+            ));
+        }
+        let path = format!("/sys/class/net/{iface}/{attr}");
+        Ok(std::fs::read_to_string(path)?.trim().to_string())
+    }
+}
+
+/// A thread that lives in one network namespace for as long as its
+/// [`Netlink`](crate::Netlink), doing the blocking file work bound to that
+/// namespace: `/proc/sys/net` and sysfs both show the namespace of the
+/// thread that opens them (sysfs: of its mount), so the work runs there,
+/// set up once — not a thread, `setns` and mount per call — and never on a
+/// runtime thread.
 ///
-/// sysfs shows the network namespace of whoever mounted it, not of the
-/// reader, so the helper thread enters `ns`, takes a private mount namespace
-/// (mount events do not propagate back: `/` is made private first) and mounts
-/// a fresh sysfs over `/sys` there. The mount namespace dies with the thread.
-pub(crate) fn read_sysfs_attr(ns: &OwnedFd, iface: &str, attr: &str) -> io::Result<String> {
-    let path = format!("/sys/class/net/{iface}/{attr}");
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            enter(ns)?;
-            // SAFETY: plain syscalls with valid C strings; they change only this
-            // thread's fs/mount namespace (CLONE_NEWNS implies CLONE_FS here).
-            unsafe {
-                if libc::unshare(libc::CLONE_NEWNS) != 0 {
-                    return Err(io::Error::last_os_error());
+/// Started on first use; it ends when the `Worker` is dropped.
+#[derive(Default)]
+pub(crate) struct Worker {
+    tx: std::sync::OnceLock<Result<std::sync::Mutex<std::sync::mpsc::Sender<Job>>, String>>,
+}
+
+impl Worker {
+    fn start(ns: &OwnedFd) -> Result<std::sync::Mutex<std::sync::mpsc::Sender<Job>>, String> {
+        let ns = ns.try_clone().map_err(|e| e.to_string())?;
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        std::thread::Builder::new()
+            .name("bridgekit-netns".into())
+            .spawn(move || {
+                // Entering the namespace we are already in would need
+                // CAP_SYS_ADMIN for nothing: a daemon with CAP_NET_ADMIN alone
+                // must still be able to write its own namespace's sysctls.
+                let entered = match same_as_current(&ns) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => enter(&ns),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = entered {
+                    let _ = ready_tx.send(Err(format!("cannot enter the network namespace: {e}")));
+                    return;
                 }
-                if libc::mount(
-                    std::ptr::null(),
-                    c"/".as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    return Err(io::Error::last_os_error());
+                drop(ns);
+                let env = WorkerEnv {
+                    sysfs: mount_private_sysfs().err(),
+                };
+                let _ = ready_tx.send(Ok(()));
+                while let Ok(job) = rx.recv() {
+                    job(&env);
                 }
-                if libc::mount(
-                    c"sysfs".as_ptr(),
-                    c"/sys".as_ptr(),
-                    c"sysfs".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(std::fs::read_to_string(&path)?.trim().to_string())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("sysfs helper thread panicked")))
-    })
+            })
+            .map_err(|e| format!("cannot start the namespace thread: {e}"))?;
+        ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err("the namespace thread ended at start".into()))?;
+        Ok(std::sync::Mutex::new(tx))
+    }
+
+    /// Runs `f` on the worker thread, inside the namespace `ns` (the same
+    /// one on every call), and waits for it without blocking the runtime.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        ns: &OwnedFd,
+        f: impl FnOnce(&WorkerEnv) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let tx = match self.tx.get_or_init(|| Self::start(ns)) {
+            Ok(tx) => tx,
+            Err(e) => return Err(io::Error::other(e.clone())),
+        };
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |env| {
+            let _ = done_tx.send(f(env));
+        });
+        tx.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| io::Error::other("the namespace thread has ended"))?;
+        done_rx
+            .await
+            .unwrap_or_else(|_| Err(io::Error::other("the namespace thread dropped a job")))
+    }
 }

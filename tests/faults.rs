@@ -210,3 +210,52 @@ fn vlan_changes_undo_every_step_where_the_kernel_has_vlans() {
         Ok(())
     });
 }
+
+#[test]
+fn apply_undoes_every_step_including_the_ipv6_settings() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        // A bridge someone else made, with the kernel's IPv6 defaults
+        // (accept_ra=1, autoconf=1): apply changes the MTU, both settings,
+        // an address and a port, and each step is made to fail in turn.
+        let nl2 = nl.clone();
+        let steps = fail_each_step(
+            &nl,
+            "apply (IPv6 settings, MTU, address, port)",
+            async || {
+                if ip_link("br0").is_none() {
+                    sh(&[
+                        "ip",
+                        "link",
+                        "add",
+                        "br0",
+                        "address",
+                        "52:54:00:00:00:fd",
+                        "type",
+                        "bridge",
+                    ]);
+                }
+                // Made by iproute2, or put back by the undo of the last try.
+                assert_eq!(ipv6_sysctl("br0", "accept_ra").as_deref(), Some("1"));
+            },
+            async || {
+                fixed_mac_bridge()
+                    .mac("52:54:00:00:00:fd".parse().unwrap())
+                    .mtu(1400)
+                    .address("10.0.0.1/24")
+                    .address("fd00::1/64")
+                    .port("p0", PortConfig::new())
+                    .apply(&nl2)
+                    .await
+                    .map(drop)
+            },
+            async || {},
+        )
+        .await;
+        assert!(steps >= 6, "only {steps} steps");
+        // The undone state is the starting one; the finished one is guarded.
+        assert_eq!(ipv6_sysctl("br0", "accept_ra").as_deref(), Some("0"));
+        assert_eq!(ipv6_sysctl("br0", "autoconf").as_deref(), Some("0"));
+        Ok(())
+    });
+}

@@ -317,6 +317,16 @@ pub fn kernel_state() -> Value {
         }
     }
     out_addrs.sort();
+    // The IPv6 settings bridgekit manages, as /proc/sys shows them.
+    let mut out_sysctls = Vec::new();
+    for l in links.as_array().unwrap() {
+        let name = l["ifname"].as_str().unwrap();
+        for knob in ["accept_ra", "autoconf", "disable_ipv6"] {
+            if let Some(v) = ipv6_sysctl(name, knob) {
+                out_sysctls.push(format!("{name} {knob}={v}"));
+            }
+        }
+    }
     let fdb: Value = serde_json::from_str(&sh(&["bridge", "-j", "fdb", "show"])).unwrap();
     let mut out_fdb: Vec<String> = fdb
         .as_array()
@@ -327,7 +337,19 @@ pub fn kernel_state() -> Value {
         .collect();
     out_fdb.sort();
     let vlans: Value = serde_json::from_str(&sh(&["bridge", "-j", "vlan", "show"])).unwrap();
-    serde_json::json!({ "links": out_links, "addrs": out_addrs, "fdb": out_fdb, "vlans": vlans })
+    serde_json::json!({
+        "links": out_links, "addrs": out_addrs, "fdb": out_fdb, "vlans": vlans,
+        "sysctls": out_sysctls,
+    })
+}
+
+/// `/proc/sys/net/ipv6/conf/IFACE/KNOB` as the calling thread's network
+/// namespace shows it (procfs resolves `/proc/sys/net` by the reader's
+/// namespace); `None` when the link has no IPv6 state.
+pub fn ipv6_sysctl(iface: &str, knob: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{iface}/{knob}"))
+        .ok()
+        .map(|v| v.trim().to_string())
 }
 
 /// Makes request `step` (0 = the first) of `op` fail with `errno`, for

@@ -1,0 +1,72 @@
+//! The names of the IPv6 per-interface sysctls bridgekit manages (a leaf:
+//! writing them is `hardening.rs`'s job).
+
+use std::fmt;
+
+/// One of the IPv6 per-interface settings (sysctls) that bridgekit manages
+/// on a bridge; see [`BridgeConfig::accept_ra`](crate::BridgeConfig::accept_ra)
+/// and the crate's Security section.
+///
+/// ```
+/// use bridgekit::Ipv6Sysctl;
+/// assert_eq!(Ipv6Sysctl::AcceptRa.to_string(), "accept_ra");
+/// assert_eq!(Ipv6Sysctl::AcceptRa.path("virbr0"), "/proc/sys/net/ipv6/conf/virbr0/accept_ra");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ipv6Sysctl {
+    /// `accept_ra`: whether the interface takes router advertisements
+    /// (addresses, default routes, MTU and hop limit) from its link.
+    AcceptRa,
+    /// `autoconf`: whether it makes addresses from advertised prefixes (SLAAC).
+    Autoconf,
+    /// `disable_ipv6`: IPv6 off on the interface (no address, not even link-local).
+    DisableIpv6,
+}
+
+impl Ipv6Sysctl {
+    /// The sysctl's name under `net.ipv6.conf.<iface>`.
+    ///
+    /// ```
+    /// assert_eq!(bridgekit::Ipv6Sysctl::DisableIpv6.name(), "disable_ipv6");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Ipv6Sysctl::AcceptRa => "accept_ra",
+            Ipv6Sysctl::Autoconf => "autoconf",
+            Ipv6Sysctl::DisableIpv6 => "disable_ipv6",
+        }
+    }
+
+    /// Where the kernel takes it for `iface`, in the reader's network namespace.
+    ///
+    /// ```
+    /// assert_eq!(bridgekit::Ipv6Sysctl::Autoconf.path("br0"), "/proc/sys/net/ipv6/conf/br0/autoconf");
+    /// ```
+    pub fn path(self, iface: &str) -> String {
+        format!("{IPV6_SYSCTLS}/conf/{iface}/{}", self.name())
+    }
+}
+
+/// Where the kernel keeps its IPv6 sysctls; absent when IPv6 is off.
+pub(crate) const IPV6_SYSCTLS: &str = "/proc/sys/net/ipv6";
+
+impl fmt::Display for Ipv6Sysctl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ipv6Sysctl;
+
+    #[test]
+    fn names_and_paths() {
+        assert_eq!(
+            Ipv6Sysctl::DisableIpv6.path("br0"),
+            "/proc/sys/net/ipv6/conf/br0/disable_ipv6"
+        );
+        assert_eq!(Ipv6Sysctl::Autoconf.to_string(), "autoconf");
+    }
+}
