@@ -48,6 +48,7 @@ const NET_ADDR_SET: &str = "3";
 /// # Ok::<(), bridgekit::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a config changes nothing until it is passed to create or apply"]
 pub struct BridgeConfig {
     pub(crate) name: IfName,
     pub(crate) mac: Option<MacAddr6>,

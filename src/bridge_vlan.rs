@@ -115,6 +115,12 @@ impl Bridge {
     /// # Ok(()) }
     /// ```
     pub async fn set_vlan_protocol(&self, protocol: VlanProtocol) -> Result<()> {
+        if let VlanProtocol::Other(t) = protocol {
+            return Err(Error::invalid(
+                format!("VLAN protocol {t:#06x}"),
+                "a bridge tags with 802.1Q (0x8100) or 802.1ad (0x88a8) only",
+            ));
+        }
         let link = self
             .set_vlan_option(BridgeOptions {
                 vlan_protocol: Some(protocol),

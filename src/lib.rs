@@ -97,6 +97,8 @@ mod port;
 mod port_bulk;
 mod sysctl;
 mod tap;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod vlan;
 mod vm_nic;
 

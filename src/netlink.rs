@@ -3,13 +3,6 @@
 //! Other modules call the crate-private functions here with typed values;
 //! only this module touches rtnetlink and netlink-packet-route types.
 
-use std::future::Future;
-use std::net::IpAddr;
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
 use futures::TryStreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
 use ipnet::IpNet;
@@ -30,6 +23,12 @@ use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
 use rtnetlink::{
     Handle, LinkBridge, LinkBridgePort, LinkBridgeVlan, LinkMessageBuilder, LinkUnspec,
 };
+use std::future::Future;
+use std::net::IpAddr;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tracing::debug;
 
 use crate::error::{Error, Op, Result};
@@ -59,20 +58,12 @@ struct Inner {
     netns: OwnedFd,
     /// The thread in this namespace for sysctl and sysfs work.
     worker: netns::Worker,
-    requests: AtomicU64,
-    /// Kernel-facing steps: netlink requests and sysctl writes, counted
-    /// for fault injection.
-    steps: AtomicU64,
-    fault: Mutex<Option<Fault>>,
-    /// Receive buffer for notification sockets; 0 = the kernel default.
-    event_rcvbuf: AtomicUsize,
-    /// Notification overruns (ENOBUFS) seen and recovered from.
-    overruns: AtomicU64,
+    /// Fault injection and counters for the test suite.
+    #[cfg(feature = "test-hooks")]
+    hooks: crate::test_hooks::Hooks,
     /// Whether the running kernel knows every bridge port option bridgekit
     /// sends, so its acknowledgement of a port-option change is truthful.
     port_options_known: bool,
-    /// Testing hook: read port options back whatever the kernel version.
-    force_read_back: std::sync::atomic::AtomicBool,
     /// Held while a port's master is looked up and changed, so two tasks
     /// of this process cannot both see a port free and both take it (the
     /// kernel has no compare-and-set for IFLA_MASTER: the second would
@@ -86,16 +77,10 @@ struct Inner {
     idle: tokio::sync::Notify,
 }
 
-#[derive(Clone, Copy)]
-struct Fault {
-    at: u64,
-    errno: i32,
-}
-
 impl std::fmt::Debug for Netlink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Netlink")
-            .field("requests", &self.inner.requests.load(Ordering::Relaxed))
+            .field("pending", &self.inner.pending.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -200,13 +185,9 @@ impl Netlink {
                 handle,
                 worker: netns::Worker::default(),
                 netns,
-                requests: AtomicU64::new(0),
-                steps: AtomicU64::new(0),
-                fault: Mutex::new(None),
-                event_rcvbuf: AtomicUsize::new(0),
-                overruns: AtomicU64::new(0),
+                #[cfg(feature = "test-hooks")]
+                hooks: Default::default(),
                 port_options_known: kernel_at_least(4, 18),
-                force_read_back: std::sync::atomic::AtomicBool::new(false),
                 membership: tokio::sync::Mutex::new(()),
                 dumps: tokio::sync::Mutex::new(()),
                 pending: AtomicUsize::new(0),
@@ -215,56 +196,14 @@ impl Netlink {
         }
     }
 
-    /// How many netlink requests this connection (all clones) has sent.
-    ///
-    /// For tests that prove bad input is rejected before any traffic.
-    #[doc(hidden)]
-    pub fn requests_sent(&self) -> u64 {
-        self.inner.requests.load(Ordering::SeqCst)
-    }
-
-    /// Testing hook: the kernel-facing step (a netlink request or a sysctl
-    /// write) `after` steps from now (0 = the next) fails with `errno`
-    /// without being sent, as if the kernel had answered so.
-    #[doc(hidden)]
-    pub fn inject_fault(&self, after: u64, errno: i32) {
-        let at = self.inner.steps.load(Ordering::SeqCst) + after;
-        *self.inner.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault { at, errno });
-    }
-
-    /// Testing hook: whether a fault set by [`inject_fault`](Netlink::inject_fault)
-    /// is still waiting for its request (the operation sent fewer).
-    #[doc(hidden)]
-    pub fn fault_pending(&self) -> bool {
-        self.inner
-            .fault
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
-    }
-
-    /// Testing hook: disarms a pending injected fault.
-    #[doc(hidden)]
-    pub fn clear_fault(&self) {
-        *self.inner.fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    /// Testing hook: the receive buffer (bytes) of the notification sockets
-    /// opened from now on, small enough to force overruns (ENOBUFS).
-    #[doc(hidden)]
-    pub fn set_event_rcvbuf(&self, bytes: usize) {
-        self.inner.event_rcvbuf.store(bytes, Ordering::SeqCst);
-    }
-
-    /// How many notification overruns (ENOBUFS) were seen and recovered
-    /// from by re-reading state.
-    #[doc(hidden)]
-    pub fn overruns_seen(&self) -> u64 {
-        self.inner.overruns.load(Ordering::SeqCst)
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn hooks(&self) -> &crate::test_hooks::Hooks {
+        &self.inner.hooks
     }
 
     pub(crate) fn note_overrun(&self) {
-        self.inner.overruns.fetch_add(1, Ordering::SeqCst);
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.note_overrun();
     }
 
     /// Whether a port-option change needs reading back: the kernel parses
@@ -273,14 +212,11 @@ impl Netlink {
     /// `isolated`, came in 4.18) is known to 4.18 and later, which apply it
     /// or answer with an error.
     pub(crate) fn port_options_need_read_back(&self) -> bool {
-        !self.inner.port_options_known || self.inner.force_read_back.load(Ordering::SeqCst)
-    }
-
-    /// Testing hook: read port options back after every change, as on a
-    /// kernel older than 4.18.
-    #[doc(hidden)]
-    pub fn force_port_option_read_back(&self, on: bool) {
-        self.inner.force_read_back.store(on, Ordering::SeqCst);
+        #[cfg(feature = "test-hooks")]
+        if self.inner.hooks.force_read_back() {
+            return true;
+        }
+        !self.inner.port_options_known
     }
 
     /// Waits until every multi-step operation started through this
@@ -348,18 +284,12 @@ impl Netlink {
         }
     }
 
-    /// Counts one kernel-facing step (a netlink request, or a sysctl
-    /// write), and fails it if a fault was injected for it.
+    /// A kernel-facing step (a netlink request, or a sysctl write): where
+    /// the test suite injects faults. Nothing without the `test-hooks` feature.
+    #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
     pub(crate) fn fault_step(&self, op: Op, iface: &str) -> Result<()> {
-        let n = self.inner.steps.fetch_add(1, Ordering::SeqCst);
-        let mut fault = self.inner.fault.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(Fault { at, errno }) = *fault {
-            if at == n {
-                *fault = None;
-                debug!(%op, iface, errno, "injected fault");
-                return Err(Error::from_errno(op, iface, errno));
-            }
-        }
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.step(op, iface)?;
         Ok(())
     }
 
@@ -377,7 +307,8 @@ impl Netlink {
     where
         Fut: Future<Output = Result<T, rtnetlink::Error>>,
     {
-        self.inner.requests.fetch_add(1, Ordering::SeqCst);
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.count_request();
         self.fault_step(op, iface)?;
         debug!(%op, iface, "netlink request");
         match f(self.inner.handle.clone()).await {
@@ -727,10 +658,10 @@ impl Netlink {
 
     /// A multicast subscription in this connection's namespace.
     pub(crate) fn subscribe(&self, op: Op, iface: &str, groups: &[u32]) -> Result<Subscription> {
-        let rcvbuf = match self.inner.event_rcvbuf.load(Ordering::SeqCst) {
-            0 => None,
-            n => Some(n),
-        };
+        #[cfg(feature = "test-hooks")]
+        let rcvbuf = Some(self.inner.hooks.event_rcvbuf()).filter(|&n| n > 0);
+        #[cfg(not(feature = "test-hooks"))]
+        let rcvbuf: Option<usize> = None;
         let mask = groups.iter().fold(0u32, |m, g| m | (1 << (g - 1)));
         let socket = netns::run_in(self.netns(), || {
             let mut socket = Socket::new(NETLINK_ROUTE)?;
@@ -902,6 +833,8 @@ impl BridgeOptions {
             b = b.append_info_data(InfoBridge::VlanProtocol(match proto {
                 VlanProtocol::Dot1Q => netlink_packet_route::link::VlanProtocol::Ieee8021Q,
                 VlanProtocol::Dot1Ad => netlink_packet_route::link::VlanProtocol::Ieee8021Ad,
+                // Refused before any traffic (set_vlan_protocol).
+                VlanProtocol::Other(t) => netlink_packet_route::link::VlanProtocol::from(t),
             }));
         }
         if let Some(stp) = self.stp {
@@ -1076,8 +1009,9 @@ impl std::fmt::Display for OperState {
     }
 }
 
-impl From<State> for OperState {
-    fn from(s: State) -> Self {
+impl OperState {
+    /// Not a public `From`: no netlink-packet-route type in the public API.
+    pub(crate) fn from_kernel(s: State) -> Self {
         match s {
             State::Unknown => OperState::Unknown,
             State::NotPresent => OperState::NotPresent,
@@ -1087,7 +1021,7 @@ impl From<State> for OperState {
             State::Dormant => OperState::Dormant,
             State::Up => OperState::Up,
             State::Other(n) => OperState::Other(n),
-            _ => OperState::Other(u8::MAX),
+            other => OperState::Other(u8::from(other)),
         }
     }
 }
@@ -1127,8 +1061,9 @@ impl std::fmt::Display for PortState {
     }
 }
 
-impl From<BridgePortState> for PortState {
-    fn from(s: BridgePortState) -> Self {
+impl PortState {
+    /// Not a public `From`: no netlink-packet-route type in the public API.
+    pub(crate) fn from_kernel(s: BridgePortState) -> Self {
         match s {
             BridgePortState::Disabled => PortState::Disabled,
             BridgePortState::Listening => PortState::Listening,
@@ -1136,7 +1071,7 @@ impl From<BridgePortState> for PortState {
             BridgePortState::Forwarding => PortState::Forwarding,
             BridgePortState::Blocking => PortState::Blocking,
             BridgePortState::Other(n) => PortState::Other(n),
-            _ => PortState::Other(u8::MAX),
+            other => PortState::Other(u8::from(other)),
         }
     }
 }
@@ -1221,7 +1156,7 @@ impl LinkSnapshot {
                 }
                 LinkAttribute::Mtu(v) => s.mtu = *v,
                 LinkAttribute::Carrier(c) => s.carrier = *c != 0,
-                LinkAttribute::OperState(st) => s.operstate = (*st).into(),
+                LinkAttribute::OperState(st) => s.operstate = OperState::from_kernel(*st),
                 LinkAttribute::Controller(i) if *i != 0 => s.master = Some(*i),
                 LinkAttribute::LinkInfo(infos) => s.parse_link_info(infos),
                 // AF_BRIDGE messages carry a port's STP state in
@@ -1234,7 +1169,8 @@ impl LinkSnapshot {
                             if nla.kind() == 1 && nla.value_len() == 1 {
                                 let mut v = [0u8; 1];
                                 nla.emit_value(&mut v);
-                                s.port_state = Some(BridgePortState::from(v[0]).into());
+                                s.port_state =
+                                    Some(PortState::from_kernel(BridgePortState::from(v[0])));
                             }
                         }
                     }
@@ -1288,7 +1224,9 @@ impl LinkSnapshot {
                             InfoBridgePort::NeighSupress(v) => p.neigh_suppress = Some(*v),
                             InfoBridgePort::Cost(v) => p.cost = Some(*v),
                             InfoBridgePort::Priority(v) => p.priority = Some(*v),
-                            InfoBridgePort::State(st) => self.port_state = Some((*st).into()),
+                            InfoBridgePort::State(st) => {
+                                self.port_state = Some(PortState::from_kernel(*st))
+                            }
                             _ => {}
                         }
                     }
@@ -1307,11 +1245,12 @@ impl LinkSnapshot {
                             InfoBridge::VlanFiltering(v) => self.vlan_filtering = Some(*v),
                             InfoBridge::VlanDefaultPvid(v) => self.default_pvid = Some(*v),
                             InfoBridge::VlanProtocol(p) => {
-                                self.vlan_protocol = Some(match p {
-                                    netlink_packet_route::link::VlanProtocol::Ieee8021Ad => {
-                                        VlanProtocol::Dot1Ad
-                                    }
-                                    _ => VlanProtocol::Dot1Q,
+                                use netlink_packet_route::link::VlanProtocol as Kernel;
+                                self.vlan_protocol = Some(match *p {
+                                    Kernel::Ieee8021Q => VlanProtocol::Dot1Q,
+                                    Kernel::Ieee8021Ad => VlanProtocol::Dot1Ad,
+                                    // Kept as the kernel said it, not mapped to a default.
+                                    other => VlanProtocol::Other(u16::from(other)),
                                 })
                             }
                             _ => {}

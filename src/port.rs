@@ -93,6 +93,7 @@ impl ToPort for u32 {
 ///     .up();
 /// ```
 #[derive(Debug, Clone, Default)]
+#[must_use = "a port config changes nothing until it is passed to attach_port or a BridgeConfig"]
 pub struct PortConfig {
     pub(crate) options: PortOptions,
     pub(crate) up: bool,

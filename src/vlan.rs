@@ -320,14 +320,18 @@ pub enum VlanProtocol {
     Dot1Q,
     /// 802.1ad (0x88a8), "QinQ" service tags.
     Dot1Ad,
+    /// Another EtherType the kernel reported, kept as it is (bridgekit
+    /// never sets one: the kernel takes only the two above).
+    Other(u16),
 }
 
 impl fmt::Display for VlanProtocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            VlanProtocol::Dot1Q => "802.1Q",
-            VlanProtocol::Dot1Ad => "802.1ad",
-        })
+        match self {
+            VlanProtocol::Dot1Q => f.write_str("802.1Q"),
+            VlanProtocol::Dot1Ad => f.write_str("802.1ad"),
+            VlanProtocol::Other(t) => write!(f, "EtherType {t:#06x}"),
+        }
     }
 }
 

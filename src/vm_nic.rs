@@ -48,6 +48,7 @@ pub fn host_mac_for(guest: MacAddr6) -> MacAddr6 {
 ///     .port(PortConfig::managed("52:54:00:12:34:56".parse().unwrap()));
 /// ```
 #[derive(Debug, Clone)]
+#[must_use = "a NIC config changes nothing until it is passed to VmNic::create"]
 pub struct VmNicConfig {
     guest_mac: MacAddr6,
     name: String,

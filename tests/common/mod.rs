@@ -17,6 +17,7 @@ pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// refused once the harness has spawned threads, hence here.
 #[ctor::ctor]
 fn enter_user_namespace_when_not_root() {
+    find_system_tools();
     // SAFETY: plain syscalls before any thread exists.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
     if uid == 0 {
@@ -33,6 +34,21 @@ fn enter_user_namespace_when_not_root() {
     let _ = std::fs::write("/proc/self/setgroups", "deny");
     let _ = std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"));
     let _ = std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"));
+}
+
+/// iproute2's `bridge` (and on some systems `ip`) lives in `/usr/sbin`,
+/// which a normal user's default PATH lacks: the tests look for the tools
+/// where the system puts them. Runs before main, single-threaded.
+fn find_system_tools() {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut dirs: Vec<&str> = path.split(':').filter(|d| !d.is_empty()).collect();
+    for extra in ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
+        if !dirs.contains(&extra) {
+            dirs.push(extra);
+        }
+    }
+    // SAFETY: called from the ctor, before any other thread exists.
+    unsafe { std::env::set_var("PATH", dirs.join(":")) };
 }
 
 /// Runs `body` in a fresh network namespace on its own thread with a
