@@ -9,6 +9,7 @@ use macaddr::MacAddr6;
 use tracing::warn;
 
 use crate::bridge::{Bridge, BridgeConfig, timer_matches, to_centiseconds};
+use crate::bridge_options::BridgeOption;
 use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
@@ -46,6 +47,8 @@ pub enum Change {
     AgeingTime(Duration),
     /// VLAN filtering was turned on or off.
     VlanFiltering(bool),
+    /// A bridge option was set to this value.
+    Option(BridgeOption),
     /// IPv6 router advertisements were turned on or off (`accept_ra`).
     AcceptRa(bool),
     /// IPv6 address autoconfiguration was turned on or off (`autoconf`).
@@ -80,6 +83,7 @@ enum Undo {
     AgeingTime(Duration),
     VlanFiltering(bool),
     Ipv6Sysctl(Ipv6Sysctl, bool),
+    Option(BridgeOption),
     Address(IpNet),
     /// A port attached: give it back its old master (none, or the bridge
     /// `allow_move` took it from) and options, and bring it down if it was.
@@ -106,7 +110,7 @@ enum Undo {
 impl BridgeConfig {
     /// Makes the bridge match this config: creates it if missing
     /// ([`Change::Created`]); otherwise changes only what differs — MAC,
-    /// MTU, STP, timers, the IPv6 settings (`accept_ra`, `autoconf`,
+    /// MTU, STP, timers, the [`BridgeOption`]s, the IPv6 settings (`accept_ra`, `autoconf`,
     /// `disable_ipv6`, with their defaults: see [`BridgeConfig::accept_ra`]),
     /// VLAN filtering, the addresses and the ports given here — and reports
     /// each change. Applying the same config again makes
@@ -238,6 +242,16 @@ impl Bridge {
                     undo.push(Undo::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
                     self.set_ageing_time(at).await?;
                     changes.push(Change::AgeingTime(at));
+                }
+            }
+            for option in &config.options {
+                let read = link.bridge_option(option.kind());
+                if !option.matches(read) {
+                    if let Some(old) = read {
+                        undo.push(Undo::Option(old));
+                    }
+                    self.set_option(*option).await?;
+                    changes.push(Change::Option(*option));
                 }
             }
             if stp_change == Some(true) {
@@ -421,6 +435,7 @@ impl Bridge {
                 Undo::AgeingTime(d) => self.set_ageing_time(d).await,
                 Undo::VlanFiltering(on) => self.set_vlan_filtering(on).await,
                 Undo::Ipv6Sysctl(knob, on) => self.set_ipv6_sysctl(knob, on).await,
+                Undo::Option(old) => self.set_option(old).await,
                 Undo::Address(net) => self.remove_address(net).await,
                 Undo::Detach {
                     index,

@@ -7,6 +7,7 @@ use tracing::{debug, warn};
 
 use crate::addr::AddressStatus;
 use crate::addr::ToAddress;
+use crate::bridge_options::{BridgeOption, MulticastRouter, OptionKind};
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening::{self, Ipv6Guard};
@@ -58,6 +59,7 @@ pub struct BridgeConfig {
     pub(crate) ageing_time: Option<Duration>,
     ipv6_ready_without_ports: bool,
     pub(crate) vlan_filtering: Option<bool>,
+    pub(crate) options: Vec<BridgeOption>,
     pub(crate) accept_ra: Option<bool>,
     pub(crate) autoconf: Option<bool>,
     pub(crate) disable_ipv6: Option<bool>,
@@ -87,6 +89,7 @@ impl BridgeConfig {
             ageing_time: None,
             ipv6_ready_without_ports: true,
             vlan_filtering: None,
+            options: Vec::new(),
             accept_ra: None,
             autoconf: None,
             disable_ipv6: None,
@@ -240,6 +243,27 @@ impl BridgeConfig {
         self
     }
 
+    /// A bridge option: STP hello time, max age and priority, group
+    /// forwarding, multicast snooping and querier, per-VLAN statistics,
+    /// multicast router mode (see [`BridgeOption`]). Repeatable; a later
+    /// value of the same option replaces an earlier one. Values the kernel
+    /// would refuse or change are refused by `create` and `apply` as
+    /// [`Error::InvalidInput`] with the allowed range, before anything is
+    /// sent; every option is read back.
+    ///
+    /// ```
+    /// use bridgekit::{BridgeConfig, BridgeOption};
+    /// let c = BridgeConfig::new("br0")?
+    ///     .option(BridgeOption::MulticastSnooping(false))
+    ///     .option(BridgeOption::GroupFwdMask(1 << 14)); // LLDP passes
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn option(mut self, option: BridgeOption) -> Self {
+        self.options.retain(|o| o.kind() != option.kind());
+        self.options.push(option);
+        self
+    }
+
     /// Whether the bridge takes IPv6 router advertisements from its link
     /// (`net.ipv6.conf.BRIDGE.accept_ra`). Default: **off** (`0`), set
     /// before the bridge first comes up.
@@ -351,6 +375,9 @@ impl BridgeConfig {
         }
         if let Some(mac) = self.mac {
             validate_unicast(mac)?;
+        }
+        for option in &self.options {
+            option.validate()?;
         }
         if let Some(mtu) = self.mtu {
             validate_mtu(mtu)?;
@@ -501,6 +528,7 @@ impl Bridge {
                 .ageing_time
                 .map(|d| to_centiseconds("", d))
                 .transpose()?,
+            extra: config.options.clone(),
             ..BridgeOptions::default()
         };
         let link = LinkChange {
@@ -717,10 +745,51 @@ impl Bridge {
         if staged {
             self.check(op, "admin state up", true, Some(link.up))?;
         }
+        for option in &config.options {
+            self.check_option(op, *option, &link)?;
+        }
         if ipv6_guarded {
             self.check_ipv6_guard(op, config.ipv6_guard(), &link)?;
         }
         Ok(())
+    }
+
+    /// Compares a bridge option with what the kernel reports: not reported
+    /// at all is [`Error::Unsupported`] (per-VLAN statistics on a kernel
+    /// without VLAN filtering, which drops the attribute with an Ok).
+    pub(crate) fn check_option(
+        &self,
+        op: Op,
+        want: BridgeOption,
+        link: &LinkSnapshot,
+    ) -> Result<()> {
+        let read = link.bridge_option(want.kind());
+        if want.matches(read) {
+            return Ok(());
+        }
+        match read {
+            None => Err(Error::Unsupported {
+                op,
+                iface: self.name.to_string(),
+                detail: match want {
+                    BridgeOption::VlanStats(_) => format!(
+                        "bridge option {} (the kernel does not report it: {NO_VLAN_FILTERING_CONFIG})",
+                        want.name()
+                    ),
+                    _ => format!(
+                        "bridge option {} (the kernel does not report it)",
+                        want.name()
+                    ),
+                },
+            }),
+            Some(read) => Err(Error::NotApplied {
+                op,
+                iface: self.name.to_string(),
+                what: want.name().to_string(),
+                expected: want.to_string(),
+                actual: read.to_string(),
+            }),
+        }
     }
 
     /// Compares the IPv6 settings the kernel reports (IFLA_INET6_CONF) with `want`.
@@ -974,6 +1043,33 @@ impl Bridge {
         self.check(Op::SetDown, "admin state up", false, Some(link.up))
     }
 
+    /// Sets one bridge option (`ip link set BRIDGE type bridge OPTION
+    /// VALUE`), see [`BridgeOption`], and reads it back.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a value the kernel would refuse or
+    /// change (nothing sent); [`Error::Unsupported`] when the kernel does
+    /// not have the option; [`Error::NotApplied`] if it kept another value.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_option(bridgekit::BridgeOption::Priority(0x1000)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_option(&self, option: BridgeOption) -> Result<()> {
+        option.validate()?;
+        let link = self
+            .set_options(
+                Op::SetBridgeOptions,
+                BridgeOptions {
+                    extra: vec![option],
+                    ..BridgeOptions::default()
+                },
+            )
+            .await?;
+        self.check_option(Op::SetBridgeOptions, option, &link)
+    }
+
     /// Turns IPv6 router advertisements on or off for the bridge
     /// (`sysctl net.ipv6.conf.BRIDGE.accept_ra=1|0`); see
     /// [`BridgeConfig::accept_ra`] for why bridgekit turns them off.
@@ -1183,6 +1279,40 @@ impl Bridge {
             vlan_filtering: link.vlan_filtering.unwrap_or(false),
             default_pvid: link.default_pvid.and_then(|p| VlanId::new(p).ok()),
             vlan_protocol: link.vlan_protocol,
+            hello_time: option_duration(&link, OptionKind::HelloTime),
+            max_age: option_duration(&link, OptionKind::MaxAge),
+            priority: match link.bridge_option(OptionKind::Priority) {
+                Some(BridgeOption::Priority(p)) => p,
+                _ => 0,
+            },
+            group_fwd_mask: match link.bridge_option(OptionKind::GroupFwdMask) {
+                Some(BridgeOption::GroupFwdMask(m)) => m,
+                _ => 0,
+            },
+            group_address: match link.bridge_option(OptionKind::GroupAddress) {
+                Some(BridgeOption::GroupAddress(m)) => m,
+                _ => MacAddr6::nil(),
+            },
+            multicast_snooping: link.bridge_option(OptionKind::MulticastSnooping)
+                == Some(BridgeOption::MulticastSnooping(true)),
+            multicast_querier: link.bridge_option(OptionKind::MulticastQuerier)
+                == Some(BridgeOption::MulticastQuerier(true)),
+            igmp_version: match link.bridge_option(OptionKind::IgmpVersion) {
+                Some(BridgeOption::IgmpVersion(v)) => v,
+                _ => 0,
+            },
+            mld_version: match link.bridge_option(OptionKind::MldVersion) {
+                Some(BridgeOption::MldVersion(v)) => v,
+                _ => 0,
+            },
+            vlan_stats: match link.bridge_option(OptionKind::VlanStats) {
+                Some(BridgeOption::VlanStats(on)) => Some(on),
+                _ => None,
+            },
+            multicast_router: match link.bridge_option(OptionKind::MulticastRouter) {
+                Some(BridgeOption::MulticastRouter(r)) => r,
+                _ => MulticastRouter::Auto,
+            },
             accept_ra: hardening::read(&link, Ipv6Sysctl::AcceptRa),
             autoconf: hardening::read(&link, Ipv6Sysctl::Autoconf),
             disable_ipv6: hardening::read(&link, Ipv6Sysctl::DisableIpv6),
@@ -1219,6 +1349,16 @@ impl Bridge {
         .await
     }
 }
+
+fn option_duration(link: &LinkSnapshot, kind: OptionKind) -> Duration {
+    match link.bridge_option(kind) {
+        Some(BridgeOption::HelloTime(d) | BridgeOption::MaxAge(d)) => d,
+        _ => Duration::ZERO,
+    }
+}
+
+/// Why the kernel may not report a VLAN-related bridge option.
+const NO_VLAN_FILTERING_CONFIG: &str = "built without CONFIG_BRIDGE_VLAN_FILTERING?";
 
 /// On EEXIST, says whether the name belongs to a bridge or to another kind.
 async fn explain_exists(nl: &Netlink, name: &str, err: Error) -> Error {
@@ -1269,6 +1409,28 @@ pub struct BridgeStatus {
     pub default_pvid: Option<VlanId>,
     /// The VLAN tag protocol; `None` when the kernel has no VLAN filtering.
     pub vlan_protocol: Option<VlanProtocol>,
+    /// STP hello time.
+    pub hello_time: Duration,
+    /// STP max age.
+    pub max_age: Duration,
+    /// STP bridge priority.
+    pub priority: u16,
+    /// Link-local groups forwarded (`group_fwd_mask`).
+    pub group_fwd_mask: u16,
+    /// The STP group address.
+    pub group_address: MacAddr6,
+    /// IGMP/MLD snooping on.
+    pub multicast_snooping: bool,
+    /// The bridge's IGMP/MLD querier on.
+    pub multicast_querier: bool,
+    /// IGMP version of the querier.
+    pub igmp_version: u8,
+    /// MLD version of the querier.
+    pub mld_version: u8,
+    /// Per-VLAN statistics on; `None` on a kernel without VLAN filtering.
+    pub vlan_stats: Option<bool>,
+    /// The bridge as a multicast router port.
+    pub multicast_router: MulticastRouter,
     /// Whether the bridge takes IPv6 router advertisements
     /// (`accept_ra` non-zero); `None` when it has no IPv6 state (the kernel
     /// has IPv6 off, or the MTU is below 1280).

@@ -29,8 +29,10 @@ use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tracing::debug;
 
+use crate::bridge_options::{BridgeOption, MulticastRouter, OptionKind};
 use crate::error::{Error, Op, Result};
 use crate::netns;
 use crate::vlan::{self, VlanId, VlanMember, VlanProtocol};
@@ -97,20 +99,6 @@ fn require_runtime() -> Result<()> {
                 ),
             )
         })
-}
-
-/// Whether the running kernel's release is at least `major.minor`
-/// (`uname -r`); false when it cannot be read, so callers stay careful.
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release
-        .trim()
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(a), Some(b)) => (a, b) >= (major, minor),
-        _ => false,
-    }
 }
 
 /// A route-netlink socket with strict checking on, so the kernel filters
@@ -187,7 +175,7 @@ impl Netlink {
                 netns,
                 #[cfg(feature = "test-hooks")]
                 hooks: Default::default(),
-                port_options_known: kernel_at_least(4, 18),
+                port_options_known: crate::kernel::ALL_PORT_OPTIONS_KNOWN.is_running(),
                 membership: tokio::sync::Mutex::new(()),
                 dumps: tokio::sync::Mutex::new(()),
                 pending: AtomicUsize::new(0),
@@ -811,6 +799,13 @@ pub(crate) struct BridgeOptions {
     /// 0 = no default PVID.
     pub default_pvid: Option<u16>,
     pub vlan_protocol: Option<VlanProtocol>,
+    /// Options set as whole values (STP hello/max age/priority, multicast, ...).
+    pub extra: Vec<BridgeOption>,
+}
+
+/// Durations travel as clock_t (centiseconds); validated before.
+fn centiseconds(d: Duration) -> u32 {
+    u32::try_from((d.as_nanos() + 5_000_000) / 10_000_000).unwrap_or(u32::MAX)
 }
 
 impl BridgeOptions {
@@ -836,6 +831,23 @@ impl BridgeOptions {
                 // Refused before any traffic (set_vlan_protocol).
                 VlanProtocol::Other(t) => netlink_packet_route::link::VlanProtocol::from(t),
             }));
+        }
+        for option in &self.extra {
+            b = b.append_info_data(match *option {
+                BridgeOption::HelloTime(d) => InfoBridge::HelloTime(centiseconds(d)),
+                BridgeOption::MaxAge(d) => InfoBridge::MaxAge(centiseconds(d)),
+                BridgeOption::Priority(p) => InfoBridge::Priority(p),
+                BridgeOption::GroupFwdMask(m) => InfoBridge::GroupFwdMask(m),
+                BridgeOption::GroupAddress(mac) => InfoBridge::GroupAddr(mac.into_array()),
+                BridgeOption::MulticastSnooping(on) => InfoBridge::MulticastSnooping(on),
+                BridgeOption::MulticastQuerier(on) => InfoBridge::MulticastQuerier(on),
+                BridgeOption::IgmpVersion(v) => InfoBridge::MulticastIgmpVersion(v),
+                BridgeOption::MldVersion(v) => InfoBridge::MulticastMldVersion(v),
+                BridgeOption::VlanStats(on) => InfoBridge::VlanStatsEnabled(on),
+                BridgeOption::MulticastRouter(r) => InfoBridge::MulticastRouter(
+                    netlink_packet_route::link::BridgeMulticastRouterType::from(r.to_kernel()),
+                ),
+            });
         }
         if let Some(stp) = self.stp {
             b = b.stp_state(if stp {
@@ -1097,6 +1109,8 @@ pub(crate) struct LinkSnapshot {
     /// `IFLA_BR_VLAN_DEFAULT_PVID` (0 = none); absent without VLAN filtering support.
     pub default_pvid: Option<u16>,
     pub vlan_protocol: Option<VlanProtocol>,
+    /// The whole-value bridge options the kernel reported (a bridge only).
+    pub bridge_options: Vec<BridgeOption>,
     /// Bridge port options, when this link is a bridge port.
     pub port: Option<PortOptions>,
     /// STP port state, when this link is a bridge port.
@@ -1144,6 +1158,7 @@ impl LinkSnapshot {
             vlan_filtering: None,
             default_pvid: None,
             vlan_protocol: None,
+            bridge_options: Vec::new(),
             port: None,
             port_state: None,
             ipv6: None,
@@ -1244,6 +1259,41 @@ impl LinkSnapshot {
                             InfoBridge::AgeingTime(v) => self.ageing_time_cs = Some(*v),
                             InfoBridge::VlanFiltering(v) => self.vlan_filtering = Some(*v),
                             InfoBridge::VlanDefaultPvid(v) => self.default_pvid = Some(*v),
+                            InfoBridge::HelloTime(cs) => self.bridge_options.push(
+                                BridgeOption::HelloTime(Duration::from_millis(u64::from(*cs) * 10)),
+                            ),
+                            InfoBridge::MaxAge(cs) => self.bridge_options.push(
+                                BridgeOption::MaxAge(Duration::from_millis(u64::from(*cs) * 10)),
+                            ),
+                            InfoBridge::Priority(p) => {
+                                self.bridge_options.push(BridgeOption::Priority(*p))
+                            }
+                            InfoBridge::GroupFwdMask(m) => {
+                                self.bridge_options.push(BridgeOption::GroupFwdMask(*m))
+                            }
+                            InfoBridge::GroupAddr(a) => self
+                                .bridge_options
+                                .push(BridgeOption::GroupAddress(MacAddr6::from(*a))),
+                            InfoBridge::MulticastSnooping(on) => self
+                                .bridge_options
+                                .push(BridgeOption::MulticastSnooping(*on)),
+                            InfoBridge::MulticastQuerier(on) => self
+                                .bridge_options
+                                .push(BridgeOption::MulticastQuerier(*on)),
+                            InfoBridge::MulticastIgmpVersion(v) => {
+                                self.bridge_options.push(BridgeOption::IgmpVersion(*v))
+                            }
+                            InfoBridge::MulticastMldVersion(v) => {
+                                self.bridge_options.push(BridgeOption::MldVersion(*v))
+                            }
+                            InfoBridge::VlanStatsEnabled(on) => {
+                                self.bridge_options.push(BridgeOption::VlanStats(*on))
+                            }
+                            InfoBridge::MulticastRouter(r) => {
+                                self.bridge_options.push(BridgeOption::MulticastRouter(
+                                    MulticastRouter::from_kernel(u8::from(*r)),
+                                ))
+                            }
                             InfoBridge::VlanProtocol(p) => {
                                 use netlink_packet_route::link::VlanProtocol as Kernel;
                                 self.vlan_protocol = Some(match *p {
@@ -1260,6 +1310,15 @@ impl LinkSnapshot {
                 _ => {}
             }
         }
+    }
+
+    /// The reported value of the bridge option of `kind`.
+    pub(crate) fn bridge_option(&self, kind: OptionKind) -> Option<BridgeOption> {
+        self.bridge_options
+            .iter()
+            .rev()
+            .find(|o| o.kind() == kind)
+            .copied()
     }
 
     pub(crate) fn is_bridge(&self) -> bool {

@@ -664,6 +664,25 @@ impl Bridge {
             .into_iter()
             .next()
         {
+            // The kernel does not report the option at all, and is older
+            // than the kernel that added it: it dropped it with an Ok.
+            Some((what, _, _))
+                if read.port.is_some()
+                    && crate::kernel::port_option_since(what)
+                        .is_some_and(|since| !since.is_running()) =>
+            {
+                let since = crate::kernel::port_option_since(what)
+                    .map_or_else(String::new, |v| v.to_string());
+                let running = crate::kernel::KernelVersion::running()
+                    .map_or_else(|| "older".to_string(), |v| v.to_string());
+                Err(Error::Unsupported {
+                    op: Op::SetPortOptions,
+                    iface: label.to_string(),
+                    detail: format!(
+                        "port option {what} needs Linux {since}; this kernel is {running}"
+                    ),
+                })
+            }
             Some((what, want, got)) => Err(Error::NotApplied {
                 op: Op::SetPortOptions,
                 iface: label.to_string(),

@@ -3,6 +3,8 @@
 //! `bridge -j`), not only through bridgekit's getters.
 #![allow(dead_code)]
 
+pub mod kernel;
+
 use std::future::Future;
 use std::process::Command;
 

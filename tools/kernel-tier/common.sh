@@ -20,7 +20,9 @@ tier_qemu_args() {
     local accel=$1 cmd=$2
     local cpu=()
     if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu host); else cpu=(-accel tcg); fi
-    printf '%s\n' "${cpu[@]}" -m 1G -smp 2 -nographic -no-reboot -monitor none \
+    # Two guests side by side get one vCPU each: more vCPUs than the
+    # machine's cores make TCG far slower, not faster.
+    printf '%s\n' "${cpu[@]}" -m 1G -smp "${TIER_SMP:-2}" -nographic -no-reboot -monitor none \
         -serial stdio -net none -vga none -bios /usr/share/qemu/qboot.rom \
         -kernel "$TIER_VMLINUZ" -initrd "$TIER_INITRD" \
         -append "console=ttyS0 quiet loglevel=0 panic=-1 bk.moddir=$TIER_MODDIR bk.stage2=$tier_dir/stage2 bk.cmd=$cmd" \
