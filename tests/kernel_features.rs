@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use bridgekit::{Bridge, BridgeConfig, Error, PortConfig, VlanProtocol};
+use bridgekit::{Bridge, BridgeConfig, BridgeOption, Error, PortConfig, VlanProtocol};
 use common::kernel::{feature, release, version_has};
 use common::*;
 
@@ -102,6 +102,15 @@ fn features_of_this_kernel() {
         } else {
             Tried::Unsupported("needs bridge VLAN filtering".into())
         };
+        expect(name, tried);
+        // Per-VLAN statistics: the kernel drops the attribute without
+        // VLAN filtering support, so bridgekit reads it back.
+        let name = "per-VLAN statistics";
+        let tried = judge(
+            name,
+            br.set_option(BridgeOption::VlanStats(true)).await,
+            || ip_link("br0").unwrap()["linkinfo"]["info_data"]["vlan_stats_enabled"] == 1,
+        );
         expect(name, tried);
         // Port options, each on a port of its own.
         let options: [(&str, PortConfig, &str, serde_json::Value); 4] = [

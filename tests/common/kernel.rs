@@ -26,6 +26,11 @@ pub const FEATURES: &[Feature] = &[
         config: Some("CONFIG_BRIDGE_VLAN_FILTERING"),
     },
     Feature {
+        name: "per-VLAN statistics",
+        since: (4, 7),
+        config: Some("CONFIG_BRIDGE_VLAN_FILTERING"),
+    },
+    Feature {
         name: "port option multicast flood",
         since: (4, 9),
         config: None,

@@ -25,26 +25,36 @@ tier_qemu_args() {
     printf '%s\n' "${cpu[@]}" -m 1G -smp "${TIER_SMP:-2}" -nographic -no-reboot -monitor none \
         -serial stdio -net none -vga none -bios /usr/share/qemu/qboot.rom \
         -kernel "$TIER_VMLINUZ" -initrd "$TIER_INITRD" \
-        -append "console=ttyS0 quiet loglevel=0 panic=-1 bk.moddir=$TIER_MODDIR bk.stage2=$tier_dir/stage2 bk.cmd=$cmd" \
+        -append "console=ttyS0 quiet loglevel=1 panic=-1 bk.moddir=$TIER_MODDIR bk.stage2=$tier_dir/stage2 bk.cmd=$cmd" \
         -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
 }
 
 # Boots the guest on command file $2 with accel $1 and timeout $3 seconds.
-# Streams the console (CR stripped, marker hidden) to stdout; returns the
-# command's exit status, or 124 if the guest never printed the marker.
+# Streams the console (CR stripped, markers hidden) to stdout; returns the
+# command's exit status, or 124 if the guest never printed the exit marker.
+# A guest that never reached the command (no start marker: the boot itself
+# failed, which TCG does now and then) is booted once more, and says so.
 tier_boot() {
-    local accel=$1 cmd=$2 limit=$3 log status
-    log=$(mktemp "$tier_cache/run/console.XXXXXX")
-    mapfile -t args < <(tier_qemu_args "$accel" "$cmd")
-    timeout -k 5 "$limit" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 |
-        tr -d '\r' | tee "$log" | grep -v --line-buffered 'BRIDGEKIT-KERNEL-TIER-EXIT=' || true
-    status=$(sed -n 's/.*BRIDGEKIT-KERNEL-TIER-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-    if [ -z "$status" ]; then
+    local accel=$1 cmd=$2 limit=$3 log status try
+    for try in 1 2; do
+        log=$(mktemp "$tier_cache/run/console.XXXXXX")
+        mapfile -t args < <(tier_qemu_args "$accel" "$cmd")
+        timeout -k 5 "$limit" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 |
+            tr -d '\r' | tee "$log" | grep -v --line-buffered 'BRIDGEKIT-KERNEL-TIER-' || true
+        status=$(sed -n 's/.*BRIDGEKIT-KERNEL-TIER-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+        if [ -n "$status" ]; then
+            rm -f "$log"
+            return "$status"
+        fi
+        if [ "$try" = 1 ] && ! grep -q 'BRIDGEKIT-KERNEL-TIER-START' "$log"; then
+            tier_say "the guest did not boot as far as the command; booting it once more. Console:"
+            tail -n 40 "$log" >&2
+            rm -f "$log"
+            continue
+        fi
         tier_say "the guest did not finish (timeout ${limit}s, or it crashed); console tail:"
         tail -n 40 "$log" >&2
         rm -f "$log"
         return 124
-    fi
-    rm -f "$log"
-    return "$status"
+    done
 }
