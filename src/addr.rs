@@ -24,9 +24,14 @@ use crate::netlink::{AddrSnapshot, LinkRef, Notification, RTNLGRP_IPV6_IFADDR};
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct AddressStatus {
     /// The address and prefix length.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_data::ser::net")
+    )]
     pub address: IpNet,
     /// IPv6 DAD is still running (or waiting for carrier to start).
     pub tentative: bool,
@@ -173,6 +178,7 @@ impl Bridge {
     /// br.add_address("fd00:1::1/64").await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_address", iface = %self.name), err(Display))]
     pub async fn add_address(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
         let added = self
@@ -194,6 +200,7 @@ impl Bridge {
     /// br.add_address_nodad("fd00:1::1/64").await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_address_nodad", iface = %self.name), err(Display))]
     pub async fn add_address_nodad(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
         if net.addr().is_ipv4() {
@@ -220,6 +227,7 @@ impl Bridge {
     /// br.remove_address("192.168.122.1/24").await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_address", iface = %self.name), err(Display))]
     pub async fn remove_address(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
         self.nl
@@ -237,6 +245,7 @@ impl Bridge {
     /// let tentative = br.addresses().await?.iter().filter(|a| a.tentative).count();
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "addresses", iface = %self.name), err(Display))]
     pub async fn addresses(&self) -> Result<Vec<AddressStatus>> {
         Ok(self
             .nl
@@ -277,6 +286,7 @@ impl Bridge {
     /// br.wait_dad(std::time::Duration::from_secs(5)).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "wait_dad", iface = %self.name), err(Display))]
     pub async fn wait_dad(&self, timeout: Duration) -> Result<()> {
         self.wait_dad_inner(None, timeout).await
     }
@@ -293,6 +303,7 @@ impl Bridge {
     /// br.wait_dad_for(&[a], std::time::Duration::from_secs(5)).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "wait_dad_for", iface = %self.name), err(Display))]
     pub async fn wait_dad_for(&self, addresses: &[Ipv6Addr], timeout: Duration) -> Result<()> {
         self.wait_dad_inner(Some(addresses), timeout).await
     }

@@ -141,6 +141,7 @@ impl BridgeConfig {
     /// println!("changed: {:?}", applied.changes);
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "apply", iface = %self.name), err(Display))]
     pub async fn apply(&self, nl: &Netlink) -> Result<Applied> {
         self.validate()?;
         let (config, owned) = (self.clone(), nl.clone());

@@ -48,7 +48,7 @@ const NET_ADDR_SET: &str = "3";
 ///     .forward_delay(Duration::ZERO);
 /// # Ok::<(), bridgekit::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[must_use = "a config changes nothing until it is passed to create or apply"]
 pub struct BridgeConfig {
     pub(crate) name: IfName,
@@ -57,7 +57,7 @@ pub struct BridgeConfig {
     pub(crate) stp: Option<bool>,
     pub(crate) forward_delay: Option<Duration>,
     pub(crate) ageing_time: Option<Duration>,
-    ipv6_ready_without_ports: bool,
+    pub(crate) ipv6_ready_without_ports: bool,
     pub(crate) vlan_filtering: Option<bool>,
     pub(crate) options: Vec<BridgeOption>,
     pub(crate) accept_ra: Option<bool>,
@@ -66,7 +66,7 @@ pub struct BridgeConfig {
     pub(crate) addresses: Vec<IpNet>,
     pub(crate) ports: Vec<(PortRef, PortConfig)>,
     /// The first bad address or port given to the builder, reported by validate().
-    bad: Option<(String, String)>,
+    pub(crate) bad: Option<(String, String)>,
 }
 
 impl BridgeConfig {
@@ -366,6 +366,18 @@ impl BridgeConfig {
         &self.name
     }
 
+    /// The ports this config names, in the order given.
+    ///
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("br0")?.port("vnet0", bridgekit::PortConfig::new());
+    /// assert_eq!(c.ports().map(|p| p.to_string()).collect::<Vec<_>>(), ["vnet0"]);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    #[must_use]
+    pub fn ports(&self) -> impl ExactSizeIterator<Item = &PortRef> + '_ {
+        self.ports.iter().map(|(p, _)| p)
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if let Some((what, reason)) = &self.bad {
             return Err(Error::invalid(what.clone(), reason.clone()));
@@ -502,6 +514,7 @@ impl Bridge {
     /// let br = bridgekit::Bridge::create(&nl, bridgekit::BridgeConfig::new("br0")?).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "create", iface = %config.name()), err(Display))]
     pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         config.validate()?;
         let label = config.name.to_string();
@@ -853,6 +866,7 @@ impl Bridge {
     /// let br = bridgekit::Bridge::open(&nl, "virbr0").await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "open", iface = name.as_ref()), err(Display))]
     pub async fn open(nl: &Netlink, name: impl AsRef<str>) -> Result<Bridge> {
         let name = IfName::new(name)?;
         let link = nl
@@ -922,6 +936,7 @@ impl Bridge {
     /// br.set_mac("52:54:00:ab:cd:ef".parse().unwrap()).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_mac", iface = %self.name), err(Display))]
     pub async fn set_mac(&self, mac: MacAddr6) -> Result<()> {
         validate_unicast(mac)?;
         let change = LinkChange {
@@ -972,6 +987,7 @@ impl Bridge {
     /// br.set_mtu(9000).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_mtu", iface = %self.name), err(Display))]
     pub async fn set_mtu(&self, mtu: u32) -> Result<()> {
         validate_mtu(mtu)?;
         let change = LinkChange {
@@ -1004,6 +1020,7 @@ impl Bridge {
     /// br.up().await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "up", iface = %self.name), err(Display))]
     pub async fn up(&self) -> Result<()> {
         let change = LinkChange {
             up: Some(true),
@@ -1031,6 +1048,7 @@ impl Bridge {
     /// br.down().await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "down", iface = %self.name), err(Display))]
     pub async fn down(&self) -> Result<()> {
         let change = LinkChange {
             up: Some(false),
@@ -1056,6 +1074,7 @@ impl Bridge {
     /// br.set_option(bridgekit::BridgeOption::Priority(0x1000)).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_option", iface = %self.name), err(Display))]
     pub async fn set_option(&self, option: BridgeOption) -> Result<()> {
         option.validate()?;
         let link = self
@@ -1091,6 +1110,7 @@ impl Bridge {
     /// br.set_accept_ra(false).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_accept_ra", iface = %self.name), err(Display))]
     pub async fn set_accept_ra(&self, on: bool) -> Result<()> {
         self.set_ipv6_sysctl(Ipv6Sysctl::AcceptRa, on).await
     }
@@ -1107,6 +1127,7 @@ impl Bridge {
     /// br.set_autoconf(false).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_autoconf", iface = %self.name), err(Display))]
     pub async fn set_autoconf(&self, on: bool) -> Result<()> {
         self.set_ipv6_sysctl(Ipv6Sysctl::Autoconf, on).await
     }
@@ -1126,6 +1147,7 @@ impl Bridge {
     /// br.set_disable_ipv6(true).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_disable_ipv6", iface = %self.name), err(Display))]
     pub async fn set_disable_ipv6(&self, on: bool) -> Result<()> {
         self.set_ipv6_sysctl(Ipv6Sysctl::DisableIpv6, on).await
     }
@@ -1160,6 +1182,7 @@ impl Bridge {
     /// br.set_stp(true).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_stp", iface = %self.name), err(Display))]
     pub async fn set_stp(&self, on: bool) -> Result<()> {
         if on {
             let link = self.read(Op::SetBridgeOptions).await?;
@@ -1195,6 +1218,7 @@ impl Bridge {
     /// br.set_forward_delay(std::time::Duration::from_secs(2)).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_forward_delay", iface = %self.name), err(Display))]
     pub async fn set_forward_delay(&self, delay: Duration) -> Result<()> {
         let cs = to_centiseconds("forward delay", delay)?;
         let link = self
@@ -1225,6 +1249,7 @@ impl Bridge {
     /// br.set_ageing_time(std::time::Duration::from_secs(300)).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_ageing_time", iface = %self.name), err(Display))]
     pub async fn set_ageing_time(&self, time: Duration) -> Result<()> {
         let cs = to_centiseconds("ageing time", time)?;
         let link = self
@@ -1256,6 +1281,7 @@ impl Bridge {
     /// println!("{} {} carrier={} ports={}", s.name, s.mac, s.carrier, s.ports.len());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "status", iface = %self.name), err(Display))]
     pub async fn status(&self) -> Result<BridgeStatus> {
         let name = self.name.as_str();
         let link = self.read(Op::ReadLink).await?;
@@ -1338,6 +1364,7 @@ impl Bridge {
     /// println!("legacy tap: {legacy:?}");
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "delete", iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<LegacyNic> {
         let (label, nl) = (self.name.to_string(), self.nl.clone());
         run_to_end(&nl, Op::DeleteBridge, &label, async move {
@@ -1377,6 +1404,7 @@ async fn explain_exists(nl: &Netlink, name: &str, err: Error) -> Error {
 
 /// A snapshot of a bridge, from [`Bridge::status`].
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct BridgeStatus {
     /// Name.
@@ -1384,6 +1412,10 @@ pub struct BridgeStatus {
     /// Ifindex.
     pub index: u32,
     /// Current MAC.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_data::ser::mac")
+    )]
     pub mac: MacAddr6,
     /// Whether the kernel marks the MAC as explicitly set (sticky);
     /// `None` when this process cannot read it (needs CAP_SYS_ADMIN over the
@@ -1400,8 +1432,22 @@ pub struct BridgeStatus {
     /// Kernel STP on.
     pub stp: bool,
     /// Forward delay.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "forward_delay_ms",
+            serialize_with = "crate::serde_data::ser::millis"
+        )
+    )]
     pub forward_delay: Duration,
     /// Ageing time of learned entries.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "ageing_time_ms",
+            serialize_with = "crate::serde_data::ser::millis"
+        )
+    )]
     pub ageing_time: Duration,
     /// 802.1Q VLAN filtering on (always false on a kernel without VLAN filtering support).
     pub vlan_filtering: bool,
@@ -1410,14 +1456,32 @@ pub struct BridgeStatus {
     /// The VLAN tag protocol; `None` when the kernel has no VLAN filtering.
     pub vlan_protocol: Option<VlanProtocol>,
     /// STP hello time.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "hello_time_ms",
+            serialize_with = "crate::serde_data::ser::millis"
+        )
+    )]
     pub hello_time: Duration,
     /// STP max age.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "max_age_ms",
+            serialize_with = "crate::serde_data::ser::millis"
+        )
+    )]
     pub max_age: Duration,
     /// STP bridge priority.
     pub priority: u16,
     /// Link-local groups forwarded (`group_fwd_mask`).
     pub group_fwd_mask: u16,
     /// The STP group address.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_data::ser::mac")
+    )]
     pub group_address: MacAddr6,
     /// IGMP/MLD snooping on.
     pub multicast_snooping: bool,

@@ -64,6 +64,7 @@ impl Bridge {
     /// br.set_vlan_filtering(true).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_vlan_filtering", iface = %self.name), err(Display))]
     pub async fn set_vlan_filtering(&self, on: bool) -> Result<()> {
         let link = self
             .set_vlan_option(BridgeOptions {
@@ -89,6 +90,7 @@ impl Bridge {
     /// br.set_default_pvid(Some(bridgekit::VlanId::new(1).unwrap())).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_default_pvid", iface = %self.name), err(Display))]
     pub async fn set_default_pvid(&self, pvid: Option<VlanId>) -> Result<()> {
         let want = pvid.map_or(0, VlanId::get);
         let link = self
@@ -114,6 +116,7 @@ impl Bridge {
     /// br.set_vlan_protocol(bridgekit::VlanProtocol::Dot1Ad).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_vlan_protocol", iface = %self.name), err(Display))]
     pub async fn set_vlan_protocol(&self, protocol: VlanProtocol) -> Result<()> {
         if let VlanProtocol::Other(t) = protocol {
             return Err(Error::invalid(
@@ -285,6 +288,7 @@ impl Bridge {
     /// br.add_vlans("uplink0", &[VlanMember::tagged(VlanRange::all())]).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_vlans", iface = %self.name), err(Display))]
     pub async fn add_vlans(&self, port: impl ToPort, members: &[VlanMember]) -> Result<()> {
         let port = port.to_port()?;
         vlan::validate(members)?;
@@ -309,6 +313,7 @@ impl Bridge {
     /// br.remove_vlans("vnet0", &["10".parse()?]).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_vlans", iface = %self.name), err(Display))]
     pub async fn remove_vlans(&self, port: impl ToPort, ranges: &[VlanRange]) -> Result<()> {
         let port = port.to_port()?;
         vlan::validate_ranges(ranges)?;
@@ -386,6 +391,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vlans", iface = %self.name), err(Display))]
     pub async fn vlans(&self, port: impl ToPort) -> Result<Vec<VlanMember>> {
         let port = port.to_port()?;
         let target = self.vlan_target(Op::ListVlans, &port).await?;

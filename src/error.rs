@@ -284,6 +284,22 @@ pub enum Error {
         /// The errno's description.
         message: String,
     },
+    /// A [`blocking`](crate::blocking) call made on a thread that runs
+    /// async tasks (inside a tokio runtime): blocking it would stall the
+    /// runtime's other tasks, or deadlock a single-threaded one. Nothing
+    /// was sent. Use the async API there, or call from a thread of your
+    /// own (`std::thread::spawn`, `tokio::task::spawn_blocking` is not
+    /// enough: it runs inside the runtime's context).
+    #[error(
+        "{op} {iface}: bridgekit::blocking called from inside an async (tokio) runtime; \
+         use the async API there, or call from a plain thread"
+    )]
+    BlockingInsideRuntime {
+        /// What was attempted.
+        op: Op,
+        /// The interface name (`netlink` for a connection).
+        iface: String,
+    },
     /// A local I/O error (netlink socket, namespace file, sysfs).
     #[error("{op} {iface}: {source}")]
     Io {

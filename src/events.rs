@@ -380,6 +380,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "events", iface = %self.name), err(Display))]
     pub async fn events(&self) -> Result<BridgeEvents> {
         let name = self.name.to_string();
         let sub = self.nl.subscribe(

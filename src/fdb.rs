@@ -38,9 +38,14 @@ impl std::fmt::Display for FdbKind {
 
 /// One entry of a bridge's FDB, from [`Bridge::fdb`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct FdbEntry {
     /// The MAC.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_data::ser::mac")
+    )]
     pub mac: MacAddr6,
     /// The port it points to (or the bridge itself, for the bridge's own addresses).
     pub port: String,
@@ -81,6 +86,7 @@ impl Bridge {
     /// br.add_fdb("vnet0", "52:54:00:12:34:56".parse().unwrap(), None).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_fdb", iface = %self.name), err(Display))]
     pub async fn add_fdb(
         &self,
         port: impl ToPort,
@@ -107,6 +113,7 @@ impl Bridge {
     /// br.remove_fdb("vnet0", "52:54:00:12:34:56".parse().unwrap(), None).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_fdb", iface = %self.name), err(Display))]
     pub async fn remove_fdb(
         &self,
         port: impl ToPort,
@@ -143,6 +150,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "fdb", iface = %self.name), err(Display))]
     pub async fn fdb(&self) -> Result<Vec<FdbEntry>> {
         let name = self.name.as_str();
         let entries = self

@@ -42,6 +42,20 @@
 //! [`BridgeConfig::apply`] makes a bridge match a desired state, changing
 //! only what differs.
 //!
+//! ## Three ways to use it
+//! - **async**, on tokio: everything at the crate root.
+//! - **blocking**, for VMMs without an async runtime (threads and epoll,
+//!   their own executor): [`blocking`] has the same operations as plain
+//!   calls, run by a private runtime on a thread its handle owns.
+//! - **from a file**: with the `serde` feature, the configs are
+//!   `Serialize + Deserialize` (validated as the builders validate), the
+//!   status types serialize, and `from_deserializer` names the field a
+//!   bad document got wrong.
+//!
+//! Every public call runs in a `tracing` span named `bridgekit`, with the
+//! operation (`op`) and the interface (`iface`); a failed call records its
+//! error in it.
+//!
 //! ## Security
 //! A bridge that serves guests is their gateway and must not take orders
 //! from them. As libvirt does, every bridge bridgekit creates gets
@@ -78,9 +92,11 @@
 //! - Only a runtime shutdown can stop an operation halfway.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod addr;
 mod apply;
+pub mod blocking;
 mod bridge;
 mod bridge_options;
 mod bridge_vlan;
@@ -97,6 +113,8 @@ mod netlink;
 mod netns;
 mod port;
 mod port_bulk;
+#[cfg(feature = "serde")]
+mod serde_data;
 mod sysctl;
 mod tap;
 #[cfg(feature = "test-hooks")]
@@ -116,6 +134,8 @@ pub use mac::eui64_link_local;
 pub use name::{IFNAME_MAX_LEN, IfName};
 pub use netlink::{Netlink, OperState, PortState};
 pub use port::{PortConfig, PortRef, PortStatus, ToPort};
+#[cfg(feature = "serde")]
+pub use serde_data::from_deserializer;
 pub use sysctl::Ipv6Sysctl;
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};

@@ -132,6 +132,12 @@ impl Netlink {
     /// let nl = bridgekit::Netlink::connect()?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(
+        name = "bridgekit",
+        skip_all,
+        fields(op = "connect", iface = "netlink"),
+        err(Display)
+    )]
     pub fn connect() -> Result<Self> {
         require_runtime()?;
         let ns = netns::current().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
@@ -155,6 +161,12 @@ impl Netlink {
     /// let nl = bridgekit::Netlink::connect_in_netns("/proc/4242/ns/net")?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(
+        name = "bridgekit",
+        skip_all,
+        fields(op = "connect", iface = %path.as_ref().display()),
+        err(Display)
+    )]
     pub fn connect_in_netns(path: impl AsRef<Path>) -> Result<Self> {
         require_runtime()?;
         let path = path.as_ref();

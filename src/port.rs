@@ -92,15 +92,15 @@ impl ToPort for u32 {
 ///     .vlan(VlanMember::access(VlanId::new(10).unwrap()))
 ///     .up();
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[must_use = "a port config changes nothing until it is passed to attach_port or a BridgeConfig"]
 pub struct PortConfig {
     pub(crate) options: PortOptions,
     pub(crate) up: bool,
     pub(crate) vlans: Vec<VlanMember>,
-    fdb: Vec<(MacAddr6, Option<VlanId>)>,
-    managed: Option<MacAddr6>,
-    allow_move: bool,
+    pub(crate) fdb: Vec<(MacAddr6, Option<VlanId>)>,
+    pub(crate) managed: Option<MacAddr6>,
+    pub(crate) allow_move: bool,
 }
 
 impl PortConfig {
@@ -325,6 +325,7 @@ impl PortConfig {
 /// One port of a bridge with its state, options and VLANs, from
 /// [`Bridge::ports`] (`bridge -d link show`, `bridge vlan show`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct PortStatus {
     /// Name.
@@ -338,6 +339,10 @@ pub struct PortStatus {
     /// Has carrier.
     pub carrier: bool,
     /// MAC of the port.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_data::ser::opt_mac")
+    )]
     pub mac: Option<MacAddr6>,
     /// MTU.
     pub mtu: u32,
@@ -479,6 +484,7 @@ impl Bridge {
     /// br.attach_port("vnet0", PortConfig::new().learning(false).unicast_flood(false).up()).await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "attach_port", iface = %self.name), err(Display))]
     pub async fn attach_port(&self, port: impl ToPort, config: PortConfig) -> Result<()> {
         let port = port.to_port()?;
         config.validate()?;
@@ -756,6 +762,7 @@ impl Bridge {
     /// br.detach_port("vnet0").await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "detach_port", iface = %self.name), err(Display))]
     pub async fn detach_port(&self, port: impl ToPort) -> Result<()> {
         let port = port.to_port()?;
         let op = Op::DetachPort;
@@ -784,6 +791,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "ports", iface = %self.name), err(Display))]
     pub async fn ports(&self) -> Result<Vec<PortStatus>> {
         let name = self.name.as_str();
         let links = self

@@ -47,19 +47,19 @@ pub fn host_mac_for(guest: MacAddr6) -> MacAddr6 {
 ///     .queues(4)
 ///     .port(PortConfig::managed("52:54:00:12:34:56".parse().unwrap()));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[must_use = "a NIC config changes nothing until it is passed to VmNic::create"]
 pub struct VmNicConfig {
-    guest_mac: MacAddr6,
-    name: String,
-    queues: u16,
-    vnet_hdr: bool,
-    mtu: Option<u32>,
-    host_mac: Option<MacAddr6>,
-    port: PortConfig,
-    persistent: bool,
-    owner: Option<u32>,
-    group: Option<u32>,
+    pub(crate) guest_mac: MacAddr6,
+    pub(crate) name: String,
+    pub(crate) queues: u16,
+    pub(crate) vnet_hdr: bool,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) host_mac: Option<MacAddr6>,
+    pub(crate) port: PortConfig,
+    pub(crate) persistent: bool,
+    pub(crate) owner: Option<u32>,
+    pub(crate) group: Option<u32>,
 }
 
 impl VmNicConfig {
@@ -182,7 +182,7 @@ impl VmNicConfig {
         self
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         validate_unicast(self.guest_mac)?;
         if let Some(mac) = self.host_mac {
             validate_unicast(mac)?;
@@ -267,6 +267,7 @@ impl VmNic {
     /// println!("{} has {} queue fds for the VMM", nic.name(), nic.queues().len());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vm_nic_create", iface = %bridge.name()), err(Display))]
     pub async fn create(bridge: &Bridge, config: VmNicConfig) -> Result<VmNic> {
         config.validate()?;
         let this = bridge.clone();
@@ -414,6 +415,7 @@ impl VmNic {
     /// nic.delete().await?;
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vm_nic_delete", iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<()> {
         let VmNic {
             bridge,

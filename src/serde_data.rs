@@ -1,0 +1,862 @@
+//! Desired state as data: `Serialize`/`Deserialize` for the configs and
+//! `Serialize` for the status types (the `serde` cargo feature).
+//!
+//! A document goes through the same validation as the builders, field by
+//! field, so a bad value is refused where it stands ([`from_deserializer`]
+//! names its path) and nothing reaches the kernel. The document form is
+//! the builders' vocabulary in snake_case, with durations in milliseconds
+//! (`forward_delay_ms`), MACs, addresses and VLAN ranges as the strings
+//! `ip` and `bridge` print, and unknown fields refused (a typo in a file is
+//! an error, not a setting silently left at its default).
+//!
+//! Configs go through private document structs (`BridgeDoc`, `PortDoc`,
+//! ...) that mirror the builders; the public types convert from them with
+//! `try_from`, which runs the builders' checks.
+
+use std::fmt;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use macaddr::MacAddr6;
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+
+use crate::bridge::{BridgeConfig, validate_mtu};
+use crate::bridge_options::{BridgeOption, MulticastRouter};
+use crate::error::{Error, Result};
+use crate::fdb::FdbKind;
+use crate::mac::validate_unicast;
+use crate::name::IfName;
+use crate::netlink::{OperState, PortState};
+use crate::port::{PortConfig, PortRef};
+use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
+use crate::vm_nic::VmNicConfig;
+use crate::{ToAddress, ToPort};
+
+/// Deserializes a bridgekit config (or any `Deserialize` type) and, when
+/// the document is bad, says where: [`Error::InvalidInput`] whose `what`
+/// is the path of the offending field (`ports[1].vlans[0].vid`) and whose
+/// `reason` is why, in the builders' words.
+///
+/// Works with any serde format; the example uses TOML.
+///
+/// ```
+/// use bridgekit::BridgeConfig;
+/// let json = r#"{ "name": "virbr0", "mtu": 1500,
+///                 "ports": [ { "name": "vnet0", "vlans": [ { "vid": "5000" } ] } ] }"#;
+/// let mut de = serde_json::Deserializer::from_str(json);
+/// let err = bridgekit::from_deserializer::<BridgeConfig, _>(&mut de).unwrap_err();
+/// // serde_json adds where in the text: "... at line 2 column 72".
+/// assert!(err.to_string().starts_with(
+///     "invalid config field `ports[0].vlans[0].vid`: invalid VLAN id 5000: must be within 1..=4094",
+/// ));
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a document that does not parse or does not
+/// validate.
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub fn from_deserializer<'de, T, D>(deserializer: D) -> Result<T>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let what = if path == "." {
+            "config".to_string()
+        } else {
+            format!("config field `{path}`")
+        };
+        Error::invalid(what, e.into_inner().to_string())
+    })
+}
+
+/// A bridgekit error as a serde error: its words, which already name the value.
+fn de_err<E: de::Error>(e: Error) -> E {
+    E::custom(e)
+}
+
+// --- values: names, MACs, MTUs, durations, addresses, VLANs -----------------
+
+impl Serialize for IfName {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for IfName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        IfName::new(&s).map_err(de_err)
+    }
+}
+
+/// Parses a MAC as `ip link` prints it.
+fn parse_mac(s: &str) -> Result<MacAddr6> {
+    s.parse().map_err(|_| {
+        Error::invalid(
+            format!("MAC address {s:?}"),
+            "expected six hex bytes separated by ':' (52:54:00:12:34:56)",
+        )
+    })
+}
+
+/// A MAC that must be unicast (an interface's own, a guest's).
+struct UnicastMac(MacAddr6);
+
+impl<'de> Deserialize<'de> for UnicastMac {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mac = parse_mac(&s).and_then(validate_unicast).map_err(de_err)?;
+        Ok(UnicastMac(mac))
+    }
+}
+
+/// Any MAC (a group address).
+struct AnyMac(MacAddr6);
+
+impl<'de> Deserialize<'de> for AnyMac {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_mac(&s).map(AnyMac).map_err(de_err)
+    }
+}
+
+/// An MTU within the range an interface takes.
+struct Mtu(u32);
+
+impl<'de> Deserialize<'de> for Mtu {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        validate_mtu(u32::deserialize(d)?).map(Mtu).map_err(de_err)
+    }
+}
+
+/// An interface address, `ADDRESS/PREFIX_LENGTH`.
+struct Address(IpNet);
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.as_str().to_address().map(Address).map_err(de_err)
+    }
+}
+
+/// Serializers for fields of foreign types (`#[serde(serialize_with)]`).
+pub(crate) mod ser {
+    use super::*;
+
+    /// A MAC as `ip link` prints it (lower case).
+    pub(crate) fn mac<S: Serializer>(mac: &MacAddr6, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&lower(*mac))
+    }
+
+    /// An optional MAC.
+    pub(crate) fn opt_mac<S: Serializer>(
+        mac: &Option<MacAddr6>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match mac {
+            Some(m) => s.serialize_str(&lower(*m)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// A duration in whole milliseconds (the kernel keeps bridge timers
+    /// in centiseconds, so nothing it holds is lost).
+    pub(crate) fn millis<S: Serializer>(
+        d: &Duration,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u64(as_millis(*d))
+    }
+
+    /// An address as `ADDRESS/PREFIX_LENGTH`.
+    pub(crate) fn net<S: Serializer>(n: &IpNet, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(n)
+    }
+}
+
+/// `52:54:00:12:34:56`, as iproute2 writes a MAC.
+fn lower(mac: MacAddr6) -> String {
+    let b = mac.into_array();
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5]
+    )
+}
+
+/// Milliseconds, rounded to the nearest one.
+fn as_millis(d: Duration) -> u64 {
+    u64::try_from((d.as_nanos() + 500_000) / 1_000_000).unwrap_or(u64::MAX)
+}
+
+/// Types written as the word `ip`/`bridge` print for them.
+macro_rules! serialize_as_display {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_display!(OperState, PortState, FdbKind, VlanProtocol, VlanRange);
+
+impl Serialize for MulticastRouter {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            MulticastRouter::Other(v) => s.serialize_u8(*v),
+            known => s.collect_str(known),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MulticastRouter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.as_str() {
+            "disabled" => MulticastRouter::Disabled,
+            "auto" => MulticastRouter::Auto,
+            "permanent" => MulticastRouter::Permanent,
+            other => {
+                return Err(de::Error::custom(format!(
+                    "invalid multicast router mode {other:?}: expected \"disabled\", \"auto\" or \"permanent\""
+                )));
+            }
+        })
+    }
+}
+
+impl Serialize for VlanId {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_u16(self.get())
+    }
+}
+
+impl<'de> Deserialize<'de> for VlanId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(VlanVisitor(
+            |s: &str| s.parse::<VlanId>(),
+            |n| {
+                let id = u16::try_from(n).map_err(|_| {
+                    Error::invalid(format!("VLAN id {n}"), "must be within 1..=4094")
+                })?;
+                VlanId::new(id)
+            },
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for VlanRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(VlanVisitor(
+            |s: &str| s.parse::<VlanRange>(),
+            |n| {
+                let id = u16::try_from(n).map_err(|_| {
+                    Error::invalid(format!("VLAN id {n}"), "must be within 1..=4094")
+                })?;
+                VlanId::new(id).map(VlanRange::single)
+            },
+        ))
+    }
+}
+
+/// A VLAN id or range written as a number (`10`) or a string (`"10"`,
+/// `"10-20"`, as `bridge vlan` takes them).
+struct VlanVisitor<F, G>(F, G);
+
+impl<'de, T, F, G> Visitor<'de> for VlanVisitor<F, G>
+where
+    F: Fn(&str) -> Result<T>,
+    G: Fn(u64) -> Result<T>,
+{
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a VLAN id (1..=4094) or a range \"START-END\"")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<T, E> {
+        (self.0)(v).map_err(de_err)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<T, E> {
+        (self.1)(v).map_err(de_err)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<T, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(de_err(Error::invalid(
+                format!("VLAN id {v}"),
+                "must be within 1..=4094",
+            ))),
+        }
+    }
+}
+
+/// A VLAN membership as a document writes it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VlanMemberDoc {
+    vid: VlanRange,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pvid: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    untagged: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Serialize for VlanMember {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        VlanMemberDoc {
+            vid: self.range,
+            pvid: self.pvid,
+            untagged: self.untagged,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for VlanMember {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = VlanMemberDoc::deserialize(d)?;
+        let mut m = VlanMember::tagged(doc.vid);
+        m.pvid = doc.pvid;
+        m.untagged = doc.untagged;
+        if m.pvid && m.range.len() > 1 {
+            return Err(de::Error::custom(format!(
+                "invalid VLAN {}: a PVID must be a single VLAN, not a range",
+                m.range
+            )));
+        }
+        Ok(m)
+    }
+}
+
+// --- PortConfig ---------------------------------------------------------
+
+/// A static FDB entry of a port.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FdbDoc {
+    #[serde(serialize_with = "ser_mac_de")]
+    mac: MacAddrDe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vlan: Option<VlanId>,
+}
+
+/// A unicast MAC that serializes as itself (for doc fields).
+#[derive(Clone, Copy)]
+struct MacAddrDe(MacAddr6);
+
+impl std::ops::Deref for MacAddrDe {
+    type Target = MacAddr6;
+    fn deref(&self) -> &MacAddr6 {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for MacAddrDe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        UnicastMac::deserialize(d).map(|m| MacAddrDe(m.0))
+    }
+}
+
+/// A port as a document writes it: its options, and, in a bridge's
+/// `ports` list, its `name` (or `index`).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PortDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<IfName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    learning: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unicast_flood: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multicast_flood: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    broadcast_flood: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hairpin: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    isolated: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    neigh_suppress: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cost: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    priority: Option<u16>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    up: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    vlans: Vec<VlanMember>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fdb: Vec<FdbDoc>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mac_de"
+    )]
+    managed: Option<MacAddrDe>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    allow_move: bool,
+}
+
+fn ser_opt_mac_de<S: Serializer>(
+    mac: &Option<MacAddrDe>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    ser::opt_mac(&mac.map(|m| m.0), s)
+}
+
+impl From<&PortConfig> for PortDoc {
+    fn from(c: &PortConfig) -> Self {
+        let o = &c.options;
+        // What `managed` already implies is not written again, so a
+        // document reads back as it was written.
+        let base = match c.managed {
+            Some(mac) => PortConfig::managed(mac).options,
+            None => Default::default(),
+        };
+        PortDoc {
+            name: None,
+            index: None,
+            learning: differs(o.learning, base.learning).flatten(),
+            unicast_flood: differs(o.unicast_flood, base.unicast_flood).flatten(),
+            multicast_flood: o.multicast_flood,
+            broadcast_flood: o.broadcast_flood,
+            hairpin: o.hairpin,
+            isolated: o.isolated,
+            neigh_suppress: o.neigh_suppress,
+            cost: o.cost,
+            priority: o.priority,
+            up: c.up,
+            vlans: c.vlans.clone(),
+            fdb: c
+                .fdb
+                .iter()
+                .map(|(mac, vlan)| FdbDoc {
+                    mac: MacAddrDe(*mac),
+                    vlan: *vlan,
+                })
+                .collect(),
+            managed: c.managed.map(MacAddrDe),
+            allow_move: c.allow_move,
+        }
+    }
+}
+
+impl PortDoc {
+    /// The config, through the builders, validated.
+    fn config(&self) -> Result<PortConfig> {
+        let mut c = match self.managed {
+            Some(mac) => PortConfig::managed(mac.0),
+            None => PortConfig::new(),
+        };
+        // Set field by field: `managed` already chose learning and flood
+        // defaults, which explicit fields override.
+        let o = &mut c.options;
+        let set = |slot: &mut Option<bool>, v: Option<bool>| {
+            if v.is_some() {
+                *slot = v;
+            }
+        };
+        set(&mut o.learning, self.learning);
+        set(&mut o.unicast_flood, self.unicast_flood);
+        set(&mut o.multicast_flood, self.multicast_flood);
+        set(&mut o.broadcast_flood, self.broadcast_flood);
+        set(&mut o.hairpin, self.hairpin);
+        set(&mut o.isolated, self.isolated);
+        set(&mut o.neigh_suppress, self.neigh_suppress);
+        if self.cost.is_some() {
+            o.cost = self.cost;
+        }
+        if self.priority.is_some() {
+            o.priority = self.priority;
+        }
+        c.up = self.up;
+        c.vlans = self.vlans.clone();
+        c.fdb = self.fdb.iter().map(|e| (e.mac.0, e.vlan)).collect();
+        c.allow_move = self.allow_move;
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+impl Serialize for PortConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        PortDoc::from(self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = PortDoc::deserialize(d)?;
+        if doc.name.is_some() || doc.index.is_some() {
+            return Err(de::Error::custom(
+                "a port config on its own takes no `name` or `index` (they belong in a bridge's `ports` list)",
+            ));
+        }
+        doc.config().map_err(de_err)
+    }
+}
+
+/// One entry of a bridge's `ports` list: a port config with its port.
+struct PortEntry(PortRef, PortConfig);
+
+impl Serialize for PortEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut doc = PortDoc::from(&self.1);
+        match &self.0 {
+            PortRef::Name(n) => doc.name = Some(n.clone()),
+            PortRef::Index(i) => doc.index = Some(*i),
+        }
+        doc.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = PortDoc::deserialize(d)?;
+        let port = match (&doc.name, doc.index) {
+            (Some(n), None) => PortRef::Name(n.clone()),
+            (None, Some(i)) => i.to_port().map_err(de_err)?,
+            _ => {
+                return Err(de::Error::custom(
+                    "a port in `ports` needs exactly one of `name` and `index`",
+                ));
+            }
+        };
+        Ok(PortEntry(port, doc.config().map_err(de_err)?))
+    }
+}
+
+// --- BridgeConfig ---------------------------------------------------------
+
+/// The bridge-wide options ([`BridgeOption`]) as a table.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OptionsDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hello_time_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_age_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    priority: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group_fwd_mask: Option<u16>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_any_mac"
+    )]
+    group_address: Option<AnyMac>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multicast_snooping: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multicast_querier: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    igmp_version: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mld_version: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vlan_stats: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multicast_router: Option<MulticastRouter>,
+}
+
+fn ser_opt_any_mac<S: Serializer>(
+    mac: &Option<AnyMac>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    ser::opt_mac(&mac.as_ref().map(|m| m.0), s)
+}
+
+impl OptionsDoc {
+    fn is_empty(&self) -> bool {
+        self.options().is_empty()
+    }
+
+    /// The options in the document's (fixed) order.
+    fn options(&self) -> Vec<BridgeOption> {
+        let ms = Duration::from_millis;
+        [
+            self.hello_time_ms.map(|v| BridgeOption::HelloTime(ms(v))),
+            self.max_age_ms.map(|v| BridgeOption::MaxAge(ms(v))),
+            self.priority.map(BridgeOption::Priority),
+            self.group_fwd_mask.map(BridgeOption::GroupFwdMask),
+            self.group_address
+                .as_ref()
+                .map(|m| BridgeOption::GroupAddress(m.0)),
+            self.multicast_snooping.map(BridgeOption::MulticastSnooping),
+            self.multicast_querier.map(BridgeOption::MulticastQuerier),
+            self.igmp_version.map(BridgeOption::IgmpVersion),
+            self.mld_version.map(BridgeOption::MldVersion),
+            self.vlan_stats.map(BridgeOption::VlanStats),
+            self.multicast_router.map(BridgeOption::MulticastRouter),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+impl From<&[BridgeOption]> for OptionsDoc {
+    fn from(options: &[BridgeOption]) -> Self {
+        let mut d = OptionsDoc::default();
+        for o in options {
+            match *o {
+                BridgeOption::HelloTime(t) => d.hello_time_ms = Some(as_millis(t)),
+                BridgeOption::MaxAge(t) => d.max_age_ms = Some(as_millis(t)),
+                BridgeOption::Priority(p) => d.priority = Some(p),
+                BridgeOption::GroupFwdMask(m) => d.group_fwd_mask = Some(m),
+                BridgeOption::GroupAddress(m) => d.group_address = Some(AnyMac(m)),
+                BridgeOption::MulticastSnooping(b) => d.multicast_snooping = Some(b),
+                BridgeOption::MulticastQuerier(b) => d.multicast_querier = Some(b),
+                BridgeOption::IgmpVersion(v) => d.igmp_version = Some(v),
+                BridgeOption::MldVersion(v) => d.mld_version = Some(v),
+                BridgeOption::VlanStats(b) => d.vlan_stats = Some(b),
+                BridgeOption::MulticastRouter(r) => d.multicast_router = Some(r),
+            }
+        }
+        d
+    }
+}
+
+/// The options table, each value checked as [`BridgeConfig::option`]'s
+/// caller would have it checked.
+#[derive(Serialize, Default)]
+#[serde(transparent)]
+struct ValidOptions(OptionsDoc);
+
+impl ValidOptions {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for ValidOptions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = OptionsDoc::deserialize(d)?;
+        for option in doc.options() {
+            option.validate().map_err(de_err)?;
+        }
+        Ok(ValidOptions(doc))
+    }
+}
+
+/// A bridge as a document writes it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BridgeDoc {
+    name: IfName,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mac_de"
+    )]
+    mac: Option<MacAddrDe>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mtu"
+    )]
+    mtu: Option<Mtu>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stp: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    forward_delay_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ageing_time_ms: Option<u64>,
+    /// On by default, as with the builder.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    ipv6_ready_without_ports: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vlan_filtering: Option<bool>,
+    #[serde(default, skip_serializing_if = "ValidOptions::is_empty")]
+    options: ValidOptions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    accept_ra: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    autoconf: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disable_ipv6: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "ser_addresses"
+    )]
+    addresses: Vec<Address>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<PortEntry>,
+}
+
+fn ser_opt_mtu<S: Serializer>(mtu: &Option<Mtu>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match mtu {
+        Some(m) => s.serialize_u32(m.0),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_addresses<S: Serializer>(a: &[Address], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(a.iter().map(|a| a.0.to_string()))
+}
+
+impl Serialize for BridgeConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if let Some((what, reason)) = &self.bad {
+            // A builder call was given bad input: the config cannot be
+            // applied, and a document of it would lose the bad value.
+            return Err(serde::ser::Error::custom(format!(
+                "invalid {what}: {reason}"
+            )));
+        }
+        BridgeDoc {
+            name: self.name.clone(),
+            mac: self.mac.map(MacAddrDe),
+            mtu: self.mtu.map(Mtu),
+            stp: self.stp,
+            forward_delay_ms: self.forward_delay.map(as_millis),
+            ageing_time_ms: self.ageing_time.map(as_millis),
+            ipv6_ready_without_ports: self.ipv6_ready_without_ports,
+            vlan_filtering: self.vlan_filtering,
+            options: ValidOptions(OptionsDoc::from(self.options.as_slice())),
+            accept_ra: self.accept_ra,
+            autoconf: self.autoconf,
+            disable_ipv6: self.disable_ipv6,
+            addresses: self.addresses.iter().copied().map(Address).collect(),
+            ports: self
+                .ports
+                .iter()
+                .map(|(p, c)| PortEntry(p.clone(), c.clone()))
+                .collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BridgeConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = BridgeDoc::deserialize(d)?;
+        let mut c = BridgeConfig::new(doc.name.as_str()).map_err(de_err)?;
+        c.mac = doc.mac.map(|m| m.0);
+        c.mtu = doc.mtu.map(|m| m.0);
+        c.stp = doc.stp;
+        c.forward_delay = doc.forward_delay_ms.map(Duration::from_millis);
+        c.ageing_time = doc.ageing_time_ms.map(Duration::from_millis);
+        c.ipv6_ready_without_ports = doc.ipv6_ready_without_ports;
+        c.vlan_filtering = doc.vlan_filtering;
+        c.options = doc.options.0.options();
+        c.accept_ra = doc.accept_ra;
+        c.autoconf = doc.autoconf;
+        c.disable_ipv6 = doc.disable_ipv6;
+        c.addresses = doc.addresses.into_iter().map(|a| a.0).collect();
+        c.ports = doc.ports.into_iter().map(|e| (e.0, e.1)).collect();
+        c.validate().map_err(de_err)?;
+        Ok(c)
+    }
+}
+
+/// `Some(value)` where it differs from the default (a document states
+/// only what it changes).
+fn differs<T: PartialEq>(value: T, default: T) -> Option<T> {
+    (value != default).then_some(value)
+}
+
+// --- VmNicConfig ----------------------------------------------------------
+
+/// A VM NIC as a document writes it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VmNicDoc {
+    #[serde(serialize_with = "ser_mac_de")]
+    guest_mac: MacAddrDe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queues: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vnet_hdr: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mtu"
+    )]
+    mtu: Option<Mtu>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mac_de"
+    )]
+    host_mac: Option<MacAddrDe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    port: Option<PortConfig>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    persistent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<u32>,
+}
+
+fn ser_mac_de<S: Serializer>(mac: &MacAddrDe, s: S) -> std::result::Result<S::Ok, S::Error> {
+    ser::mac(&mac.0, s)
+}
+
+impl Serialize for VmNicConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let default = VmNicConfig::new(self.guest_mac);
+        VmNicDoc {
+            guest_mac: MacAddrDe(self.guest_mac),
+            name: differs(self.name.clone(), default.name.clone()),
+            queues: differs(self.queues, default.queues),
+            vnet_hdr: differs(self.vnet_hdr, default.vnet_hdr),
+            mtu: self.mtu.map(Mtu),
+            host_mac: self.host_mac.map(MacAddrDe),
+            port: differs(self.port.clone(), default.port.clone()),
+            persistent: self.persistent,
+            owner: self.owner,
+            group: self.group,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for VmNicConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = VmNicDoc::deserialize(d)?;
+        let mut c = VmNicConfig::new(doc.guest_mac.0);
+        if let Some(name) = doc.name {
+            c = c.name(name);
+        }
+        if let Some(q) = doc.queues {
+            c = c.queues(q);
+        }
+        if let Some(v) = doc.vnet_hdr {
+            c = c.vnet_hdr(v);
+        }
+        c.mtu = doc.mtu.map(|m| m.0);
+        c.host_mac = doc.host_mac.map(|m| m.0);
+        if let Some(port) = doc.port {
+            c = c.port(port);
+        }
+        c = c.persistent(doc.persistent);
+        c.owner = doc.owner;
+        c.group = doc.group;
+        c.validate().map_err(de_err)?;
+        Ok(c)
+    }
+}
