@@ -101,7 +101,7 @@ enum Undo {
         old: PortConfig,
         vlans_before: Vec<VlanMember>,
         vlans_set: Vec<VlanMember>,
-        fdb_added: Vec<(MacAddr6, Option<crate::VlanId>)>,
+        fdb_added: Vec<(MacAddr6, Option<crate::vlan::VlanId>)>,
         /// Brought up by the reconfiguration.
         brought_up: bool,
     },

@@ -57,12 +57,18 @@ use futures::StreamExt;
 use ipnet::IpNet;
 use macaddr::MacAddr6;
 
+use crate::address::{AddressStatus, ToAddress};
+use crate::apply::Change;
+use crate::bridge::{BridgeConfig, BridgeStatus};
+use crate::bridge_options::BridgeOption;
 use crate::error::{Error, Op, Result};
-use crate::{
-    AddressStatus, BridgeConfig, BridgeEvent, BridgeOption, BridgeStatus, Change, FdbEntry, IfName,
-    LegacyNic, PortConfig, PortStatus, ToAddress, ToPort, VlanId, VlanMember, VlanProtocol,
-    VlanRange, VmNicConfig,
-};
+use crate::events::BridgeEvent;
+use crate::fdb::FdbEntry;
+use crate::legacy::LegacyNic;
+use crate::name::IfName;
+use crate::port::{PortConfig, PortStatus, ToPort};
+use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
+use crate::vm_nic::VmNicConfig;
 
 /// The runtime thread: a current-thread tokio runtime that runs until the
 /// last handle is dropped.
@@ -149,7 +155,7 @@ fn refuse_inside_runtime(op: Op, iface: &str) -> Result<()> {
 #[derive(Clone)]
 pub struct Netlink {
     // Dropped before the driver: the connection's task ends on a live runtime.
-    nl: crate::Netlink,
+    nl: crate::netlink::Netlink,
     driver: Arc<Driver>,
 }
 
@@ -177,7 +183,7 @@ impl Netlink {
     pub fn connect() -> Result<Self> {
         // The runtime thread starts in the calling thread's network
         // namespace (a new thread inherits it), where the socket is made.
-        Self::start("netlink", crate::Netlink::connect)
+        Self::start("netlink", crate::netlink::Netlink::connect)
     }
 
     /// Connects to the network namespace behind `path`. See
@@ -194,12 +200,14 @@ impl Netlink {
     pub fn connect_in_netns(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let where_ = path.display().to_string();
-        Self::start(&where_, move || crate::Netlink::connect_in_netns(path))
+        Self::start(&where_, move || {
+            crate::netlink::Netlink::connect_in_netns(path)
+        })
     }
 
     fn start(
         where_: &str,
-        connect: impl FnOnce() -> Result<crate::Netlink> + Send + 'static,
+        connect: impl FnOnce() -> Result<crate::netlink::Netlink> + Send + 'static,
     ) -> Result<Self> {
         refuse_inside_runtime(Op::Connect, where_)?;
         let driver = Driver::start().map_err(|e| Error::io(Op::Connect, where_, e))?;
@@ -216,7 +224,7 @@ impl Netlink {
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
     #[must_use]
-    pub fn as_async(&self) -> &crate::Netlink {
+    pub fn as_async(&self) -> &crate::netlink::Netlink {
         &self.nl
     }
 
@@ -263,7 +271,7 @@ impl Netlink {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Bridge {
-    inner: crate::Bridge,
+    inner: crate::bridge::Bridge,
     driver: Arc<Driver>,
 }
 
@@ -315,7 +323,7 @@ impl Bridge {
         let name = config.name().to_string();
         let conn = nl.nl.clone();
         let inner = nl.driver.run(Op::CreateBridge, &name, async move {
-            crate::Bridge::create(&conn, config).await
+            crate::bridge::Bridge::create(&conn, config).await
         })?;
         Ok(Bridge {
             inner,
@@ -337,7 +345,7 @@ impl Bridge {
         let name = name.as_ref().to_string();
         let conn = nl.nl.clone();
         let inner = nl.driver.run(Op::OpenBridge, &name.clone(), async move {
-            crate::Bridge::open(&conn, name).await
+            crate::bridge::Bridge::open(&conn, name).await
         })?;
         Ok(Bridge {
             inner,
@@ -377,7 +385,7 @@ impl Bridge {
     /// # }
     /// ```
     #[must_use]
-    pub fn as_async(&self) -> &crate::Bridge {
+    pub fn as_async(&self) -> &crate::bridge::Bridge {
         &self.inner
     }
 
@@ -415,11 +423,11 @@ impl Bridge {
         fn set_forward_delay(&self, delay: Duration) -> ();
         Op::SetBridgeOptions, "br.set_ageing_time(std::time::Duration::from_secs(300))",
         fn set_ageing_time(&self, time: Duration) -> ();
-        Op::SetIpv6Sysctl(crate::Ipv6Sysctl::AcceptRa), "br.set_accept_ra(false)",
+        Op::SetIpv6Sysctl(crate::sysctl::Ipv6Sysctl::AcceptRa), "br.set_accept_ra(false)",
         fn set_accept_ra(&self, on: bool) -> ();
-        Op::SetIpv6Sysctl(crate::Ipv6Sysctl::Autoconf), "br.set_autoconf(false)",
+        Op::SetIpv6Sysctl(crate::sysctl::Ipv6Sysctl::Autoconf), "br.set_autoconf(false)",
         fn set_autoconf(&self, on: bool) -> ();
-        Op::SetIpv6Sysctl(crate::Ipv6Sysctl::DisableIpv6), "br.set_disable_ipv6(true)",
+        Op::SetIpv6Sysctl(crate::sysctl::Ipv6Sysctl::DisableIpv6), "br.set_disable_ipv6(true)",
         fn set_disable_ipv6(&self, on: bool) -> ();
         Op::ReadLink, "br.status()",
         fn status(&self) -> BridgeStatus;
@@ -729,7 +737,7 @@ impl Bridge {
 #[derive(Debug)]
 pub struct BridgeEvents {
     // Dropped before the driver: its socket is the runtime's.
-    events: Option<crate::BridgeEvents>,
+    events: Option<crate::events::BridgeEvents>,
     name: String,
     driver: Arc<Driver>,
 }
@@ -811,7 +819,7 @@ impl Iterator for BridgeEvents {
 /// ```
 #[derive(Debug)]
 pub struct VmNic {
-    inner: crate::VmNic,
+    inner: crate::vm_nic::VmNic,
     driver: Arc<Driver>,
 }
 
@@ -829,7 +837,7 @@ impl VmNic {
     pub fn create(bridge: &Bridge, config: VmNicConfig) -> Result<VmNic> {
         let br = bridge.inner.clone();
         let inner = bridge.run(Op::CreateVmNic, async move {
-            crate::VmNic::create(&br, config).await
+            crate::vm_nic::VmNic::create(&br, config).await
         })?;
         Ok(VmNic {
             inner,

@@ -146,15 +146,20 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
-    /// The interface does not exist (ENODEV / ENOENT).
+    /// The interface does not exist (the kernel answered ENODEV or
+    /// ENOENT, or bridgekit found no such link).
     #[error("{op} {iface}: no such interface")]
     NotFound {
         /// What was attempted.
         op: Op,
         /// The interface name (or `#index`).
         iface: String,
+        /// The kernel's errno, as it answered (`None` when bridgekit found
+        /// the interface missing itself, in a dump).
+        errno: Option<i32>,
     },
-    /// The interface exists but the entry asked for (an FDB entry, a VLAN) does not.
+    /// The interface exists but the entry asked for (an FDB entry, an
+    /// address, a VLAN) does not.
     #[error("{op} {iface}: {entry} not present")]
     NoSuchEntry {
         /// What was attempted.
@@ -163,6 +168,10 @@ pub enum Error {
         iface: String,
         /// The entry, in words (`FDB entry 52:54:00:00:00:01 vlan 10`).
         entry: String,
+        /// The kernel's errno, as it answered (ENOENT for an FDB entry,
+        /// EADDRNOTAVAIL for an address; `None` when bridgekit found the
+        /// entry missing itself).
+        errno: Option<i32>,
     },
     /// An interface or address of that name already exists (EEXIST).
     #[error("{op} {iface}: already exists")]
@@ -270,8 +279,13 @@ pub enum Error {
         /// Whether the bridge had carrier. Without carrier the kernel never starts DAD.
         carrier: bool,
     },
-    /// Any other errno from the kernel.
-    #[error("{op} {iface}: kernel answered {errno_name} ({message})")]
+    /// Any other errno from the kernel, with the kernel's own words where
+    /// it gave some (its extended acknowledgement, what `ip` prints as
+    /// `Error: ...`).
+    #[error(
+        "{op} {iface}: kernel answered {errno_name} ({message}){}",
+        kernel_words(kernel_message)
+    )]
     Netlink {
         /// What was attempted.
         op: Op,
@@ -283,6 +297,9 @@ pub enum Error {
         errno_name: &'static str,
         /// The errno's description.
         message: String,
+        /// The kernel's extended-ack message (`Can not enslave a bridge
+        /// to a bridge`), when it sent one.
+        kernel_message: Option<String>,
     },
     /// A [`blocking`](crate::blocking) call made on a thread that runs
     /// async tasks (inside a tokio runtime): blocking it would stall the
@@ -311,6 +328,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn kernel_words(message: &Option<String>) -> String {
+    match message {
+        Some(m) => format!(": {m}"),
+        None => String::new(),
+    }
 }
 
 fn permission_message(op: Op, iface: &str) -> String {
@@ -357,15 +381,34 @@ impl Error {
 
     /// Maps a kernel errno (positive) to the variant that carries its meaning.
     pub(crate) fn from_errno(op: Op, iface: &str, errno: i32) -> Self {
+        Error::from_kernel(op, iface, errno, None)
+    }
+
+    /// Maps a kernel answer, an errno (positive) and the kernel's
+    /// extended-ack message if it sent one, to the variant that carries
+    /// its meaning.
+    pub(crate) fn from_kernel(
+        op: Op,
+        iface: &str,
+        errno: i32,
+        kernel_message: Option<String>,
+    ) -> Self {
         let iface = iface.to_string();
         match errno {
-            libc::ENODEV | libc::ENOENT => Error::NotFound { op, iface },
+            libc::ENODEV | libc::ENOENT => Error::NotFound {
+                op,
+                iface,
+                errno: Some(errno),
+            },
             libc::EEXIST => Error::AlreadyExists { op, iface },
             libc::EPERM => Error::PermissionDenied { op, iface },
             libc::EOPNOTSUPP => Error::Unsupported {
                 op,
                 iface,
-                detail: "EOPNOTSUPP".into(),
+                detail: match kernel_message {
+                    Some(m) => format!("EOPNOTSUPP: {m}"),
+                    None => "EOPNOTSUPP".into(),
+                },
             },
             _ => Error::Netlink {
                 op,
@@ -373,25 +416,7 @@ impl Error {
                 errno,
                 errno_name: errno_name(errno),
                 message: errno_message(errno),
-            },
-        }
-    }
-
-    /// Maps an rtnetlink error, keeping the kernel's errno where there is one.
-    pub(crate) fn from_rtnetlink(op: Op, iface: &str, err: rtnetlink::Error) -> Self {
-        match err {
-            rtnetlink::Error::NetlinkError(msg) => match msg.code {
-                Some(code) => Error::from_errno(op, iface, -code.get()),
-                None => Error::Io {
-                    op,
-                    iface: iface.to_string(),
-                    source: std::io::Error::other("unexpected netlink ACK in place of an answer"),
-                },
-            },
-            other => Error::Io {
-                op,
-                iface: iface.to_string(),
-                source: std::io::Error::other(other.to_string()),
+                kernel_message,
             },
         }
     }
@@ -420,8 +445,7 @@ impl Error {
     /// ```
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::NotFound { .. } => Some(libc::ENODEV),
-            Error::NoSuchEntry { .. } => Some(libc::ENOENT),
+            Error::NotFound { errno, .. } | Error::NoSuchEntry { errno, .. } => *errno,
             Error::AlreadyExists { .. } => Some(libc::EEXIST),
             Error::PermissionDenied { .. } => Some(libc::EPERM),
             Error::Ipv6Disabled { .. } => Some(libc::EACCES),
@@ -490,6 +514,23 @@ mod tests {
             "set MTU of br0: kernel answered EINVAL (Invalid argument)"
         );
         assert_eq!(e.errno(), Some(libc::EINVAL));
+        let e = Error::from_errno(Op::RemoveFdb, "br0", libc::ENOENT);
+        assert_eq!(
+            e.errno(),
+            Some(libc::ENOENT),
+            "errno is what the kernel said"
+        );
+        let e = Error::from_kernel(
+            Op::AttachPort,
+            "br1",
+            libc::ELOOP,
+            Some("Can not enslave a bridge to a bridge".into()),
+        );
+        assert_eq!(
+            e.to_string(),
+            "attach port br1: kernel answered ELOOP (Too many levels of symbolic links): \
+             Can not enslave a bridge to a bridge"
+        );
     }
 
     #[test]

@@ -17,14 +17,14 @@ use std::task::{Context, Poll};
 use futures::{Stream, StreamExt};
 use ipnet::IpNet;
 use macaddr::MacAddr6;
-use netlink_packet_route::address::AddressFlags;
 
 use crate::bridge::Bridge;
 use crate::error::{Op, Result};
 use crate::netlink::{
-    AddrSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, OperState, PortState,
-    RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
+    AddrSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, RTNLGRP_IPV4_IFADDR,
+    RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
 };
+use crate::state::{OperState, PortState};
 
 /// Something that happened to a bridge, from [`Bridge::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,13 +93,7 @@ struct Model {
     addrs: BTreeMap<IpNet, u32>,
 }
 
-fn tentative(flags: u32) -> bool {
-    flags & AddressFlags::Tentative.bits() != 0
-}
-
-fn dadfailed(flags: u32) -> bool {
-    flags & AddressFlags::Dadfailed.bits() != 0
-}
+use crate::netlink::address_flags::{dad_failed as dadfailed, tentative};
 
 impl Model {
     /// The bridge's own link fields from a message about it.
@@ -393,6 +387,7 @@ impl Bridge {
             .ok_or_else(|| crate::Error::NotFound {
                 op: Op::WatchEvents,
                 iface: name.clone(),
+                errno: None,
             })?;
         let state = State {
             nl: self.nl.clone(),

@@ -127,10 +127,11 @@ impl Bridge {
             .fdb_del(Op::RemoveFdb, &link.name, link.index, mac, vlan)
             .await
         {
-            Err(Error::NotFound { op, iface }) => Err(Error::NoSuchEntry {
+            Err(Error::NotFound { op, iface, errno }) => Err(Error::NoSuchEntry {
                 op,
                 iface,
                 entry: entry_label(mac, vlan),
+                errno,
             }),
             other => other,
         }

@@ -115,7 +115,11 @@ async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> 
                     link.mtu
                 ),
             },
-            _ => Error::NotFound { op, iface },
+            _ => Error::NotFound {
+                op,
+                iface,
+                errno: Some(libc::ENOENT),
+            },
         },
         _ => Error::io(op, name, e),
     }

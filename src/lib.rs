@@ -94,11 +94,13 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod addr;
+mod address;
 mod apply;
 pub mod blocking;
 mod bridge;
+mod bridge_addr;
 mod bridge_options;
+mod bridge_port;
 mod bridge_vlan;
 mod complete;
 mod error;
@@ -115,6 +117,7 @@ mod port;
 mod port_bulk;
 #[cfg(feature = "serde")]
 mod serde_data;
+mod state;
 mod sysctl;
 mod tap;
 #[cfg(feature = "test-hooks")]
@@ -122,7 +125,7 @@ mod test_hooks;
 mod vlan;
 mod vm_nic;
 
-pub use addr::{AddressStatus, ToAddress};
+pub use address::{AddressStatus, ToAddress};
 pub use apply::{Applied, Change};
 pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU};
 pub use bridge_options::{BridgeOption, MulticastRouter};
@@ -132,10 +135,11 @@ pub use fdb::{FdbEntry, FdbKind};
 pub use legacy::{LegacyNic, legacy_nic_name};
 pub use mac::eui64_link_local;
 pub use name::{IFNAME_MAX_LEN, IfName};
-pub use netlink::{Netlink, OperState, PortState};
+pub use netlink::Netlink;
 pub use port::{PortConfig, PortRef, PortStatus, ToPort};
 #[cfg(feature = "serde")]
 pub use serde_data::from_deserializer;
+pub use state::{OperState, PortState};
 pub use sysctl::Ipv6Sysctl;
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};

@@ -85,9 +85,9 @@ impl Bridge {
         for (port, config) in &list {
             match self.attach_one_locked(port, config).await {
                 Ok(attached) => {
-                    let twice = done
-                        .iter()
-                        .any(|a: &crate::port::Attached| a.link.index == attached.link.index);
+                    let twice = done.iter().any(|a: &crate::bridge_port::Attached| {
+                        a.link.index == attached.link.index
+                    });
                     let name = attached.link.name.clone();
                     done.push(attached);
                     if twice {

@@ -22,17 +22,18 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+use crate::address::ToAddress;
 use crate::bridge::{BridgeConfig, validate_mtu};
 use crate::bridge_options::{BridgeOption, MulticastRouter};
 use crate::error::{Error, Result};
 use crate::fdb::FdbKind;
 use crate::mac::validate_unicast;
 use crate::name::IfName;
-use crate::netlink::{OperState, PortState};
+use crate::port::ToPort;
 use crate::port::{PortConfig, PortRef};
+use crate::state::{OperState, PortState};
 use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
 use crate::vm_nic::VmNicConfig;
-use crate::{ToAddress, ToPort};
 
 /// Deserializes a bridgekit config (or any `Deserialize` type) and, when
 /// the document is bad, says where: [`Error::InvalidInput`] whose `what`

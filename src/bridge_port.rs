@@ -1,0 +1,451 @@
+//! Attaching ports to a bridge and detaching them, all or nothing.
+
+use crate::bridge::Bridge;
+use crate::bridge_vlan::VlanTarget;
+use crate::complete::run_to_end;
+use crate::error::{Error, Op, Result};
+use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, PortOptions};
+use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
+use crate::vlan::{VlanId, VlanMember};
+use macaddr::MacAddr6;
+use tracing::warn;
+
+/// A port attach that succeeded, with the steps to take it back.
+pub(crate) struct Attached {
+    /// The port as it was before the attach.
+    pub(crate) link: LinkSnapshot,
+    undo: Vec<Undo>,
+}
+
+/// One step of an attach, and how to take it back.
+enum Undo {
+    /// The port's master was changed from `prev` (None: it had none);
+    /// `options` are the old bridge's port options, to restore with it.
+    Master {
+        prev: Option<u32>,
+        options: Option<PortOptions>,
+    },
+    /// Port options changed on a port that was already ours: the old values.
+    Options(PortOptions),
+    /// VLANs changed on a port that was already ours.
+    Vlans {
+        before: Vec<VlanMember>,
+        members: Vec<VlanMember>,
+    },
+    /// A static FDB entry added.
+    Fdb(MacAddr6, Option<VlanId>),
+    /// The port was brought up from down.
+    Up,
+}
+
+impl Bridge {
+    pub(crate) async fn port_link(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
+        let label = port.to_string();
+        match port {
+            PortRef::Name(n) => self.nl.link(op, &label, LinkRef::Name(n.as_str())).await,
+            PortRef::Index(i) => self.nl.link(op, &label, LinkRef::Index(*i)).await,
+        }
+    }
+
+    /// A port of this bridge, or [`Error::NotAPort`].
+    pub(crate) async fn own_port(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
+        let link = self.port_link(op, port).await?;
+        if link.master != Some(self.index) {
+            return Err(Error::NotAPort {
+                op,
+                port: link.name,
+                bridge: self.name.to_string(),
+            });
+        }
+        Ok(link)
+    }
+
+    /// Attaches a port and applies `config`: master, port options, VLANs,
+    /// static FDB entries, then up (`ip link set PORT master BRIDGE`,
+    /// `ip link set PORT type bridge_slave ...`, `bridge vlan add ...`,
+    /// `bridge fdb replace ...`, `ip link set PORT up`).
+    ///
+    /// A port of another bridge is refused ([`Error::PortBusy`]) unless
+    /// [`PortConfig::allow_move`]: the kernel would move it silently.
+    /// Options travel in RTM_NEWLINK (RTM_SETLINK ignores them); they are
+    /// read back on kernels older than 4.18, which drop options they do not
+    /// know with an Ok (newer ones apply them or answer an error), and VLANs
+    /// are always read back. If any step fails, every step already done
+    /// is undone — a newly attached port is detached again (which also drops
+    /// its VLANs and FDB entries) — and the first error is returned.
+    /// Attaching a port that is already on this bridge just applies
+    /// `config`, and on failure restores the options and VLANs it changed.
+    ///
+    /// A bridge without a fixed MAC takes a MAC from its ports, so the
+    /// kernel changes it whenever a port joins or leaves — a rollback
+    /// included (an empty bridge ends at 00:00:00:00:00:00). Give bridges a
+    /// fixed MAC ([`BridgeConfig::mac`](crate::BridgeConfig::mac)) and a
+    /// failed attach leaves the host exactly as it was.
+    ///
+    /// # Cancellation
+    /// The steps run on a task of their own: dropping this future does not
+    /// stop them halfway. The port ends fully attached and configured, or
+    /// as it was (a failed step is undone as usual); [`Bridge::ports`] tells
+    /// which.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad options, the bridge itself or another
+    /// bridge as port (nothing sent); [`Error::NotFound`];
+    /// [`Error::PortBusy`]; [`Error::Unsupported`] if the kernel refuses an
+    /// option with EOPNOTSUPP (e.g. VLANs without VLAN filtering);
+    /// [`Error::NotApplied`] if it ignored one.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::PortConfig;
+    /// br.attach_port("vnet0", PortConfig::new().learning(false).unicast_flood(false).up()).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "attach_port", iface = %self.name), err(Display))]
+    pub async fn attach_port(&self, port: impl ToPort, config: PortConfig) -> Result<()> {
+        let port = port.to_port()?;
+        config.validate()?;
+        if config.single_change() {
+            // A lookup and at most one change request: a dropped future has
+            // sent it or not, so no task of its own is needed.
+            return self.attach_one(&port, &config).await.map(drop);
+        }
+        let this = self.clone();
+        run_to_end(&self.nl, Op::AttachPort, &port.to_string(), async move {
+            this.attach_one(&port, &config).await.map(drop)
+        })
+        .await
+    }
+
+    /// One attach, undone in full on failure; on success returns what it
+    /// did, so a bulk call can take it back later.
+    pub(crate) async fn attach_one(&self, port: &PortRef, config: &PortConfig) -> Result<Attached> {
+        let _membership = self.nl.membership().await;
+        self.attach_one_locked(port, config).await
+    }
+
+    /// [`attach_one`](Self::attach_one) for a caller that holds the
+    /// membership lock.
+    pub(crate) async fn attach_one_locked(
+        &self,
+        port: &PortRef,
+        config: &PortConfig,
+    ) -> Result<Attached> {
+        let op = Op::AttachPort;
+        let link = self.port_link(op, port).await?;
+        let label = link.name.clone();
+        if link.index == self.index {
+            return Err(Error::invalid(
+                format!("port {label}"),
+                "a bridge cannot be its own port",
+            ));
+        }
+        if link.is_bridge() {
+            return Err(Error::invalid(
+                format!("port {label}"),
+                "is a bridge; bridges cannot be nested",
+            ));
+        }
+        if let Some(other) = link.master.filter(|m| *m != self.index) {
+            if !config.allow_move {
+                let bridge = match self.nl.link(op, &label, LinkRef::Index(other)).await {
+                    Ok(l) => l.name,
+                    Err(_) => format!("#{other}"),
+                };
+                return Err(Error::PortBusy {
+                    op,
+                    port: label,
+                    bridge,
+                });
+            }
+        }
+        let mut undo = Vec::new();
+        let result = self.configure_port(&link, config, &mut undo).await;
+        let attached = Attached { link, undo };
+        if let Err(e) = result {
+            self.undo_attach(attached).await;
+            return Err(e);
+        }
+        Ok(attached)
+    }
+
+    async fn configure_port(
+        &self,
+        link: &LinkSnapshot,
+        config: &PortConfig,
+        undo: &mut Vec<Undo>,
+    ) -> Result<()> {
+        let (label, index) = (link.name.as_str(), link.index);
+        let already_ours = link.master == Some(self.index);
+        let bring_up = config.up && !link.up;
+        // With nothing to set in between (options, VLANs, FDB entries: a
+        // port up too early would forward in the default VLAN), master and
+        // up travel in one RTM_SETLINK; the kernel applies IFLA_MASTER
+        // before the flags.
+        let up_with_master = bring_up
+            && !already_ours
+            && config.options.is_empty()
+            && config.vlans.is_empty()
+            && config.fdb_entries().is_empty();
+        if !already_ours {
+            let change = LinkChange {
+                master: Some(self.index),
+                up: up_with_master.then_some(true),
+                ..LinkChange::default()
+            };
+            if up_with_master {
+                undo.push(Undo::Up);
+            }
+            undo.push(Undo::Master {
+                prev: link.master,
+                options: link.port,
+            });
+            self.nl
+                .set_link(Op::AttachPort, label, index, &change)
+                .await?;
+        }
+        if !config.options.is_empty() {
+            if already_ours {
+                let old = link.port.unwrap_or_default();
+                undo.push(Undo::Options(config.options.previous(&old)));
+            }
+            self.nl
+                .set_port_options(Op::SetPortOptions, label, index, &config.options)
+                .await?;
+            // RTM_NEWLINK drops a port option an older kernel does not
+            // know and still says Ok: read the options back there. Newer
+            // kernels apply every option we send or answer with an error,
+            // as do the other steps here.
+            if self.nl.port_options_need_read_back() {
+                self.check_port_options(label, index, &config.options)
+                    .await?;
+            }
+        }
+        if !config.vlans.is_empty() {
+            let target = VlanTarget {
+                name: label.to_string(),
+                index,
+                bridge_self: false,
+            };
+            let before = self.apply_vlans(&target, &config.vlans).await?;
+            if already_ours {
+                undo.push(Undo::Vlans {
+                    before,
+                    members: config.vlans.clone(),
+                });
+            }
+        }
+        for (mac, vlan) in config.fdb_entries() {
+            self.nl.fdb_add(Op::AddFdb, label, index, mac, vlan).await?;
+            undo.push(Undo::Fdb(mac, vlan));
+        }
+        if bring_up && !up_with_master {
+            let up = LinkChange {
+                up: Some(true),
+                ..LinkChange::default()
+            };
+            undo.push(Undo::Up);
+            self.nl.set_link(Op::SetUp, label, index, &up).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives a port back its old master (`None`: no master) and, on a
+    /// bridge, its old port options.
+    pub(crate) async fn put_back(
+        &self,
+        label: &str,
+        index: u32,
+        master: Option<u32>,
+        options: Option<PortOptions>,
+    ) -> Result<()> {
+        let back = LinkChange {
+            master: Some(master.unwrap_or(0)),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::DetachPort, label, index, &back)
+            .await?;
+        match (master, options) {
+            (Some(_), Some(opts)) if !opts.is_empty() => {
+                self.nl
+                    .set_port_options(Op::SetPortOptions, label, index, &opts)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Reads a port's options back and compares them with what was sent.
+    async fn check_port_options(&self, label: &str, index: u32, sent: &PortOptions) -> Result<()> {
+        let read = self
+            .nl
+            .link(Op::SetPortOptions, label, LinkRef::Index(index))
+            .await?;
+        match sent
+            .mismatches(&read.port.unwrap_or_default())
+            .into_iter()
+            .next()
+        {
+            // The kernel does not report the option at all, and is older
+            // than the kernel that added it: it dropped it with an Ok.
+            Some((what, _, _))
+                if read.port.is_some()
+                    && crate::kernel::port_option_since(what)
+                        .is_some_and(|since| !since.is_running()) =>
+            {
+                let since = crate::kernel::port_option_since(what)
+                    .map_or_else(String::new, |v| v.to_string());
+                let running = crate::kernel::KernelVersion::running()
+                    .map_or_else(|| "older".to_string(), |v| v.to_string());
+                Err(Error::Unsupported {
+                    op: Op::SetPortOptions,
+                    iface: label.to_string(),
+                    detail: format!(
+                        "port option {what} needs Linux {since}; this kernel is {running}"
+                    ),
+                })
+            }
+            Some((what, want, got)) => Err(Error::NotApplied {
+                op: Op::SetPortOptions,
+                iface: label.to_string(),
+                what: what.to_string(),
+                expected: want,
+                actual: got,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes back the steps of an attach, last first; best effort,
+    /// failures are logged (the first error is what the caller gets).
+    pub(crate) async fn undo_attach(&self, attached: Attached) {
+        let Attached { link, undo } = attached;
+        let (label, index) = (link.name.as_str(), link.index);
+        // Leaving the bridge drops the port's VLANs and FDB entries with it.
+        let detaching = undo
+            .iter()
+            .any(|u| matches!(u, Undo::Master { prev: None, .. }));
+        for step in undo.into_iter().rev() {
+            let result = match step {
+                Undo::Up => {
+                    let down = LinkChange {
+                        up: Some(false),
+                        ..LinkChange::default()
+                    };
+                    self.nl.set_link(Op::SetDown, label, index, &down).await
+                }
+                Undo::Fdb(..) | Undo::Vlans { .. } | Undo::Options(_) if detaching => Ok(()),
+                Undo::Fdb(mac, vlan) => {
+                    self.nl
+                        .fdb_del(Op::RemoveFdb, label, index, mac, vlan)
+                        .await
+                }
+                Undo::Vlans { before, members } => {
+                    let target = VlanTarget {
+                        name: label.to_string(),
+                        index,
+                        bridge_self: false,
+                    };
+                    self.restore_vlans(&target, &before, &members).await;
+                    Ok(())
+                }
+                Undo::Options(old) => {
+                    self.nl
+                        .set_port_options(Op::SetPortOptions, label, index, &old)
+                        .await
+                }
+                Undo::Master { prev, options } => self.put_back(label, index, prev, options).await,
+            };
+            if let Err(e) = result {
+                warn!(port = %label, bridge = %self.name, error = %e, "could not undo a step of a failed attach");
+            }
+        }
+    }
+
+    /// Detaches a port (`ip link set PORT nomaster`). The kernel drops the
+    /// port's VLANs and FDB entries (static ones included) with it.
+    ///
+    /// # Cancellation
+    /// One lookup and one change: a dropped future has either sent the
+    /// change (the port is detached) or not (nothing changed).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::NotAPort`] if it is not a port of this
+    /// bridge (nothing sent beyond the lookup).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.detach_port("vnet0").await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "detach_port", iface = %self.name), err(Display))]
+    pub async fn detach_port(&self, port: impl ToPort) -> Result<()> {
+        let port = port.to_port()?;
+        let op = Op::DetachPort;
+        let _membership = self.nl.membership().await;
+        let link = self.own_port(op, &port).await?;
+        let change = LinkChange {
+            master: Some(0),
+            ..LinkChange::default()
+        };
+        // The acknowledgement is truthful: the kernel either releases the
+        // port or answers with an error.
+        self.nl.set_link(op, &link.name, link.index, &change).await
+    }
+
+    /// Every port with its state, options and VLANs (`bridge -d link show
+    /// master BRIDGE` and `bridge vlan show`): two requests, both filtered
+    /// or bounded by the kernel to bridge devices.
+    ///
+    /// # Errors
+    /// Kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// for p in br.ports().await? {
+    ///     println!("{} {} learning={} vlans={:?}", p.name, p.state, p.learning, p.vlans);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "ports", iface = %self.name), err(Display))]
+    pub async fn ports(&self) -> Result<Vec<PortStatus>> {
+        let name = self.name.as_str();
+        let links = self
+            .nl
+            .links_with_master(Op::ListPorts, name, self.index)
+            .await?;
+        if links.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut vlans: std::collections::HashMap<u32, Vec<VlanMember>> = self
+            .nl
+            .vlan_dump(Op::ListVlans, name)
+            .await?
+            .into_iter()
+            .map(|s| (s.index, s.vlans))
+            .collect();
+        Ok(links
+            .into_iter()
+            .map(|l| {
+                let v = vlans.remove(&l.index).unwrap_or_default();
+                PortStatus::new(l, v)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_cost_and_priority() {
+        assert!(PortConfig::new().cost(0).validate().is_err());
+        assert!(PortConfig::new().cost(65536).validate().is_err());
+        assert!(PortConfig::new().cost(1).validate().is_ok());
+        assert!(PortConfig::new().priority(64).validate().is_err());
+        assert!(PortConfig::new().priority(63).validate().is_ok());
+        assert!(0u32.to_port().is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR: interface addresses.
+use futures::TryStreamExt;
+use ipnet::IpNet;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use std::net::IpAddr;
+
+use super::Netlink;
+use crate::address::AddressStatus;
+use crate::error::{Op, Result};
+
+impl Netlink {
+    // ----- addresses ---------------------------------------------------
+
+    /// RTM_NEWADDR (with IFA_F_NODAD when asked); IPv4 gets its broadcast.
+    pub(crate) async fn add_address(
+        &self,
+        iface: &str,
+        index: u32,
+        net: IpNet,
+        nodad: bool,
+    ) -> Result<()> {
+        self.call(Op::AddAddress, iface, |h| {
+            let mut req = h.address().add(index, net.addr(), net.prefix_len());
+            if nodad {
+                req.message_mut()
+                    .attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+            req.execute()
+        })
+        .await
+    }
+
+    /// RTM_DELADDR of one address.
+    pub(crate) async fn remove_address(&self, iface: &str, index: u32, net: IpNet) -> Result<()> {
+        let mut msg = AddressMessage::default();
+        msg.header.index = index;
+        msg.header.prefix_len = net.prefix_len();
+        msg.header.family = match net {
+            IpNet::V4(_) => netlink_packet_route::AddressFamily::Inet,
+            IpNet::V6(_) => netlink_packet_route::AddressFamily::Inet6,
+        };
+        msg.attributes.push(AddressAttribute::Local(net.addr()));
+        if net.addr().is_ipv6() {
+            msg.attributes.push(AddressAttribute::Address(net.addr()));
+        }
+        self.call(Op::RemoveAddress, iface, |h| h.address().del(msg).execute())
+            .await
+    }
+
+    /// RTM_GETADDR dump of one link's addresses (filtered by the kernel:
+    /// strict checking honours the ifindex in the request header).
+    pub(crate) async fn addresses(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+    ) -> Result<Vec<AddrSnapshot>> {
+        self.dump(op, iface, move |h| async move {
+            let mut req = h.address().get().set_link_index_filter(index);
+            req.message_mut().header.index = index;
+            req.execute()
+                .try_filter_map(|m| async move { Ok(AddrSnapshot::parse(&m)) })
+                .try_collect()
+                .await
+        })
+        .await
+    }
+}
+
+/// An address as one RTM_NEWADDR message describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AddrSnapshot {
+    pub net: IpNet,
+    pub flags: u32,
+}
+
+impl AddrSnapshot {
+    pub(super) fn parse(m: &AddressMessage) -> Option<Self> {
+        let mut local = None;
+        let mut address = None;
+        let mut flags = u32::from(m.header.flags.bits());
+        for attr in &m.attributes {
+            match attr {
+                AddressAttribute::Local(a) => local = Some(*a),
+                AddressAttribute::Address(a) => address = Some(*a),
+                AddressAttribute::Flags(f) => flags = f.bits(),
+                _ => {}
+            }
+        }
+        let addr: IpAddr = local.or(address)?;
+        let net = IpNet::new(addr, m.header.prefix_len).ok()?;
+        Some(AddrSnapshot { net, flags })
+    }
+
+    fn has(&self, flag: AddressFlags) -> bool {
+        self.flags & flag.bits() != 0
+    }
+
+    pub(crate) fn tentative(&self) -> bool {
+        tentative(self.flags)
+    }
+
+    pub(crate) fn dad_failed(&self) -> bool {
+        dad_failed(self.flags)
+    }
+}
+
+/// Whether IFA flags mark an address as still in DAD.
+pub(crate) fn tentative(flags: u32) -> bool {
+    flags & AddressFlags::Tentative.bits() != 0
+}
+
+/// Whether IFA flags mark an address as a duplicate.
+pub(crate) fn dad_failed(flags: u32) -> bool {
+    flags & AddressFlags::Dadfailed.bits() != 0
+}
+
+impl From<AddrSnapshot> for AddressStatus {
+    fn from(a: AddrSnapshot) -> Self {
+        AddressStatus {
+            address: a.net,
+            tentative: a.has(AddressFlags::Tentative),
+            dad_failed: a.has(AddressFlags::Dadfailed),
+            nodad: a.has(AddressFlags::Nodad),
+            permanent: a.has(AddressFlags::Permanent),
+            optimistic: a.has(AddressFlags::Optimistic),
+            deprecated: a.has(AddressFlags::Deprecated),
+        }
+    }
+}

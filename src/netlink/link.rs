@@ -1,0 +1,670 @@
+//! RTM_NEWLINK / RTM_GETLINK / RTM_DELLINK: links, bridge options
+//! (IFLA_INFO_DATA) and port options (IFLA_INFO_SLAVE_DATA), and the
+//! parse of a link message.
+use futures::TryStreamExt;
+use macaddr::MacAddr6;
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::link::{
+    AfSpecInet6, AfSpecUnspec, BridgePortState, In6AddrGenMode, InfoBridge, InfoBridgePort,
+    InfoData, InfoKind, InfoPortData, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo,
+    LinkMessage, State,
+};
+use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec};
+use std::time::Duration;
+
+use super::Netlink;
+use crate::bridge_options::{BridgeOption, MulticastRouter, OptionKind};
+use crate::error::{Error, Op, Result};
+use crate::state::{OperState, PortState};
+use crate::vlan::VlanProtocol;
+
+impl Netlink {
+    // ----- links -------------------------------------------------------
+
+    /// RTM_GETLINK by index or name; ENODEV becomes [`Error::NotFound`].
+    pub(crate) async fn link(
+        &self,
+        op: Op,
+        iface: &str,
+        target: LinkRef<'_>,
+    ) -> Result<LinkSnapshot> {
+        let msg = self
+            .call(op, iface, |h| async move {
+                let mut req = h.link().get();
+                skip_stats(req.message_mut());
+                let req = match target {
+                    LinkRef::Index(i) => req.match_index(i),
+                    LinkRef::Name(n) => req.match_name(n),
+                };
+                req.execute().try_next().await
+            })
+            .await?;
+        match msg {
+            Some(m) => Ok(LinkSnapshot::parse(&m)),
+            None => Err(Error::NotFound {
+                op,
+                iface: iface.to_string(),
+                errno: None,
+            }),
+        }
+    }
+
+    /// RTM_GETLINK dump of the links whose master is `master` (filtered by the kernel).
+    pub(crate) async fn links_with_master(
+        &self,
+        op: Op,
+        iface: &str,
+        master: u32,
+    ) -> Result<Vec<LinkSnapshot>> {
+        self.dump(op, iface, move |h| async move {
+            let mut req = h.link().get();
+            skip_stats(req.message_mut());
+            req.message_mut()
+                .attributes
+                .push(LinkAttribute::Controller(master));
+            req.execute()
+                .try_filter_map(|m| async move {
+                    let s = LinkSnapshot::parse(&m);
+                    Ok((s.master == Some(master)).then_some(s))
+                })
+                .try_collect()
+                .await
+        })
+        .await
+    }
+
+    /// RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: a new bridge, down, with
+    /// every attribute of `link` and `bridge` in the one message.
+    pub(crate) async fn create_bridge(
+        &self,
+        name: &str,
+        link: &LinkChange,
+        bridge: &BridgeOptions,
+    ) -> Result<()> {
+        let builder = LinkMessageBuilder::<LinkBridge>::new(name);
+        let builder = bridge.apply(builder);
+        let msg = link.apply(builder).build();
+        self.call(Op::CreateBridge, name, |h| h.link().add(msg).execute())
+            .await
+    }
+
+    /// RTM_SETLINK for generic attributes (MTU, MAC, flags, IPv6 af_spec),
+    /// which the kernel applies through `do_setlink`.
+    pub(crate) async fn set_link(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        change: &LinkChange,
+    ) -> Result<()> {
+        let msg = change.apply(LinkUnspec::new_with_index(index)).build();
+        self.call(op, iface, |h| h.link().set(msg).execute()).await
+    }
+
+    /// RTM_NEWLINK on an existing bridge with IFLA_LINKINFO: the only way the
+    /// kernel applies bridge options (RTM_SETLINK ignores them and says Ok).
+    pub(crate) async fn change_bridge(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        bridge: &BridgeOptions,
+    ) -> Result<()> {
+        let builder =
+            LinkMessageBuilder::<LinkBridge>::new_with_info_kind(InfoKind::Bridge).index(index);
+        let msg = bridge.apply(builder).build();
+        self.call(op, iface, |h| h.link().change(msg).execute())
+            .await
+    }
+
+    /// RTM_DELLINK by index.
+    pub(crate) async fn delete_link(&self, op: Op, iface: &str, index: u32) -> Result<()> {
+        self.call(op, iface, |h| h.link().del(index).execute())
+            .await
+    }
+
+    /// RTM_NEWLINK with IFLA_LINKINFO/IFLA_INFO_SLAVE_DATA: the message the
+    /// kernel applies port options from (RTM_SETLINK ignores them).
+    pub(crate) async fn set_port_options(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        options: &PortOptions,
+    ) -> Result<()> {
+        let msg = options.apply(LinkBridgePort::new(index)).build();
+        self.call(op, iface, |h| h.link().set_port(msg).execute())
+            .await
+    }
+
+    /// RTM_DELLINK by name.
+    pub(crate) async fn delete_link_by_name(&self, op: Op, name: &str) -> Result<()> {
+        let msg = LinkUnspec::new_with_name(name).build();
+        self.call(op, name, |h| h.link().del_with_message(msg).execute())
+            .await
+    }
+}
+
+/// Asks the kernel to leave the statistics out of link answers
+/// (RTEXT_FILTER_SKIP_STATS): they are most of each message, and unused.
+fn skip_stats(msg: &mut LinkMessage) {
+    msg.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+}
+
+/// Which link a request is about.
+#[derive(Clone, Copy)]
+pub(crate) enum LinkRef<'a> {
+    Index(u32),
+    Name(&'a str),
+}
+
+/// Generic link attributes to change; `None` leaves one as it is.
+#[derive(Default, Clone, Debug)]
+pub(crate) struct LinkChange {
+    pub mtu: Option<u32>,
+    pub mac: Option<MacAddr6>,
+    pub up: Option<bool>,
+    /// IPv6 address generation: `Some(false)` = `addrgenmode none`, `Some(true)` = `eui64`.
+    pub ipv6_auto_link_local: Option<bool>,
+    /// `Some(0)` = `nomaster`.
+    pub master: Option<u32>,
+}
+
+impl LinkChange {
+    fn apply<T>(&self, mut b: LinkMessageBuilder<T>) -> LinkMessageBuilder<T> {
+        if let Some(mtu) = self.mtu {
+            b = b.mtu(mtu);
+        }
+        if let Some(mac) = self.mac {
+            b = b.address(mac.as_bytes().to_vec());
+        }
+        match self.up {
+            Some(true) => b = b.up(),
+            Some(false) => b = b.down(),
+            None => {}
+        }
+        match self.master {
+            Some(0) => b = b.nocontroller(),
+            Some(m) => b = b.controller(m),
+            None => {}
+        }
+        if let Some(auto) = self.ipv6_auto_link_local {
+            let mode = if auto {
+                In6AddrGenMode::Eui64
+            } else {
+                In6AddrGenMode::None
+            };
+            b = b.append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(mode)],
+            )]));
+        }
+        b
+    }
+}
+
+/// Bridge options to change; `None` leaves one as it is. Timers in clock_t
+/// (centiseconds), as the kernel takes them.
+#[derive(Default, Clone, Debug)]
+pub(crate) struct BridgeOptions {
+    pub stp: Option<bool>,
+    pub forward_delay_cs: Option<u32>,
+    pub ageing_time_cs: Option<u32>,
+    pub vlan_filtering: Option<bool>,
+    /// 0 = no default PVID.
+    pub default_pvid: Option<u16>,
+    pub vlan_protocol: Option<VlanProtocol>,
+    /// Options set as whole values (STP hello/max age/priority, multicast, ...).
+    pub extra: Vec<BridgeOption>,
+}
+
+/// Durations travel as clock_t (centiseconds); validated before.
+fn centiseconds(d: Duration) -> u32 {
+    u32::try_from((d.as_nanos() + 5_000_000) / 10_000_000).unwrap_or(u32::MAX)
+}
+
+impl BridgeOptions {
+    fn apply(&self, mut b: LinkMessageBuilder<LinkBridge>) -> LinkMessageBuilder<LinkBridge> {
+        // The kernel's br_changelink applies forward delay before STP state,
+        // whatever the order in the message.
+        if let Some(fd) = self.forward_delay_cs {
+            b = b.forward_delay(fd);
+        }
+        if let Some(at) = self.ageing_time_cs {
+            b = b.ageing_time(at);
+        }
+        if let Some(on) = self.vlan_filtering {
+            b = b.vlan_filtering(on);
+        }
+        if let Some(pvid) = self.default_pvid {
+            b = b.append_info_data(InfoBridge::VlanDefaultPvid(pvid));
+        }
+        if let Some(proto) = self.vlan_protocol {
+            b = b.append_info_data(InfoBridge::VlanProtocol(match proto {
+                VlanProtocol::Dot1Q => netlink_packet_route::link::VlanProtocol::Ieee8021Q,
+                VlanProtocol::Dot1Ad => netlink_packet_route::link::VlanProtocol::Ieee8021Ad,
+                // Refused before any traffic (set_vlan_protocol).
+                VlanProtocol::Other(t) => netlink_packet_route::link::VlanProtocol::from(t),
+            }));
+        }
+        for option in &self.extra {
+            b = b.append_info_data(match *option {
+                BridgeOption::HelloTime(d) => InfoBridge::HelloTime(centiseconds(d)),
+                BridgeOption::MaxAge(d) => InfoBridge::MaxAge(centiseconds(d)),
+                BridgeOption::Priority(p) => InfoBridge::Priority(p),
+                BridgeOption::GroupFwdMask(m) => InfoBridge::GroupFwdMask(m),
+                BridgeOption::GroupAddress(mac) => InfoBridge::GroupAddr(mac.into_array()),
+                BridgeOption::MulticastSnooping(on) => InfoBridge::MulticastSnooping(on),
+                BridgeOption::MulticastQuerier(on) => InfoBridge::MulticastQuerier(on),
+                BridgeOption::IgmpVersion(v) => InfoBridge::MulticastIgmpVersion(v),
+                BridgeOption::MldVersion(v) => InfoBridge::MulticastMldVersion(v),
+                BridgeOption::VlanStats(on) => InfoBridge::VlanStatsEnabled(on),
+                BridgeOption::MulticastRouter(r) => InfoBridge::MulticastRouter(
+                    netlink_packet_route::link::BridgeMulticastRouterType::from(r.to_kernel()),
+                ),
+            });
+        }
+        if let Some(stp) = self.stp {
+            b = b.stp_state(if stp {
+                netlink_packet_route::link::BridgeStpState::KernelStp
+            } else {
+                netlink_packet_route::link::BridgeStpState::Disabled
+            });
+        }
+        b
+    }
+}
+
+/// Bridge port options (`IFLA_BRPORT_*`); `None` leaves one as it is.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PortOptions {
+    pub learning: Option<bool>,
+    pub unicast_flood: Option<bool>,
+    pub multicast_flood: Option<bool>,
+    pub broadcast_flood: Option<bool>,
+    pub hairpin: Option<bool>,
+    pub isolated: Option<bool>,
+    pub neigh_suppress: Option<bool>,
+    pub cost: Option<u32>,
+    pub priority: Option<u16>,
+}
+
+impl PortOptions {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == PortOptions::default()
+    }
+
+    fn apply(
+        &self,
+        mut b: LinkMessageBuilder<LinkBridgePort>,
+    ) -> LinkMessageBuilder<LinkBridgePort> {
+        let flags = [
+            (
+                self.learning,
+                InfoBridgePort::Learning as fn(bool) -> InfoBridgePort,
+            ),
+            (self.unicast_flood, InfoBridgePort::UnicastFlood),
+            (self.multicast_flood, InfoBridgePort::MulticastFlood),
+            (self.broadcast_flood, InfoBridgePort::BroadcastFlood),
+            (self.hairpin, InfoBridgePort::HairpinMode),
+            (self.isolated, InfoBridgePort::Isolated),
+            (self.neigh_suppress, InfoBridgePort::NeighSupress),
+        ];
+        for (value, attr) in flags {
+            if let Some(v) = value {
+                b = b.append_info_data(attr(v));
+            }
+        }
+        if let Some(c) = self.cost {
+            b = b.cost(c);
+        }
+        if let Some(p) = self.priority {
+            b = b.priority(p);
+        }
+        b
+    }
+
+    /// For each option set here, its value in `old`: what to send to undo `self`.
+    pub(crate) fn previous(&self, old: &PortOptions) -> PortOptions {
+        fn pick<T: Copy>(set: Option<T>, old: Option<T>) -> Option<T> {
+            set.and(old)
+        }
+        PortOptions {
+            learning: pick(self.learning, old.learning),
+            unicast_flood: pick(self.unicast_flood, old.unicast_flood),
+            multicast_flood: pick(self.multicast_flood, old.multicast_flood),
+            broadcast_flood: pick(self.broadcast_flood, old.broadcast_flood),
+            hairpin: pick(self.hairpin, old.hairpin),
+            isolated: pick(self.isolated, old.isolated),
+            neigh_suppress: pick(self.neigh_suppress, old.neigh_suppress),
+            cost: pick(self.cost, old.cost),
+            priority: pick(self.priority, old.priority),
+        }
+    }
+
+    /// Every option that is set here, compared with what the kernel reports.
+    pub(crate) fn mismatches(&self, read: &PortOptions) -> Vec<(&'static str, String, String)> {
+        fn cmp<T: PartialEq + std::fmt::Debug>(
+            out: &mut Vec<(&'static str, String, String)>,
+            what: &'static str,
+            want: Option<T>,
+            got: Option<T>,
+        ) {
+            if let Some(w) = want {
+                if got.as_ref() != Some(&w) {
+                    out.push((
+                        what,
+                        format!("{w:?}"),
+                        got.map_or_else(|| "nothing".into(), |g| format!("{g:?}")),
+                    ));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        cmp(&mut out, "learning", self.learning, read.learning);
+        cmp(
+            &mut out,
+            "unicast flood",
+            self.unicast_flood,
+            read.unicast_flood,
+        );
+        cmp(
+            &mut out,
+            "multicast flood",
+            self.multicast_flood,
+            read.multicast_flood,
+        );
+        cmp(
+            &mut out,
+            "broadcast flood",
+            self.broadcast_flood,
+            read.broadcast_flood,
+        );
+        cmp(&mut out, "hairpin", self.hairpin, read.hairpin);
+        cmp(&mut out, "isolated", self.isolated, read.isolated);
+        cmp(
+            &mut out,
+            "neighbour suppression",
+            self.neigh_suppress,
+            read.neigh_suppress,
+        );
+        cmp(&mut out, "cost", self.cost, read.cost);
+        cmp(&mut out, "priority", self.priority, read.priority);
+        out
+    }
+}
+
+impl OperState {
+    /// Not a public `From`: no netlink-packet-route type in the public API.
+    pub(crate) fn from_kernel(s: State) -> Self {
+        match s {
+            State::Unknown => OperState::Unknown,
+            State::NotPresent => OperState::NotPresent,
+            State::Down => OperState::Down,
+            State::LowerLayerDown => OperState::LowerLayerDown,
+            State::Testing => OperState::Testing,
+            State::Dormant => OperState::Dormant,
+            State::Up => OperState::Up,
+            State::Other(n) => OperState::Other(n),
+            other => OperState::Other(u8::from(other)),
+        }
+    }
+}
+
+impl PortState {
+    /// Not a public `From`: no netlink-packet-route type in the public API.
+    pub(crate) fn from_kernel(s: BridgePortState) -> Self {
+        match s {
+            BridgePortState::Disabled => PortState::Disabled,
+            BridgePortState::Listening => PortState::Listening,
+            BridgePortState::Learning => PortState::Learning,
+            BridgePortState::Forwarding => PortState::Forwarding,
+            BridgePortState::Blocking => PortState::Blocking,
+            BridgePortState::Other(n) => PortState::Other(n),
+            other => PortState::Other(u8::from(other)),
+        }
+    }
+}
+
+/// A link as one RTM_NEWLINK message describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkSnapshot {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<MacAddr6>,
+    pub mtu: u32,
+    pub up: bool,
+    pub carrier: bool,
+    pub operstate: OperState,
+    /// `IFLA_INFO_KIND`, lower case (`bridge`, `veth`, `tun`); `None` for a
+    /// physical device.
+    pub kind: Option<String>,
+    pub master: Option<u32>,
+    pub stp: Option<bool>,
+    pub forward_delay_cs: Option<u32>,
+    pub ageing_time_cs: Option<u32>,
+    pub vlan_filtering: Option<bool>,
+    /// `IFLA_BR_VLAN_DEFAULT_PVID` (0 = none); absent without VLAN filtering support.
+    pub default_pvid: Option<u16>,
+    pub vlan_protocol: Option<VlanProtocol>,
+    /// The whole-value bridge options the kernel reported (a bridge only).
+    pub bridge_options: Vec<BridgeOption>,
+    /// Bridge port options, when this link is a bridge port.
+    pub port: Option<PortOptions>,
+    /// STP port state, when this link is a bridge port.
+    pub port_state: Option<PortState>,
+    /// IPv6 on this link: `None` when the kernel reports no IPv6 state
+    /// (IPv6 off, or MTU below 1280).
+    pub ipv6: Option<Ipv6LinkState>,
+    /// An AF_BRIDGE message (the bridge's own notifications about its
+    /// ports), which carries only part of a link's state.
+    pub bridge_family: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ipv6LinkState {
+    /// `disable_ipv6`.
+    pub disabled: bool,
+    /// `accept_ra` non-zero.
+    pub accept_ra: bool,
+    /// `autoconf`.
+    pub autoconf: bool,
+    pub auto_link_local: Option<bool>,
+}
+
+impl LinkSnapshot {
+    /// A snapshot with nothing known, to fill in by hand.
+    pub(crate) fn empty() -> Self {
+        Self::parse(&LinkMessage::default())
+    }
+
+    pub(super) fn parse(m: &LinkMessage) -> Self {
+        let mut s = LinkSnapshot {
+            bridge_family: m.header.interface_family == AddressFamily::Bridge,
+            index: m.header.index,
+            name: String::new(),
+            mac: None,
+            mtu: 0,
+            up: m.header.flags.contains(LinkFlags::Up),
+            carrier: m.header.flags.contains(LinkFlags::LowerUp),
+            operstate: OperState::Unknown,
+            kind: None,
+            master: None,
+            stp: None,
+            forward_delay_cs: None,
+            ageing_time_cs: None,
+            vlan_filtering: None,
+            default_pvid: None,
+            vlan_protocol: None,
+            bridge_options: Vec::new(),
+            port: None,
+            port_state: None,
+            ipv6: None,
+        };
+        for attr in &m.attributes {
+            match attr {
+                LinkAttribute::IfName(n) => s.name = n.clone(),
+                LinkAttribute::Address(a) if a.len() == 6 => {
+                    s.mac = Some(MacAddr6::new(a[0], a[1], a[2], a[3], a[4], a[5]))
+                }
+                LinkAttribute::Mtu(v) => s.mtu = *v,
+                LinkAttribute::Carrier(c) => s.carrier = *c != 0,
+                LinkAttribute::OperState(st) => s.operstate = OperState::from_kernel(*st),
+                LinkAttribute::Controller(i) if *i != 0 => s.master = Some(*i),
+                LinkAttribute::LinkInfo(infos) => s.parse_link_info(infos),
+                // AF_BRIDGE messages carry a port's STP state in
+                // IFLA_PROTINFO; netlink-packet-route leaves
+                // IFLA_BRPORT_STATE (type 1, one byte) unparsed.
+                LinkAttribute::ProtoInfoBridge(infos) => {
+                    for info in infos {
+                        if let netlink_packet_route::link::LinkProtoInfoBridge::Other(nla) = info {
+                            use rtnetlink::packet_core::Nla;
+                            if nla.kind() == 1 && nla.value_len() == 1 {
+                                let mut v = [0u8; 1];
+                                nla.emit_value(&mut v);
+                                s.port_state =
+                                    Some(PortState::from_kernel(BridgePortState::from(v[0])));
+                            }
+                        }
+                    }
+                }
+                LinkAttribute::AfSpecUnspec(specs) => {
+                    for spec in specs {
+                        if let AfSpecUnspec::Inet6(inet6) = spec {
+                            let mut st = Ipv6LinkState {
+                                disabled: false,
+                                accept_ra: false,
+                                autoconf: false,
+                                auto_link_local: None,
+                            };
+                            for a in inet6 {
+                                match a {
+                                    AfSpecInet6::DevConf(conf) => {
+                                        st.disabled = conf.disable_ipv6 != 0;
+                                        st.accept_ra = conf.accept_ra != 0;
+                                        st.autoconf = conf.autoconf != 0;
+                                    }
+                                    AfSpecInet6::AddrGenMode(mode) => {
+                                        st.auto_link_local = Some(*mode != In6AddrGenMode::None)
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            s.ipv6 = Some(st);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn parse_link_info(&mut self, infos: &[LinkInfo]) {
+        for info in infos {
+            match info {
+                LinkInfo::Kind(kind) => self.kind = Some(kind.to_string()),
+                LinkInfo::PortData(InfoPortData::BridgePort(opts)) => {
+                    let mut p = PortOptions::default();
+                    for o in opts {
+                        match o {
+                            InfoBridgePort::Learning(v) => p.learning = Some(*v),
+                            InfoBridgePort::UnicastFlood(v) => p.unicast_flood = Some(*v),
+                            InfoBridgePort::MulticastFlood(v) => p.multicast_flood = Some(*v),
+                            InfoBridgePort::BroadcastFlood(v) => p.broadcast_flood = Some(*v),
+                            InfoBridgePort::HairpinMode(v) => p.hairpin = Some(*v),
+                            InfoBridgePort::Isolated(v) => p.isolated = Some(*v),
+                            InfoBridgePort::NeighSupress(v) => p.neigh_suppress = Some(*v),
+                            InfoBridgePort::Cost(v) => p.cost = Some(*v),
+                            InfoBridgePort::Priority(v) => p.priority = Some(*v),
+                            InfoBridgePort::State(st) => {
+                                self.port_state = Some(PortState::from_kernel(*st))
+                            }
+                            _ => {}
+                        }
+                    }
+                    self.port = Some(p);
+                }
+                LinkInfo::Data(InfoData::Bridge(opts)) => {
+                    for o in opts {
+                        match o {
+                            InfoBridge::StpState(st) => {
+                                self.stp = Some(
+                                    *st != netlink_packet_route::link::BridgeStpState::Disabled,
+                                )
+                            }
+                            InfoBridge::ForwardDelay(v) => self.forward_delay_cs = Some(*v),
+                            InfoBridge::AgeingTime(v) => self.ageing_time_cs = Some(*v),
+                            InfoBridge::VlanFiltering(v) => self.vlan_filtering = Some(*v),
+                            InfoBridge::VlanDefaultPvid(v) => self.default_pvid = Some(*v),
+                            InfoBridge::HelloTime(cs) => self.bridge_options.push(
+                                BridgeOption::HelloTime(Duration::from_millis(u64::from(*cs) * 10)),
+                            ),
+                            InfoBridge::MaxAge(cs) => self.bridge_options.push(
+                                BridgeOption::MaxAge(Duration::from_millis(u64::from(*cs) * 10)),
+                            ),
+                            InfoBridge::Priority(p) => {
+                                self.bridge_options.push(BridgeOption::Priority(*p))
+                            }
+                            InfoBridge::GroupFwdMask(m) => {
+                                self.bridge_options.push(BridgeOption::GroupFwdMask(*m))
+                            }
+                            InfoBridge::GroupAddr(a) => self
+                                .bridge_options
+                                .push(BridgeOption::GroupAddress(MacAddr6::from(*a))),
+                            InfoBridge::MulticastSnooping(on) => self
+                                .bridge_options
+                                .push(BridgeOption::MulticastSnooping(*on)),
+                            InfoBridge::MulticastQuerier(on) => self
+                                .bridge_options
+                                .push(BridgeOption::MulticastQuerier(*on)),
+                            InfoBridge::MulticastIgmpVersion(v) => {
+                                self.bridge_options.push(BridgeOption::IgmpVersion(*v))
+                            }
+                            InfoBridge::MulticastMldVersion(v) => {
+                                self.bridge_options.push(BridgeOption::MldVersion(*v))
+                            }
+                            InfoBridge::VlanStatsEnabled(on) => {
+                                self.bridge_options.push(BridgeOption::VlanStats(*on))
+                            }
+                            InfoBridge::MulticastRouter(r) => {
+                                self.bridge_options.push(BridgeOption::MulticastRouter(
+                                    MulticastRouter::from_kernel(u8::from(*r)),
+                                ))
+                            }
+                            InfoBridge::VlanProtocol(p) => {
+                                use netlink_packet_route::link::VlanProtocol as Kernel;
+                                self.vlan_protocol = Some(match *p {
+                                    Kernel::Ieee8021Q => VlanProtocol::Dot1Q,
+                                    Kernel::Ieee8021Ad => VlanProtocol::Dot1Ad,
+                                    // Kept as the kernel said it, not mapped to a default.
+                                    other => VlanProtocol::Other(u16::from(other)),
+                                })
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The reported value of the bridge option of `kind`.
+    pub(crate) fn bridge_option(&self, kind: OptionKind) -> Option<BridgeOption> {
+        self.bridge_options
+            .iter()
+            .rev()
+            .find(|o| o.kind() == kind)
+            .copied()
+    }
+
+    pub(crate) fn is_bridge(&self) -> bool {
+        self.kind.as_deref() == Some("bridge")
+    }
+
+    /// The kind for messages: `device` for links without `IFLA_INFO_KIND`.
+    pub(crate) fn kind_name(&self) -> String {
+        self.kind.clone().unwrap_or_else(|| "device".to_string())
+    }
+}

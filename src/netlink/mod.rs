@@ -1,0 +1,428 @@
+//! The netlink connection: one rtnetlink socket per [`Netlink`], its
+//! locks, and the request and dump plumbing every message family uses.
+//!
+//! Other modules call the crate-private functions of this module's
+//! children with typed values; only `netlink/` touches rtnetlink and
+//! netlink-packet-route types. One file per message family:
+//! `link.rs` (RTM_*LINK: links, bridge and port options), `address.rs`
+//! (RTM_*ADDR), `vlan.rs` (AF_BRIDGE VLAN dumps and changes), `fdb.rs`
+//! (AF_BRIDGE neighbours: the FDB), `notify.rs` (multicast groups).
+
+use rtnetlink::Handle;
+use rtnetlink::sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
+use std::future::Future;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tracing::debug;
+
+use crate::error::{Error, Op, Result};
+use crate::netns;
+
+mod address;
+mod fdb;
+#[cfg(feature = "test-hooks")]
+mod hooks;
+mod link;
+mod notify;
+mod vlan;
+
+pub(crate) use address::AddrSnapshot;
+/// Address flag tests on raw IFA flags (the event model keeps them raw).
+pub(crate) mod address_flags {
+    pub(crate) use super::address::{dad_failed, tentative};
+}
+pub(crate) use fdb::FdbSnapshot;
+pub(crate) use link::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, PortOptions};
+pub(crate) use notify::{
+    Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
+};
+
+/// A netlink connection to one network namespace: the context every
+/// bridgekit call takes.
+///
+/// Cheap to clone (an `Arc`); all clones share one rtnetlink socket, whose
+/// reader task runs on the tokio runtime that was current at
+/// [`connect`](Netlink::connect) time and ends when the last clone is dropped.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), bridgekit::Error> {
+/// let nl = bridgekit::Netlink::connect()?;
+/// let other = bridgekit::Netlink::connect_in_netns("/proc/1234/ns/net")?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Netlink {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handle: Handle,
+    netns: OwnedFd,
+    /// The thread in this namespace for sysctl and sysfs work.
+    worker: netns::Worker,
+    /// Fault injection and counters for the test suite.
+    #[cfg(feature = "test-hooks")]
+    hooks: crate::test_hooks::Hooks,
+    /// Whether the running kernel knows every bridge port option bridgekit
+    /// sends, so its acknowledgement of a port-option change is truthful.
+    port_options_known: bool,
+    /// Held while a port's master is looked up and changed, so two tasks
+    /// of this process cannot both see a port free and both take it (the
+    /// kernel has no compare-and-set for IFLA_MASTER: the second would
+    /// silently move it).
+    membership: tokio::sync::Mutex<()>,
+    /// Held for the length of a dump: the kernel runs one dump at a time
+    /// per socket and answers EBUSY to a second one started meanwhile.
+    dumps: tokio::sync::Mutex<()>,
+    /// Multi-step operations running on their own task (see `complete.rs`).
+    pending: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Netlink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Netlink")
+            .field("pending", &self.inner.pending.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+fn require_runtime() -> Result<()> {
+    tokio::runtime::Handle::try_current()
+        .map(|_| ())
+        .map_err(|_| {
+            Error::io(
+                Op::Connect,
+                "netlink",
+                std::io::Error::other(
+                    "bridgekit needs a running tokio runtime (call connect from async code)",
+                ),
+            )
+        })
+}
+
+/// A route-netlink socket with strict checking on, so the kernel filters
+/// dumps by ifindex/master itself and rejects attributes it does not know.
+fn route_socket() -> std::io::Result<Socket> {
+    let mut socket = Socket::new(NETLINK_ROUTE)?;
+    socket.bind_auto()?;
+    socket.set_netlink_get_strict_chk(true)?;
+    socket.set_ext_ack(true)?;
+    Ok(socket)
+}
+
+fn into_tokio(socket: Socket) -> TokioSocket {
+    // SAFETY: the fd comes from a socket we own and give up here; a runtime
+    // is current (checked by the callers), which TokioSocket needs.
+    unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) }
+}
+
+impl Netlink {
+    /// Connects to the network namespace of the calling thread.
+    ///
+    /// Must be called inside a tokio runtime; the connection's reader task is
+    /// spawned on it. Mirrors what `ip` does on start.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with [`Op::Connect`] if no runtime is running or the
+    /// socket cannot be opened.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), bridgekit::Error> {
+    /// let nl = bridgekit::Netlink::connect()?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(
+        name = "bridgekit",
+        skip_all,
+        fields(op = "connect", iface = "netlink"),
+        err(Display)
+    )]
+    pub fn connect() -> Result<Self> {
+        require_runtime()?;
+        let ns = netns::current().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        let socket = route_socket().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        Ok(Self::from_parts(socket, ns))
+    }
+
+    /// Connects to the network namespace behind `path` (`/run/netns/NAME`,
+    /// `/proc/PID/ns/net`, or a bind mount of one). Like `ip -n NAME`.
+    ///
+    /// The socket is created on a helper thread that enters the namespace
+    /// and exits; no thread of the caller changes namespace. Sockets stay
+    /// bound to the namespace they were made in.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with [`Op::Connect`] if the path is not a network
+    /// namespace, [`Error::PermissionDenied`] without CAP_SYS_ADMIN over it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), bridgekit::Error> {
+    /// let nl = bridgekit::Netlink::connect_in_netns("/proc/4242/ns/net")?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(
+        name = "bridgekit",
+        skip_all,
+        fields(op = "connect", iface = %path.as_ref().display()),
+        err(Display)
+    )]
+    pub fn connect_in_netns(path: impl AsRef<Path>) -> Result<Self> {
+        require_runtime()?;
+        let path = path.as_ref();
+        let where_ = path.display().to_string();
+        let ns = netns::open(path).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        let socket =
+            netns::run_in(&ns, route_socket).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        Ok(Self::from_parts(socket, ns))
+    }
+
+    fn from_parts(socket: Socket, netns: OwnedFd) -> Self {
+        let (conn, handle, _) = rtnetlink::from_socket(into_tokio(socket));
+        tokio::spawn(conn);
+        Netlink {
+            inner: Arc::new(Inner {
+                handle,
+                worker: netns::Worker::default(),
+                netns,
+                #[cfg(feature = "test-hooks")]
+                hooks: Default::default(),
+                port_options_known: crate::kernel::ALL_PORT_OPTIONS_KNOWN.is_running(),
+                membership: tokio::sync::Mutex::new(()),
+                dumps: tokio::sync::Mutex::new(()),
+                pending: AtomicUsize::new(0),
+                idle: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn hooks(&self) -> &crate::test_hooks::Hooks {
+        &self.inner.hooks
+    }
+
+    pub(crate) fn note_overrun(&self) {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.note_overrun();
+    }
+
+    /// Whether a port-option change needs reading back: the kernel parses
+    /// IFLA_INFO_SLAVE_DATA leniently and drops attributes newer than
+    /// itself with an Ok. Every option bridgekit sends (the newest,
+    /// `isolated`, came in 4.18) is known to 4.18 and later, which apply it
+    /// or answer with an error.
+    pub(crate) fn port_options_need_read_back(&self) -> bool {
+        #[cfg(feature = "test-hooks")]
+        if self.inner.hooks.force_read_back() {
+            return true;
+        }
+        !self.inner.port_options_known
+    }
+
+    /// Waits until every multi-step operation started through this
+    /// connection has run to its end — including those whose future was
+    /// dropped (they go on, on a task of their own, to completion or to
+    /// their rollback). Use it after a timeout or a cancelled `select!`,
+    /// before reading the state back with [`Bridge::open`](crate::Bridge::open)
+    /// or [`Bridge::status`](crate::Bridge::status).
+    ///
+    /// ```no_run
+    /// # async fn f(nl: bridgekit::Netlink, br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use std::time::Duration;
+    /// let attach = br.attach_port("vnet0", bridgekit::PortConfig::new().up());
+    /// if tokio::time::timeout(Duration::from_millis(50), attach).await.is_err() {
+    ///     nl.finish_pending().await;      // the attach is now whole, or undone
+    ///     println!("{:?}", br.ports().await?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn finish_pending(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.inner.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Counts one detached operation as pending until the guard drops.
+    pub(crate) fn pending_guard(&self) -> PendingGuard {
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
+        PendingGuard(self.clone())
+    }
+
+    /// Serialises port membership changes made through this connection.
+    pub(crate) async fn membership(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.membership.lock().await
+    }
+
+    pub(crate) fn netns(&self) -> &OwnedFd {
+        &self.inner.netns
+    }
+
+    /// [`call`](Self::call) for a dump request: one at a time per socket.
+    /// The dump runs on a task of its own, which holds the turn until the
+    /// kernel has sent it all: a caller that stops waiting (a timeout)
+    /// must not let the next dump start while this one is still running,
+    /// which the kernel would refuse with EBUSY.
+    async fn dump<T, F, Fut>(&self, op: Op, iface: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Handle) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, rtnetlink::Error>> + Send + 'static,
+    {
+        let (this, label) = (self.clone(), iface.to_string());
+        let task = tokio::spawn(async move {
+            let _one_dump = this.inner.dumps.lock().await;
+            this.call(op, &label, f).await
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::io(op, iface, std::io::Error::other(e.to_string()))),
+        }
+    }
+
+    /// A kernel-facing step (a netlink request, or a sysctl write): where
+    /// the test suite injects faults. Nothing without the `test-hooks` feature.
+    #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
+    pub(crate) fn fault_step(&self, op: Op, iface: &str) -> Result<()> {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.step(op, iface)?;
+        Ok(())
+    }
+
+    /// Runs blocking file work (sysctls, sysfs) inside this connection's
+    /// network namespace, on its namespace thread.
+    pub(crate) async fn in_netns<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&netns::WorkerEnv) -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
+        self.inner.worker.run(&self.inner.netns, f).await
+    }
+
+    /// Counts, logs and maps the errors of one kernel request.
+    async fn call<T, Fut>(&self, op: Op, iface: &str, f: impl FnOnce(Handle) -> Fut) -> Result<T>
+    where
+        Fut: Future<Output = Result<T, rtnetlink::Error>>,
+    {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.count_request();
+        self.fault_step(op, iface)?;
+        debug!(%op, iface, "netlink request");
+        match f(self.inner.handle.clone()).await {
+            Ok(v) => {
+                debug!(%op, iface, "kernel acknowledged");
+                Ok(v)
+            }
+            Err(e) => {
+                let err = kernel_error(op, iface, e);
+                debug!(%op, iface, error = %err, "kernel refused");
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Marks one operation pending on a connection while it lives.
+pub(crate) struct PendingGuard(Netlink);
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        if self.0.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.inner.idle.notify_waiters();
+        }
+    }
+}
+
+/// Maps an rtnetlink error, keeping the kernel's errno and its
+/// extended-ack message where there are some.
+pub(crate) fn kernel_error(op: Op, iface: &str, err: rtnetlink::Error) -> Error {
+    match err {
+        rtnetlink::Error::NetlinkError(msg) => match msg.code {
+            Some(code) => Error::from_kernel(op, iface, -code.get(), ext_ack_message(&msg.header)),
+            None => Error::Io {
+                op,
+                iface: iface.to_string(),
+                source: std::io::Error::other("unexpected netlink ACK in place of an answer"),
+            },
+        },
+        other => Error::Io {
+            op,
+            iface: iface.to_string(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    }
+}
+
+/// The NLMSGERR_ATTR_MSG string of an NLMSG_ERROR payload (after the
+/// errno): the request's copy, then extended-ack attributes.
+///
+/// Hand-parsed because netlink-packet-core 0.9 keeps this payload as raw
+/// bytes (its parser says so in a FIXME). The copy is the whole request
+/// (rtnetlink does not set NETLINK_CAP_ACK), or only its 16-byte header
+/// when the kernel capped it; the attributes start after it, 4-aligned.
+fn ext_ack_message(payload: &[u8]) -> Option<String> {
+    const NLMSGHDR_LEN: usize = 16;
+    const NLMSGERR_ATTR_MSG: u16 = 1;
+    let align = |n: usize| (n + 3) & !3;
+    let request_len = u32::from_ne_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+    let mut at = if payload.len() >= align(request_len) + 4 {
+        align(request_len)
+    } else {
+        NLMSGHDR_LEN
+    };
+    while let Some(head) = payload.get(at..at + 4) {
+        let len = u16::from_ne_bytes([head[0], head[1]]) as usize;
+        let kind = u16::from_ne_bytes([head[2], head[3]]) & 0x3fff;
+        if len < 4 {
+            return None;
+        }
+        let value = payload.get(at + 4..at + len)?;
+        if kind == NLMSGERR_ATTR_MSG {
+            let text = value.split(|b| *b == 0).next().unwrap_or_default();
+            let text = String::from_utf8_lossy(text)
+                .trim()
+                .trim_end_matches('.')
+                .to_string();
+            return (!text.is_empty()).then_some(text);
+        }
+        at += align(len);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ext_ack_message;
+
+    /// A request header (len 20: 16 + 4 bytes of body), its body, then
+    /// NLMSGERR_ATTR_MSG "Vlan id is invalid.".
+    #[test]
+    fn the_kernels_message_is_found_after_the_request_copy() {
+        let mut p = Vec::new();
+        p.extend_from_slice(&20u32.to_ne_bytes());
+        p.extend_from_slice(&[0; 12]);
+        p.extend_from_slice(&[7; 4]);
+        let msg = b"Vlan id is invalid.\0";
+        p.extend_from_slice(&((4 + msg.len()) as u16).to_ne_bytes());
+        p.extend_from_slice(&1u16.to_ne_bytes());
+        p.extend_from_slice(msg);
+        assert_eq!(ext_ack_message(&p).as_deref(), Some("Vlan id is invalid"));
+        // Capped: only the header was copied back.
+        let mut capped = p[..16].to_vec();
+        capped[..4].copy_from_slice(&200u32.to_ne_bytes());
+        capped.extend_from_slice(&p[20..]);
+        assert_eq!(
+            ext_ack_message(&capped).as_deref(),
+            Some("Vlan id is invalid")
+        );
+        // No attributes, or garbage: nothing, and no panic.
+        assert_eq!(ext_ack_message(&p[..20]), None);
+        assert_eq!(ext_ack_message(&[1, 2]), None);
+        assert_eq!(ext_ack_message(&[255; 40]), None);
+    }
+}
