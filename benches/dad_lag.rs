@@ -31,11 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     rt.block_on(async move {
         let nl = Netlink::connect()?;
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("bklag0")?.mac("52:54:00:00:10:01".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("bklag0")?.mac("52:54:00:00:10:01")).await?;
         // Settle the link-local's DAD, then make DAD short (one probe, 20 ms)
         // so a sample takes tens of milliseconds.
         br.wait_dad(Duration::from_secs(5)).await?;

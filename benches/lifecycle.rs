@@ -57,7 +57,7 @@ async fn bring_up(nl: &Netlink, h: &Handle, quick: bool) -> BoxResult<()> {
     let up = async |how: How, name: &str| -> BoxResult<u32> {
         match how {
             How::Default | How::OneMessage => {
-                let mut cfg = BridgeConfig::new(name)?.mac(MAC.parse()?).mtu(1500);
+                let mut cfg = BridgeConfig::new(name)?.mac(MAC).mtu(1500);
                 if matches!(how, How::OneMessage) {
                     cfg = cfg.ipv6_ready_without_ports(false);
                 }

@@ -109,7 +109,7 @@ async fn single_port(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
         for kind in [Kind::Plain, Kind::Managed] {
             let cfg = || match kind {
                 Kind::Plain => PortConfig::new(),
-                Kind::Managed => PortConfig::managed(GUEST_STR.parse().unwrap()),
+                Kind::Managed => PortConfig::managed(GUEST_STR),
             };
             let (mut ours, mut floor) = (Vec::new(), Vec::new());
             // Warm-up, then interleaved blocks so drift hits both alike.

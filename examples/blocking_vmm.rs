@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let nl = Netlink::connect()?;
     let (br, changes) = nl.apply(
         &BridgeConfig::new("bkvmm0")?
-            .mac("52:54:00:00:00:01".parse()?)
+            .mac("52:54:00:00:00:01")
             .mtu(1500)
             .address("192.168.180.1/24"),
     )?;
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "guest NIC {} with {} queue fds",
         nic.name(),
-        nic.queues().len()
+        nic.queue_fds().len()
     );
 
     // 3. The "VMM" child gets the fds. They are close-on-exec (as they

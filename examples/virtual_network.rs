@@ -42,7 +42,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let br = Bridge::create(
         &nl,
         BridgeConfig::new("bkdemo0")?
-            .mac("52:54:00:12:34:56".parse()?)
+            .mac("52:54:00:12:34:56")
             .mtu(1500)
             .stp(false)
             .forward_delay(Duration::ZERO),

@@ -48,7 +48,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let nl = Netlink::connect()?;
     // 1. The bridge, as on every daemon start: created, or left as it is.
     let applied = BridgeConfig::new("bkvm0")?
-        .mac("52:54:00:00:00:01".parse()?)
+        .mac("52:54:00:00:00:01")
         .mtu(1500)
         .address("192.168.150.1/24")
         .apply(&nl)
@@ -57,7 +57,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("bridge {}: {:?}", br.name(), applied.changes);
 
     // 2. A guest NIC: a two-queue tap, managed MAC table, up.
-    let guest = "52:54:00:ab:cd:01".parse()?;
+    let guest = "52:54:00:ab:cd:01";
     let nic = VmNic::create(
         &br,
         VmNicConfig::new(guest)
@@ -65,7 +65,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             .port(PortConfig::managed(guest)),
     )
     .await?;
-    let fds: Vec<i32> = nic.queues().iter().map(|fd| fd.as_raw_fd()).collect();
+    let fds: Vec<i32> = nic.queue_fds().iter().map(|fd| fd.as_raw_fd()).collect();
     println!(
         "guest NIC {} (host MAC {}, guest MAC {}): queue fds {fds:?} for the VMM",
         nic.name(),
@@ -75,7 +75,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. Events while a second guest NIC comes and goes.
     let mut events = br.events().await?;
-    let second = VmNic::create(&br, VmNicConfig::new("52:54:00:ab:cd:02".parse()?)).await?;
+    let second = VmNic::create(&br, VmNicConfig::new("52:54:00:ab:cd:02")).await?;
     let second_name = second.name().to_string();
     drop(second); // the VMM exits: its fds close and the kernel removes the tap
     let mut seen = 0;

@@ -14,6 +14,7 @@ use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening;
+use crate::name::IfName;
 use crate::netlink::{LinkChange, Netlink};
 use crate::port::{PortConfig, PortRef};
 use crate::sysctl::Ipv6Sysctl;
@@ -58,9 +59,9 @@ pub enum Change {
     /// An address was added.
     AddressAdded(IpNet),
     /// A port was attached.
-    PortAttached(String),
+    PortAttached(IfName),
     /// A port's options, VLANs, FDB entries or admin state were changed.
-    PortReconfigured(String),
+    PortReconfigured(IfName),
 }
 
 /// What [`BridgeConfig::apply`] did: the bridge, and the changes made
@@ -133,7 +134,7 @@ impl BridgeConfig {
     /// # async fn f(nl: bridgekit::Netlink) -> Result<(), bridgekit::Error> {
     /// use bridgekit::{BridgeConfig, PortConfig};
     /// let desired = BridgeConfig::new("virbr0")?
-    ///     .mac("52:54:00:12:34:56".parse().unwrap())
+    ///     .mac("52:54:00:12:34:56")
     ///     .mtu(1500)
     ///     .address("192.168.122.1/24")
     ///     .port("uplink0", PortConfig::new().up());
@@ -360,7 +361,7 @@ impl Bridge {
                 master: link.master,
                 options: link.port,
             });
-            changes.push(Change::PortAttached(link.name));
+            changes.push(Change::PortAttached(IfName::from_kernel(link.name)));
             return Ok(());
         }
         let current = link.port.unwrap_or_default();
@@ -413,7 +414,7 @@ impl Bridge {
             fdb_added: fdb_missing,
             brought_up: cfg.up && !link.up,
         });
-        changes.push(Change::PortReconfigured(link.name));
+        changes.push(Change::PortReconfigured(IfName::from_kernel(link.name)));
         Ok(())
     }
 

@@ -18,11 +18,11 @@
 //! fn main() -> Result<(), bridgekit::Error> {
 //!     let nl = Netlink::connect()?;
 //!     let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?
-//!         .mac("52:54:00:12:34:56".parse().unwrap())
+//!         .mac("52:54:00:12:34:56")
 //!         .address("192.168.122.1/24")
 //!         .address("fd00:122::1/64"))?;
 //!     br.wait_dad(Duration::from_secs(5))?;
-//!     let guest = "52:54:00:aa:00:01".parse().unwrap();
+//!     let guest = "52:54:00:aa:00:01";
 //!     let nic = VmNic::create(&br, VmNicConfig::new(guest).queues(4)
 //!         .port(PortConfig::managed(guest).up()))?;
 //!     // hand nic.into_fds() to the VMM...
@@ -65,6 +65,7 @@ use crate::error::{Error, Op, Result};
 use crate::events::BridgeEvent;
 use crate::fdb::FdbEntry;
 use crate::legacy::LegacyNic;
+use crate::mac::ToMac;
 use crate::name::IfName;
 use crate::port::{PortConfig, PortStatus, ToPort};
 use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
@@ -407,8 +408,6 @@ impl Bridge {
     }
 
     blocking_twins! {
-        Op::SetMac, "br.set_mac(\"52:54:00:12:34:56\".parse()?)",
-        fn set_mac(&self, mac: MacAddr6) -> ();
         Op::SetMtu, "br.set_mtu(9000)",
         fn set_mtu(&self, mtu: u32) -> ();
         Op::SetUp, "br.up()",
@@ -445,6 +444,22 @@ impl Bridge {
         fn set_vlan_protocol(&self, protocol: VlanProtocol) -> ();
         Op::ListFdb, "br.fdb()",
         fn fdb(&self) -> Vec<FdbEntry>;
+    }
+
+    /// Sets the bridge's MAC: the blocking [`crate::Bridge::set_mac`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::set_mac`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.set_mac("52:54:00:12:34:56")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_mac(&self, mac: impl ToMac) -> Result<()> {
+        let mac = mac.to_mac()?;
+        let br = self.inner.clone();
+        self.run(Op::SetMac, async move { br.set_mac(mac).await })
     }
 
     /// Adds an address: the blocking [`crate::Bridge::add_address`].
@@ -662,11 +677,12 @@ impl Bridge {
     ///
     /// ```no_run
     /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), Box<dyn std::error::Error>> {
-    /// br.add_fdb("vnet0", "52:54:00:12:34:56".parse()?, None)?;
+    /// br.add_fdb("vnet0", "52:54:00:12:34:56", None)?;
     /// # Ok(()) }
     /// ```
-    pub fn add_fdb(&self, port: impl ToPort, mac: MacAddr6, vlan: Option<VlanId>) -> Result<()> {
+    pub fn add_fdb(&self, port: impl ToPort, mac: impl ToMac, vlan: Option<VlanId>) -> Result<()> {
         let port = port.to_port()?;
+        let mac = mac.to_mac()?;
         let br = self.inner.clone();
         self.run(Op::AddFdb, async move { br.add_fdb(port, mac, vlan).await })
     }
@@ -678,11 +694,17 @@ impl Bridge {
     ///
     /// ```no_run
     /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), Box<dyn std::error::Error>> {
-    /// br.remove_fdb("vnet0", "52:54:00:12:34:56".parse()?, None)?;
+    /// br.remove_fdb("vnet0", "52:54:00:12:34:56", None)?;
     /// # Ok(()) }
     /// ```
-    pub fn remove_fdb(&self, port: impl ToPort, mac: MacAddr6, vlan: Option<VlanId>) -> Result<()> {
+    pub fn remove_fdb(
+        &self,
+        port: impl ToPort,
+        mac: impl ToMac,
+        vlan: Option<VlanId>,
+    ) -> Result<()> {
         let port = port.to_port()?;
+        let mac = mac.to_mac()?;
         let br = self.inner.clone();
         self.run(Op::RemoveFdb, async move {
             br.remove_fdb(port, mac, vlan).await
@@ -812,7 +834,7 @@ impl Iterator for BridgeEvents {
 ///
 /// ```no_run
 /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), Box<dyn std::error::Error>> {
-/// let guest = "52:54:00:12:34:56".parse()?;
+/// let guest = "52:54:00:12:34:56";
 /// let nic = bridgekit::blocking::VmNic::create(&br, bridgekit::VmNicConfig::new(guest).queues(2))?;
 /// let fds = nic.into_fds(); // to the VMM
 /// # Ok(()) }
@@ -831,7 +853,7 @@ impl VmNic {
     ///
     /// ```no_run
     /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), Box<dyn std::error::Error>> {
-    /// let nic = bridgekit::blocking::VmNic::create(&br, bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse()?))?;
+    /// let nic = bridgekit::blocking::VmNic::create(&br, bridgekit::VmNicConfig::new("52:54:00:12:34:56"))?;
     /// # Ok(()) }
     /// ```
     pub fn create(bridge: &Bridge, config: VmNicConfig) -> Result<VmNic> {
@@ -885,14 +907,15 @@ impl VmNic {
         self.inner.host_mac()
     }
 
-    /// The queue fds, one per queue, close-on-exec (see [`crate::VmNic::queues`]).
+    /// The queue fds, one per queue, close-on-exec (see
+    /// [`crate::VmNic::queue_fds`] for handing them to a child process).
     ///
     /// ```no_run
-    /// # fn f(nic: bridgekit::blocking::VmNic) { println!("{} queues", nic.queues().len()); }
+    /// # fn f(nic: bridgekit::blocking::VmNic) { println!("{} queues", nic.queue_fds().len()); }
     /// ```
     #[must_use]
-    pub fn queues(&self) -> &[std::os::fd::OwnedFd] {
-        self.inner.queues()
+    pub fn queue_fds(&self) -> &[std::os::fd::OwnedFd] {
+        self.inner.queue_fds()
     }
 
     /// Gives the queue fds to the caller (see [`crate::VmNic::into_fds`]).

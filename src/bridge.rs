@@ -12,7 +12,7 @@ use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening::{self, Ipv6Guard};
 use crate::legacy::{self, LegacyNic};
-use crate::mac::{eui64_link_local, validate_unicast};
+use crate::mac::{ToMac, eui64_link_local, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink};
 use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
@@ -43,7 +43,7 @@ const NET_ADDR_SET: &str = "3";
 /// use std::time::Duration;
 /// use bridgekit::BridgeConfig;
 /// let config = BridgeConfig::new("virbr0")?
-///     .mac("52:54:00:12:34:56".parse().unwrap())
+///     .mac("52:54:00:12:34:56")
 ///     .mtu(1500)
 ///     .stp(false)
 ///     .forward_delay(Duration::ZERO);
@@ -155,11 +155,14 @@ impl BridgeConfig {
     ///
     /// ```
     /// # let c = bridgekit::BridgeConfig::new("br0")?;
-    /// let c = c.mac("52:54:00:12:34:56".parse().unwrap());
+    /// let c = c.mac("52:54:00:12:34:56");
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
-    pub fn mac(mut self, mac: MacAddr6) -> Self {
-        self.mac = Some(mac);
+    pub fn mac(mut self, mac: impl ToMac) -> Self {
+        match mac.to_mac() {
+            Ok(mac) => self.mac = Some(mac),
+            Err(e) => self.remember_bad(e),
+        }
         self
     }
 
@@ -472,7 +475,7 @@ pub(crate) fn timer_matches(sent: u32, read: Option<u32>) -> bool {
 /// # async fn f() -> Result<(), bridgekit::Error> {
 /// let nl = Netlink::connect()?;
 /// let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?
-///     .mac("52:54:00:12:34:56".parse().unwrap())).await?;
+///     .mac("52:54:00:12:34:56")).await?;
 /// br.add_address("192.168.122.1/24").await?;
 /// br.up().await?;
 /// br.delete().await?;
@@ -934,11 +937,12 @@ impl Bridge {
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
-    /// br.set_mac("52:54:00:ab:cd:ef".parse().unwrap()).await?;
+    /// br.set_mac("52:54:00:ab:cd:ef").await?;
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_mac", iface = %self.name), err(Display))]
-    pub async fn set_mac(&self, mac: MacAddr6) -> Result<()> {
+    pub async fn set_mac(&self, mac: impl ToMac) -> Result<()> {
+        let mac = mac.to_mac()?;
         validate_unicast(mac)?;
         let change = LinkChange {
             mac: Some(mac),
@@ -1535,11 +1539,7 @@ mod tests {
         assert!(c().mtu(67).validate().is_err());
         assert!(c().mtu(65536).validate().is_err());
         assert!(c().mtu(68).validate().is_ok());
-        assert!(
-            c().mac("01:00:00:00:00:01".parse().unwrap())
-                .validate()
-                .is_err()
-        );
+        assert!(c().mac("01:00:00:00:00:01").validate().is_err());
         assert!(
             c().stp(true)
                 .forward_delay(Duration::ZERO)

@@ -165,8 +165,8 @@ impl Bridge {
     /// the bridge (or is removed while waiting).
     ///
     /// ```no_run
-    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
-    /// let a: std::net::Ipv6Addr = "fd00:1::1".parse().unwrap();
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), Box<dyn std::error::Error>> {
+    /// let a: std::net::Ipv6Addr = "fd00:1::1".parse()?;
     /// br.wait_dad_for(&[a], std::time::Duration::from_secs(5)).await?;
     /// # Ok(()) }
     /// ```

@@ -87,7 +87,7 @@ impl Bridge {
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
-    /// br.set_default_pvid(Some(bridgekit::VlanId::new(1).unwrap())).await?;
+    /// br.set_default_pvid(Some(bridgekit::VlanId::new(1)?)).await?;
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_default_pvid", iface = %self.name), err(Display))]

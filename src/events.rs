@@ -20,6 +20,7 @@ use macaddr::MacAddr6;
 
 use crate::bridge::Bridge;
 use crate::error::{Op, Result};
+use crate::name::IfName;
 use crate::netlink::{
     AddrSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, RTNLGRP_IPV4_IFADDR,
     RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
@@ -33,21 +34,21 @@ pub enum BridgeEvent {
     /// A port joined.
     PortAttached {
         /// Its name.
-        port: String,
+        port: IfName,
         /// Its ifindex.
         index: u32,
     },
     /// A port left (detached, or deleted).
     PortDetached {
         /// Its name.
-        port: String,
+        port: IfName,
         /// Its ifindex.
         index: u32,
     },
     /// A port's STP state changed (forwarding, blocking, disabled, ...).
     PortState {
         /// Its name.
-        port: String,
+        port: IfName,
         /// Its ifindex.
         index: u32,
         /// The new state.
@@ -128,7 +129,7 @@ impl Model {
                 // The state it joins with is part of joining, not a change.
                 self.ports.insert(s.index, (s.name.clone(), s.port_state));
                 out.push(BridgeEvent::PortAttached {
-                    port: s.name.clone(),
+                    port: IfName::from_kernel(s.name.clone()),
                     index: s.index,
                 });
             }
@@ -143,7 +144,7 @@ impl Model {
                 if entry.1 != Some(state) {
                     entry.1 = Some(state);
                     out.push(BridgeEvent::PortState {
-                        port: entry.0.clone(),
+                        port: IfName::from_kernel(entry.0.clone()),
                         index: s.index,
                         state,
                     });
@@ -154,7 +155,10 @@ impl Model {
 
     fn port_gone(&mut self, index: u32, out: &mut Vec<BridgeEvent>) {
         if let Some((port, _)) = self.ports.remove(&index) {
-            out.push(BridgeEvent::PortDetached { port, index });
+            out.push(BridgeEvent::PortDetached {
+                port: IfName::from_kernel(port),
+                index,
+            });
         }
     }
 
@@ -205,7 +209,7 @@ impl Model {
             if !self.ports.contains_key(index) {
                 self.ports.insert(*index, (name.clone(), *state));
                 out.push(BridgeEvent::PortAttached {
-                    port: name.clone(),
+                    port: IfName::from_kernel(name.clone()),
                     index: *index,
                 });
             }
@@ -214,7 +218,7 @@ impl Model {
                 if entry.1 != Some(*st) {
                     entry.1 = Some(*st);
                     out.push(BridgeEvent::PortState {
-                        port: name.clone(),
+                        port: IfName::from_kernel(name.clone()),
                         index: *index,
                         state: *st,
                     });

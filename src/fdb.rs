@@ -4,7 +4,8 @@ use macaddr::MacAddr6;
 
 use crate::bridge::Bridge;
 use crate::error::{Error, Op, Result};
-use crate::mac::validate_unicast;
+use crate::mac::{ToMac, validate_unicast};
+use crate::name::IfName;
 use crate::netlink::FdbSnapshot;
 use crate::port::ToPort;
 use crate::vlan::VlanId;
@@ -48,7 +49,7 @@ pub struct FdbEntry {
     )]
     pub mac: MacAddr6,
     /// The port it points to (or the bridge itself, for the bridge's own addresses).
-    pub port: String,
+    pub port: IfName,
     /// That port's ifindex.
     pub port_index: u32,
     /// The VLAN, when the entry is per-VLAN.
@@ -83,17 +84,18 @@ impl Bridge {
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
-    /// br.add_fdb("vnet0", "52:54:00:12:34:56".parse().unwrap(), None).await?;
+    /// br.add_fdb("vnet0", "52:54:00:12:34:56", None).await?;
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_fdb", iface = %self.name), err(Display))]
     pub async fn add_fdb(
         &self,
         port: impl ToPort,
-        mac: MacAddr6,
+        mac: impl ToMac,
         vlan: Option<VlanId>,
     ) -> Result<()> {
         let port = port.to_port()?;
+        let mac = mac.to_mac()?;
         let mac = validate_unicast(mac)?;
         let link = self.own_port(Op::AddFdb, &port).await?;
         self.nl
@@ -110,17 +112,18 @@ impl Bridge {
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
-    /// br.remove_fdb("vnet0", "52:54:00:12:34:56".parse().unwrap(), None).await?;
+    /// br.remove_fdb("vnet0", "52:54:00:12:34:56", None).await?;
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_fdb", iface = %self.name), err(Display))]
     pub async fn remove_fdb(
         &self,
         port: impl ToPort,
-        mac: MacAddr6,
+        mac: impl ToMac,
         vlan: Option<VlanId>,
     ) -> Result<()> {
         let port = port.to_port()?;
+        let mac = mac.to_mac()?;
         let link = self.own_port(Op::RemoveFdb, &port).await?;
         match self
             .nl
@@ -175,7 +178,7 @@ impl Bridge {
             .into_iter()
             .map(|e: FdbSnapshot| FdbEntry {
                 mac: e.mac,
-                port: port_name(e.port),
+                port: IfName::from_kernel(port_name(e.port)),
                 port_index: e.port,
                 vlan: e.vlan,
                 kind: if e.local {

@@ -12,7 +12,7 @@
 //! # async fn f() -> Result<(), bridgekit::Error> {
 //! let nl = Netlink::connect()?;
 //! let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?
-//!         .mac("52:54:00:12:34:56".parse().unwrap())
+//!         .mac("52:54:00:12:34:56")
 //!         .mtu(1500)
 //!         .stp(false)
 //!         .forward_delay(Duration::ZERO)).await?;
@@ -133,7 +133,7 @@ pub use error::{Error, Op, Result};
 pub use events::{BridgeEvent, BridgeEvents};
 pub use fdb::{FdbEntry, FdbKind};
 pub use legacy::{LegacyNic, legacy_nic_name};
-pub use mac::eui64_link_local;
+pub use mac::{ToMac, eui64_link_local};
 pub use name::{IFNAME_MAX_LEN, IfName};
 pub use netlink::Netlink;
 pub use port::{PortConfig, PortRef, PortStatus, ToPort};

@@ -7,6 +7,60 @@ use macaddr::MacAddr6;
 
 use crate::error::{Error, Result};
 
+/// Something that names a MAC address: a [`MacAddr6`], its six bytes, or
+/// a string as `ip link` prints it (`"52:54:00:12:34:56"`). A string that
+/// is not a MAC is refused as [`Error::InvalidInput`], so calls can take
+/// a literal and report a typed error with `?`.
+///
+/// ```
+/// use bridgekit::ToMac;
+/// assert!("52:54:00:12:34:56".to_mac().is_ok());
+/// let err = "52:54:00:12:34".to_mac().unwrap_err();
+/// assert!(err.to_string().starts_with("invalid MAC address \"52:54:00:12:34\""));
+/// ```
+pub trait ToMac {
+    /// The MAC, or [`Error::InvalidInput`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a string that is not a MAC.
+    fn to_mac(self) -> Result<MacAddr6>;
+}
+
+impl ToMac for MacAddr6 {
+    fn to_mac(self) -> Result<MacAddr6> {
+        Ok(self)
+    }
+}
+
+impl ToMac for [u8; 6] {
+    fn to_mac(self) -> Result<MacAddr6> {
+        Ok(MacAddr6::from(self))
+    }
+}
+
+impl ToMac for &str {
+    fn to_mac(self) -> Result<MacAddr6> {
+        self.trim().parse().map_err(|_| {
+            Error::invalid(
+                format!("MAC address {self:?}"),
+                "expected six hex bytes separated by ':' (52:54:00:12:34:56)",
+            )
+        })
+    }
+}
+
+impl ToMac for String {
+    fn to_mac(self) -> Result<MacAddr6> {
+        self.as_str().to_mac()
+    }
+}
+
+impl ToMac for &String {
+    fn to_mac(self) -> Result<MacAddr6> {
+        self.as_str().to_mac()
+    }
+}
+
 /// Checks that `mac` can be an interface's own address: unicast and not all zero.
 ///
 /// The kernel refuses a multicast MAC with EADDRNOTAVAIL; we say why first.
@@ -30,8 +84,10 @@ pub(crate) fn validate_unicast(mac: MacAddr6) -> Result<MacAddr6> {
 /// (RFC 4291 appendix A), the address the kernel's `addrgenmode eui64` gives.
 ///
 /// ```
-/// let mac: macaddr::MacAddr6 = "52:54:00:12:34:56".parse().unwrap();
+/// use bridgekit::ToMac;
+/// let mac: macaddr::MacAddr6 = "52:54:00:12:34:56".to_mac()?;
 /// assert_eq!(bridgekit::eui64_link_local(mac).to_string(), "fe80::5054:ff:fe12:3456");
+/// # Ok::<(), bridgekit::Error>(())
 /// ```
 pub fn eui64_link_local(mac: MacAddr6) -> Ipv6Addr {
     let m = mac.into_array();

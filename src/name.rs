@@ -124,6 +124,57 @@ impl AsRef<str> for IfName {
     }
 }
 
+impl std::borrow::Borrow<str> for IfName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl IfName {
+    /// A name the kernel reported: valid by construction (the kernel
+    /// refuses any other), so not checked again.
+    pub(crate) fn from_kernel(name: String) -> Self {
+        IfName(name)
+    }
+}
+
+/// Compare with text: `status.name == "br0"`.
+impl PartialEq<str> for IfName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for IfName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for IfName {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<IfName> for str {
+    fn eq(&self, other: &IfName) -> bool {
+        self == other.0
+    }
+}
+
+impl PartialEq<IfName> for &str {
+    fn eq(&self, other: &IfName) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<IfName> for String {
+    fn eq(&self, other: &IfName) -> bool {
+        *self == other.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use macaddr::MacAddr6;
 
 use crate::error::{Error, Result};
-use crate::mac::validate_unicast;
+use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{LinkSnapshot, PortOptions};
 use crate::state::PortState;
@@ -68,6 +68,16 @@ impl ToPort for &IfName {
         Ok(PortRef::Name(self.clone()))
     }
 }
+impl ToPort for String {
+    fn to_port(self) -> Result<PortRef> {
+        Ok(PortRef::Name(IfName::new(self)?))
+    }
+}
+impl ToPort for &String {
+    fn to_port(self) -> Result<PortRef> {
+        Ok(PortRef::Name(IfName::new(self)?))
+    }
+}
 impl ToPort for u32 {
     fn to_port(self) -> Result<PortRef> {
         if self == 0 {
@@ -87,9 +97,10 @@ impl ToPort for u32 {
 /// use bridgekit::{PortConfig, VlanId, VlanMember};
 /// let cfg = PortConfig::new().learning(false).unicast_flood(false).cost(10).up();
 /// // libvirt's "managed MAC table": no learning, no unicast flood, a static entry for the guest.
-/// let guest = PortConfig::managed("52:54:00:12:34:56".parse().unwrap())
-///     .vlan(VlanMember::access(VlanId::new(10).unwrap()))
+/// let guest = PortConfig::managed("52:54:00:12:34:56")
+///     .vlan(VlanMember::access(VlanId::new(10)?))
 ///     .up();
+/// # Ok::<(), bridgekit::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[must_use = "a port config changes nothing until it is passed to attach_port or a BridgeConfig"]
@@ -100,6 +111,8 @@ pub struct PortConfig {
     pub(crate) fdb: Vec<(MacAddr6, Option<VlanId>)>,
     pub(crate) managed: Option<MacAddr6>,
     pub(crate) allow_move: bool,
+    /// The first bad MAC given to a builder, reported by validate().
+    pub(crate) bad: Option<(String, String)>,
 }
 
 impl PortConfig {
@@ -129,12 +142,23 @@ impl PortConfig {
     /// The kernel removes the entry when the port leaves the bridge.
     ///
     /// ```
-    /// let cfg = bridgekit::PortConfig::managed("52:54:00:12:34:56".parse().unwrap()).up();
+    /// let cfg = bridgekit::PortConfig::managed("52:54:00:12:34:56").up();
     /// ```
-    pub fn managed(guest_mac: MacAddr6) -> Self {
+    pub fn managed(guest_mac: impl ToMac) -> Self {
         let mut cfg = Self::new().learning(false).unicast_flood(false);
-        cfg.managed = Some(guest_mac);
+        match guest_mac.to_mac() {
+            Ok(mac) => cfg.managed = Some(mac),
+            Err(e) => cfg.remember_bad(e),
+        }
         cfg
+    }
+
+    fn remember_bad(&mut self, e: Error) {
+        if self.bad.is_none() {
+            if let Error::InvalidInput { what, reason } = e {
+                self.bad = Some((what, reason));
+            }
+        }
     }
 
     /// Learn source MACs on this port (`learning on|off`).
@@ -242,7 +266,8 @@ impl PortConfig {
     ///
     /// ```
     /// use bridgekit::{PortConfig, VlanMember, VlanRange};
-    /// let trunk = PortConfig::new().vlan(VlanMember::tagged(VlanRange::new(100, 199).unwrap()));
+    /// let trunk = PortConfig::new().vlan(VlanMember::tagged(VlanRange::new(100, 199)?));
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn vlan(mut self, member: VlanMember) -> Self {
         self.vlans.push(member);
@@ -252,11 +277,26 @@ impl PortConfig {
     /// Adds a static FDB entry on the port (repeatable; see [`Bridge::add_fdb`]).
     ///
     /// ```
+    /// let cfg = bridgekit::PortConfig::new().fdb_entry("52:54:00:00:00:01", None);
+    /// ```
+    pub fn fdb_entry(mut self, mac: impl ToMac, vlan: Option<VlanId>) -> Self {
+        match mac.to_mac() {
+            Ok(mac) => self.fdb.push((mac, vlan)),
+            Err(e) => self.remember_bad(e),
+        }
+        self
+    }
+
+    /// The old name of [`fdb_entry`](Self::fdb_entry), which says what it
+    /// adds ([`Bridge::fdb`] lists a bridge's entries).
+    ///
+    /// ```
+    /// # #[allow(deprecated)]
     /// let cfg = bridgekit::PortConfig::new().fdb("52:54:00:00:00:01".parse().unwrap(), None);
     /// ```
-    pub fn fdb(mut self, mac: MacAddr6, vlan: Option<VlanId>) -> Self {
-        self.fdb.push((mac, vlan));
-        self
+    #[deprecated(since = "0.2.0", note = "renamed fdb_entry")]
+    pub fn fdb(self, mac: MacAddr6, vlan: Option<VlanId>) -> Self {
+        self.fdb_entry(mac, vlan)
     }
 
     /// Allows taking the port from another bridge. Without this a port of
@@ -274,6 +314,9 @@ impl PortConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        if let Some((what, reason)) = &self.bad {
+            return Err(Error::invalid(what.clone(), reason.clone()));
+        }
         if let Some(c) = self.options.cost {
             if !(1..=65535).contains(&c) {
                 return Err(Error::invalid(
@@ -328,7 +371,7 @@ impl PortConfig {
 #[non_exhaustive]
 pub struct PortStatus {
     /// Name.
-    pub name: String,
+    pub name: IfName,
     /// Ifindex.
     pub index: u32,
     /// STP state (`forwarding`, `disabled`, ...).
@@ -371,7 +414,7 @@ impl PortStatus {
     pub(crate) fn new(link: LinkSnapshot, vlans: Vec<VlanMember>) -> Self {
         let o = link.port.unwrap_or_default();
         PortStatus {
-            name: link.name,
+            name: IfName::from_kernel(link.name),
             index: link.index,
             state: link.port_state.unwrap_or(PortState::Disabled),
             up: link.up,

@@ -52,8 +52,8 @@ impl Bridge {
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
     /// use bridgekit::PortConfig;
     /// br.attach_ports([
-    ///     ("vnet0", PortConfig::managed("52:54:00:00:00:01".parse().unwrap()).up()),
-    ///     ("vnet1", PortConfig::managed("52:54:00:00:00:02".parse().unwrap()).up()),
+    ///     ("vnet0", PortConfig::managed("52:54:00:00:00:01").up()),
+    ///     ("vnet1", PortConfig::managed("52:54:00:00:00:02").up()),
     /// ]).await?;
     /// # Ok(()) }
     /// ```

@@ -497,8 +497,18 @@ impl PortDoc {
     }
 }
 
+/// A config built with bad input cannot be applied, and a document of it
+/// would lose the bad value: refuse to write it.
+fn refuse_bad<E: serde::ser::Error>(bad: &Option<(String, String)>) -> std::result::Result<(), E> {
+    match bad {
+        Some((what, reason)) => Err(E::custom(format!("invalid {what}: {reason}"))),
+        None => Ok(()),
+    }
+}
+
 impl Serialize for PortConfig {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        refuse_bad(&self.bad)?;
         PortDoc::from(self).serialize(s)
     }
 }
@@ -718,12 +728,9 @@ fn ser_addresses<S: Serializer>(a: &[Address], s: S) -> std::result::Result<S::O
 
 impl Serialize for BridgeConfig {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        if let Some((what, reason)) = &self.bad {
-            // A builder call was given bad input: the config cannot be
-            // applied, and a document of it would lose the bad value.
-            return Err(serde::ser::Error::custom(format!(
-                "invalid {what}: {reason}"
-            )));
+        refuse_bad(&self.bad)?;
+        for (_, port) in &self.ports {
+            refuse_bad(&port.bad)?;
         }
         BridgeDoc {
             name: self.name.clone(),
@@ -819,6 +826,8 @@ fn ser_mac_de<S: Serializer>(mac: &MacAddrDe, s: S) -> std::result::Result<S::Ok
 
 impl Serialize for VmNicConfig {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        refuse_bad(&self.bad)?;
+        refuse_bad(&self.port.bad)?;
         let default = VmNicConfig::new(self.guest_mac);
         VmNicDoc {
             guest_mac: MacAddrDe(self.guest_mac),

@@ -16,10 +16,11 @@ pub const MAX_VLAN_ID: u16 = 4094;
 ///
 /// ```
 /// use bridgekit::VlanId;
-/// assert_eq!(VlanId::new(10).unwrap().get(), 10);
+/// assert_eq!(VlanId::new(10)?.get(), 10);
 /// assert!(VlanId::new(0).is_err());
 /// assert!(VlanId::new(4095).is_err());
-/// assert_eq!("100".parse::<VlanId>().unwrap().get(), 100);
+/// assert_eq!("100".parse::<VlanId>()?.get(), 100);
+/// # Ok::<(), bridgekit::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VlanId(u16);
@@ -46,7 +47,8 @@ impl VlanId {
     /// The id as a number.
     ///
     /// ```
-    /// assert_eq!(bridgekit::VlanId::new(7).unwrap().get(), 7);
+    /// assert_eq!(bridgekit::VlanId::new(7)?.get(), 7);
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub const fn get(self) -> u16 {
         self.0
@@ -87,12 +89,13 @@ impl FromStr for VlanId {
 ///
 /// ```
 /// use bridgekit::VlanRange;
-/// let r = VlanRange::new(100, 199).unwrap();
+/// let r = VlanRange::new(100, 199)?;
 /// assert_eq!(r.len(), 100);
 /// assert_eq!(r.to_string(), "100-199");
-/// assert_eq!("10".parse::<VlanRange>().unwrap().to_string(), "10");
+/// assert_eq!("10".parse::<VlanRange>()?.to_string(), "10");
 /// assert!(VlanRange::new(20, 10).is_err());
 /// assert_eq!(VlanRange::all().len(), 4094);
+/// # Ok::<(), bridgekit::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VlanRange {
@@ -124,8 +127,9 @@ impl VlanRange {
     /// One VLAN.
     ///
     /// ```
-    /// let r = bridgekit::VlanRange::single(bridgekit::VlanId::new(5).unwrap());
+    /// let r = bridgekit::VlanRange::single(bridgekit::VlanId::new(5)?);
     /// assert_eq!(r.len(), 1);
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub const fn single(id: VlanId) -> Self {
         VlanRange { start: id, end: id }
@@ -164,7 +168,8 @@ impl VlanRange {
     /// How many ids.
     ///
     /// ```
-    /// assert_eq!(bridgekit::VlanRange::new(3, 4).unwrap().len(), 2);
+    /// assert_eq!(bridgekit::VlanRange::new(3, 4)?.len(), 2);
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     #[allow(clippy::len_without_is_empty)] // never empty
     pub const fn len(&self) -> usize {
@@ -175,7 +180,8 @@ impl VlanRange {
     ///
     /// ```
     /// use bridgekit::{VlanId, VlanRange};
-    /// assert!(VlanRange::all().contains(VlanId::new(9).unwrap()));
+    /// assert!(VlanRange::all().contains(VlanId::new(9)?));
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn contains(&self, id: VlanId) -> bool {
         self.start <= id && id <= self.end
@@ -184,8 +190,9 @@ impl VlanRange {
     /// The ids, in order.
     ///
     /// ```
-    /// let ids: Vec<u16> = bridgekit::VlanRange::new(3, 5).unwrap().ids().map(|v| v.get()).collect();
+    /// let ids: Vec<u16> = bridgekit::VlanRange::new(3, 5)?.ids().map(|v| v.get()).collect();
     /// assert_eq!(ids, [3, 4, 5]);
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn ids(&self) -> impl Iterator<Item = VlanId> + use<> {
         (self.start.0..=self.end.0).map(VlanId)
@@ -229,11 +236,12 @@ impl FromStr for VlanRange {
 /// ```
 /// use bridgekit::{VlanId, VlanMember, VlanRange};
 /// // An access port in VLAN 10: frames leave untagged, untagged frames join VLAN 10.
-/// let access = VlanMember::access(VlanId::new(10).unwrap());
+/// let access = VlanMember::access(VlanId::new(10)?);
 /// assert!(access.pvid && access.untagged);
 /// // A trunk carrying every VLAN tagged.
 /// let trunk = VlanMember::tagged(VlanRange::all());
 /// assert!(!trunk.pvid && !trunk.untagged);
+/// # Ok::<(), bridgekit::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -250,7 +258,8 @@ impl VlanMember {
     /// Tagged membership in `range`.
     ///
     /// ```
-    /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanRange::new(100, 110).unwrap());
+    /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanRange::new(100, 110)?);
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn tagged(range: impl Into<VlanRange>) -> Self {
         VlanMember {
@@ -263,7 +272,8 @@ impl VlanMember {
     /// Access membership: `vid` is the PVID and leaves untagged.
     ///
     /// ```
-    /// let m = bridgekit::VlanMember::access(bridgekit::VlanId::new(10).unwrap());
+    /// let m = bridgekit::VlanMember::access(bridgekit::VlanId::new(10)?);
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn access(vid: VlanId) -> Self {
         VlanMember {
@@ -276,7 +286,8 @@ impl VlanMember {
     /// Marks this VLAN as the PVID (`pvid`); only valid for a single VLAN.
     ///
     /// ```
-    /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanId::new(5).unwrap()).pvid();
+    /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanId::new(5)?).pvid();
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn pvid(mut self) -> Self {
         self.pvid = true;
@@ -286,7 +297,8 @@ impl VlanMember {
     /// Frames leave untagged (`untagged`).
     ///
     /// ```
-    /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanId::new(5).unwrap()).untagged();
+    /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanId::new(5)?).untagged();
+    /// # Ok::<(), bridgekit::Error>(())
     /// ```
     pub fn untagged(mut self) -> Self {
         self.untagged = true;

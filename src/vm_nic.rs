@@ -11,7 +11,7 @@ use tracing::warn;
 use crate::bridge::Bridge;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
-use crate::mac::validate_unicast;
+use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{LinkChange, LinkRef};
 use crate::netns;
@@ -29,8 +29,10 @@ use crate::tap::{self, MAX_QUEUES, TapSpec};
 /// own MAC, so frames are never mistaken for the guest's.
 ///
 /// ```
-/// let guest: macaddr::MacAddr6 = "52:54:00:12:34:56".parse().unwrap();
+/// use bridgekit::ToMac;
+/// let guest: macaddr::MacAddr6 = "52:54:00:12:34:56".to_mac()?;
 /// assert_eq!(bridgekit::host_mac_for(guest).to_string(), "FE:54:00:12:34:56");
+/// # Ok::<(), bridgekit::Error>(())
 /// ```
 pub fn host_mac_for(guest: MacAddr6) -> MacAddr6 {
     let mut b = guest.into_array();
@@ -42,10 +44,10 @@ pub fn host_mac_for(guest: MacAddr6) -> MacAddr6 {
 ///
 /// ```
 /// use bridgekit::{PortConfig, VmNicConfig};
-/// let cfg = VmNicConfig::new("52:54:00:12:34:56".parse().unwrap())
+/// let cfg = VmNicConfig::new("52:54:00:12:34:56")
 ///     .name("vnet%d")
 ///     .queues(4)
-///     .port(PortConfig::managed("52:54:00:12:34:56".parse().unwrap()));
+///     .port(PortConfig::managed("52:54:00:12:34:56"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a NIC config changes nothing until it is passed to VmNic::create"]
@@ -60,6 +62,8 @@ pub struct VmNicConfig {
     pub(crate) persistent: bool,
     pub(crate) owner: Option<u32>,
     pub(crate) group: Option<u32>,
+    /// The first bad MAC given to a builder, reported by validate().
+    pub(crate) bad: Option<(String, String)>,
 }
 
 impl VmNicConfig {
@@ -68,11 +72,17 @@ impl VmNicConfig {
     /// [`host_mac_for`], default port options, not persistent.
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap());
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56");
     /// ```
-    pub fn new(guest_mac: MacAddr6) -> Self {
+    pub fn new(guest_mac: impl ToMac) -> Self {
+        let (guest_mac, bad) = match guest_mac.to_mac() {
+            Ok(mac) => (mac, None),
+            Err(Error::InvalidInput { what, reason }) => (MacAddr6::nil(), Some((what, reason))),
+            Err(e) => (MacAddr6::nil(), Some(("guest MAC".into(), e.to_string()))),
+        };
         VmNicConfig {
             guest_mac,
+            bad,
             name: "vnet%d".into(),
             queues: 1,
             vnet_hdr: true,
@@ -88,7 +98,7 @@ impl VmNicConfig {
     /// A name (`vnet7`), or a template with one `%d` the kernel fills in.
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).name("guest1-0");
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").name("guest1-0");
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
@@ -99,7 +109,7 @@ impl VmNicConfig {
     /// multi-queue tap (`IFF_MULTI_QUEUE`).
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).queues(4);
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").queues(4);
     /// ```
     pub fn queues(mut self, queues: u16) -> Self {
         self.queues = queues;
@@ -110,7 +120,7 @@ impl VmNicConfig {
     /// what virtio-net backends expect).
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).vnet_hdr(false);
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").vnet_hdr(false);
     /// ```
     pub fn vnet_hdr(mut self, on: bool) -> Self {
         self.vnet_hdr = on;
@@ -120,7 +130,7 @@ impl VmNicConfig {
     /// The tap's MTU (default: the bridge's).
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).mtu(9000);
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").mtu(9000);
     /// ```
     pub fn mtu(mut self, mtu: u32) -> Self {
         self.mtu = Some(mtu);
@@ -130,11 +140,17 @@ impl VmNicConfig {
     /// An explicit host-side MAC instead of [`host_mac_for`]'s.
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap())
-    ///     .host_mac("fe:00:00:00:00:01".parse().unwrap());
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56")
+    ///     .host_mac("fe:00:00:00:00:01");
     /// ```
-    pub fn host_mac(mut self, mac: MacAddr6) -> Self {
-        self.host_mac = Some(mac);
+    pub fn host_mac(mut self, mac: impl ToMac) -> Self {
+        match mac.to_mac() {
+            Ok(mac) => self.host_mac = Some(mac),
+            Err(Error::InvalidInput { what, reason }) => {
+                self.bad.get_or_insert((what, reason));
+            }
+            Err(_) => {}
+        }
         self
     }
 
@@ -142,7 +158,7 @@ impl VmNicConfig {
     /// port is always brought up.
     ///
     /// ```
-    /// let guest = "52:54:00:12:34:56".parse().unwrap();
+    /// let guest = "52:54:00:12:34:56";
     /// let cfg = bridgekit::VmNicConfig::new(guest).port(bridgekit::PortConfig::managed(guest));
     /// ```
     pub fn port(mut self, port: PortConfig) -> Self {
@@ -154,7 +170,7 @@ impl VmNicConfig {
     /// [`VmNic::delete`]. Default: the kernel removes it with the last fd.
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).persistent(true);
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").persistent(true);
     /// ```
     pub fn persistent(mut self, on: bool) -> Self {
         self.persistent = on;
@@ -165,7 +181,7 @@ impl VmNicConfig {
     /// unprivileged VMM's.
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).owner(107);
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").owner(107);
     /// ```
     pub fn owner(mut self, uid: u32) -> Self {
         self.owner = Some(uid);
@@ -175,7 +191,7 @@ impl VmNicConfig {
     /// The group allowed to attach to the tap (`TUNSETGROUP`).
     ///
     /// ```
-    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56".parse().unwrap()).group(107);
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").group(107);
     /// ```
     pub fn group(mut self, gid: u32) -> Self {
         self.group = Some(gid);
@@ -183,6 +199,9 @@ impl VmNicConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        if let Some((what, reason)) = &self.bad {
+            return Err(Error::invalid(what.clone(), reason.clone()));
+        }
         validate_unicast(self.guest_mac)?;
         if let Some(mac) = self.host_mac {
             validate_unicast(mac)?;
@@ -262,9 +281,9 @@ impl VmNic {
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
     /// use bridgekit::{PortConfig, VmNic, VmNicConfig};
-    /// let guest = "52:54:00:12:34:56".parse().unwrap();
+    /// let guest = "52:54:00:12:34:56";
     /// let nic = VmNic::create(&br, VmNicConfig::new(guest).queues(2).port(PortConfig::managed(guest))).await?;
-    /// println!("{} has {} queue fds for the VMM", nic.name(), nic.queues().len());
+    /// println!("{} has {} queue fds for the VMM", nic.name(), nic.queue_fds().len());
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vm_nic_create", iface = %bridge.name()), err(Display))]
@@ -384,22 +403,62 @@ impl VmNic {
 
     /// The queue fds, one per queue, for the VMM.
     ///
+    /// They are **close-on-exec**, as every fd should be: no other child
+    /// of your process inherits them by accident. A VMM run as a child
+    /// process (qemu's `-netdev tap,fds=8:9`) must clear `FD_CLOEXEC` on
+    /// the ones it gets, between fork and exec; otherwise it sees no such
+    /// fd ("Can't use file descriptor 8: Bad file descriptor"):
+    ///
     /// ```no_run
-    /// # fn f(nic: bridgekit::VmNic) {
+    /// # fn f(nic: bridgekit::VmNic) -> std::io::Result<()> {
     /// use std::os::fd::AsRawFd;
-    /// let raw: Vec<i32> = nic.queues().iter().map(|fd| fd.as_raw_fd()).collect();
-    /// # }
+    /// use std::os::unix::process::CommandExt;
+    /// let raw: Vec<i32> = nic.queue_fds().iter().map(|fd| fd.as_raw_fd()).collect();
+    /// let fds = raw.iter().map(|fd| fd.to_string()).collect::<Vec<_>>().join(":");
+    /// let mut qemu = std::process::Command::new("qemu-system-x86_64");
+    /// qemu.arg("-netdev").arg(format!("tap,id=n0,vhost=off,fds={fds}"));
+    /// // SAFETY: fcntl is async-signal-safe and touches only these fds.
+    /// unsafe {
+    ///     qemu.pre_exec(move || {
+    ///         for &fd in &raw {
+    ///             if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+    ///                 return Err(std::io::Error::last_os_error());
+    ///             }
+    ///         }
+    ///         Ok(())
+    ///     });
+    /// }
+    /// let child = qemu.spawn()?;
+    /// drop(nic); // the child holds the tap now
+    /// # Ok(()) }
     /// ```
-    pub fn queues(&self) -> &[OwnedFd] {
+    #[must_use]
+    pub fn queue_fds(&self) -> &[OwnedFd] {
         &self.fds
     }
 
+    /// The old name of [`queue_fds`](Self::queue_fds) (the config's
+    /// [`VmNicConfig::queues`] sets a count; this returns fds).
+    ///
+    /// ```no_run
+    /// # #[allow(deprecated)]
+    /// # fn f(nic: bridgekit::VmNic) { let n = nic.queues().len(); }
+    /// ```
+    #[deprecated(since = "0.2.0", note = "renamed queue_fds")]
+    #[must_use]
+    pub fn queues(&self) -> &[OwnedFd] {
+        self.queue_fds()
+    }
+
     /// Takes the queue fds (e.g. to pass them to a VMM process). A
-    /// non-persistent tap lives as long as any of them is open.
+    /// non-persistent tap lives as long as any of them is open. They are
+    /// close-on-exec: see [`queue_fds`](Self::queue_fds) for handing them
+    /// to a child process.
     ///
     /// ```no_run
     /// # fn f(nic: bridgekit::VmNic) { let fds = nic.into_fds(); }
     /// ```
+    #[must_use]
     pub fn into_fds(self) -> Vec<OwnedFd> {
         self.fds
     }

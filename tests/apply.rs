@@ -12,7 +12,7 @@ use futures::StreamExt;
 fn desired() -> BridgeConfig {
     BridgeConfig::new("br0")
         .unwrap()
-        .mac("52:54:00:00:11:01".parse().unwrap())
+        .mac("52:54:00:00:11:01")
         .mtu(1450)
         .ageing_time(Duration::from_secs(120))
         .address("10.11.0.1/24")
@@ -81,11 +81,14 @@ fn changing_one_field_changes_only_that_field() {
         // A port taken away, and an option changed: each comes back, reported.
         sh(&["ip", "link", "set", "p0", "nomaster"]);
         let applied = desired().mtu(1400).apply(&nl).await?;
-        assert_eq!(applied.changes, [Change::PortAttached("p0".into())]);
+        assert_eq!(
+            applied.changes,
+            [Change::PortAttached(bridgekit::IfName::new("p0")?)]
+        );
         let learning = || {
             BridgeConfig::new("br0")
                 .unwrap()
-                .mac("52:54:00:00:11:01".parse().unwrap())
+                .mac("52:54:00:00:11:01")
                 .mtu(1400)
                 .ageing_time(Duration::from_secs(120))
                 .address("10.11.0.1/24")
@@ -93,7 +96,10 @@ fn changing_one_field_changes_only_that_field() {
                 .port("p0", PortConfig::new().learning(true).cost(20).up())
         };
         let applied = learning().apply(&nl).await?;
-        assert_eq!(applied.changes, [Change::PortReconfigured("p0".into())]);
+        assert_eq!(
+            applied.changes,
+            [Change::PortReconfigured(bridgekit::IfName::new("p0")?)]
+        );
         assert_eq!(
             ip_link("p0").unwrap()["linkinfo"]["info_slave_data"]["learning"],
             true
@@ -136,16 +142,9 @@ fn a_failed_apply_takes_its_changes_back() {
     netns_test(|nl| async move {
         veth("p0", "p0peer");
         veth("p1", "p1peer");
-        let start = BridgeConfig::new("br0")?
-            .mac("52:54:00:00:11:02".parse()?)
-            .mtu(1500);
+        let start = BridgeConfig::new("br0")?.mac("52:54:00:00:11:02").mtu(1500);
         start.apply(&nl).await?;
-        let target = || {
-            desired().port(
-                "p1",
-                PortConfig::managed("52:54:00:00:11:03".parse().unwrap()),
-            )
-        };
+        let target = || desired().port("p1", PortConfig::managed("52:54:00:00:11:03"));
         let nl2 = nl.clone();
         let steps = fail_each_step(
             &nl,

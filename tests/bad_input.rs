@@ -184,8 +184,11 @@ fn bad_input_sends_nothing() {
         );
         assert_invalid(
             "port FDB zero MAC",
-            br.attach_port("p0", PortConfig::new().fdb(mac("00:00:00:00:00:00"), None))
-                .await,
+            br.attach_port(
+                "p0",
+                PortConfig::new().fdb_entry(mac("00:00:00:00:00:00"), None),
+            )
+            .await,
             "all-zero",
         );
         assert_invalid(
@@ -273,6 +276,47 @@ fn bad_input_sends_nothing() {
             "10-x".parse::<VlanRange>(),
             "not a number",
         );
+        // MACs given as text: a typed error, as for any bad MAC.
+        assert_invalid(
+            "MAC text",
+            br.set_mac("52:54:00:zz:00:01").await,
+            "six hex bytes",
+        );
+        assert_invalid(
+            "MAC text in a config",
+            Bridge::create(&nl, BridgeConfig::new("brnew")?.mac("52:54:00")).await,
+            "MAC address \"52:54:00\"",
+        );
+        assert_invalid(
+            "managed MAC text",
+            br.attach_port("p0", PortConfig::managed("guest")).await,
+            "MAC address \"guest\"",
+        );
+        assert_invalid(
+            "FDB MAC text",
+            br.attach_port("p0", PortConfig::new().fdb_entry("1:2:3", None))
+                .await,
+            "six hex bytes",
+        );
+        assert_invalid(
+            "FDB MAC text, add_fdb",
+            br.add_fdb("p0", "not a mac", None).await,
+            "six hex bytes",
+        );
+        assert_invalid(
+            "VM NIC MAC text",
+            bridgekit::VmNic::create(&br, bridgekit::VmNicConfig::new("52-54")).await,
+            "MAC address \"52-54\"",
+        );
+        assert_invalid(
+            "VM NIC host MAC text",
+            bridgekit::VmNic::create(
+                &br,
+                bridgekit::VmNicConfig::new("52:54:00:00:00:07").host_mac("fe:"),
+            )
+            .await,
+            "MAC address \"fe:\"",
+        );
         assert_eq!(
             nl.requests_sent(),
             before,
@@ -337,7 +381,7 @@ fn missing_and_wrong_kind_interfaces() {
         let err = br.vlans("p0").await.unwrap_err();
         assert!(matches!(err, Error::NotAPort { .. }), "{err}");
         let err = br
-            .add_fdb("p0", "52:54:00:00:00:01".parse()?, None)
+            .add_fdb("p0", "52:54:00:00:00:01", None)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotAPort { .. }), "{err}");

@@ -36,7 +36,7 @@ fn a_bridge_lifecycle_from_a_plain_thread() {
         let br = Bridge::create(
             &nl,
             BridgeConfig::new("bkb0")?
-                .mac("52:54:00:00:30:01".parse()?)
+                .mac("52:54:00:00:30:01")
                 .mtu(1450)
                 .address("192.168.190.1/24")
                 .address("fd00:190::1/64"),
@@ -91,7 +91,7 @@ fn apply_twice_changes_nothing_the_second_time() {
         let nl = Netlink::connect()?;
         veth("bkb-a0", "bkb-a0p");
         let config = BridgeConfig::new("bkb1")?
-            .mac("52:54:00:00:30:02".parse()?)
+            .mac("52:54:00:00:30:02")
             .address("192.168.191.1/24")
             .port("bkb-a0", PortConfig::new().hairpin(true).up());
         let (br, changes) = nl.apply(&config)?;
@@ -169,7 +169,7 @@ fn a_call_in_flight_outlives_the_other_handles() {
         let br = Bridge::create(
             &nl,
             BridgeConfig::new("bkb4")?
-                .mac("52:54:00:00:30:04".parse()?)
+                .mac("52:54:00:00:30:04")
                 .address("fd00:194::1/64"),
         )?;
         let other = br.clone();
@@ -198,7 +198,7 @@ fn a_vmm_child_uses_the_queue_fds_it_inherits() {
         let nl = Netlink::connect()?;
         let (br, _) = nl.apply(
             &BridgeConfig::new("bkb5")?
-                .mac("52:54:00:00:30:05".parse()?)
+                .mac("52:54:00:00:30:05")
                 .address("192.168.195.1/24"),
         )?;
         let mac = macaddr::MacAddr6::from(GUEST_MAC);

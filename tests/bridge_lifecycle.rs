@@ -16,7 +16,7 @@ fn create_applies_every_option_in_the_kernel() {
         let br = Bridge::create(
             &nl,
             BridgeConfig::new("virbr0")?
-                .mac(MAC.parse()?)
+                .mac(MAC)
                 .mtu(1400)
                 .stp(false)
                 .forward_delay(Duration::ZERO)
@@ -60,7 +60,7 @@ fn create_with_stp_and_forward_delay() {
 #[test]
 fn create_with_fixed_mac_leaves_bridge_up_by_default() {
     netns_test(|nl| async move {
-        Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC.parse()?)).await?;
+        Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC)).await?;
         let link = ip_link("br0").unwrap();
         let flags = link["flags"].as_array().unwrap();
         assert!(flags.iter().any(|f| f == "UP"), "{flags:?}");
@@ -75,7 +75,7 @@ fn create_without_ipv6_staging_is_born_down_in_one_message() {
         Bridge::create(
             &nl,
             BridgeConfig::new("br0")?
-                .mac(MAC.parse()?)
+                .mac(MAC)
                 .stp(false)
                 .ipv6_ready_without_ports(false),
         )
@@ -94,7 +94,7 @@ fn create_without_ipv6_staging_is_born_down_in_one_message() {
 fn set_mac_is_sticky_when_a_lower_mac_port_joins_and_leaves() {
     netns_test(|nl| async move {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
-        br.set_mac(MAC.parse()?).await?;
+        br.set_mac(MAC).await?;
         assert_eq!(addr_assign_type("br0"), "3");
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0", "address", "02:00:00:00:00:01"]);
@@ -219,7 +219,7 @@ fn addresses_are_added_with_flags_and_removed() {
 #[test]
 fn status_matches_ip() {
     netns_test(|nl| async move {
-        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC.parse()?).mtu(1500)).await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC).mtu(1500)).await?;
         br.add_address("10.1.0.1/16").await?;
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0", "master", "br0"]);
@@ -313,7 +313,7 @@ fn create_over_existing_names() {
             .unwrap_err();
         assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
         veth("v0", "v1");
-        let err = Bridge::create(&nl, BridgeConfig::new("v0")?.mac(MAC.parse()?))
+        let err = Bridge::create(&nl, BridgeConfig::new("v0")?.mac(MAC))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotABridge { .. }), "{err}");
@@ -332,7 +332,7 @@ fn delete_removes_the_bridge_and_a_legacy_tap() {
         if !can_make_taps() {
             return Ok(());
         }
-        let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?.mac(MAC.parse()?)).await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("virbr0")?.mac(MAC)).await?;
         // What libvirt < 6.1 did: a persistent tap, attached to the bridge.
         sh(&["ip", "tuntap", "add", "dev", "virbr0-nic", "mode", "tap"]);
         sh(&["ip", "link", "set", "virbr0-nic", "master", "virbr0"]);
@@ -394,7 +394,7 @@ fn create_rolls_back_when_any_step_fails() {
         let config = || {
             BridgeConfig::new("br0")
                 .unwrap()
-                .mac(MAC.parse().unwrap())
+                .mac(MAC)
                 .mtu(1500)
                 .stp(true)
                 .forward_delay(Duration::from_secs(2))
@@ -438,7 +438,7 @@ fn create_rolls_back_when_any_step_fails() {
 fn create_with_fixed_mac_works_when_ipv6_is_disabled() {
     netns_test(|nl| async move {
         std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1")?;
-        Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC.parse()?)).await?;
+        Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC)).await?;
         assert_eq!(ip_link("br0").unwrap()["address"], MAC);
         assert!(ip_addrs("br0").is_empty());
         Ok(())
@@ -475,7 +475,7 @@ fn created_mtu_survives_the_first_port() {
     netns_test(|nl| async move {
         for (name, staged) in [("brm0", true), ("brm1", false)] {
             let cfg = BridgeConfig::new(name)?
-                .mac("52:54:00:00:0e:01".parse()?)
+                .mac("52:54:00:00:0e:01")
                 .mtu(1436)
                 .ipv6_ready_without_ports(staged);
             let br = Bridge::create(&nl, cfg).await?;

@@ -22,7 +22,7 @@ fn info_data(bridge: &str) -> serde_json::Value {
 fn all_options() -> BridgeConfig {
     BridgeConfig::new("br0")
         .unwrap()
-        .mac("52:54:00:00:16:01".parse().unwrap())
+        .mac("52:54:00:00:16:01")
         .option(BridgeOption::HelloTime(Duration::from_secs(3)))
         .option(BridgeOption::MaxAge(Duration::from_secs(12)))
         .option(BridgeOption::Priority(0x1000))
@@ -112,8 +112,8 @@ fn values_the_kernel_would_refuse_are_refused_first() {
             BridgeOption::MaxAge(Duration::from_secs(5)),
             BridgeOption::MaxAge(Duration::from_secs(41)),
             BridgeOption::GroupFwdMask(0x0004),
-            BridgeOption::GroupAddress("01:80:c2:00:00:01".parse()?),
-            BridgeOption::GroupAddress("01:00:5e:00:00:01".parse()?),
+            BridgeOption::GroupAddress("01:80:c2:00:00:01".parse().unwrap()),
+            BridgeOption::GroupAddress("01:00:5e:00:00:01".parse().unwrap()),
             BridgeOption::IgmpVersion(4),
             BridgeOption::MldVersion(3),
             BridgeOption::MulticastRouter(MulticastRouter::Other(7)),

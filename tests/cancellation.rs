@@ -20,7 +20,7 @@ fn dropped_create_leaves_a_whole_bridge_or_none() {
         for i in 0..runs {
             let name = format!("brc{i}");
             let cfg = BridgeConfig::new(&name)?
-                .mac("52:54:00:00:10:01".parse()?)
+                .mac("52:54:00:00:10:01")
                 .mtu(1400)
                 .stp(true)
                 .forward_delay(Duration::from_secs(4));
@@ -61,11 +61,7 @@ fn dropped_create_leaves_a_whole_bridge_or_none() {
 #[test]
 fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
     netns_test(|nl| async move {
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?.mac("52:54:00:00:10:02".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:10:02")).await?;
         veth("p0", "p0peer");
         veth("p1", "p1peer");
         let mut rng = Rng(0x5eed_0002);
@@ -76,7 +72,7 @@ fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
             let polls = rng.below(40);
             let bulk = rng.below(2) == 0;
             let cfg = || {
-                PortConfig::managed("52:54:00:00:10:03".parse().unwrap())
+                PortConfig::managed("52:54:00:00:10:03")
                     .hairpin(true)
                     .cost(44)
             };
@@ -143,11 +139,7 @@ fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
 #[test]
 fn dropped_wait_dad_changes_nothing_and_leaks_nothing() {
     netns_test(|nl| async move {
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?.mac("52:54:00:00:10:04".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:10:04")).await?;
         br.add_address("fd00:10::1/64").await?;
         let before = kernel_state();
         let fds = open_fds();

@@ -50,16 +50,8 @@ fn sixty_four_tasks_share_one_connection() {
             veth(&format!("vt{i}"), &format!("vt{i}p"));
         }
         veth("shared0", "shared0p");
-        let a = Bridge::create(
-            &nl,
-            BridgeConfig::new("bA")?.mac("52:54:00:00:0a:01".parse()?),
-        )
-        .await?;
-        let b = Bridge::create(
-            &nl,
-            BridgeConfig::new("bB")?.mac("52:54:00:00:0b:01".parse()?),
-        )
-        .await?;
+        let a = Bridge::create(&nl, BridgeConfig::new("bA")?.mac("52:54:00:00:0a:01")).await?;
+        let b = Bridge::create(&nl, BridgeConfig::new("bB")?.mac("52:54:00:00:0b:01")).await?;
         let (ok_a, ok_b, busy) = (
             Arc::new(AtomicUsize::new(0)),
             Arc::new(AtomicUsize::new(0)),
@@ -76,8 +68,7 @@ fn sixty_four_tasks_share_one_connection() {
                 let name = format!("bt{i}");
                 let mine = Bridge::create(
                     &nl,
-                    BridgeConfig::new(&name)?
-                        .mac(format!("52:54:00:01:00:{i:02x}").parse().unwrap()),
+                    BridgeConfig::new(&name)?.mac(format!("52:54:00:01:00:{i:02x}")),
                 )
                 .await?;
                 let port = format!("vt{i}");
@@ -164,7 +155,7 @@ fn two_clients_race_to_create_the_same_bridge() {
                         barrier.wait();
                         let cfg = BridgeConfig::new(format!("brace{r}"))
                             .unwrap()
-                            .mac("52:54:00:00:0c:01".parse().unwrap())
+                            .mac("52:54:00:00:0c:01")
                             .stp(true)
                             .forward_delay(Duration::from_secs(2));
                         match Bridge::create(&nl, cfg).await {

@@ -13,7 +13,7 @@ const MAC: &str = "52:54:00:00:00:0a";
 #[test]
 fn empty_bridge_with_fixed_mac_finishes_dad() {
     netns_test(|nl| async move {
-        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC.parse()?)).await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC)).await?;
         br.add_address("fd0a::1/64").await?;
         assert!(is_tentative("br0", "fd0a::1"), "DAD is running");
         br.wait_dad(Duration::from_secs(10)).await?;
@@ -86,7 +86,7 @@ fn opting_out_of_the_ipv6_sequence_gives_the_kernel_default() {
         let br = Bridge::create(
             &nl,
             BridgeConfig::new("br0")?
-                .mac(MAC.parse()?)
+                .mac(MAC)
                 .ipv6_ready_without_ports(false),
         )
         .await?;
@@ -117,7 +117,7 @@ fn a_real_duplicate_fails_fast() {
         let br = Bridge::create(
             &nl,
             BridgeConfig::new("br0")?
-                .mac(MAC.parse()?)
+                .mac(MAC)
                 .stp(false)
                 .forward_delay(Duration::ZERO),
         )
@@ -239,7 +239,7 @@ fn wait_for_given_addresses_only() {
 fn overrun_is_recovered_and_the_answer_is_right() {
     netns_test(|nl: Netlink| async move {
         nl.set_event_rcvbuf(4096);
-        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC.parse()?)).await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC)).await?;
         br.add_address("fd10::1/64").await?;
         veth("flood0", "flood1");
         sh(&["ip", "link", "set", "flood0", "up"]);

@@ -44,16 +44,12 @@ fn port_of(name: &str) -> u32 {
 #[test]
 fn each_step_yields_exactly_its_events() {
     netns_test(|nl| async move {
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?.mac("52:54:00:00:0f:01".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:01")).await?;
         br.wait_dad(Duration::from_secs(10)).await?;
         veth("p0", "p0peer");
         let mut events = br.events().await?;
         let p0 = port_of("p0");
-        let port = || "p0".to_string();
+        let port = || bridgekit::IfName::new("p0").unwrap();
 
         br.attach_port("p0", PortConfig::new()).await?;
         expect(
@@ -157,11 +153,7 @@ fn each_step_yields_exactly_its_events() {
 #[test]
 fn an_overrun_is_recovered_and_the_view_stays_right() {
     netns_test(|nl| async move {
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?.mac("52:54:00:00:0f:02".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:02")).await?;
         for i in 0..40 {
             veth(&format!("q{i}"), &format!("q{i}p"));
         }

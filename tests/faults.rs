@@ -16,9 +16,7 @@ use bridgekit::{Bridge, BridgeConfig, PortConfig, VlanId, VlanMember, VlanRange}
 use common::*;
 
 fn fixed_mac_bridge() -> BridgeConfig {
-    BridgeConfig::new("br0")
-        .unwrap()
-        .mac("52:54:00:00:00:fe".parse().unwrap())
+    BridgeConfig::new("br0").unwrap().mac("52:54:00:00:00:fe")
 }
 
 #[test]
@@ -27,7 +25,7 @@ fn create_undoes_every_step() {
         let full = || {
             BridgeConfig::new("br0")
                 .unwrap()
-                .mac("52:54:00:00:00:01".parse().unwrap())
+                .mac("52:54:00:00:00:01")
                 .mtu(1400)
                 .stp(true)
                 .forward_delay(Duration::from_secs(4))
@@ -80,10 +78,10 @@ fn attach_undoes_every_step_on_a_new_and_on_an_attached_port() {
         let br = Bridge::create(&nl, fixed_mac_bridge()).await?;
         veth("p0", "p0peer");
         let cfg = || {
-            PortConfig::managed("52:54:00:00:00:07".parse().unwrap())
+            PortConfig::managed("52:54:00:00:00:07")
                 .hairpin(true)
                 .cost(9)
-                .fdb("52:54:00:00:00:08".parse().unwrap(), None)
+                .fdb_entry("52:54:00:00:00:08", None)
                 .up()
         };
         let steps = fail_each_step(
@@ -240,7 +238,7 @@ fn apply_undoes_every_step_including_the_ipv6_settings() {
             },
             async || {
                 fixed_mac_bridge()
-                    .mac("52:54:00:00:00:fd".parse().unwrap())
+                    .mac("52:54:00:00:00:fd")
                     .mtu(1400)
                     .address("10.0.0.1/24")
                     .address("fd00::1/64")

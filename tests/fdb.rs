@@ -25,7 +25,7 @@ fn managed_port_has_no_learning_no_flood_and_a_static_entry_until_detach() {
     netns_test(|nl| async move {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
         veth("vnet0", "guest0");
-        br.attach_port("vnet0", PortConfig::managed(GUEST.parse().unwrap()).up())
+        br.attach_port("vnet0", PortConfig::managed(GUEST).up())
             .await?;
         let slave = ip_link("vnet0").unwrap()["linkinfo"]["info_slave_data"].clone();
         assert_eq!(slave["learning"], false);
@@ -56,8 +56,7 @@ fn managed_port_has_no_learning_no_flood_and_a_static_entry_until_detach() {
         );
         assert!(ours.iter().any(|e| e.vlan.is_none()));
         // Attaching again with the same config is harmless.
-        br.attach_port("vnet0", PortConfig::managed(GUEST.parse().unwrap()))
-            .await?;
+        br.attach_port("vnet0", PortConfig::managed(GUEST)).await?;
         assert_eq!(fdb_entries("br0", GUEST).len(), entries.len());
         br.detach_port("vnet0").await?;
         assert!(
@@ -76,7 +75,7 @@ fn add_and_remove_static_entries() {
         veth("p1", "p1peer");
         br.attach_port("p0", PortConfig::new()).await?;
         br.attach_port("p1", PortConfig::new()).await?;
-        let mac = GUEST.parse().unwrap();
+        let mac: bridgekit::macaddr::MacAddr6 = GUEST.parse().unwrap();
         let on = |port: &str| {
             let entries = fdb_entries("br0", GUEST);
             !entries.is_empty() && entries.iter().all(|e| e["ifname"] == port)
@@ -105,7 +104,7 @@ fn add_and_remove_static_entries() {
         ));
         let sent = nl.requests_sent();
         let bad = br
-            .add_fdb("p0", "01:00:5e:00:00:01".parse().unwrap(), None)
+            .add_fdb("p0", "01:00:5e:00:00:01", None)
             .await
             .unwrap_err();
         assert!(matches!(bad, Error::InvalidInput { .. }), "{bad}");

@@ -46,7 +46,7 @@ fn is_up(iface: &str) -> bool {
 #[test]
 fn every_create_path_sets_the_safe_defaults() {
     netns_test(|nl| async move {
-        let mac = |n: u8| format!("52:54:00:00:19:{n:02x}").parse().unwrap();
+        let mac = |n: u8| format!("52:54:00:00:19:{n:02x}");
         // Staged (fixed MAC): up when create returns.
         let staged = Bridge::create(&nl, BridgeConfig::new("b1")?.mac(mac(1))).await?;
         assert_eq!(sysctls("b1"), guarded("0"));
@@ -342,7 +342,7 @@ fn default_route_via(iface: &str) -> bool {
 fn router_advertisements_from_a_guest_configure_nothing_by_default() {
     netns_test(|nl| async move {
         let peer = PeerNetns::new();
-        let mac = |n: u8| format!("52:54:00:00:19:{n:02x}").parse().unwrap();
+        let mac = |n: u8| format!("52:54:00:00:19:{n:02x}");
         // br0 with bridgekit's defaults; br1 the same but with the settings
         // on, as an uplink would have them: it proves the advertisements
         // arrive and would be taken.
@@ -502,7 +502,7 @@ const KILL_CHILD: &str = "BRIDGEKIT_TEST_KILL_CHILD";
 fn kill_config(which: &str) -> BridgeConfig {
     let base = BridgeConfig::new("br0")
         .unwrap()
-        .mac("52:54:00:00:19:99".parse().unwrap())
+        .mac("52:54:00:00:19:99")
         .mtu(1420)
         .address("10.19.99.1/24");
     match which {

@@ -80,11 +80,7 @@ fn slave_data(port: &str, key: &str) -> serde_json::Value {
 #[test]
 fn features_of_this_kernel() {
     netns_test(|nl| async move {
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?.mac("52:54:00:00:14:01".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:14:01")).await?;
         // VLAN filtering, and with it the 802.1ad tag protocol.
         let name = "bridge VLAN filtering";
         let tried = judge(name, br.set_vlan_filtering(true).await, || {
@@ -179,11 +175,7 @@ fn behaviours_of_this_kernel() {
         );
         assert!(!after_mac, "the staged create depends on this");
         // DAD on an empty bridge with a fixed MAC, through the staged create.
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("b2")?.mac("52:54:00:00:14:03".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("b2")?.mac("52:54:00:00:14:03")).await?;
         br.add_address("fd14::1/64").await?;
         let dad = br.wait_dad(Duration::from_secs(20)).await;
         report(

@@ -238,11 +238,7 @@ fn failed_managed_attach_undoes_every_step() {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
         veth("p0", "p0peer");
         let guest = "52:54:00:00:00:42";
-        let cfg = || {
-            PortConfig::managed(guest.parse().unwrap())
-                .hairpin(true)
-                .up()
-        };
+        let cfg = || PortConfig::managed(guest).hairpin(true).up();
         let has_entry = || sh(&["bridge", "fdb", "show", "br", "br0"]).contains(guest);
         // lookup, master, options, fdb, up
         for step in 1..5 {
@@ -314,7 +310,7 @@ fn ports_report_state_and_options_as_iproute2_does() {
         let ports = br.ports().await?;
         assert_eq!(ports.len(), 2);
         for p in &ports {
-            let link = ip_link(&p.name).unwrap();
+            let link = ip_link(p.name.as_str()).unwrap();
             let s = &link["linkinfo"]["info_slave_data"];
             assert_eq!(p.index, link["ifindex"].as_u64().unwrap() as u32);
             assert_eq!(p.state.to_string(), s["state"].as_str().unwrap());

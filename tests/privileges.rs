@@ -20,11 +20,7 @@ fn without_net_admin_changes_are_denied_and_reads_work() {
             lacks("setpriv (util-linux)");
             return Ok(());
         }
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?.mac("52:54:00:00:0d:01".parse()?),
-        )
-        .await?;
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0d:01")).await?;
         br.add_address("10.0.13.1/24").await?;
         veth("p0", "p0peer");
         veth("p1", "p1peer");
@@ -90,7 +86,7 @@ fn child_without_net_admin() {
                 other => panic!("{op}: expected PermissionDenied, got {other:?}"),
             }
         }
-        let mac = "52:54:00:00:0d:02".parse().unwrap();
+        let mac: bridgekit::macaddr::MacAddr6 = "52:54:00:00:0d:02".parse().unwrap();
         denied(
             Bridge::create(&nl, BridgeConfig::new("br9").unwrap()).await,
             Op::CreateBridge,

@@ -308,7 +308,7 @@ fn the_example_file_reads_as_the_builders_would_make_it() {
     let vid = |v| VlanId::new(v).unwrap();
     let built = BridgeConfig::new("bkfile0")
         .unwrap()
-        .mac("52:54:00:00:10:01".parse().unwrap())
+        .mac("52:54:00:00:10:01")
         .mtu(1500)
         .stp(false)
         .forward_delay(std::time::Duration::ZERO)
@@ -319,13 +319,13 @@ fn the_example_file_reads_as_the_builders_would_make_it() {
         .option(BridgeOption::MulticastSnooping(false))
         .port(
             "bkfile-vm0",
-            PortConfig::managed("52:54:00:aa:00:01".parse().unwrap())
+            PortConfig::managed("52:54:00:aa:00:01")
                 .up()
                 .vlan(VlanMember::access(vid(10))),
         )
         .port(
             "bkfile-vm1",
-            PortConfig::managed("52:54:00:aa:00:02".parse().unwrap())
+            PortConfig::managed("52:54:00:aa:00:02")
                 .up()
                 .vlan(VlanMember::access(vid(20))),
         )

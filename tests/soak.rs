@@ -21,7 +21,7 @@ const PORTS: [&str; 6] = ["sv0", "sv1", "sv2", "sv3", "sv4", "sv5"];
 fn bridge_config(i: usize, rng: &mut Rng) -> BridgeConfig {
     let mut c = BridgeConfig::new(BRIDGES[i])
         .unwrap()
-        .mac(format!("52:54:00:5a:00:0{i}").parse().unwrap());
+        .mac(format!("52:54:00:5a:00:0{i}"));
     if rng.chance(50) {
         c = c.mtu(1400 + rng.below(100) as u32);
     }
@@ -35,11 +35,7 @@ fn bridge_config(i: usize, rng: &mut Rng) -> BridgeConfig {
 
 fn port_config(rng: &mut Rng) -> PortConfig {
     let mut c = if rng.chance(40) {
-        PortConfig::managed(
-            format!("52:54:00:5b:00:{:02x}", rng.below(200))
-                .parse()
-                .unwrap(),
-        )
+        PortConfig::managed(format!("52:54:00:5b:00:{:02x}", rng.below(200)))
     } else {
         PortConfig::new()
     };
@@ -84,7 +80,7 @@ async fn one_op(nl: &Netlink, rng: &mut Rng) -> (bool, Result<(), Error>) {
         }
         6 => (false, async { open().await?.detach_port(p).await }.await),
         7 => {
-            let mac = format!("52:54:00:5c:00:{:02x}", rng.below(50))
+            let mac: bridgekit::macaddr::MacAddr6 = format!("52:54:00:5c:00:{:02x}", rng.below(50))
                 .parse()
                 .unwrap();
             (

@@ -298,7 +298,7 @@ fn vlans_isolate_real_traffic() {
             host.sh(&["ip", "link", "set", &inner, "address", &mac]);
             br.attach_port(
                 port.as_str(),
-                PortConfig::managed(mac.parse().unwrap())
+                PortConfig::managed(mac.as_str())
                     .vlan(VlanMember::access(vid(vlan_of[i])))
                     .up(),
             )
@@ -376,8 +376,7 @@ fn vlans_isolate_real_traffic() {
         // entry in the new VLAN too.
         br.add_vlans("p2", &[VlanMember::access(vid(10))]).await?;
         br.remove_vlans("p2", &[vid(20).into()]).await?;
-        br.add_fdb("p2", "52:54:00:00:00:03".parse().unwrap(), Some(vid(10)))
-            .await?;
+        br.add_fdb("p2", "52:54:00:00:00:03", Some(vid(10))).await?;
         assert!(ping(&hosts[0], "10.0.0.3"), "after moving to VLAN 10");
         Ok(())
     });

@@ -7,6 +7,7 @@ mod common;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
+use bridgekit::macaddr::MacAddr6;
 use bridgekit::{Bridge, BridgeConfig, Error, PortConfig, VmNic, VmNicConfig};
 use common::*;
 
@@ -15,9 +16,7 @@ const GUEST: &str = "52:54:00:aa:00:01";
 async fn bridge(nl: &bridgekit::Netlink) -> Result<Bridge, Error> {
     let br = Bridge::create(
         nl,
-        BridgeConfig::new("br0")?
-            .mac("52:54:00:00:00:fe".parse().unwrap())
-            .mtu(1400),
+        BridgeConfig::new("br0")?.mac("52:54:00:00:00:fe").mtu(1400),
     )
     .await?;
     br.up().await?;
@@ -31,7 +30,7 @@ fn multi_queue_nic_on_a_bridge_as_iproute2_sees_it() {
             return Ok(());
         }
         let br = bridge(&nl).await?;
-        let guest = GUEST.parse()?;
+        let guest: MacAddr6 = GUEST.parse()?;
         let nic = VmNic::create(
             &br,
             VmNicConfig::new(guest)
@@ -41,7 +40,7 @@ fn multi_queue_nic_on_a_bridge_as_iproute2_sees_it() {
         .await?;
         let name = nic.name().to_string();
         assert!(name.starts_with("vnet"), "{name}");
-        assert_eq!(nic.queues().len(), 4);
+        assert_eq!(nic.queue_fds().len(), 4);
         let link = ip_link(&name).unwrap();
         assert_eq!(link["linkinfo"]["info_kind"], "tun", "{link}");
         let data = &link["linkinfo"]["info_data"];
@@ -80,11 +79,11 @@ fn persistent_nic_stays_until_deleted() {
         let br = bridge(&nl).await?;
         let nic = VmNic::create(
             &br,
-            VmNicConfig::new(GUEST.parse()?)
+            VmNicConfig::new(GUEST)
                 .name("guest7")
                 .persistent(true)
                 .mtu(1300)
-                .host_mac("fe:00:00:00:00:07".parse()?),
+                .host_mac("fe:00:00:00:00:07"),
         )
         .await?;
         let fds = nic.into_fds();
@@ -94,7 +93,7 @@ fn persistent_nic_stays_until_deleted() {
         assert_eq!(link["address"], "fe:00:00:00:00:07");
         assert_eq!(link["mtu"], 1300);
         // Reopen it through the API? Not needed: delete by a fresh handle.
-        let nic = VmNic::create(&br, VmNicConfig::new(GUEST.parse()?).name("guest7"))
+        let nic = VmNic::create(&br, VmNicConfig::new(GUEST).name("guest7"))
             .await
             .unwrap_err();
         assert!(
@@ -106,13 +105,8 @@ fn persistent_nic_stays_until_deleted() {
         );
         sh(&["ip", "link", "del", "guest7"]);
         // delete() removes a persistent NIC.
-        let nic = VmNic::create(
-            &br,
-            VmNicConfig::new(GUEST.parse()?)
-                .name("guest8")
-                .persistent(true),
-        )
-        .await?;
+        let nic =
+            VmNic::create(&br, VmNicConfig::new(GUEST).name("guest8").persistent(true)).await?;
         assert!(ip_link("guest8").is_some());
         nic.delete().await?;
         assert!(
@@ -135,7 +129,7 @@ fn a_frame_from_the_guest_reaches_a_veth_port() {
         sh(&["ip", "link", "set", "p0peer", "up"]);
         br.attach_port("p0", PortConfig::new().up()).await?;
         let capture = packet_socket("p0peer")?;
-        let nic = VmNic::create(&br, VmNicConfig::new(GUEST.parse()?).vnet_hdr(false)).await?;
+        let nic = VmNic::create(&br, VmNicConfig::new(GUEST).vnet_hdr(false)).await?;
         // The port forwards once its carrier is seen (no STP here).
         wait_forwarding(nic.name().as_str()).await;
         let mut frame = vec![0xff; 6]; // broadcast
@@ -145,7 +139,7 @@ fn a_frame_from_the_guest_reaches_a_veth_port() {
         // SAFETY: writing a byte buffer to an fd we own.
         let n = unsafe {
             libc::write(
-                nic.queues()[0].as_raw_fd(),
+                nic.queue_fds()[0].as_raw_fd(),
                 frame.as_ptr().cast(),
                 frame.len(),
             )
@@ -214,7 +208,7 @@ fn bad_nic_configs_are_refused_before_anything() {
     netns_test(|nl| async move {
         let br = bridge(&nl).await?;
         let sent = nl.requests_sent();
-        let g = || VmNicConfig::new(GUEST.parse().unwrap());
+        let g = || VmNicConfig::new(GUEST);
         for (what, cfg) in [
             ("0 queues", g().queues(0)),
             ("257 queues", g().queues(257)),
@@ -222,14 +216,8 @@ fn bad_nic_configs_are_refused_before_anything() {
             ("two %d", g().name("v%d%d")),
             ("slash", g().name("a/b")),
             ("MTU 10", g().mtu(10)),
-            (
-                "multicast guest",
-                VmNicConfig::new("01:00:5e:00:00:01".parse().unwrap()),
-            ),
-            (
-                "zero host MAC",
-                g().host_mac("00:00:00:00:00:00".parse().unwrap()),
-            ),
+            ("multicast guest", VmNicConfig::new("01:00:5e:00:00:01")),
+            ("zero host MAC", g().host_mac("00:00:00:00:00:00")),
             ("bad port option", g().port(PortConfig::new().cost(0))),
         ] {
             let e = VmNic::create(&br, cfg).await.unwrap_err();
@@ -248,7 +236,7 @@ fn a_failed_nic_leaves_no_tap() {
             return Ok(());
         }
         let br = bridge(&nl).await?;
-        let guest = GUEST.parse()?;
+        let guest: MacAddr6 = GUEST.parse()?;
         let nl2 = nl.clone();
         let br2 = br.clone();
         fail_each_step(
