@@ -46,7 +46,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .mtu(1500)
             .address("192.168.180.1/24"),
     )?;
-    println!("bridge {} (ifindex {}): {changes:?}", br.name(), br.index());
+    let changes: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+    println!(
+        "bridge {} (ifindex {}): {}",
+        br.name(),
+        br.index(),
+        changes.join(", ")
+    );
 
     if let Err(e) = std::fs::File::options()
         .read(true)

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 #[path = "support/private_netns.rs"]
 mod private_netns;
 
-use bridgekit::{Bridge, BridgeConfig, BridgeStatus, Netlink, PortConfig};
-use futures::TryStreamExt;
+use bridgekit::{Bridge, BridgeConfig, BridgeStatus, Netlink, OperState, PortConfig};
+use futures::{StreamExt, TryStreamExt};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let host = std::env::args().any(|a| a == "--host-netns");
@@ -57,7 +57,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     br.wait_dad(Duration::from_secs(5)).await?;
     println!("IPv6 DAD finished, with no port on the bridge");
 
-    // 5. A guest port: a veth pair stands in for a VM's tap.
+    // 5. A guest port: a veth pair stands in for a VM's tap. Its events
+    // tell when the bridge has carrier again.
+    let mut events = br.events().await?;
     let (conn, handle, _) = rtnetlink::new_connection()?;
     tokio::spawn(conn);
     handle
@@ -93,39 +95,66 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .execute()
         .await?;
 
-    print_status(&br.status().await?);
+    // Carrier and operstate follow the port asynchronously (the kernel's
+    // linkwatch): wait for them rather than print a state about to change.
+    let mut status = br.status().await?;
+    while !(status.carrier && status.operstate == OperState::Up) {
+        match tokio::time::timeout(Duration::from_secs(2), events.next()).await {
+            Ok(Some(event)) => {
+                event?;
+                status = br.status().await?;
+            }
+            _ => break, // print what there is
+        }
+    }
+    print_status(&status);
 
     // 6. Teardown: the veth goes with its peer; the bridge last.
     handle.link().del(port.header.index).execute().await?;
     let legacy = br.delete().await?;
     println!(
-        "deleted; legacy libvirt tap: {legacy:?}; whole run took {:?}",
-        t.elapsed()
+        "deleted ({legacy}); the whole run took {} ms",
+        t.elapsed().as_millis()
     );
     Ok(())
 }
 
 fn print_status(s: &BridgeStatus) {
     let explicit = match s.mac_explicit {
-        Some(true) => "set explicitly (sticky)",
-        Some(false) => "kernel-chosen",
-        None => "unknown",
+        Some(true) => "set explicitly, sticky",
+        Some(false) => "chosen by the kernel",
+        None => "origin unknown",
     };
+    let on = |b: bool| if b { "on" } else { "off" };
     println!();
     println!("  {:<14} {}", "bridge", s.name);
     println!("  {:<14} {}", "ifindex", s.index);
-    println!("  {:<14} {} ({explicit})", "mac", s.mac);
+    let m = s.mac.into_array();
+    println!(
+        "  {:<14} {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ({explicit})",
+        "mac", m[0], m[1], m[2], m[3], m[4], m[5]
+    );
     println!("  {:<14} {}", "mtu", s.mtu);
     println!(
-        "  {:<14} up={} carrier={} operstate={}",
-        "state", s.up, s.carrier, s.operstate
+        "  {:<14} {}, carrier {}, operstate {}",
+        "state",
+        if s.up { "up" } else { "down" },
+        on(s.carrier),
+        s.operstate
     );
     println!(
-        "  {:<14} stp={} forward_delay={:?} ageing_time={:?} vlan_filtering={}",
-        "options", s.stp, s.forward_delay, s.ageing_time, s.vlan_filtering
+        "  {:<14} STP {}, forward delay {} s, ageing time {} s, VLAN filtering {}",
+        "options",
+        on(s.stp),
+        s.forward_delay.as_secs_f64(),
+        s.ageing_time.as_secs_f64(),
+        on(s.vlan_filtering)
     );
     for p in &s.ports {
-        println!("  {:<14} {} (ifindex {})", "port", p.name, p.index);
+        println!(
+            "  {:<14} {}, ifindex {}, {}",
+            "port", p.name, p.index, p.state
+        );
     }
     for a in &s.addresses {
         let mut flags = Vec::new();

@@ -30,21 +30,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "running in a private network namespace (pass --host-netns to use the current one)"
         );
     }
-    if let Err(e) = std::fs::OpenOptions::new()
+    let taps = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/net/tun")
     {
-        println!("cannot open /dev/net/tun ({e}): making taps needs root; nothing to show");
-        return Ok(());
-    }
+        Ok(_) => true,
+        Err(e) => {
+            println!(
+                "cannot open /dev/net/tun ({e}): making taps needs root; \
+                 showing the bridge and its events with a veth port instead"
+            );
+            false
+        }
+    };
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(run())
+        .block_on(run(taps))
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+async fn run(taps: bool) -> Result<(), Box<dyn std::error::Error>> {
     let nl = Netlink::connect()?;
     // 1. The bridge, as on every daemon start: created, or left as it is.
     let applied = BridgeConfig::new("bkvm0")?
@@ -54,7 +60,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .apply(&nl)
         .await?;
     let br = applied.bridge;
-    println!("bridge {}: {:?}", br.name(), applied.changes);
+    let changes: Vec<String> = applied.changes.iter().map(|c| c.to_string()).collect();
+    println!("bridge {}: {}", br.name(), changes.join(", "));
+    if !taps {
+        return without_taps(br).await;
+    }
 
     // 2. A guest NIC: a two-queue tap, managed MAC table, up.
     let guest = "52:54:00:ab:cd:01";
@@ -67,10 +77,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let fds: Vec<i32> = nic.queue_fds().iter().map(|fd| fd.as_raw_fd()).collect();
     println!(
-        "guest NIC {} (host MAC {}, guest MAC {}): queue fds {fds:?} for the VMM",
+        "guest NIC {}: host MAC {}, guest MAC {}, queue fds {fds:?} for the VMM",
         nic.name(),
-        nic.host_mac(),
-        nic.guest_mac()
+        lower(nic.host_mac()),
+        lower(nic.guest_mac())
     );
 
     // 3. Events while a second guest NIC comes and goes.
@@ -83,7 +93,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::timeout(Duration::from_millis(500), events.next()).await
     {
         let event = event?;
-        println!("event: {event:?}");
+        println!("event: {event}");
         if matches!(event, BridgeEvent::PortDetached { ref port, .. } if *port == second_name) {
             seen += 1;
         }
@@ -91,20 +101,63 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("{second_name} came and went ({seen} detach event)");
 
     // 4. Status and teardown.
-    let status = br.status().await?;
-    println!(
-        "status: mac {} mtu {} carrier {} ports {:?}",
-        status.mac,
-        status.mtu,
-        status.carrier,
-        status
-            .ports
-            .iter()
-            .map(|p| (&p.name, p.state))
-            .collect::<Vec<_>>()
-    );
+    print_status(&br).await?;
     nic.delete().await?;
     br.delete().await?;
     println!("torn down");
     Ok(())
+}
+
+/// Without /dev/net/tun: the same bridge, and its events while a veth
+/// port (standing in for a guest's tap) comes and goes.
+async fn without_taps(br: bridgekit::Bridge) -> Result<(), Box<dyn std::error::Error>> {
+    let mut events = br.events().await?;
+    let (conn, handle, _) = rtnetlink::new_connection()?;
+    tokio::spawn(conn);
+    handle
+        .link()
+        .add(rtnetlink::LinkVeth::new("bkvm-p0", "bkvm-p0peer").build())
+        .execute()
+        .await?;
+    br.attach_port("bkvm-p0", PortConfig::new().up()).await?;
+    br.detach_port("bkvm-p0").await?;
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(500), events.next()).await
+    {
+        println!("event: {}", event?);
+    }
+    print_status(&br).await?;
+    br.delete().await?;
+    println!("torn down (the veth goes with the namespace)");
+    Ok(())
+}
+
+async fn print_status(br: &bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    let status = br.status().await?;
+    let ports: Vec<String> = status
+        .ports
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.state))
+        .collect();
+    println!(
+        "status: MAC {}, MTU {}, carrier {}, ports: {}",
+        lower(status.mac),
+        status.mtu,
+        if status.carrier { "on" } else { "off" },
+        if ports.is_empty() {
+            "none".to_string()
+        } else {
+            ports.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// A MAC as `ip link` prints it.
+fn lower(mac: bridgekit::macaddr::MacAddr6) -> String {
+    let b = mac.into_array();
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5]
+    )
 }

@@ -64,6 +64,40 @@ pub enum Change {
     PortReconfigured(IfName),
 }
 
+/// In words: `created`, `MTU 1500 -> 1400`, `port vnet0 attached`.
+///
+/// ```
+/// use bridgekit::Change;
+/// assert_eq!(Change::Mtu { from: 1500, to: 1400 }.to_string(), "MTU 1500 -> 1400");
+/// ```
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let on = |b: bool| if b { "on" } else { "off" };
+        let secs = |d: &Duration| format!("{} s", d.as_secs_f64());
+        match self {
+            Change::Created => f.write_str("created"),
+            Change::Mac { from, to } => write!(
+                f,
+                "MAC {} -> {}",
+                crate::mac::lower(*from),
+                crate::mac::lower(*to)
+            ),
+            Change::Mtu { from, to } => write!(f, "MTU {from} -> {to}"),
+            Change::Stp(s) => write!(f, "STP {}", on(*s)),
+            Change::ForwardDelay(d) => write!(f, "forward delay {}", secs(d)),
+            Change::AgeingTime(d) => write!(f, "ageing time {}", secs(d)),
+            Change::VlanFiltering(v) => write!(f, "VLAN filtering {}", on(*v)),
+            Change::Option(o) => write!(f, "{o}"),
+            Change::AcceptRa(v) => write!(f, "accept_ra {}", on(*v)),
+            Change::Autoconf(v) => write!(f, "autoconf {}", on(*v)),
+            Change::DisableIpv6(v) => write!(f, "IPv6 {}", on(!*v)),
+            Change::AddressAdded(a) => write!(f, "address {a} added"),
+            Change::PortAttached(p) => write!(f, "port {p} attached"),
+            Change::PortReconfigured(p) => write!(f, "port {p} reconfigured"),
+        }
+    }
+}
+
 /// What [`BridgeConfig::apply`] did: the bridge, and the changes made
 /// (empty when nothing differed).
 #[derive(Debug)]

@@ -953,7 +953,7 @@ impl Bridge {
             .await?;
         let link = self.read(Op::SetMac).await?;
         self.check(Op::SetMac, "MAC", mac, link.mac)?;
-        if let Some(explicit) = self.mac_explicit().await {
+        if let Some(explicit) = self.mac_explicit(&link.name).await {
             self.check(
                 Op::SetMac,
                 "MAC assignment (addr_assign_type)",
@@ -966,8 +966,10 @@ impl Bridge {
 
     /// Whether the kernel marks the MAC as explicitly set (sysfs
     /// `addr_assign_type` = `NET_ADDR_SET`); `None` when that cannot be read.
-    async fn mac_explicit(&self) -> Option<bool> {
-        let name = self.name.to_string();
+    /// `current` is the bridge's name now (sysfs is by name; the handle's
+    /// name is stale after a rename).
+    async fn mac_explicit(&self, current: &str) -> Option<bool> {
+        let name = current.to_string();
         let read = self
             .nl
             .in_netns(move |env| env.read_sysfs_attr(&name, "addr_assign_type"))
@@ -1296,10 +1298,10 @@ impl Bridge {
             .addresses(Op::ListAddresses, name, self.index)
             .await?;
         Ok(BridgeStatus {
-            name: IfName::new(&link.name).unwrap_or_else(|_| self.name.clone()),
+            name: IfName::from_kernel(link.name.clone()),
             index: link.index,
             mac: link.mac.unwrap_or(MacAddr6::nil()),
-            mac_explicit: self.mac_explicit().await,
+            mac_explicit: self.mac_explicit(&link.name).await,
             mtu: link.mtu,
             up: link.up,
             carrier: link.carrier,
@@ -1373,10 +1375,12 @@ impl Bridge {
     pub async fn delete(self) -> Result<LegacyNic> {
         let (label, nl) = (self.name.to_string(), self.nl.clone());
         run_to_end(&nl, Op::DeleteBridge, &label, async move {
+            // The legacy tap is named after the bridge as it is named now.
+            let link = self.read(Op::DeleteBridge).await?;
             self.nl
-                .delete_link(Op::DeleteBridge, self.name.as_str(), self.index)
+                .delete_link(Op::DeleteBridge, &link.name, self.index)
                 .await?;
-            legacy::remove_legacy_nic(&self.nl, &self.name).await
+            legacy::remove_legacy_nic(&self.nl, &IfName::from_kernel(link.name)).await
         })
         .await
     }

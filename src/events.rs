@@ -79,6 +79,39 @@ pub enum BridgeEvent {
     Deleted,
 }
 
+/// In words, for logs and people: `port vnet1 attached (ifindex 4)`,
+/// `port vnet1 forwarding`, `carrier off`, `DAD done for fd00::1`.
+///
+/// ```
+/// use bridgekit::BridgeEvent;
+/// assert_eq!(BridgeEvent::Carrier(false).to_string(), "carrier off");
+/// ```
+impl std::fmt::Display for BridgeEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let on = |b: bool| if b { "on" } else { "off" };
+        match self {
+            BridgeEvent::PortAttached { port, index } => {
+                write!(f, "port {port} attached (ifindex {index})")
+            }
+            BridgeEvent::PortDetached { port, index } => {
+                write!(f, "port {port} detached (ifindex {index})")
+            }
+            BridgeEvent::PortState { port, state, .. } => write!(f, "port {port} {state}"),
+            BridgeEvent::Carrier(c) => write!(f, "carrier {}", on(*c)),
+            BridgeEvent::OperState(s) => write!(f, "operstate {s}"),
+            BridgeEvent::AdminUp(up) => f.write_str(if *up { "up" } else { "down" }),
+            BridgeEvent::Mac(m) => write!(f, "MAC {}", crate::mac::lower(*m)),
+            BridgeEvent::Mtu(m) => write!(f, "MTU {m}"),
+            BridgeEvent::AddressAdded(a) => write!(f, "address {a} added"),
+            BridgeEvent::AddressRemoved(a) => write!(f, "address {a} removed"),
+            BridgeEvent::DadDone(a) => write!(f, "DAD done for {a}"),
+            BridgeEvent::DadFailed(a) => write!(f, "DAD failed for {a}: duplicate on the link"),
+            BridgeEvent::Resynced => f.write_str("events lost; state read again"),
+            BridgeEvent::Deleted => f.write_str("bridge deleted"),
+        }
+    }
+}
+
 /// How long the socket must be quiet before a resync reads the bridge.
 const QUIET: std::time::Duration = std::time::Duration::from_millis(20);
 

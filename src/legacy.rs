@@ -49,6 +49,23 @@ pub enum LegacyNic {
     },
 }
 
+/// In words: `no legacy tap`, `legacy tap virbr0-nic removed`.
+///
+/// ```
+/// assert_eq!(bridgekit::LegacyNic::Absent.to_string(), "no legacy tap");
+/// ```
+impl std::fmt::Display for LegacyNic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LegacyNic::Absent => f.write_str("no legacy tap"),
+            LegacyNic::Removed(n) => write!(f, "legacy tap {n} removed"),
+            LegacyNic::LeftAlone { name, kind } => {
+                write!(f, "{name} left alone (a {kind}, not a tap)")
+            }
+        }
+    }
+}
+
 /// Deletes the legacy dummy tap of `bridge` if it is a tun/tap device.
 pub(crate) async fn remove_legacy_nic(nl: &Netlink, bridge: &IfName) -> Result<LegacyNic> {
     let Some(name) = legacy_nic_name(bridge) else {

@@ -1,9 +1,10 @@
 //! # bridgekit
 //!
-//! A typed, async API for the whole life of a Linux bridge, for VM
-//! managers: create it with a fixed MAC, give it addresses, wait for IPv6
-//! duplicate address detection, and tear it down — over rtnetlink, with
-//! every change read back from the kernel and every failure undone.
+//! A typed API (async, or [`blocking`]) for the whole life of a Linux
+//! bridge, for VM managers: create it with a fixed MAC, give it addresses,
+//! wait for IPv6 duplicate address detection, and tear it down — over
+//! rtnetlink, with every change verified (read back wherever the kernel's
+//! acknowledgement is not the whole truth) and every failure undone.
 //!
 //! ```no_run
 //! use std::time::Duration;

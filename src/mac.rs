@@ -61,6 +61,16 @@ impl ToMac for &String {
     }
 }
 
+/// `52:54:00:12:34:56`, as iproute2 writes a MAC (macaddr's Display is
+/// upper case).
+pub(crate) fn lower(mac: MacAddr6) -> String {
+    let b = mac.into_array();
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5]
+    )
+}
+
 /// Checks that `mac` can be an interface's own address: unicast and not all zero.
 ///
 /// The kernel refuses a multicast MAC with EADDRNOTAVAIL; we say why first.

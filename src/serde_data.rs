@@ -27,7 +27,7 @@ use crate::bridge::{BridgeConfig, validate_mtu};
 use crate::bridge_options::{BridgeOption, MulticastRouter};
 use crate::error::{Error, Result};
 use crate::fdb::FdbKind;
-use crate::mac::validate_unicast;
+use crate::mac::{lower, validate_unicast};
 use crate::name::IfName;
 use crate::port::ToPort;
 use crate::port::{PortConfig, PortRef};
@@ -177,15 +177,6 @@ pub(crate) mod ser {
     pub(crate) fn net<S: Serializer>(n: &IpNet, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(n)
     }
-}
-
-/// `52:54:00:12:34:56`, as iproute2 writes a MAC.
-fn lower(mac: MacAddr6) -> String {
-    let b = mac.into_array();
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        b[0], b[1], b[2], b[3], b[4], b[5]
-    )
 }
 
 /// Milliseconds, rounded to the nearest one.

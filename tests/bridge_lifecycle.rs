@@ -221,10 +221,12 @@ fn status_matches_ip() {
     netns_test(|nl| async move {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC).mtu(1500)).await?;
         br.add_address("10.1.0.1/16").await?;
+        let mut events = br.events().await?;
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0", "master", "br0"]);
         // Carrier and operstate follow the port change asynchronously
-        // (linkwatch): compare once two reads in a row agree, within 2 s.
+        // (linkwatch): compare again after each event of the bridge, until
+        // both views agree (within 2 s).
         let lower_up = |link: &serde_json::Value| {
             link["flags"]
                 .as_array()
@@ -239,7 +241,11 @@ fn status_matches_ip() {
             {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(100),
+                futures::StreamExt::next(&mut events),
+            )
+            .await;
             (s, link) = (br.status().await?, ip_link("br0").unwrap());
         }
         assert_eq!(s.name.as_str(), "br0");
@@ -343,6 +349,37 @@ fn delete_removes_the_bridge_and_a_legacy_tap() {
         );
         assert!(ip_link("virbr0").is_none());
         assert!(ip_link("virbr0-nic").is_none());
+        Ok(())
+    });
+}
+
+/// A handle works by ifindex, and what is looked up by name (sysfs, the
+/// legacy tap) uses the name the bridge has now.
+#[test]
+fn a_renamed_bridge_is_still_handled_whole() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("brold")?.mac(MAC)).await?;
+        sh(&["ip", "link", "set", "brold", "down"]);
+        sh(&["ip", "link", "set", "brold", "name", "brnew"]);
+        let status = br.status().await?;
+        assert_eq!(status.name, "brnew");
+        // SAFETY: reads the effective uid.
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(
+                status.mac_explicit,
+                Some(true),
+                "sysfs read by the old name?"
+            );
+        }
+        br.set_mac("52:54:00:00:77:01").await?;
+        assert_eq!(ip_link("brnew").unwrap()["address"], "52:54:00:00:77:01");
+        veth("brnew-nic", "peer0");
+        let legacy = br.delete().await?;
+        assert!(
+            matches!(legacy, LegacyNic::LeftAlone { ref name, .. } if name == "brnew-nic"),
+            "legacy tap looked up by the old name: {legacy:?}"
+        );
+        assert!(ip_link("brnew").is_none());
         Ok(())
     });
 }

@@ -183,18 +183,17 @@ fn dad_completes_when_a_port_comes_up_during_the_wait() {
             }
             panic!("notification stream ended");
         });
-        let waiter = {
-            let br = br.clone();
-            tokio::spawn(async move {
-                br.wait_dad(Duration::from_secs(20))
-                    .await
-                    .map(|()| Instant::now())
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut waiter = Box::pin(async {
+            br.wait_dad(Duration::from_secs(20))
+                .await
+                .map(|()| Instant::now())
+        });
+        // One poll runs the waiter to its first wait: it has subscribed and
+        // asked for the addresses (no sleep needed to let it start).
+        assert!(futures::poll!(waiter.as_mut()).is_pending());
         sh(&["ip", "link", "set", "p0peer", "up"]);
         sh(&["ip", "link", "set", "p0", "up"]);
-        let done = waiter.await??;
+        let done = waiter.await?;
         let seen = watcher.await?;
         let lag = done.saturating_duration_since(seen);
         eprintln!("wait_dad returned {lag:?} after the kernel's DAD-done notification");
@@ -243,12 +242,10 @@ fn overrun_is_recovered_and_the_answer_is_right() {
         br.add_address("fd10::1/64").await?;
         veth("flood0", "flood1");
         sh(&["ip", "link", "set", "flood0", "up"]);
-        let waiter = {
-            let br = br.clone();
-            tokio::spawn(async move { br.wait_dad(Duration::from_secs(20)).await })
-        };
-        // Let the waiter subscribe and read the current addresses.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut waiter = Box::pin(br.wait_dad(Duration::from_secs(20)));
+        // One poll subscribes the waiter (its first step, before any
+        // await); the flood below then overruns its socket.
+        assert!(futures::poll!(waiter.as_mut()).is_pending());
         let mut batch = String::new();
         for i in 1..=500 {
             batch.push_str(&format!("addr add fd11::{i:x}/64 dev flood0 nodad\n"));
@@ -260,7 +257,7 @@ fn overrun_is_recovered_and_the_answer_is_right() {
         std::fs::write(&path, batch)?;
         sh(&["ip", "-batch", path.to_str().unwrap()]);
         std::fs::remove_file(&path)?;
-        waiter.await??;
+        waiter.await?;
         assert!(
             nl.overruns_seen() > 0,
             "the flood did not overrun; the test proves nothing"

@@ -190,14 +190,22 @@ fn packet_socket(dev: &str) -> std::io::Result<OwnedFd> {
 fn receive_matching(fd: &OwnedFd, frame: &[u8], within: Duration) -> bool {
     let deadline = std::time::Instant::now() + within;
     let mut buf = vec![0u8; 2048];
-    while std::time::Instant::now() < deadline {
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        // Wait for a frame (not a sleep): poll(2) returns when one is there.
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = left.as_millis().clamp(1, 1000) as i32;
+        // SAFETY: one live pollfd.
+        if unsafe { libc::poll(&mut p, 1, ms) } <= 0 {
+            continue;
+        }
         // SAFETY: reading into a buffer we own.
         let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
         if n > 0 && buf[..n as usize].starts_with(frame) {
             return true;
-        }
-        if n < 0 {
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
     false

@@ -95,7 +95,7 @@ async fn run(config: BridgeConfig, text: &str) -> Result<(), Box<dyn std::error:
 fn show(what: &str, changes: &[bridgekit::Change]) {
     println!("{what}: {} changes", changes.len());
     for change in changes {
-        println!("  {change:?}");
+        println!("  {change}");
     }
 }
 
