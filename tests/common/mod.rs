@@ -278,11 +278,39 @@ pub fn lacks(what: &str) {
 /// the CI log even when the test passes.
 pub fn skip(why: &str) {
     use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "SKIPPED {}: {why}",
+    let line = format!(
+        "SKIPPED {}::{}: {why}",
+        test_binary(),
         std::thread::current().name().unwrap_or("?")
     );
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    // Kept for the summary that tests/zz_skipped.rs prints at the end of
+    // this `cargo test` run (every test binary of a run has the same parent).
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Where this `cargo test` run's skips are listed: one file per run, named
+/// after the cargo process that runs every test binary of it.
+pub fn skip_log() -> std::path::PathBuf {
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("skipped-{parent}.txt"))
+}
+
+/// This test binary's name (`vlans`), without cargo's hash.
+fn test_binary() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe.file_stem().and_then(|s| s.to_str()).unwrap_or("?");
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name.to_string(),
+        _ => stem.to_string(),
+    }
 }
 
 /// Open file descriptors of this process.
