@@ -31,7 +31,13 @@ fn main() -> BoxResult<()> {
         bring_up(&nl, &h, quick).await?;
         // Empty: the fixed cost (the issue's ≤ 1.3× goal); then with ports.
         status(&nl, &h, 0, if quick { 50 } else { 400 }).await?;
-        status(&nl, &h, if quick { 100 } else { 1000 }, if quick { 10 } else { 40 }).await?;
+        status(
+            &nl,
+            &h,
+            if quick { 100 } else { 1000 },
+            if quick { 10 } else { 40 },
+        )
+        .await?;
         memory(&nl, quick).await?;
         println!("\nMachine: {}", machine());
         Ok(())

@@ -366,6 +366,7 @@ impl BridgeConfig {
     /// assert_eq!(bridgekit::BridgeConfig::new("br0")?.name().as_str(), "br0");
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub fn name(&self) -> &IfName {
         &self.name
     }
@@ -895,6 +896,7 @@ impl Bridge {
     /// ```no_run
     /// # fn f(br: bridgekit::Bridge) { println!("{}", br.name()); }
     /// ```
+    #[must_use]
     pub fn name(&self) -> &IfName {
         &self.name
     }
@@ -904,6 +906,7 @@ impl Bridge {
     /// ```no_run
     /// # fn f(br: bridgekit::Bridge) { println!("{}", br.index()); }
     /// ```
+    #[must_use]
     pub fn index(&self) -> u32 {
         self.index
     }
@@ -913,6 +916,7 @@ impl Bridge {
     /// ```no_run
     /// # fn f(br: bridgekit::Bridge) { let nl = br.netlink(); }
     /// ```
+    #[must_use]
     pub fn netlink(&self) -> &Netlink {
         &self.nl
     }

@@ -443,6 +443,7 @@ impl Error {
     /// use bridgekit::{Error, IfName};
     /// assert_eq!(IfName::new("").unwrap_err().errno(), None);
     /// ```
+    #[must_use]
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::NotFound { errno, .. } | Error::NoSuchEntry { errno, .. } => *errno,

@@ -21,6 +21,7 @@ use crate::netlink::{LinkRef, Netlink};
 /// assert_eq!(legacy_nic_name(&IfName::new("verylongbr123")?).unwrap().as_str(), "verylong123-nic");
 /// # Ok::<(), bridgekit::Error>(())
 /// ```
+#[must_use]
 pub fn legacy_nic_name(bridge: &IfName) -> Option<IfName> {
     let b = bridge.as_str().as_bytes();
     let bytes = if b.len() <= 11 {

@@ -99,6 +99,7 @@ pub(crate) fn validate_unicast(mac: MacAddr6) -> Result<MacAddr6> {
 /// assert_eq!(bridgekit::eui64_link_local(mac).to_string(), "fe80::5054:ff:fe12:3456");
 /// # Ok::<(), bridgekit::Error>(())
 /// ```
+#[must_use]
 pub fn eui64_link_local(mac: MacAddr6) -> Ipv6Addr {
     let m = mac.into_array();
     Ipv6Addr::from([

@@ -72,6 +72,7 @@ impl IfName {
     /// assert_eq!(IfName::new("br0")?.as_str(), "br0");
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -30,6 +30,7 @@ impl Ipv6Sysctl {
     /// ```
     /// assert_eq!(bridgekit::Ipv6Sysctl::DisableIpv6.name(), "disable_ipv6");
     /// ```
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Ipv6Sysctl::AcceptRa => "accept_ra",
@@ -43,6 +44,7 @@ impl Ipv6Sysctl {
     /// ```
     /// assert_eq!(bridgekit::Ipv6Sysctl::Autoconf.path("br0"), "/proc/sys/net/ipv6/conf/br0/autoconf");
     /// ```
+    #[must_use]
     pub fn path(self, iface: &str) -> String {
         format!("{IPV6_SYSCTLS}/conf/{iface}/{}", self.name())
     }

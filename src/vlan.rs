@@ -50,6 +50,7 @@ impl VlanId {
     /// assert_eq!(bridgekit::VlanId::new(7)?.get(), 7);
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub const fn get(self) -> u16 {
         self.0
     }
@@ -131,6 +132,7 @@ impl VlanRange {
     /// assert_eq!(r.len(), 1);
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub const fn single(id: VlanId) -> Self {
         VlanRange { start: id, end: id }
     }
@@ -140,6 +142,7 @@ impl VlanRange {
     /// ```
     /// assert_eq!(bridgekit::VlanRange::all().to_string(), "1-4094");
     /// ```
+    #[must_use]
     pub const fn all() -> Self {
         VlanRange {
             start: VlanId(1),
@@ -152,6 +155,7 @@ impl VlanRange {
     /// ```
     /// assert_eq!(bridgekit::VlanRange::all().start().get(), 1);
     /// ```
+    #[must_use]
     pub const fn start(&self) -> VlanId {
         self.start
     }
@@ -161,6 +165,7 @@ impl VlanRange {
     /// ```
     /// assert_eq!(bridgekit::VlanRange::all().end().get(), 4094);
     /// ```
+    #[must_use]
     pub const fn end(&self) -> VlanId {
         self.end
     }
@@ -172,6 +177,7 @@ impl VlanRange {
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
     #[allow(clippy::len_without_is_empty)] // never empty
+    #[must_use]
     pub const fn len(&self) -> usize {
         (self.end.0 - self.start.0) as usize + 1
     }
@@ -183,6 +189,7 @@ impl VlanRange {
     /// assert!(VlanRange::all().contains(VlanId::new(9)?));
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub fn contains(&self, id: VlanId) -> bool {
         self.start <= id && id <= self.end
     }
@@ -275,6 +282,7 @@ impl VlanMember {
     /// let m = bridgekit::VlanMember::access(bridgekit::VlanId::new(10)?);
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub fn access(vid: VlanId) -> Self {
         VlanMember {
             range: vid.into(),
@@ -289,6 +297,7 @@ impl VlanMember {
     /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanId::new(5)?).pvid();
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub fn pvid(mut self) -> Self {
         self.pvid = true;
         self
@@ -300,6 +309,7 @@ impl VlanMember {
     /// let m = bridgekit::VlanMember::tagged(bridgekit::VlanId::new(5)?).untagged();
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
+    #[must_use]
     pub fn untagged(mut self) -> Self {
         self.untagged = true;
         self

@@ -34,6 +34,7 @@ use crate::tap::{self, MAX_QUEUES, TapSpec};
 /// assert_eq!(bridgekit::host_mac_for(guest).to_string(), "FE:54:00:12:34:56");
 /// # Ok::<(), bridgekit::Error>(())
 /// ```
+#[must_use]
 pub fn host_mac_for(guest: MacAddr6) -> MacAddr6 {
     let mut b = guest.into_array();
     b[0] = 0xFE;
@@ -370,6 +371,7 @@ impl VmNic {
     /// ```no_run
     /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.name()); }
     /// ```
+    #[must_use]
     pub fn name(&self) -> &IfName {
         &self.name
     }
@@ -379,6 +381,7 @@ impl VmNic {
     /// ```no_run
     /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.index()); }
     /// ```
+    #[must_use]
     pub fn index(&self) -> u32 {
         self.index
     }
@@ -388,6 +391,7 @@ impl VmNic {
     /// ```no_run
     /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.guest_mac()); }
     /// ```
+    #[must_use]
     pub fn guest_mac(&self) -> MacAddr6 {
         self.guest_mac
     }
@@ -397,6 +401,7 @@ impl VmNic {
     /// ```no_run
     /// # fn f(nic: bridgekit::VmNic) { println!("{}", nic.host_mac()); }
     /// ```
+    #[must_use]
     pub fn host_mac(&self) -> MacAddr6 {
         self.host_mac
     }

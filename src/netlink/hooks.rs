@@ -11,6 +11,7 @@ impl Netlink {
     /// How many netlink requests this connection (all clones) has sent.
     /// For tests that prove bad input is rejected before any traffic.
     #[cfg(feature = "test-hooks")]
+    #[must_use]
     pub fn requests_sent(&self) -> u64 {
         self.hooks().requests.load(Ordering::SeqCst)
     }
@@ -28,6 +29,7 @@ impl Netlink {
     /// Whether a fault set by [`inject_fault`](Netlink::inject_fault) is
     /// still waiting for its step (the operation took fewer).
     #[cfg(feature = "test-hooks")]
+    #[must_use]
     pub fn fault_pending(&self) -> bool {
         self.hooks()
             .fault
@@ -52,6 +54,7 @@ impl Netlink {
     /// How many notification overruns (ENOBUFS) were seen and recovered
     /// from by re-reading state.
     #[cfg(feature = "test-hooks")]
+    #[must_use]
     pub fn overruns_seen(&self) -> u64 {
         self.hooks().overruns.load(Ordering::SeqCst)
     }
