@@ -112,8 +112,8 @@ impl std::fmt::Display for BridgeEvent {
     }
 }
 
-/// How long the socket must be quiet before a resync reads the bridge.
-const QUIET: std::time::Duration = std::time::Duration::from_millis(20);
+/// The multicast groups a bridge's events come from.
+const GROUPS: &[u32] = &[RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR];
 
 /// What the stream knows of the bridge.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -370,12 +370,15 @@ impl State {
     }
 
     /// After an overrun the socket still holds notifications older than
-    /// the ones lost: they are discarded until the socket has been quiet
-    /// for a moment (at most half a second), then the bridge is read again
-    /// and the differences reported, after a [`BridgeEvent::Resynced`].
+    /// the ones lost. Rather than wait for it to go quiet (on a busy host it
+    /// never does), the stream opens a fresh subscription, which holds only
+    /// what happens from now on, and then reads the bridge again and
+    /// reports the differences, after a [`BridgeEvent::Resynced`].
+    /// Notifications that overlap the read carry whole states and apply
+    /// again harmlessly. Bounded: one subscription and one read.
     async fn resync(&mut self, out: &mut Vec<BridgeEvent>) -> Result<()> {
         self.nl.note_overrun();
-        while let Ok(Some(_stale)) = tokio::time::timeout(QUIET, self.sub.messages.next()).await {}
+        self.sub = self.nl.subscribe(Op::WatchEvents, &self.name, GROUPS)?;
         out.push(BridgeEvent::Resynced);
         match read_model(&self.nl, &self.name, self.index).await? {
             Some(new) => self.model.diff_to(&new, out),
@@ -414,11 +417,7 @@ impl Bridge {
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "events", iface = %self.name), err(Display))]
     pub async fn events(&self) -> Result<BridgeEvents> {
         let name = self.name.to_string();
-        let sub = self.nl.subscribe(
-            Op::WatchEvents,
-            &name,
-            &[RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR],
-        )?;
+        let sub = self.nl.subscribe(Op::WatchEvents, &name, GROUPS)?;
         let model = read_model(&self.nl, &name, self.index)
             .await?
             .ok_or_else(|| crate::Error::NotFound {

@@ -194,3 +194,83 @@ fn an_overrun_is_recovered_and_the_view_stays_right() {
         Ok(())
     });
 }
+
+/// Unrelated address changes every few milliseconds (a busy host): the
+/// socket never goes quiet, and an overrun must still be recovered at once
+/// (the stream used to wait for quiet, 3 s and more under such churn).
+#[test]
+fn an_overrun_under_constant_churn_is_recovered_at_once() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:03")).await?;
+        for i in 0..40 {
+            veth(&format!("c{i}"), &format!("c{i}p"));
+        }
+        veth("churn0", "churn0p");
+        sh(&["ip", "link", "set", "churn0", "up"]);
+        nl.set_event_rcvbuf(1024);
+        let mut events = br.events().await?;
+        // The churn: an address added and removed on another link, all the
+        // time, from a thread of this namespace.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let a = format!("fd99::{:x}/128", n % 4000 + 1);
+                    sh(&["ip", "addr", "add", &a, "dev", "churn0", "nodad"]);
+                    sh(&["ip", "addr", "del", &a, "dev", "churn0"]);
+                    n += 1;
+                }
+                n
+            })
+        };
+        for i in 0..40 {
+            br.attach_port(format!("c{i}").as_str(), PortConfig::new())
+                .await?;
+        }
+        // The emulated CPU of the kernel tier is many times slower.
+        let (bound, give_up) = if in_kernel_tier() {
+            (Duration::from_secs(5), Duration::from_secs(15))
+        } else {
+            (Duration::from_secs(1), Duration::from_secs(3))
+        };
+        let start = std::time::Instant::now();
+        let mut first_resync = None;
+        let mut ports: BTreeSet<u32> = BTreeSet::new();
+        while start.elapsed() < give_up && first_resync.is_none() {
+            match tokio::time::timeout(Duration::from_millis(200), events.next()).await {
+                Ok(Some(ev)) => match ev? {
+                    BridgeEvent::Resynced => first_resync = Some(start.elapsed()),
+                    BridgeEvent::PortAttached { index, .. } => {
+                        ports.insert(index);
+                    }
+                    _ => {}
+                },
+                Ok(None) => break,
+                Err(_) => {}
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let changes = churn.join().unwrap();
+        let took = first_resync.ok_or(format!("no resync under churn within {give_up:?}"))?;
+        eprintln!("resync {took:?} after reading began, {changes} churn rounds");
+        assert!(took < bound, "resync took {took:?}");
+        // The view after it is the kernel's.
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(500), events.next()).await
+        {
+            match ev? {
+                BridgeEvent::PortAttached { index, .. } => {
+                    ports.insert(index);
+                }
+                BridgeEvent::PortDetached { index, .. } => {
+                    ports.remove(&index);
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(ports.len(), 40, "the stream's view after the resync");
+        Ok(())
+    });
+}
