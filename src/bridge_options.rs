@@ -25,6 +25,8 @@ pub enum MulticastRouter {
     Auto,
     /// Always (2).
     Permanent,
+    /// A port only: a router port until the next query times out (3).
+    Temporary,
     /// Another value the kernel reported, kept as it is (never set).
     Other(u8),
 }
@@ -35,6 +37,7 @@ impl MulticastRouter {
             MulticastRouter::Disabled => 0,
             MulticastRouter::Auto => 1,
             MulticastRouter::Permanent => 2,
+            MulticastRouter::Temporary => 3,
             MulticastRouter::Other(v) => v,
         }
     }
@@ -44,6 +47,7 @@ impl MulticastRouter {
             0 => MulticastRouter::Disabled,
             1 => MulticastRouter::Auto,
             2 => MulticastRouter::Permanent,
+            3 => MulticastRouter::Temporary,
             v => MulticastRouter::Other(v),
         }
     }
@@ -55,6 +59,7 @@ impl fmt::Display for MulticastRouter {
             MulticastRouter::Disabled => f.write_str("disabled"),
             MulticastRouter::Auto => f.write_str("auto"),
             MulticastRouter::Permanent => f.write_str("permanent"),
+            MulticastRouter::Temporary => f.write_str("temporary"),
             MulticastRouter::Other(v) => write!(f, "{v}"),
         }
     }
@@ -196,8 +201,10 @@ impl BridgeOption {
                 format!("MLD version {v}"),
                 "the kernel accepts 1 or 2".into(),
             ),
-            BridgeOption::MulticastRouter(MulticastRouter::Other(v)) => bad(
-                format!("multicast router mode {v}"),
+            BridgeOption::MulticastRouter(
+                r @ (MulticastRouter::Other(_) | MulticastRouter::Temporary),
+            ) => bad(
+                format!("multicast router mode {}", r.to_kernel()),
                 "a bridge takes disabled (0), auto (1) or permanent (2)".into(),
             ),
             _ => Ok(()),

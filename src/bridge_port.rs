@@ -216,7 +216,7 @@ impl Bridge {
             // know and still says Ok: read the options back there. Newer
             // kernels apply every option we send or answer with an error,
             // as do the other steps here.
-            if self.nl.port_options_need_read_back() {
+            if self.nl.port_options_need_read_back(&config.options) {
                 self.check_port_options(label, index, &config.options)
                     .await?;
             }

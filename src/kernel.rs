@@ -46,17 +46,32 @@ const PORT_OPTIONS: &[(&str, KernelVersion)] = &[
     ("cost", KernelVersion(3, 8)),
     ("priority", KernelVersion(3, 8)),
     ("hairpin", KernelVersion(3, 8)),
+    ("guard", KernelVersion(3, 8)),
+    ("root_block", KernelVersion(3, 8)),
+    ("multicast fast leave", KernelVersion(3, 8)),
+    ("proxy_arp", KernelVersion(3, 19)),
+    ("multicast router", KernelVersion(4, 2)),
+    ("group_fwd_mask", KernelVersion(4, 15)),
     ("learning", KernelVersion(3, 11)),
     ("unicast flood", KernelVersion(3, 11)),
     ("multicast flood", KernelVersion(4, 9)),
     ("broadcast flood", KernelVersion(4, 11)),
     ("neighbour suppression", KernelVersion(4, 15)),
     ("isolated", KernelVersion(4, 18)),
+    ("locked", KernelVersion(5, 18)),
 ];
 
-/// The newest port option bridgekit sends: from this kernel on, every
-/// option is known, and the kernel's acknowledgement is truthful.
-pub(crate) const ALL_PORT_OPTIONS_KNOWN: KernelVersion = KernelVersion(4, 18);
+/// Whether the running kernel (`running`) knows every port option in
+/// `names`, so that its acknowledgement of them is truthful. `false` when
+/// the version is unknown, so callers stay careful.
+pub(crate) fn port_options_known(running: Option<KernelVersion>, names: &[&str]) -> bool {
+    let Some(running) = running else {
+        return false;
+    };
+    names
+        .iter()
+        .all(|n| port_option_since(n).is_some_and(|since| since <= running))
+}
 
 /// The kernel that added the port option `what`.
 pub(crate) fn port_option_since(what: &str) -> Option<KernelVersion> {
@@ -83,7 +98,13 @@ mod tests {
         assert!(KernelVersion(5, 10) < KernelVersion(6, 1));
         assert!(KernelVersion(4, 18) > KernelVersion(4, 9));
         assert_eq!(KernelVersion::parse("garbage"), None);
-        assert_eq!(port_option_since("isolated"), Some(ALL_PORT_OPTIONS_KNOWN));
+        assert_eq!(port_option_since("isolated"), Some(KernelVersion(4, 18)));
+        let k = |a, b| Some(KernelVersion(a, b));
+        assert!(port_options_known(k(4, 18), &["isolated", "learning"]));
+        assert!(!port_options_known(k(5, 10), &["locked"]));
+        assert!(port_options_known(k(6, 1), &["locked"]));
+        assert!(!port_options_known(None, &["cost"]));
+        assert!(!port_options_known(k(6, 1), &["an option nobody knows"]));
         assert_eq!(KernelVersion(4, 18).to_string(), "4.18");
     }
 }

@@ -4,6 +4,7 @@
 
 use macaddr::MacAddr6;
 
+use crate::bridge_options::MulticastRouter;
 use crate::error::{Error, Result};
 use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
@@ -29,6 +30,9 @@ pub trait ToPort {
     /// [`Error::InvalidInput`] for an invalid name or ifindex 0.
     fn to_port(self) -> Result<PortRef>;
 }
+
+/// Port group_fwd_mask bits the kernel refuses (BR_GROUPFWD_MACPAUSE).
+const PORT_GROUP_FWD_RESTRICTED: u16 = 1 << 1;
 
 /// A validated port reference, from [`ToPort`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -261,6 +265,91 @@ impl PortConfig {
         self
     }
 
+    /// BPDU guard (`guard on|off`): a BPDU received on the port disables
+    /// it. For guest ports, which have no business sending STP frames.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().guard(true);
+    /// ```
+    pub fn guard(mut self, on: bool) -> Self {
+        self.options.guard = Some(on);
+        self
+    }
+
+    /// Root block (`root_block on|off`): the port never becomes a root
+    /// port; a guest's superior BPDU cannot take over the bridge's
+    /// spanning tree.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().root_block(true);
+    /// ```
+    pub fn root_block(mut self, on: bool) -> Self {
+        self.options.root_block = Some(on);
+        self
+    }
+
+    /// Proxy ARP on the port (`proxy_arp on|off`): the bridge answers ARP
+    /// requests from it for addresses it knows.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().proxy_arp(true);
+    /// ```
+    pub fn proxy_arp(mut self, on: bool) -> Self {
+        self.options.proxy_arp = Some(on);
+        self
+    }
+
+    /// Whether the port leads to a multicast router (`mcast_router
+    /// 0|1|2|3`): [`MulticastRouter::Disabled`], `Auto` (learned from
+    /// queries, the default), `Permanent` or `Temporary`.
+    ///
+    /// ```
+    /// use bridgekit::{MulticastRouter, PortConfig};
+    /// let cfg = PortConfig::new().multicast_router(MulticastRouter::Permanent);
+    /// ```
+    pub fn multicast_router(mut self, mode: MulticastRouter) -> Self {
+        self.options.multicast_router = Some(mode);
+        self
+    }
+
+    /// IGMP/MLD fast leave (`mcast_fast_leave on|off`): a leave message
+    /// removes the port from the group at once, without a query first.
+    /// For ports with one host behind them, like a guest's.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().multicast_fast_leave(true);
+    /// ```
+    pub fn multicast_fast_leave(mut self, on: bool) -> Self {
+        self.options.fast_leave = Some(on);
+        self
+    }
+
+    /// Locked port (`locked on|off`, Linux 5.18): the bridge forwards a
+    /// frame from the port only if its source MAC has an FDB entry
+    /// pointing at the port (a static one, say, from
+    /// [`managed`](Self::managed) or [`fdb_entry`](Self::fdb_entry)).
+    /// Older kernels answer [`Error::Unsupported`] naming the version.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::managed("52:54:00:12:34:56").locked(true);
+    /// ```
+    pub fn locked(mut self, on: bool) -> Self {
+        self.options.locked = Some(on);
+        self
+    }
+
+    /// Link-local groups (`01:80:c2:00:00:0X`) forwarded from this port
+    /// (`group_fwd_mask MASK`, bit X for group X); bit 1 (pause frames) is
+    /// never forwarded. `1 << 14` lets LLDP through.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().group_fwd_mask(1 << 14);
+    /// ```
+    pub fn group_fwd_mask(mut self, mask: u16) -> Self {
+        self.options.group_fwd_mask = Some(mask);
+        self
+    }
+
     /// Adds a VLAN membership (repeatable; all are sent in one message, see
     /// [`Bridge::add_vlans`]). Needs a kernel with VLAN filtering.
     ///
@@ -332,6 +421,20 @@ impl PortConfig {
                     format!("must be within 0..={MAX_PORT_PRIORITY}"),
                 ));
             }
+        }
+        if let Some(m) = self.options.group_fwd_mask {
+            if m & PORT_GROUP_FWD_RESTRICTED != 0 {
+                return Err(Error::invalid(
+                    format!("port group_fwd_mask {m:#06x}"),
+                    "bit 1 (pause frames, 01:80:c2:00:00:01) is never forwarded",
+                ));
+            }
+        }
+        if let Some(r @ MulticastRouter::Other(_)) = self.options.multicast_router {
+            return Err(Error::invalid(
+                format!("port multicast router mode {}", r.to_kernel()),
+                "a port takes disabled (0), auto (1), permanent (2) or temporary (3)",
+            ));
         }
         if !self.vlans.is_empty() {
             vlan::validate(&self.vlans)?;
@@ -406,6 +509,20 @@ pub struct PortStatus {
     pub cost: u32,
     /// STP port priority.
     pub priority: u16,
+    /// BPDU guard (`guard`).
+    pub guard: bool,
+    /// Root block (`root_block`).
+    pub root_block: bool,
+    /// Proxy ARP (`proxy_arp`).
+    pub proxy_arp: bool,
+    /// Multicast router mode of the port (`mcast_router`).
+    pub multicast_router: MulticastRouter,
+    /// IGMP/MLD fast leave (`mcast_fast_leave`).
+    pub multicast_fast_leave: bool,
+    /// Locked (`locked`); `None` on a kernel without it (before 5.18).
+    pub locked: Option<bool>,
+    /// Link-local groups forwarded from the port (`group_fwd_mask`).
+    pub group_fwd_mask: u16,
     /// VLAN memberships, compressed (empty without VLAN filtering support).
     pub vlans: Vec<VlanMember>,
 }
@@ -430,6 +547,13 @@ impl PortStatus {
             neigh_suppress: o.neigh_suppress.unwrap_or(false),
             cost: o.cost.unwrap_or(0),
             priority: o.priority.unwrap_or(0),
+            guard: o.guard.unwrap_or(false),
+            root_block: o.root_block.unwrap_or(false),
+            proxy_arp: o.proxy_arp.unwrap_or(false),
+            multicast_router: o.multicast_router.unwrap_or(MulticastRouter::Auto),
+            multicast_fast_leave: o.fast_leave.unwrap_or(false),
+            locked: o.locked,
+            group_fwd_mask: o.group_fwd_mask.unwrap_or(0),
             vlans,
         }
     }

@@ -212,9 +212,10 @@ impl<'de> Deserialize<'de> for MulticastRouter {
             "disabled" => MulticastRouter::Disabled,
             "auto" => MulticastRouter::Auto,
             "permanent" => MulticastRouter::Permanent,
+            "temporary" => MulticastRouter::Temporary,
             other => {
                 return Err(de::Error::custom(format!(
-                    "invalid multicast router mode {other:?}: expected \"disabled\", \"auto\" or \"permanent\""
+                    "invalid multicast router mode {other:?}: expected \"disabled\", \"auto\", \"permanent\" or \"temporary\" (ports only)"
                 )));
             }
         })
@@ -391,6 +392,20 @@ struct PortDoc {
     cost: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     priority: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    guard: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_block: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    proxy_arp: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multicast_router: Option<MulticastRouter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    multicast_fast_leave: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group_fwd_mask: Option<u16>,
     #[serde(default, skip_serializing_if = "is_false")]
     up: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -435,6 +450,13 @@ impl From<&PortConfig> for PortDoc {
             neigh_suppress: o.neigh_suppress,
             cost: o.cost,
             priority: o.priority,
+            guard: o.guard,
+            root_block: o.root_block,
+            proxy_arp: o.proxy_arp,
+            multicast_router: o.multicast_router,
+            multicast_fast_leave: o.fast_leave,
+            locked: o.locked,
+            group_fwd_mask: o.group_fwd_mask,
             up: c.up,
             vlans: c.vlans.clone(),
             fdb: c
@@ -478,6 +500,17 @@ impl PortDoc {
         }
         if self.priority.is_some() {
             o.priority = self.priority;
+        }
+        set(&mut o.guard, self.guard);
+        set(&mut o.root_block, self.root_block);
+        set(&mut o.proxy_arp, self.proxy_arp);
+        set(&mut o.fast_leave, self.multicast_fast_leave);
+        set(&mut o.locked, self.locked);
+        if self.multicast_router.is_some() {
+            o.multicast_router = self.multicast_router;
+        }
+        if self.group_fwd_mask.is_some() {
+            o.group_fwd_mask = self.group_fwd_mask;
         }
         c.up = self.up;
         c.vlans = self.vlans.clone();

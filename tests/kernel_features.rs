@@ -109,7 +109,7 @@ fn features_of_this_kernel() {
         );
         expect(name, tried);
         // Port options, each on a port of its own.
-        let options: [(&str, PortConfig, &str, serde_json::Value); 4] = [
+        let options: [(&str, PortConfig, &str, serde_json::Value); 11] = [
             (
                 "port option multicast flood",
                 PortConfig::new().multicast_flood(false),
@@ -132,6 +132,48 @@ fn features_of_this_kernel() {
                 "port option isolated",
                 PortConfig::new().isolated(true),
                 "isolated",
+                true.into(),
+            ),
+            (
+                "port option guard",
+                PortConfig::new().guard(true),
+                "guard",
+                true.into(),
+            ),
+            (
+                "port option root_block",
+                PortConfig::new().root_block(true),
+                "root_block",
+                true.into(),
+            ),
+            (
+                "port option multicast fast leave",
+                PortConfig::new().multicast_fast_leave(true),
+                "fastleave",
+                true.into(),
+            ),
+            (
+                "port option proxy_arp",
+                PortConfig::new().proxy_arp(true),
+                "proxy_arp",
+                true.into(),
+            ),
+            (
+                "port option multicast router",
+                PortConfig::new().multicast_router(bridgekit::MulticastRouter::Permanent),
+                "multicast_router",
+                2.into(),
+            ),
+            (
+                "port option group_fwd_mask",
+                PortConfig::new().group_fwd_mask(1 << 14),
+                "group_fwd_mask",
+                "0x4000".into(),
+            ),
+            (
+                "port option locked",
+                PortConfig::new().learning(false).locked(true),
+                "locked",
                 true.into(),
             ),
         ];

@@ -287,6 +287,13 @@ pub(crate) struct PortOptions {
     pub neigh_suppress: Option<bool>,
     pub cost: Option<u32>,
     pub priority: Option<u16>,
+    pub guard: Option<bool>,
+    pub root_block: Option<bool>,
+    pub proxy_arp: Option<bool>,
+    pub multicast_router: Option<MulticastRouter>,
+    pub fast_leave: Option<bool>,
+    pub locked: Option<bool>,
+    pub group_fwd_mask: Option<u16>,
 }
 
 impl PortOptions {
@@ -309,6 +316,11 @@ impl PortOptions {
             (self.hairpin, InfoBridgePort::HairpinMode),
             (self.isolated, InfoBridgePort::Isolated),
             (self.neigh_suppress, InfoBridgePort::NeighSupress),
+            (self.guard, InfoBridgePort::Guard),
+            (self.root_block, InfoBridgePort::Protect),
+            (self.proxy_arp, InfoBridgePort::ProxyARP),
+            (self.fast_leave, InfoBridgePort::FastLeave),
+            (self.locked, InfoBridgePort::Locked),
         ];
         for (value, attr) in flags {
             if let Some(v) = value {
@@ -321,7 +333,22 @@ impl PortOptions {
         if let Some(p) = self.priority {
             b = b.priority(p);
         }
+        if let Some(r) = self.multicast_router {
+            b = b.append_info_data(InfoBridgePort::MulticastRouter(r.to_kernel().into()));
+        }
+        if let Some(m) = self.group_fwd_mask {
+            b = b.append_info_data(InfoBridgePort::GroupFwdMask(m));
+        }
         b
+    }
+
+    /// The names of the options set here (as `mismatches` and the kernel
+    /// version table call them).
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        self.mismatches(&PortOptions::default())
+            .into_iter()
+            .map(|(what, _, _)| what)
+            .collect()
     }
 
     /// For each option set here, its value in `old`: what to send to undo `self`.
@@ -339,6 +366,13 @@ impl PortOptions {
             neigh_suppress: pick(self.neigh_suppress, old.neigh_suppress),
             cost: pick(self.cost, old.cost),
             priority: pick(self.priority, old.priority),
+            guard: pick(self.guard, old.guard),
+            root_block: pick(self.root_block, old.root_block),
+            proxy_arp: pick(self.proxy_arp, old.proxy_arp),
+            multicast_router: pick(self.multicast_router, old.multicast_router),
+            fast_leave: pick(self.fast_leave, old.fast_leave),
+            locked: pick(self.locked, old.locked),
+            group_fwd_mask: pick(self.group_fwd_mask, old.group_fwd_mask),
         }
     }
 
@@ -390,6 +424,28 @@ impl PortOptions {
         );
         cmp(&mut out, "cost", self.cost, read.cost);
         cmp(&mut out, "priority", self.priority, read.priority);
+        cmp(&mut out, "guard", self.guard, read.guard);
+        cmp(&mut out, "root_block", self.root_block, read.root_block);
+        cmp(&mut out, "proxy_arp", self.proxy_arp, read.proxy_arp);
+        cmp(
+            &mut out,
+            "multicast router",
+            self.multicast_router,
+            read.multicast_router,
+        );
+        cmp(
+            &mut out,
+            "multicast fast leave",
+            self.fast_leave,
+            read.fast_leave,
+        );
+        cmp(&mut out, "locked", self.locked, read.locked);
+        cmp(
+            &mut out,
+            "group_fwd_mask",
+            self.group_fwd_mask,
+            read.group_fwd_mask,
+        );
         out
     }
 }
@@ -577,6 +633,16 @@ impl LinkSnapshot {
                             InfoBridgePort::NeighSupress(v) => p.neigh_suppress = Some(*v),
                             InfoBridgePort::Cost(v) => p.cost = Some(*v),
                             InfoBridgePort::Priority(v) => p.priority = Some(*v),
+                            InfoBridgePort::Guard(v) => p.guard = Some(*v),
+                            InfoBridgePort::Protect(v) => p.root_block = Some(*v),
+                            InfoBridgePort::ProxyARP(v) => p.proxy_arp = Some(*v),
+                            InfoBridgePort::FastLeave(v) => p.fast_leave = Some(*v),
+                            InfoBridgePort::Locked(v) => p.locked = Some(*v),
+                            InfoBridgePort::GroupFwdMask(v) => p.group_fwd_mask = Some(*v),
+                            InfoBridgePort::MulticastRouter(r) => {
+                                p.multicast_router =
+                                    Some(MulticastRouter::from_kernel(u8::from(*r)))
+                            }
                             InfoBridgePort::State(st) => {
                                 self.port_state = Some(PortState::from_kernel(*st))
                             }

@@ -67,7 +67,7 @@ struct Inner {
     hooks: crate::test_hooks::Hooks,
     /// Whether the running kernel knows every bridge port option bridgekit
     /// sends, so its acknowledgement of a port-option change is truthful.
-    port_options_known: bool,
+    kernel: Option<crate::kernel::KernelVersion>,
     /// Held while a port's master is looked up and changed, so two tasks
     /// of this process cannot both see a port free and both take it (the
     /// kernel has no compare-and-set for IFLA_MASTER: the second would
@@ -189,7 +189,7 @@ impl Netlink {
                 netns,
                 #[cfg(feature = "test-hooks")]
                 hooks: Default::default(),
-                port_options_known: crate::kernel::ALL_PORT_OPTIONS_KNOWN.is_running(),
+                kernel: crate::kernel::KernelVersion::running(),
                 membership: tokio::sync::Mutex::new(()),
                 dumps: tokio::sync::Mutex::new(()),
                 pending: AtomicUsize::new(0),
@@ -208,17 +208,16 @@ impl Netlink {
         self.inner.hooks.note_overrun();
     }
 
-    /// Whether a port-option change needs reading back: the kernel parses
-    /// IFLA_INFO_SLAVE_DATA leniently and drops attributes newer than
-    /// itself with an Ok. Every option bridgekit sends (the newest,
-    /// `isolated`, came in 4.18) is known to 4.18 and later, which apply it
-    /// or answer with an error.
-    pub(crate) fn port_options_need_read_back(&self) -> bool {
+    /// Whether a change of these port options needs reading back: the
+    /// kernel parses IFLA_INFO_SLAVE_DATA leniently and drops attributes
+    /// newer than itself with an Ok. A kernel that knows every option in
+    /// the change applies each or answers with an error.
+    pub(crate) fn port_options_need_read_back(&self, options: &PortOptions) -> bool {
         #[cfg(feature = "test-hooks")]
         if self.inner.hooks.force_read_back() {
             return true;
         }
-        !self.inner.port_options_known
+        !crate::kernel::port_options_known(self.inner.kernel, &options.names())
     }
 
     /// Waits until every multi-step operation started through this

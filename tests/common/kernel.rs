@@ -50,6 +50,41 @@ pub const FEATURES: &[Feature] = &[
         since: (4, 18),
         config: None,
     },
+    Feature {
+        name: "port option guard",
+        since: (3, 8),
+        config: None,
+    },
+    Feature {
+        name: "port option root_block",
+        since: (3, 8),
+        config: None,
+    },
+    Feature {
+        name: "port option multicast fast leave",
+        since: (3, 8),
+        config: None,
+    },
+    Feature {
+        name: "port option proxy_arp",
+        since: (3, 19),
+        config: None,
+    },
+    Feature {
+        name: "port option multicast router",
+        since: (4, 2),
+        config: None,
+    },
+    Feature {
+        name: "port option group_fwd_mask",
+        since: (4, 15),
+        config: None,
+    },
+    Feature {
+        name: "port option locked",
+        since: (5, 18),
+        config: None,
+    },
 ];
 
 /// The running kernel's release string (`uname -r`).

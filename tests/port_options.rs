@@ -1,0 +1,172 @@
+//! The port options a VM manager sets on guest ports beyond learning and
+//! flooding: BPDU guard, root block, proxy ARP, multicast router mode,
+//! multicast fast leave, locked, group forwarding. Each is set, checked
+//! through iproute2 (`ip -j -d link show`), reported in `PortStatus`,
+//! changed back, and refused before any request when bad; `locked` answers
+//! `Unsupported` naming Linux 5.18 on an older kernel.
+
+mod common;
+
+use bridgekit::{Bridge, BridgeConfig, Error, MulticastRouter, PortConfig};
+use common::*;
+use serde_json::Value;
+
+fn slave(port: &str) -> Value {
+    ip_link(port).unwrap()["linkinfo"]["info_slave_data"].clone()
+}
+
+/// `uname -r` as (major, minor).
+fn kernel() -> (u32, u32) {
+    let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut it = r
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+#[test]
+fn guest_port_options_are_set_read_back_and_reported() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        br.attach_port(
+            "p0",
+            PortConfig::new()
+                .guard(true)
+                .root_block(true)
+                .proxy_arp(true)
+                .multicast_router(MulticastRouter::Permanent)
+                .multicast_fast_leave(true)
+                .group_fwd_mask(1 << 14),
+        )
+        .await?;
+        let s = slave("p0");
+        assert_eq!(s["guard"], true, "{s}");
+        assert_eq!(s["root_block"], true, "{s}");
+        assert_eq!(s["proxy_arp"], true, "{s}");
+        assert_eq!(s["multicast_router"], 2, "{s}");
+        assert_eq!(s["fastleave"], true, "{s}");
+        assert_eq!(s["group_fwd_mask"], "0x4000", "{s}");
+        let p = br
+            .ports()
+            .await?
+            .into_iter()
+            .find(|p| p.name == "p0")
+            .ok_or("no p0")?;
+        assert!(p.guard && p.root_block && p.proxy_arp && p.multicast_fast_leave);
+        assert_eq!(p.multicast_router, MulticastRouter::Permanent);
+        assert_eq!(p.group_fwd_mask, 1 << 14);
+
+        // Changed back on a port that is already ours.
+        br.attach_port(
+            "p0",
+            PortConfig::new()
+                .guard(false)
+                .root_block(false)
+                .proxy_arp(false)
+                .multicast_router(MulticastRouter::Disabled)
+                .multicast_fast_leave(false)
+                .group_fwd_mask(0),
+        )
+        .await?;
+        let s = slave("p0");
+        assert_eq!(s["guard"], false, "{s}");
+        assert_eq!(s["root_block"], false, "{s}");
+        assert_eq!(s["proxy_arp"], false, "{s}");
+        assert_eq!(s["multicast_router"], 0, "{s}");
+        assert_eq!(s["fastleave"], false, "{s}");
+        assert_eq!(s["group_fwd_mask"], "0", "{s}");
+
+        // The same through apply: a second apply changes nothing.
+        let config = BridgeConfig::new("br0")?.port(
+            "p0",
+            PortConfig::new()
+                .guard(true)
+                .multicast_router(MulticastRouter::Temporary),
+        );
+        let applied = config.apply(&nl).await?;
+        assert_eq!(applied.changes.len(), 1, "{:?}", applied.changes);
+        assert_eq!(slave("p0")["multicast_router"], 3);
+        assert!(config.apply(&nl).await?.changes.is_empty());
+        Ok(())
+    });
+}
+
+#[test]
+fn locked_ports_where_the_kernel_has_them() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        let r = br
+            .attach_port("p0", PortConfig::managed("52:54:00:00:44:01").locked(true))
+            .await;
+        if kernel() < (5, 18) {
+            // The kernel drops an option it does not know and says Ok:
+            // bridgekit reads back and says which kernel has it.
+            match r {
+                Err(Error::Unsupported { ref detail, .. }) => {
+                    assert!(
+                        detail.contains("locked") && detail.contains("5.18"),
+                        "{detail}"
+                    )
+                }
+                other => panic!("expected Unsupported before 5.18, got {other:?}"),
+            }
+            assert!(slave("p0").get("locked").is_none());
+            assert!(
+                ip_link("p0").unwrap().get("master").is_none(),
+                "left attached"
+            );
+            return Ok(());
+        }
+        r?;
+        assert_eq!(slave("p0")["locked"], true);
+        assert_eq!(slave("p0")["learning"], false);
+        let p = br
+            .ports()
+            .await?
+            .into_iter()
+            .find(|p| p.name == "p0")
+            .ok_or("no p0")?;
+        assert_eq!(p.locked, Some(true));
+        br.attach_port("p0", PortConfig::new().locked(false))
+            .await?;
+        assert_eq!(slave("p0")["locked"], false);
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_port_options_are_refused_before_any_request() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        let sent = nl.requests_sent();
+        let err = br
+            .attach_port("p0", PortConfig::new().group_fwd_mask(0x0002))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert!(err.to_string().contains("pause"), "{err}");
+        let err = br
+            .attach_port(
+                "p0",
+                PortConfig::new().multicast_router(MulticastRouter::Other(7)),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        // A bridge takes no temporary router mode.
+        let err = br
+            .set_option(bridgekit::BridgeOption::MulticastRouter(
+                MulticastRouter::Temporary,
+            ))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert_eq!(nl.requests_sent(), sent, "bad input reached the kernel");
+        assert!(ip_link("p0").unwrap().get("master").is_none());
+        Ok(())
+    });
+}
