@@ -555,6 +555,25 @@ impl Bridge {
         )
     }
 
+    /// Waits until a port forwards: the blocking
+    /// [`crate::Bridge::wait_forwarding`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::wait_forwarding`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.wait_forwarding("vnet0", std::time::Duration::from_secs(35))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_forwarding(&self, port: impl ToPort, timeout: Duration) -> Result<()> {
+        let port = port.to_port()?;
+        let br = self.inner.clone();
+        self.run(Op::WaitForwarding, async move {
+            br.wait_forwarding(port, timeout).await
+        })
+    }
+
     /// Detaches a port: the blocking [`crate::Bridge::detach_port`].
     ///
     /// # Errors

@@ -4,8 +4,13 @@ use crate::bridge::Bridge;
 use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
-use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, PortOptions};
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK};
 use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
+use crate::state::PortState;
 use crate::vlan::{VlanId, VlanMember};
 use macaddr::MacAddr6;
 use tracing::warn;
@@ -47,6 +52,73 @@ impl Bridge {
         }
     }
 
+    /// Waits until `port` forwards frames (`bridge link show` says
+    /// `forwarding`). With STP on, a port that comes up listens, then
+    /// learns, one forward delay each, before it forwards; a VM manager
+    /// that starts a guest's network at once loses its first packets
+    /// (DHCP, say) otherwise. Event-driven, like
+    /// [`wait_dad`](Self::wait_dad): it wakes when the kernel reports the
+    /// port's state, not on a timer.
+    ///
+    /// # Errors
+    /// [`Error::NotForwarding`] when `timeout` runs out, with the port's
+    /// state and why (the port or the bridge down, or STP still counting,
+    /// with its forward delay); [`Error::NotAPort`] if it is not (or no
+    /// longer) a port of this bridge; [`Error::NotFound`].
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.wait_forwarding("vnet0", std::time::Duration::from_secs(35)).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "wait_forwarding", iface = %self.name), err(Display))]
+    pub async fn wait_forwarding(&self, port: impl ToPort, timeout: Duration) -> Result<()> {
+        let port = port.to_port()?;
+        let op = Op::WaitForwarding;
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Subscribe first, then read: no change falls between the two.
+        let mut sub = self.nl.subscribe(op, self.name.as_str(), &[RTNLGRP_LINK])?;
+        let mut link = self.own_port(op, &port).await?;
+        let index = link.index;
+        loop {
+            if link.port_state == Some(PortState::Forwarding) {
+                return Ok(());
+            }
+            // Wake on a message about this port (or the bridge: its STP
+            // or admin state), or an overrun; then read the port again.
+            let woke = loop {
+                match tokio::time::timeout_at(deadline, sub.messages.next()).await {
+                    Err(_) => break false,
+                    Ok(None) => break false,
+                    Ok(Some((msg, _))) => match Notification::parse(&msg) {
+                        Notification::NewLink(l) | Notification::DelLink(l)
+                            if l.index == index || l.index == self.index =>
+                        {
+                            break true;
+                        }
+                        Notification::Overrun => break true,
+                        _ => {}
+                    },
+                }
+            };
+            link = self.own_port(op, &PortRef::Index(index)).await?;
+            if !woke && link.port_state != Some(PortState::Forwarding) {
+                let bridge = self.read(op).await?;
+                return Err(Error::NotForwarding {
+                    bridge: self.name.to_string(),
+                    port: link.name.clone(),
+                    state: link.port_state.unwrap_or(PortState::Disabled),
+                    port_up: link.up && link.carrier,
+                    bridge_up: bridge.up,
+                    stp: bridge.stp.unwrap_or(false),
+                    forward_delay: bridge.forward_delay_cs.map_or(Duration::ZERO, |cs| {
+                        Duration::from_millis(u64::from(cs) * 10)
+                    }),
+                });
+            }
+        }
+    }
+
     /// A port of this bridge, or [`Error::NotAPort`].
     pub(crate) async fn own_port(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
         let link = self.port_link(op, port).await?;
@@ -68,9 +140,9 @@ impl Bridge {
     /// A port of another bridge is refused ([`Error::PortBusy`]) unless
     /// [`PortConfig::allow_move`]: the kernel would move it silently.
     /// Options travel in RTM_NEWLINK (RTM_SETLINK ignores them); they are
-    /// read back on kernels older than 4.18, which drop options they do not
-    /// know with an Ok (newer ones apply them or answer an error), and VLANs
-    /// are always read back. If any step fails, every step already done
+    /// read back when the running kernel is older than one of them (it
+    /// drops options it does not know with an Ok; a kernel that knows them
+    /// applies them or answers an error), and VLANs are always read back. If any step fails, every step already done
     /// is undone — a newly attached port is detached again (which also drops
     /// its VLANs and FDB entries) — and the first error is returned.
     /// Attaching a port that is already on this bridge just applies

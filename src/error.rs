@@ -49,6 +49,8 @@ pub enum Op {
     ListPorts,
     /// Waiting for IPv6 duplicate address detection.
     WaitDad,
+    /// Wait for a port to forward.
+    WaitForwarding,
     /// Attaching a port (`ip link set PORT master BRIDGE`).
     AttachPort,
     /// Detaching a port (`ip link set PORT nomaster`).
@@ -103,6 +105,7 @@ impl fmt::Display for Op {
             Op::ReadLink => "read link state of",
             Op::ListPorts => "list ports of",
             Op::WaitDad => "wait for IPv6 DAD on",
+            Op::WaitForwarding => "wait for a port to forward on",
             Op::AttachPort => "attach port",
             Op::DetachPort => "detach port",
             Op::SetPortOptions => "set port options of",
@@ -279,6 +282,26 @@ pub enum Error {
         /// Whether the bridge had carrier. Without carrier the kernel never starts DAD.
         carrier: bool,
     },
+    /// A port did not reach the forwarding state in time
+    /// ([`Bridge::wait_forwarding`](crate::Bridge::wait_forwarding)).
+    #[error("{}", not_forwarding_message(bridge, port, *state, *port_up, *bridge_up, *stp, *forward_delay))]
+    NotForwarding {
+        /// The bridge.
+        bridge: String,
+        /// The port.
+        port: String,
+        /// Its STP state when the time ran out.
+        state: crate::state::PortState,
+        /// Whether the port was up with carrier.
+        port_up: bool,
+        /// Whether the bridge was up.
+        bridge_up: bool,
+        /// Whether the bridge runs STP.
+        stp: bool,
+        /// The bridge's forward delay (a port spends one listening and one
+        /// learning with STP on).
+        forward_delay: std::time::Duration,
+    },
     /// Any other errno from the kernel, with the kernel's own words where
     /// it gave some (its extended acknowledgement, what `ip` prints as
     /// `Error: ...`).
@@ -328,6 +351,32 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn not_forwarding_message(
+    bridge: &str,
+    port: &str,
+    state: crate::state::PortState,
+    port_up: bool,
+    bridge_up: bool,
+    stp: bool,
+    forward_delay: std::time::Duration,
+) -> String {
+    let why = if !bridge_up {
+        format!("{bridge} is down")
+    } else if !port_up {
+        format!("{port} is down or has no carrier (its peer or guest end is not up)")
+    } else if stp {
+        format!(
+            "STP is on with a forward delay of {} s: a port listens, then learns, one delay each \
+             ({} s in all) before it forwards, or stays blocking if STP chose another path",
+            forward_delay.as_secs_f64(),
+            2.0 * forward_delay.as_secs_f64()
+        )
+    } else {
+        "STP is off; the kernel has not moved the port on".to_string()
+    };
+    format!("port {port} of {bridge} did not reach forwarding in time: it is {state}; {why}")
 }
 
 fn kernel_words(message: &Option<String>) -> String {

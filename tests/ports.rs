@@ -484,3 +484,84 @@ fn one_port_by_name_and_by_index_in_one_bulk_call_is_refused() {
         Ok(())
     });
 }
+
+/// `wait_forwarding` returns when the kernel says the port forwards (with
+/// STP on: after listening and learning, one forward delay each), and on
+/// timeout says which state the port is in and why.
+#[test]
+fn wait_forwarding_follows_stp_and_says_why_when_it_times_out() {
+    netns_test(|nl| async move {
+        use std::time::{Duration, Instant};
+        // STP off: forwarding as soon as the port is up with carrier.
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        // Down, the bridge forwards nothing: the error says so.
+        veth("p0", "p0peer");
+        sh(&["ip", "link", "set", "p0peer", "up"]);
+        br.attach_port("p0", PortConfig::new().up()).await?;
+        let err = br
+            .wait_forwarding("p0", Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("br0 is down"), "{err}");
+        br.up().await?;
+        br.attach_port("p0", PortConfig::new().up()).await?;
+        br.wait_forwarding("p0", Duration::from_secs(5)).await?;
+        assert_eq!(
+            ip_link("p0").unwrap()["linkinfo"]["info_slave_data"]["state"],
+            "forwarding"
+        );
+
+        // STP on, forward delay 2 s: listening 2 s, learning 2 s.
+        let stp = Bridge::create(
+            &nl,
+            BridgeConfig::new("br1")?
+                .stp(true)
+                .forward_delay(Duration::from_secs(2)),
+        )
+        .await?;
+        stp.up().await?;
+        veth("p1", "p1peer");
+        sh(&["ip", "link", "set", "p1peer", "up"]);
+        let t = Instant::now();
+        stp.attach_port("p1", PortConfig::new().up()).await?;
+        // Too short: the error names the state and the delay.
+        let err = stp
+            .wait_forwarding("p1", Duration::from_millis(500))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::NotForwarding { .. }), "{text}");
+        assert!(
+            text.contains("listening") || text.contains("learning"),
+            "{text}"
+        );
+        assert!(text.contains("forward delay of 2 s"), "{text}");
+        // Long enough: returns once the kernel says forwarding.
+        stp.wait_forwarding("p1", Duration::from_secs(20)).await?;
+        let took = t.elapsed();
+        assert_eq!(
+            ip_link("p1").unwrap()["linkinfo"]["info_slave_data"]["state"],
+            "forwarding"
+        );
+        assert!(
+            took >= Duration::from_millis(3900),
+            "forwarding after {took:?}, before two delays"
+        );
+
+        // A port that is down: the error says so.
+        veth("p2", "p2peer");
+        br.attach_port("p2", PortConfig::new()).await?;
+        let err = br
+            .wait_forwarding("p2", Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("p2 is down"), "{err}");
+        // Not our port.
+        let err = br
+            .wait_forwarding("p1", Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotAPort { .. }), "{err}");
+        Ok(())
+    });
+}
