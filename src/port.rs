@@ -157,6 +157,24 @@ impl PortConfig {
         cfg
     }
 
+    /// A guest's port, locked to the guest's MAC: [`managed`](Self::managed)
+    /// (learning off, no unicast flood, a static FDB entry for the guest)
+    /// plus [`locked`](Self::locked). The kernel then drops every frame
+    /// from the port whose source MAC is not the guest's: anti-spoofing
+    /// in one port flag, where CNI's `macspoofchk` uses nftables and
+    /// libvirt nwfilter. Needs Linux 5.18 ([`Error::Unsupported`] naming
+    /// it before).
+    ///
+    /// `bridge link set dev PORT learning off flood off locked on` and
+    /// `bridge fdb replace GUEST_MAC dev PORT master static`.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::managed_locked("52:54:00:12:34:56").up();
+    /// ```
+    pub fn managed_locked(guest_mac: impl ToMac) -> Self {
+        Self::managed(guest_mac).locked(true)
+    }
+
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
             if let Error::InvalidInput { what, reason } = e {

@@ -170,3 +170,90 @@ fn bad_port_options_are_refused_before_any_request() {
         Ok(())
     });
 }
+
+/// Anti-spoofing with real frames: a guest on a port locked to its MAC
+/// reaches its neighbour from its own MAC, and no one from another.
+#[test]
+fn a_locked_guest_port_drops_spoofed_source_macs() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        br.up().await?;
+        let guests: Vec<PeerNetns> = (0..2).map(|_| PeerNetns::new()).collect();
+        let mut results = Vec::new();
+        for (i, guest) in guests.iter().enumerate() {
+            let (port, inner) = (format!("p{i}"), format!("g{i}"));
+            let mac = format!("52:54:00:00:55:0{}", i + 1);
+            veth(&port, &inner);
+            sh(&["ip", "link", "set", &inner, "netns", &guest.tid()]);
+            guest.sh(&["ip", "link", "set", &inner, "address", &mac]);
+            guest.sh(&[
+                "ip",
+                "addr",
+                "add",
+                &format!("10.0.5.{}/24", i + 1),
+                "dev",
+                &inner,
+            ]);
+            guest.sh(&["ip", "link", "set", &inner, "up"]);
+            results.push(
+                br.attach_port(port.as_str(), PortConfig::managed_locked(mac.as_str()).up())
+                    .await,
+            );
+        }
+        if kernel() < (5, 18) {
+            for r in results {
+                assert!(matches!(r, Err(Error::Unsupported { .. })), "{r:?}");
+            }
+            return Ok(());
+        }
+        for r in results {
+            r?;
+        }
+        assert_eq!(slave("p0")["locked"], true);
+        wait_forwarding("p0").await;
+        wait_forwarding("p1").await;
+        // Three echo requests, success if any is answered.
+        let ping = |from: &PeerNetns, to: &str| {
+            sh_ok(&[
+                "nsenter",
+                &format!("--net={}", from.path()),
+                "ping",
+                "-c",
+                "3",
+                "-i",
+                "0.3",
+                "-W",
+                "1",
+                to,
+            ])
+        };
+        assert!(
+            ping(&guests[0], "10.0.5.2"),
+            "the guest's own MAC must pass"
+        );
+        // The guest takes another MAC: its frames are dropped at the port.
+        // Seen from the neighbour: an ARP request that reached it would
+        // leave the spoofed MAC in its neighbour table (replies to it are
+        // not the proof: with unicast flood off they find no way back).
+        guests[0].sh(&["ip", "link", "set", "g0", "address", "52:54:00:00:55:99"]);
+        guests[0].sh(&["ip", "neigh", "flush", "dev", "g0"]);
+        guests[1].sh(&["ip", "neigh", "flush", "dev", "g1"]);
+        assert!(
+            !ping(&guests[0], "10.0.5.2"),
+            "a spoofed source MAC got through"
+        );
+        let seen = guests[1].sh(&["ip", "neigh", "show", "dev", "g1"]);
+        assert!(
+            !seen.contains("52:54:00:00:55:99"),
+            "the neighbour received frames from the spoofed MAC: {seen}"
+        );
+        // Its own MAC works again.
+        guests[0].sh(&["ip", "link", "set", "g0", "address", "52:54:00:00:55:01"]);
+        guests[0].sh(&["ip", "neigh", "flush", "dev", "g0"]);
+        assert!(
+            ping(&guests[0], "10.0.5.2"),
+            "the guest's own MAC must pass again"
+        );
+        Ok(())
+    });
+}
