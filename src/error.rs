@@ -77,6 +77,10 @@ pub enum Op {
     CreateVmNic,
     /// Deleting a VM NIC.
     DeleteVmNic,
+    /// Create a veth guest NIC.
+    CreateVethNic,
+    /// Delete a veth guest NIC.
+    DeleteVethNic,
     /// Watching a bridge's events.
     WatchEvents,
     /// Applying a desired bridge configuration.
@@ -119,6 +123,8 @@ impl fmt::Display for Op {
             Op::ListFdb => "list FDB of",
             Op::CreateVmNic => "create VM NIC",
             Op::DeleteVmNic => "delete VM NIC",
+            Op::CreateVethNic => "create veth NIC",
+            Op::DeleteVethNic => "delete veth NIC",
             Op::WatchEvents => "watch events of",
             Op::Apply => "apply configuration to",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),

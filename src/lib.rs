@@ -68,7 +68,8 @@
 //! and [`BridgeConfig::disable_ipv6`] state them explicitly (an uplink
 //! bridge), [`BridgeConfig::apply`] converges them, [`BridgeStatus`]
 //! reports them. Left to the VM manager: firewalling, RA guard between
-//! guests (bridge netfilter or nftables), and MAC anti-spoofing.
+//! guests (bridge netfilter or nftables), and MAC anti-spoofing before
+//! Linux 5.18 (from 5.18 on, [`PortConfig::managed_locked`]).
 //!
 //! ## Errors
 //! Every call returns [`Error`], which names the operation ([`Op`]), the
@@ -123,6 +124,7 @@ mod sysctl;
 mod tap;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod veth_nic;
 mod vlan;
 mod vm_nic;
 
@@ -142,6 +144,7 @@ pub use port::{PortConfig, PortRef, PortStatus, ToPort};
 pub use serde_data::from_deserializer;
 pub use state::{OperState, PortState};
 pub use sysctl::Ipv6Sysctl;
+pub use veth_nic::{VethNic, VethNicConfig};
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};
 

@@ -369,7 +369,7 @@ impl PortConfig {
     }
 
     /// Adds a VLAN membership (repeatable; all are sent in one message, see
-    /// [`Bridge::add_vlans`]). Needs a kernel with VLAN filtering.
+    /// [`Bridge::add_vlans`](crate::Bridge::add_vlans)). Needs a kernel with VLAN filtering.
     ///
     /// ```
     /// use bridgekit::{PortConfig, VlanMember, VlanRange};
@@ -381,7 +381,7 @@ impl PortConfig {
         self
     }
 
-    /// Adds a static FDB entry on the port (repeatable; see [`Bridge::add_fdb`]).
+    /// Adds a static FDB entry on the port (repeatable; see [`Bridge::add_fdb`](crate::Bridge::add_fdb)).
     ///
     /// ```
     /// let cfg = bridgekit::PortConfig::new().fdb_entry("52:54:00:00:00:01", None);
@@ -395,7 +395,7 @@ impl PortConfig {
     }
 
     /// The old name of [`fdb_entry`](Self::fdb_entry), which says what it
-    /// adds ([`Bridge::fdb`] lists a bridge's entries).
+    /// adds ([`Bridge::fdb`](crate::Bridge::fdb) lists a bridge's entries).
     ///
     /// ```
     /// # #[allow(deprecated)]
@@ -486,7 +486,7 @@ impl PortConfig {
 }
 
 /// One port of a bridge with its state, options and VLANs, from
-/// [`Bridge::ports`] (`bridge -d link show`, `bridge vlan show`).
+/// [`Bridge::ports`](crate::Bridge::ports) (`bridge -d link show`, `bridge vlan show`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]

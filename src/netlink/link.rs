@@ -88,6 +88,30 @@ impl Netlink {
             .await
     }
 
+    /// RTM_NEWLINK of a veth pair `name` / `peer`, both in this namespace.
+    pub(crate) async fn create_veth(&self, op: Op, name: &str, peer: &str) -> Result<()> {
+        let msg = rtnetlink::LinkVeth::new(name, peer).build();
+        self.call(op, name, |h| h.link().add(msg).execute()).await
+    }
+
+    /// RTM_SETLINK that moves a link into the namespace `netns` and names
+    /// it `new_name` there, in one step (the kernel renames on the move;
+    /// a name taken there answers EEXIST and the link stays here).
+    pub(crate) async fn move_to_netns(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        netns: std::os::fd::RawFd,
+        new_name: &str,
+    ) -> Result<()> {
+        let msg = LinkUnspec::new_with_index(index)
+            .setns_by_fd(netns)
+            .name(new_name.to_string())
+            .build();
+        self.call(op, iface, |h| h.link().set(msg).execute()).await
+    }
+
     /// RTM_SETLINK for generic attributes (MTU, MAC, flags, IPv6 af_spec),
     /// which the kernel applies through `do_setlink`.
     pub(crate) async fn set_link(

@@ -64,7 +64,7 @@ struct Inner {
     worker: netns::Worker,
     /// Fault injection and counters for the test suite.
     #[cfg(feature = "test-hooks")]
-    hooks: crate::test_hooks::Hooks,
+    hooks: Arc<crate::test_hooks::Hooks>,
     /// Whether the running kernel knows every bridge port option bridgekit
     /// sends, so its acknowledgement of a port-option change is truthful.
     kernel: Option<crate::kernel::KernelVersion>,
@@ -177,6 +177,23 @@ impl Netlink {
         let socket =
             netns::run_in(&ns, route_socket).map_err(|e| Error::io(Op::Connect, &where_, e))?;
         Ok(Self::from_parts(socket, ns))
+    }
+
+    /// A connection to the namespace behind `path` that counts and fails
+    /// steps with this one (its testing hooks are shared), for operations
+    /// that span two namespaces.
+    pub(crate) fn connect_sibling(&self, op: Op, path: &Path) -> Result<Self> {
+        let where_ = path.display().to_string();
+        let ns = netns::open(path).map_err(|e| Error::io(op, &where_, e))?;
+        let socket = netns::run_in(&ns, route_socket).map_err(|e| Error::io(op, &where_, e))?;
+        #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
+        let mut nl = Self::from_parts(socket, ns);
+        #[cfg(feature = "test-hooks")]
+        {
+            let inner = Arc::get_mut(&mut nl.inner).expect("a new connection has no clone");
+            inner.hooks = self.inner.hooks.clone();
+        }
+        Ok(nl)
     }
 
     fn from_parts(socket: Socket, netns: OwnedFd) -> Self {
