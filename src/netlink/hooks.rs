@@ -12,6 +12,7 @@ impl Netlink {
     /// For tests that prove bad input is rejected before any traffic.
     #[cfg(feature = "test-hooks")]
     #[must_use]
+    #[doc(hidden)]
     pub fn requests_sent(&self) -> u64 {
         self.hooks().requests.load(Ordering::SeqCst)
     }
@@ -20,6 +21,7 @@ impl Netlink {
     /// `after` steps from now (0 = the next) fails with `errno` without
     /// being sent, as if the kernel had answered so.
     #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
     pub fn inject_fault(&self, after: u64, errno: i32) {
         let h = self.hooks();
         let at = h.steps.load(Ordering::SeqCst) + after;
@@ -30,6 +32,7 @@ impl Netlink {
     /// still waiting for its step (the operation took fewer).
     #[cfg(feature = "test-hooks")]
     #[must_use]
+    #[doc(hidden)]
     pub fn fault_pending(&self) -> bool {
         self.hooks()
             .fault
@@ -40,6 +43,7 @@ impl Netlink {
 
     /// Disarms a pending injected fault.
     #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
     pub fn clear_fault(&self) {
         *self.hooks().fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -47,6 +51,7 @@ impl Netlink {
     /// The receive buffer (bytes) of the notification sockets opened from
     /// now on, small enough to force overruns (ENOBUFS).
     #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
     pub fn set_event_rcvbuf(&self, bytes: usize) {
         self.hooks().event_rcvbuf.store(bytes, Ordering::SeqCst);
     }
@@ -55,6 +60,7 @@ impl Netlink {
     /// from by re-reading state.
     #[cfg(feature = "test-hooks")]
     #[must_use]
+    #[doc(hidden)]
     pub fn overruns_seen(&self) -> u64 {
         self.hooks().overruns.load(Ordering::SeqCst)
     }
@@ -62,6 +68,7 @@ impl Netlink {
     /// Reads port options back after every change, as on a kernel older
     /// than 4.18.
     #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
     pub fn force_port_option_read_back(&self, on: bool) {
         self.hooks().force_read_back.store(on, Ordering::SeqCst);
     }
