@@ -963,3 +963,84 @@ impl VmNic {
         driver.run(Op::DeleteVmNic, &name, async move { inner.delete().await })
     }
 }
+
+/// A sandbox's NIC: the blocking form of [`crate::VethNic`], a veth pair
+/// with one end on the bridge and the other in the sandbox's namespace.
+///
+/// ```no_run
+/// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+/// let nic = bridgekit::blocking::VethNic::create(
+///     &br,
+///     bridgekit::VethNicConfig::for_pid(4242).address("10.0.0.2/24"),
+/// )?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct VethNic {
+    inner: crate::veth_nic::VethNic,
+    driver: Arc<Driver>,
+}
+
+impl VethNic {
+    /// Creates the pair, all or nothing: the blocking
+    /// [`crate::VethNic::create`].
+    ///
+    /// # Errors
+    /// As [`crate::VethNic::create`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// let nic = bridgekit::blocking::VethNic::create(&br, bridgekit::VethNicConfig::new("/run/netns/sb1"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(bridge: &Bridge, config: crate::veth_nic::VethNicConfig) -> Result<VethNic> {
+        let br = bridge.inner.clone();
+        let inner = bridge.run(Op::CreateVethNic, async move {
+            crate::veth_nic::VethNic::create(&br, config).await
+        })?;
+        Ok(VethNic {
+            inner,
+            driver: bridge.driver.clone(),
+        })
+    }
+
+    /// The host end's name.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VethNic) { println!("{}", nic.host_name()); }
+    /// ```
+    #[must_use]
+    pub fn host_name(&self) -> &IfName {
+        self.inner.host_name()
+    }
+
+    /// The name inside the sandbox's namespace.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VethNic) { println!("{}", nic.name()); }
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &IfName {
+        self.inner.name()
+    }
+
+    /// Deletes the pair: the blocking [`crate::VethNic::delete`].
+    ///
+    /// # Errors
+    /// As [`crate::VethNic::delete`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VethNic) -> Result<(), bridgekit::Error> {
+    /// nic.delete()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(self) -> Result<()> {
+        let VethNic { inner, driver } = self;
+        let name = inner.host_name().to_string();
+        driver.run(
+            Op::DeleteVethNic,
+            &name,
+            async move { inner.delete().await },
+        )
+    }
+}

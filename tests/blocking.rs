@@ -86,6 +86,31 @@ fn a_bridge_lifecycle_from_a_plain_thread() {
 }
 
 #[test]
+fn a_sandbox_nic_from_a_plain_thread() {
+    plain_netns_test(|| {
+        let nl = Netlink::connect()?;
+        let br = Bridge::create(&nl, BridgeConfig::new("bkb6")?.mac("52:54:00:00:30:06"))?;
+        let peer = PeerNetns::new();
+        let nic = bridgekit::blocking::VethNic::create(
+            &br,
+            bridgekit::VethNicConfig::new(peer.path()).address("10.0.196.2/24"),
+        )?;
+        assert_eq!(
+            ip_link(nic.host_name().as_str()).ok_or("host end")?["master"],
+            "bkb6"
+        );
+        assert!(
+            peer.sh(&["ip", "-br", "addr", "show", "dev", "eth0"])
+                .contains("10.0.196.2/24")
+        );
+        let host = nic.host_name().to_string();
+        nic.delete()?;
+        assert!(ip_link(&host).is_none());
+        Ok(())
+    });
+}
+
+#[test]
 fn apply_twice_changes_nothing_the_second_time() {
     plain_netns_test(|| {
         let nl = Netlink::connect()?;
