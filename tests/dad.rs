@@ -239,6 +239,11 @@ fn overrun_is_recovered_and_the_answer_is_right() {
     netns_test(|nl: Netlink| async move {
         nl.set_event_rcvbuf(4096);
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac(MAC)).await?;
+        // DAD must still run when the waiter first reads the addresses,
+        // after the flood: under an emulated CPU the flood takes longer
+        // than the default one-second DAD, and a waiter that finds DAD
+        // over never reads its overrun socket. Eight probes, one a second.
+        sh(&["sysctl", "-qw", "net.ipv6.conf.br0.dad_transmits=8"]);
         br.add_address("fd10::1/64").await?;
         veth("flood0", "flood1");
         sh(&["ip", "link", "set", "flood0", "up"]);
