@@ -197,7 +197,15 @@ fn dad_completes_when_a_port_comes_up_during_the_wait() {
         let seen = watcher.await?;
         let lag = done.saturating_duration_since(seen);
         eprintln!("wait_dad returned {lag:?} after the kernel's DAD-done notification");
-        assert!(lag < Duration::from_millis(500), "lag {lag:?}");
+        // Event-driven, not a poll: well under a second on the host (the
+        // bench measures ~22 us); the tier's emulated CPU, one vCPU shared
+        // with another guest, gets more room.
+        let bound = if in_kernel_tier() {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_millis(500)
+        };
+        assert!(lag < bound, "lag {lag:?}");
         assert!(!is_tentative("br0", "fd0e::1"));
         Ok(())
     });

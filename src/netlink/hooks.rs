@@ -10,9 +10,9 @@ use crate::test_hooks::Fault;
 impl Netlink {
     /// How many netlink requests this connection (all clones) has sent.
     /// For tests that prove bad input is rejected before any traffic.
-    #[cfg(feature = "test-hooks")]
     #[must_use]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn requests_sent(&self) -> u64 {
         self.hooks().requests.load(Ordering::SeqCst)
     }
@@ -20,8 +20,8 @@ impl Netlink {
     /// The kernel-facing step (a netlink request or a sysctl write)
     /// `after` steps from now (0 = the next) fails with `errno` without
     /// being sent, as if the kernel had answered so.
-    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn inject_fault(&self, after: u64, errno: i32) {
         let h = self.hooks();
         let at = h.steps.load(Ordering::SeqCst) + after;
@@ -30,9 +30,9 @@ impl Netlink {
 
     /// Whether a fault set by [`inject_fault`](Netlink::inject_fault) is
     /// still waiting for its step (the operation took fewer).
-    #[cfg(feature = "test-hooks")]
     #[must_use]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn fault_pending(&self) -> bool {
         self.hooks()
             .fault
@@ -42,33 +42,33 @@ impl Netlink {
     }
 
     /// Disarms a pending injected fault.
-    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn clear_fault(&self) {
         *self.hooks().fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The receive buffer (bytes) of the notification sockets opened from
     /// now on, small enough to force overruns (ENOBUFS).
-    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn set_event_rcvbuf(&self, bytes: usize) {
         self.hooks().event_rcvbuf.store(bytes, Ordering::SeqCst);
     }
 
     /// How many notification overruns (ENOBUFS) were seen and recovered
     /// from by re-reading state.
-    #[cfg(feature = "test-hooks")]
     #[must_use]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn overruns_seen(&self) -> u64 {
         self.hooks().overruns.load(Ordering::SeqCst)
     }
 
     /// Reads port options back after every change, as on a kernel older
     /// than 4.18.
-    #[cfg(feature = "test-hooks")]
     #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
     pub fn force_port_option_read_back(&self, on: bool) {
         self.hooks().force_read_back.store(on, Ordering::SeqCst);
     }
