@@ -67,18 +67,7 @@ fn a_sandbox_nic_is_set_up_whole_and_talks_to_the_bridge() {
         br.wait_forwarding(nic.host_name(), std::time::Duration::from_secs(5))
             .await?;
         assert!(
-            sh_ok(&[
-                "nsenter",
-                &format!("--net={}", peer.path()),
-                "ping",
-                "-c",
-                "3",
-                "-i",
-                "0.3",
-                "-W",
-                "1",
-                "10.0.8.1",
-            ]),
+            ping(&peer, "10.0.8.1"),
             "the sandbox cannot reach the bridge"
         );
         let host_name = nic.host_name().to_string();

@@ -313,6 +313,25 @@ fn test_binary() -> String {
     }
 }
 
+/// Whether `from` reaches `to` with ping: three echo requests, success if
+/// any is answered (no -w: with a deadline ping wants all of them); the
+/// first may be lost to a neighbour entry left FAILED by an earlier,
+/// blocked attempt.
+pub fn ping(from: &PeerNetns, to: &str) -> bool {
+    sh_ok(&[
+        "nsenter",
+        &format!("--net={}", from.path()),
+        "ping",
+        "-c",
+        "3",
+        "-i",
+        "0.3",
+        "-W",
+        "1",
+        to,
+    ])
+}
+
 /// Open file descriptors of this process.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
