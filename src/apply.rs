@@ -326,7 +326,12 @@ impl Bridge {
                 }
             }
         }
-        for (port, cfg) in &config.ports {
+        // A backup port must be a port already: ports naming none go first.
+        let (plain, backed): (Vec<_>, Vec<_>) = config
+            .ports
+            .iter()
+            .partition(|(_, cfg)| !matches!(cfg.backup(), Some(Some(_))));
+        for (port, cfg) in plain.into_iter().chain(backed) {
             self.converge_port(port, cfg, changes, undo).await?;
         }
         Ok(())
@@ -399,6 +404,7 @@ impl Bridge {
             return Ok(());
         }
         let current = link.port.unwrap_or_default();
+        let cfg = &self.resolve_backup(Op::Apply, &link, cfg).await?;
         let mut differs = !cfg.options.mismatches(&current).is_empty() || (cfg.up && !link.up);
         let target = VlanTarget {
             name: link.name.clone(),

@@ -4,6 +4,7 @@ use crate::bridge::Bridge;
 use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::name::IfName;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -231,6 +232,13 @@ impl Bridge {
                 });
             }
         }
+        let resolved;
+        let config = if config.backup().is_some() {
+            resolved = self.resolve_backup(op, &link, config).await?;
+            &resolved
+        } else {
+            config
+        };
         let mut undo = Vec::new();
         let result = self.configure_port(&link, config, &mut undo).await;
         let attached = Attached { link, undo };
@@ -239,6 +247,40 @@ impl Bridge {
             return Err(e);
         }
         Ok(attached)
+    }
+
+    /// `config` with its backup port as an ifindex in its options, once
+    /// checked to be another port of this bridge (the kernel answers a bare
+    /// ENOENT or EINVAL otherwise).
+    pub(crate) async fn resolve_backup(
+        &self,
+        op: Op,
+        port: &LinkSnapshot,
+        config: &PortConfig,
+    ) -> Result<PortConfig> {
+        let mut config = config.clone();
+        let index = match config.backup() {
+            None => return Ok(config),
+            Some(None) => 0,
+            Some(Some(backup)) => {
+                let link = self.port_link(op, backup).await?;
+                if link.index == port.index {
+                    return Err(Error::invalid(
+                        format!("backup port {} of {}", link.name, port.name),
+                        "a port cannot be its own backup",
+                    ));
+                }
+                if link.master != Some(self.index) {
+                    return Err(Error::invalid(
+                        format!("backup port {} of {}", link.name, port.name),
+                        format!("is not a port of bridge {}", self.name),
+                    ));
+                }
+                link.index
+            }
+        };
+        config.options.backup_port = Some(index);
+        Ok(config)
     }
 
     async fn configure_port(
@@ -497,11 +539,19 @@ impl Bridge {
             .into_iter()
             .map(|s| (s.index, s.vlans))
             .collect();
+        let names: std::collections::HashMap<u32, String> =
+            links.iter().map(|l| (l.index, l.name.clone())).collect();
         Ok(links
             .into_iter()
             .map(|l| {
                 let v = vlans.remove(&l.index).unwrap_or_default();
-                PortStatus::new(l, v)
+                let backup = l
+                    .port
+                    .and_then(|o| o.backup_port)
+                    .filter(|i| *i != 0)
+                    .and_then(|i| names.get(&i))
+                    .map(|n| IfName::from_kernel(n.clone()));
+                PortStatus::new(l, v, backup)
             })
             .collect())
     }

@@ -58,7 +58,10 @@ const PORT_OPTIONS: &[(&str, KernelVersion)] = &[
     ("broadcast flood", KernelVersion(4, 11)),
     ("neighbour suppression", KernelVersion(4, 15)),
     ("isolated", KernelVersion(4, 18)),
+    ("backup_port", KernelVersion(4, 20)),
     ("locked", KernelVersion(5, 18)),
+    ("mab", KernelVersion(6, 2)),
+    ("neigh_vlan_suppress", KernelVersion(6, 4)),
 ];
 
 /// Whether the running kernel (`running`) knows every port option in

@@ -115,6 +115,10 @@ pub struct PortConfig {
     pub(crate) fdb: Vec<(MacAddr6, Option<VlanId>)>,
     pub(crate) managed: Option<MacAddr6>,
     pub(crate) allow_move: bool,
+    /// `Some(Some(port))`: make `port` the backup port; `Some(None)`: no
+    /// backup port. Resolved to an ifindex (`options.backup_port`) when
+    /// attaching, once the bridge's ports are known.
+    pub(crate) backup: Option<Option<PortRef>>,
     /// The first bad MAC given to a builder, reported by validate().
     pub(crate) bad: Option<(String, String)>,
 }
@@ -356,6 +360,72 @@ impl PortConfig {
         self
     }
 
+    /// MAC authentication bypass (`mab on|off`, Linux 6.2) on a
+    /// [`locked`](Self::locked) port: a frame from an unknown source MAC
+    /// is still dropped, but the bridge learns the MAC as a `locked` FDB
+    /// entry that user space (an 802.1X authenticator) can then unlock
+    /// by replacing it. The kernel takes it only on a locked port with
+    /// learning on: `mab(true)` needs `locked(true)` in the same config and
+    /// learning not turned off, or it is refused before anything is sent.
+    /// Older kernels answer [`Error::Unsupported`] naming the version.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().locked(true).mab(true);
+    /// ```
+    pub fn mab(mut self, on: bool) -> Self {
+        self.options.mab = Some(on);
+        self
+    }
+
+    /// Per-VLAN neighbour suppression (`neigh_vlan_suppress on|off`, Linux
+    /// 6.4): on a VLAN-filtering bridge, ARP/ND suppression is then
+    /// decided per VLAN (`bridge vlan set ... neigh_suppress on`) instead
+    /// of by the port-wide [`neigh_suppress`](Self::neigh_suppress).
+    /// Older kernels answer [`Error::Unsupported`] naming the version.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().neigh_vlan_suppress(true);
+    /// ```
+    pub fn neigh_vlan_suppress(mut self, on: bool) -> Self {
+        self.options.neigh_vlan_suppress = Some(on);
+        self
+    }
+
+    /// A backup port (`bridge link set dev PORT backup_port BACKUP`): when
+    /// this port loses its carrier, the bridge sends the traffic meant for
+    /// it through `backup` instead (a second uplink, say). `backup` must
+    /// already be a port of the same bridge when this port is attached
+    /// (in a [`BridgeConfig`](crate::BridgeConfig), `apply` attaches the
+    /// ports that name no backup first); otherwise the attach is refused
+    /// with [`Error::InvalidInput`]. The kernel forgets the backup when
+    /// that port leaves the bridge.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().backup_port("uplink1");
+    /// ```
+    pub fn backup_port(mut self, backup: impl ToPort) -> Self {
+        match backup.to_port() {
+            Ok(p) => self.backup = Some(Some(p)),
+            Err(e) => self.remember_bad(e),
+        }
+        self
+    }
+
+    /// No backup port (`bridge link set dev PORT nobackup_port`).
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().no_backup_port();
+    /// ```
+    pub fn no_backup_port(mut self) -> Self {
+        self.backup = Some(None);
+        self
+    }
+
+    /// The backup port this config names, if any (`Some(None)`: none).
+    pub(crate) fn backup(&self) -> Option<Option<&PortRef>> {
+        self.backup.as_ref().map(Option::as_ref)
+    }
+
     /// Link-local groups (`01:80:c2:00:00:0X`) forwarded from this port
     /// (`group_fwd_mask MASK`, bit X for group X); bit 1 (pause frames) is
     /// never forwarded. `1 << 14` lets LLDP through.
@@ -454,6 +524,14 @@ impl PortConfig {
                 "a port takes disabled (0), auto (1), permanent (2) or temporary (3)",
             ));
         }
+        if self.options.mab == Some(true)
+            && (self.options.locked != Some(true) || self.options.learning == Some(false))
+        {
+            return Err(Error::invalid(
+                "port option mab",
+                "MAC authentication bypass needs locked(true) and learning on in the same config",
+            ));
+        }
         if !self.vlans.is_empty() {
             vlan::validate(&self.vlans)?;
         }
@@ -469,7 +547,10 @@ impl PortConfig {
     /// Whether attaching needs one change request at most (master, with up
     /// in the same message): no options, VLANs or FDB entries.
     pub(crate) fn single_change(&self) -> bool {
-        self.options.is_empty() && self.vlans.is_empty() && self.fdb_entries().is_empty()
+        self.options.is_empty()
+            && self.backup.is_none()
+            && self.vlans.is_empty()
+            && self.fdb_entries().is_empty()
     }
 
     /// Every static FDB entry to add, the managed guest MAC included.
@@ -539,14 +620,23 @@ pub struct PortStatus {
     pub multicast_fast_leave: bool,
     /// Locked (`locked`); `None` on a kernel without it (before 5.18).
     pub locked: Option<bool>,
+    /// MAC authentication bypass (`mab`); `None` on a kernel without it
+    /// (before 6.2).
+    pub mab: Option<bool>,
+    /// Per-VLAN neighbour suppression (`neigh_vlan_suppress`); `None` on a
+    /// kernel without it (before 6.4).
+    pub neigh_vlan_suppress: Option<bool>,
     /// Link-local groups forwarded from the port (`group_fwd_mask`).
     pub group_fwd_mask: u16,
+    /// The port's backup port (`backup_port`), if it has one.
+    pub backup_port: Option<IfName>,
     /// VLAN memberships, compressed (empty without VLAN filtering support).
     pub vlans: Vec<VlanMember>,
 }
 
 impl PortStatus {
-    pub(crate) fn new(link: LinkSnapshot, vlans: Vec<VlanMember>) -> Self {
+    /// `backup`: the name of the port's backup port, looked up by the caller.
+    pub(crate) fn new(link: LinkSnapshot, vlans: Vec<VlanMember>, backup: Option<IfName>) -> Self {
         let o = link.port.unwrap_or_default();
         PortStatus {
             name: IfName::from_kernel(link.name),
@@ -571,7 +661,10 @@ impl PortStatus {
             multicast_router: o.multicast_router.unwrap_or(MulticastRouter::Auto),
             multicast_fast_leave: o.fast_leave.unwrap_or(false),
             locked: o.locked,
+            mab: o.mab,
+            neigh_vlan_suppress: o.neigh_vlan_suppress,
             group_fwd_mask: o.group_fwd_mask.unwrap_or(0),
+            backup_port: backup,
             vlans,
         }
     }

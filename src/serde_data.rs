@@ -405,7 +405,17 @@ struct PortDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     locked: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    mab: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    neigh_vlan_suppress: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     group_fwd_mask: Option<u16>,
+    /// Another port of the bridge, by name or ifindex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backup_port: Option<BackupDoc>,
+    /// `bridge link set ... nobackup_port`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    nobackup_port: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     up: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -420,6 +430,14 @@ struct PortDoc {
     managed: Option<MacAddrDe>,
     #[serde(default, skip_serializing_if = "is_false")]
     allow_move: bool,
+}
+
+/// A backup port: a name or an ifindex.
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(untagged)]
+enum BackupDoc {
+    Index(u32),
+    Name(String),
 }
 
 fn ser_opt_mac_de<S: Serializer>(
@@ -456,7 +474,15 @@ impl From<&PortConfig> for PortDoc {
             multicast_router: o.multicast_router,
             multicast_fast_leave: o.fast_leave,
             locked: o.locked,
+            mab: o.mab,
+            neigh_vlan_suppress: o.neigh_vlan_suppress,
             group_fwd_mask: o.group_fwd_mask,
+            backup_port: match c.backup() {
+                Some(Some(PortRef::Name(n))) => Some(BackupDoc::Name(n.to_string())),
+                Some(Some(PortRef::Index(i))) => Some(BackupDoc::Index(*i)),
+                _ => None,
+            },
+            nobackup_port: matches!(c.backup(), Some(None)),
             up: c.up,
             vlans: c.vlans.clone(),
             fdb: c
@@ -506,6 +532,8 @@ impl PortDoc {
         set(&mut o.proxy_arp, self.proxy_arp);
         set(&mut o.fast_leave, self.multicast_fast_leave);
         set(&mut o.locked, self.locked);
+        set(&mut o.mab, self.mab);
+        set(&mut o.neigh_vlan_suppress, self.neigh_vlan_suppress);
         if self.multicast_router.is_some() {
             o.multicast_router = self.multicast_router;
         }
@@ -516,6 +544,18 @@ impl PortDoc {
         c.vlans = self.vlans.clone();
         c.fdb = self.fdb.iter().map(|e| (e.mac.0, e.vlan)).collect();
         c.allow_move = self.allow_move;
+        match (&self.backup_port, self.nobackup_port) {
+            (Some(_), true) => {
+                return Err(Error::invalid(
+                    "backup_port and nobackup_port",
+                    "a port has a backup port or none, not both",
+                ));
+            }
+            (Some(BackupDoc::Name(n)), false) => c = c.backup_port(n.as_str()),
+            (Some(BackupDoc::Index(i)), false) => c = c.backup_port(*i),
+            (None, true) => c = c.no_backup_port(),
+            (None, false) => {}
+        }
         c.validate()?;
         Ok(c)
     }

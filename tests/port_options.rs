@@ -1,9 +1,12 @@
 //! The port options a VM manager sets on guest ports beyond learning and
 //! flooding: BPDU guard, root block, proxy ARP, multicast router mode,
-//! multicast fast leave, locked, group forwarding. Each is set, checked
-//! through iproute2 (`ip -j -d link show`), reported in `PortStatus`,
-//! changed back, and refused before any request when bad; `locked` answers
-//! `Unsupported` naming Linux 5.18 on an older kernel.
+//! multicast fast leave, locked, MAC authentication bypass, per-VLAN
+//! neighbour suppression, group forwarding, backup port. Each is set,
+//! checked through iproute2 (`ip -j -d link show`; the options newer than
+//! iproute2 6.1 through a raw RTM_GETLINK parsed in `common::raw`),
+//! reported in `PortStatus`, changed back, and refused before any request
+//! when bad; an option newer than the kernel answers `Unsupported` naming
+//! the version that added it.
 
 mod common;
 
@@ -137,6 +140,150 @@ fn locked_ports_where_the_kernel_has_them() {
     });
 }
 
+/// Sets a flag newer than some tier kernels through `on`, checks it in the
+/// raw view, reads it in `PortStatus` through `status`, and clears it
+/// with `off`; below `since` the answer must be `Unsupported` naming
+/// `what` (or `locked`, which `mab` needs and is older still).
+async fn newer_flag(
+    br: &Bridge,
+    port: &str,
+    (what, since, attr): (&str, (u32, u32), u16),
+    on: PortConfig,
+    off: PortConfig,
+    status: fn(&bridgekit::PortStatus) -> Option<bool>,
+) -> TestResult {
+    veth(port, &format!("{port}peer"));
+    let r = br.attach_port(port, on).await;
+    if kernel() < since {
+        match r {
+            Err(Error::Unsupported { ref detail, .. }) => assert!(
+                (detail.contains(what) && detail.contains(&format!("{}.{}", since.0, since.1)))
+                    || (kernel() < (5, 18) && detail.contains("locked")),
+                "{detail}"
+            ),
+            other => panic!("expected Unsupported for {what} before {since:?}, got {other:?}"),
+        }
+        assert_eq!(common::raw::brport_flag(port, attr), None);
+        assert!(
+            ip_link(port).unwrap().get("master").is_none(),
+            "left attached"
+        );
+        return Ok(());
+    }
+    r?;
+    assert_eq!(common::raw::brport_flag(port, attr), Some(true), "{what}");
+    if let Some(v) = slave(port).get(what) {
+        assert_eq!(v, true, "iproute2's view of {what}");
+    }
+    let p = br
+        .ports()
+        .await?
+        .into_iter()
+        .find(|p| p.name == port)
+        .ok_or("no port")?;
+    assert_eq!(status(&p), Some(true), "{what} in PortStatus");
+    br.attach_port(port, off).await?;
+    assert_eq!(common::raw::brport_flag(port, attr), Some(false), "{what}");
+    Ok(())
+}
+
+#[test]
+fn mab_where_the_kernel_has_it() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        newer_flag(
+            &br,
+            "p0",
+            ("mab", (6, 2), common::raw::IFLA_BRPORT_MAB),
+            PortConfig::new().locked(true).mab(true),
+            PortConfig::new().mab(false),
+            |p| p.mab,
+        )
+        .await
+    });
+}
+
+#[test]
+fn per_vlan_neighbour_suppression_where_the_kernel_has_it() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        newer_flag(
+            &br,
+            "p0",
+            (
+                "neigh_vlan_suppress",
+                (6, 4),
+                common::raw::IFLA_BRPORT_NEIGH_VLAN_SUPPRESS,
+            ),
+            PortConfig::new().neigh_vlan_suppress(true),
+            PortConfig::new().neigh_vlan_suppress(false),
+            |p| p.neigh_vlan_suppress,
+        )
+        .await
+    });
+}
+
+#[test]
+fn a_backup_port_is_another_port_of_the_same_bridge() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        for p in ["p0", "p1", "p2"] {
+            veth(p, &format!("{p}peer"));
+        }
+        // Not (yet) a port of br0: refused, and p0 is left as it was.
+        let err = br
+            .attach_port("p0", PortConfig::new().backup_port("p1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert!(
+            err.to_string().contains("not a port of bridge br0"),
+            "{err}"
+        );
+        assert!(ip_link("p0").unwrap().get("master").is_none());
+        // Its own backup: refused too.
+        br.attach_port("p1", PortConfig::new()).await?;
+        let err = br
+            .attach_port("p1", PortConfig::new().backup_port("p1"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("its own backup"), "{err}");
+        assert!(slave("p1").get("backup_port").is_none());
+        br.attach_port("p0", PortConfig::new().backup_port("p1"))
+            .await?;
+        assert_eq!(slave("p0")["backup_port"], "p1");
+        assert_eq!(
+            common::raw::brport_attr("p0", common::raw::IFLA_BRPORT_BACKUP_PORT),
+            ip_link("p1").unwrap()["ifindex"]
+                .as_u64()
+                .map(|i| (i as u32).to_ne_bytes().to_vec())
+        );
+        let status = |ports: Vec<bridgekit::PortStatus>| {
+            ports
+                .into_iter()
+                .find(|p| p.name == "p0")
+                .and_then(|p| p.backup_port)
+                .map(|n| n.to_string())
+        };
+        assert_eq!(status(br.ports().await?).as_deref(), Some("p1"));
+        br.attach_port("p0", PortConfig::new().no_backup_port())
+            .await?;
+        assert!(slave("p0").get("backup_port").is_none());
+        assert_eq!(status(br.ports().await?), None);
+        // Declared before its backup, in a config: apply attaches the
+        // backup first, and a second apply changes nothing.
+        let config = BridgeConfig::new("br0")?
+            .port("p2", PortConfig::new().backup_port("p0"))
+            .port("p0", PortConfig::new().backup_port("p1"))
+            .port("p1", PortConfig::new());
+        config.apply(&nl).await?;
+        assert_eq!(slave("p0")["backup_port"], "p1");
+        assert_eq!(slave("p2")["backup_port"], "p0");
+        assert!(config.apply(&nl).await?.changes.is_empty());
+        Ok(())
+    });
+}
+
 #[test]
 fn bad_port_options_are_refused_before_any_request() {
     netns_test(|nl| async move {
@@ -154,6 +301,20 @@ fn bad_port_options_are_refused_before_any_request() {
                 "p0",
                 PortConfig::new().multicast_router(MulticastRouter::Other(7)),
             )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        // MAC authentication bypass only on a locked port that learns.
+        for config in [
+            PortConfig::new().mab(true),
+            PortConfig::new().locked(true).learning(false).mab(true),
+        ] {
+            let err = br.attach_port("p0", config).await.unwrap_err();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert!(err.to_string().contains("locked(true)"), "{err}");
+        }
+        let err = br
+            .attach_port("p0", PortConfig::new().backup_port("bad/name"))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }), "{err}");

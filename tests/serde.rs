@@ -152,6 +152,21 @@ const BAD_BRIDGES: &[(&str, &str, &str)] = &[
         "port priority 64",
     ),
     (
+        r#"{"name": "br0", "ports": [{"name": "p0", "backup_port": "p1", "nobackup_port": true}]}"#,
+        "`ports[0]`",
+        "not both",
+    ),
+    (
+        r#"{"name": "br0", "ports": [{"name": "p0", "backup_port": "p1/x"}]}"#,
+        "`ports[0]`",
+        "p1/x",
+    ),
+    (
+        r#"{"name": "br0", "ports": [{"name": "p0", "mab": true}]}"#,
+        "`ports[0]`",
+        "locked(true)",
+    ),
+    (
         r#"{"name": "br0", "ports": [{"name": "p0", "lerning": false}]}"#,
         "`ports[0].lerning`",
         "unknown field `lerning`",
@@ -600,4 +615,32 @@ fn status_serializes_as_iproute2_sees_it() {
         );
         Ok(())
     });
+}
+
+#[test]
+fn newer_port_options_round_trip() {
+    let doc = json!({"name": "br0", "ports": [
+        {"name": "p0", "locked": true, "mab": true},
+        {"name": "p1", "neigh_vlan_suppress": true, "backup_port": "p0"},
+        {"name": "p2", "backup_port": 7},
+        {"name": "p3", "nobackup_port": true},
+    ]});
+    let config: BridgeConfig = bridgekit::from_deserializer(doc.clone()).unwrap();
+    let built = BridgeConfig::new("br0")
+        .unwrap()
+        .port("p0", PortConfig::new().locked(true).mab(true))
+        .port(
+            "p1",
+            PortConfig::new()
+                .neigh_vlan_suppress(true)
+                .backup_port("p0"),
+        )
+        .port("p2", PortConfig::new().backup_port(7))
+        .port("p3", PortConfig::new().no_backup_port());
+    assert_eq!(config, built);
+    assert_eq!(serde_json::to_value(&config).unwrap(), doc);
+    let text = toml::to_string(&config).unwrap();
+    let back: BridgeConfig =
+        bridgekit::from_deserializer(toml::Deserializer::parse(&text).unwrap()).unwrap();
+    assert_eq!(back, config);
 }

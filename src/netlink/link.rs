@@ -317,7 +317,12 @@ pub(crate) struct PortOptions {
     pub multicast_router: Option<MulticastRouter>,
     pub fast_leave: Option<bool>,
     pub locked: Option<bool>,
+    pub mab: Option<bool>,
+    pub neigh_vlan_suppress: Option<bool>,
     pub group_fwd_mask: Option<u16>,
+    /// Ifindex of the backup port; 0 for none (what the kernel reports when
+    /// a port has none, and how one is cleared).
+    pub backup_port: Option<u32>,
 }
 
 impl PortOptions {
@@ -345,6 +350,8 @@ impl PortOptions {
             (self.proxy_arp, InfoBridgePort::ProxyARP),
             (self.fast_leave, InfoBridgePort::FastLeave),
             (self.locked, InfoBridgePort::Locked),
+            (self.mab, InfoBridgePort::Mab),
+            (self.neigh_vlan_suppress, InfoBridgePort::NeighVlanSuppress),
         ];
         for (value, attr) in flags {
             if let Some(v) = value {
@@ -362,6 +369,9 @@ impl PortOptions {
         }
         if let Some(m) = self.group_fwd_mask {
             b = b.append_info_data(InfoBridgePort::GroupFwdMask(m));
+        }
+        if let Some(i) = self.backup_port {
+            b = b.append_info_data(InfoBridgePort::BackupPort(i));
         }
         b
     }
@@ -396,7 +406,10 @@ impl PortOptions {
             multicast_router: pick(self.multicast_router, old.multicast_router),
             fast_leave: pick(self.fast_leave, old.fast_leave),
             locked: pick(self.locked, old.locked),
+            mab: pick(self.mab, old.mab),
+            neigh_vlan_suppress: pick(self.neigh_vlan_suppress, old.neigh_vlan_suppress),
             group_fwd_mask: pick(self.group_fwd_mask, old.group_fwd_mask),
+            backup_port: pick(self.backup_port, old.backup_port),
         }
     }
 
@@ -464,6 +477,14 @@ impl PortOptions {
             read.fast_leave,
         );
         cmp(&mut out, "locked", self.locked, read.locked);
+        cmp(&mut out, "mab", self.mab, read.mab);
+        cmp(
+            &mut out,
+            "neigh_vlan_suppress",
+            self.neigh_vlan_suppress,
+            read.neigh_vlan_suppress,
+        );
+        cmp(&mut out, "backup_port", self.backup_port, read.backup_port);
         cmp(
             &mut out,
             "group_fwd_mask",
@@ -645,7 +666,11 @@ impl LinkSnapshot {
             match info {
                 LinkInfo::Kind(kind) => self.kind = Some(kind.to_string()),
                 LinkInfo::PortData(InfoPortData::BridgePort(opts)) => {
-                    let mut p = PortOptions::default();
+                    // The kernel reports a backup port only when there is one.
+                    let mut p = PortOptions {
+                        backup_port: Some(0),
+                        ..PortOptions::default()
+                    };
                     for o in opts {
                         match o {
                             InfoBridgePort::Learning(v) => p.learning = Some(*v),
@@ -662,6 +687,11 @@ impl LinkSnapshot {
                             InfoBridgePort::ProxyARP(v) => p.proxy_arp = Some(*v),
                             InfoBridgePort::FastLeave(v) => p.fast_leave = Some(*v),
                             InfoBridgePort::Locked(v) => p.locked = Some(*v),
+                            InfoBridgePort::Mab(v) => p.mab = Some(*v),
+                            InfoBridgePort::NeighVlanSuppress(v) => {
+                                p.neigh_vlan_suppress = Some(*v)
+                            }
+                            InfoBridgePort::BackupPort(i) => p.backup_port = Some(*i),
                             InfoBridgePort::GroupFwdMask(v) => p.group_fwd_mask = Some(*v),
                             InfoBridgePort::MulticastRouter(r) => {
                                 p.multicast_router =

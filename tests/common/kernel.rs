@@ -85,6 +85,21 @@ pub const FEATURES: &[Feature] = &[
         since: (5, 18),
         config: None,
     },
+    Feature {
+        name: "port option backup_port",
+        since: (4, 20),
+        config: None,
+    },
+    Feature {
+        name: "port option mab",
+        since: (6, 2),
+        config: None,
+    },
+    Feature {
+        name: "port option neigh_vlan_suppress",
+        since: (6, 4),
+        config: None,
+    },
 ];
 
 /// The running kernel's release string (`uname -r`).

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod kernel;
+pub mod raw;
 
 use std::future::Future;
 use std::process::Command;
