@@ -744,8 +744,25 @@ impl Bridge {
     /// # Ok(()) }
     /// ```
     pub fn events(&self) -> Result<BridgeEvents> {
+        self.events_with(crate::EventKinds::new())
+    }
+
+    /// The blocking [`crate::Bridge::events_with`]: the bridge's events
+    /// with the extra kinds in `kinds` (FDB, VLANs, multicast routers).
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::events`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// for event in br.events_with(bridgekit::EventKinds::new().fdb(true))? {
+    ///     println!("{}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn events_with(&self, kinds: crate::EventKinds) -> Result<BridgeEvents> {
         let br = self.inner.clone();
-        let events = self.run(Op::WatchEvents, async move { br.events().await })?;
+        let events = self.run(Op::WatchEvents, async move { br.events_with(kinds).await })?;
         Ok(BridgeEvents {
             events: Some(events),
             name: self.inner.name().to_string(),

@@ -1,9 +1,11 @@
 //! A stream of typed events for one bridge: ports coming and going and
 //! changing STP state, carrier and operstate, MAC and MTU, addresses and
-//! their DAD, and the bridge's deletion.
+//! their DAD, and the bridge's deletion; on request ([`EventKinds`]) its
+//! FDB entries, its ports' VLANs and multicast router modes too.
 //!
-//! One multicast subscription per stream (links, IPv4 and IPv6 addresses),
-//! the same `Netlink::subscribe` that `wait_dad` uses. The stream keeps a
+//! One multicast subscription per stream (links, IPv4 and IPv6 addresses,
+//! and neighbours for the FDB), the same `Netlink::subscribe` that
+//! `wait_dad` uses. The stream keeps a
 //! model of the bridge, read once after subscribing, and emits the
 //! differences each notification makes to it. When the kernel drops
 //! notifications (ENOBUFS), it reads the bridge again, says so with
@@ -19,13 +21,16 @@ use ipnet::IpNet;
 use macaddr::MacAddr6;
 
 use crate::bridge::Bridge;
+use crate::bridge_options::{BridgeOption, MulticastRouter};
 use crate::error::{Op, Result};
+use crate::fdb::FdbEntry;
 use crate::name::IfName;
 use crate::netlink::{
-    AddrSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, RTNLGRP_IPV4_IFADDR,
-    RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
+    AddrSnapshot, FdbSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, RTNLGRP_IPV4_IFADDR,
+    RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH, Subscription,
 };
 use crate::state::{OperState, PortState};
+use crate::vlan::{VlanId, VlanMember};
 
 /// Something that happened to a bridge, from [`Bridge::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +77,35 @@ pub enum BridgeEvent {
     DadDone(Ipv6Addr),
     /// IPv6 duplicate address detection found the address in use elsewhere.
     DadFailed(Ipv6Addr),
+    /// An FDB entry appeared, or changed port or kind (learned, static,
+    /// `extern_learn` from a control plane such as FRR). Only in a stream
+    /// with [`EventKinds::fdb`].
+    FdbAdded(FdbEntry),
+    /// An FDB entry went away (aged out, deleted, its port gone). Only in
+    /// a stream with [`EventKinds::fdb`].
+    FdbRemoved(FdbEntry),
+    /// The VLANs of a port (or of the bridge itself: `port` is then the
+    /// bridge) changed; `vlans` is the whole new set. Only in a stream
+    /// with [`EventKinds::vlans`].
+    Vlans {
+        /// The port, or the bridge.
+        port: IfName,
+        /// Its ifindex.
+        index: u32,
+        /// Its VLANs now, compressed into ranges.
+        vlans: Vec<VlanMember>,
+    },
+    /// The multicast router mode of a port (or of the bridge itself:
+    /// `port` is then the bridge) changed (`mcast_router`). Only in a
+    /// stream with [`EventKinds::multicast_routers`].
+    MulticastRouter {
+        /// The port, or the bridge.
+        port: IfName,
+        /// Its ifindex.
+        index: u32,
+        /// The new mode.
+        mode: MulticastRouter,
+    },
     /// The kernel dropped notifications; the bridge was read again and the
     /// events that follow are the differences found.
     Resynced,
@@ -106,18 +140,134 @@ impl std::fmt::Display for BridgeEvent {
             BridgeEvent::AddressRemoved(a) => write!(f, "address {a} removed"),
             BridgeEvent::DadDone(a) => write!(f, "DAD done for {a}"),
             BridgeEvent::DadFailed(a) => write!(f, "DAD failed for {a}: duplicate on the link"),
+            BridgeEvent::FdbAdded(e) => write!(f, "FDB {} on {}", fdb_label(e), e.port),
+            BridgeEvent::FdbRemoved(e) => {
+                write!(f, "FDB {} on {} removed", fdb_label(e), e.port)
+            }
+            BridgeEvent::Vlans { port, vlans, .. } => {
+                write!(f, "port {port} VLANs [")?;
+                for (i, v) in vlans.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            BridgeEvent::MulticastRouter { port, mode, .. } => {
+                write!(f, "port {port} multicast router {mode}")
+            }
             BridgeEvent::Resynced => f.write_str("events lost; state read again"),
             BridgeEvent::Deleted => f.write_str("bridge deleted"),
         }
     }
 }
 
-/// The multicast groups a bridge's events come from.
-const GROUPS: &[u32] = &[RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR];
+fn fdb_label(e: &FdbEntry) -> String {
+    match e.vlan {
+        Some(v) => format!("{} vlan {v} {}", crate::mac::lower(e.mac), e.kind),
+        None => format!("{} {}", crate::mac::lower(e.mac), e.kind),
+    }
+}
+
+/// Which events a stream carries besides those every stream has (the
+/// bridge's link, its ports and their STP state, its addresses), for
+/// [`Bridge::events_with`]. Each costs the stream more: FDB events come
+/// from one more multicast group (every neighbour change in the
+/// namespace, filtered to this bridge); VLAN events read the bridge's
+/// VLANs again on each of its AF_BRIDGE link notifications.
+///
+/// ```
+/// use bridgekit::EventKinds;
+/// let kinds = EventKinds::new().fdb(true).vlans(true);
+/// assert_eq!(EventKinds::all(), kinds.multicast_routers(true));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "event kinds do nothing until passed to Bridge::events_with"]
+pub struct EventKinds {
+    fdb: bool,
+    vlans: bool,
+    multicast_routers: bool,
+}
+
+impl EventKinds {
+    /// None beyond the ones every stream has: what [`Bridge::events`] gives.
+    ///
+    /// ```
+    /// let kinds = bridgekit::EventKinds::new();
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every kind.
+    ///
+    /// ```
+    /// let kinds = bridgekit::EventKinds::all();
+    /// ```
+    pub fn all() -> Self {
+        EventKinds {
+            fdb: true,
+            vlans: true,
+            multicast_routers: true,
+        }
+    }
+
+    /// FDB entries added, changed and removed ([`BridgeEvent::FdbAdded`],
+    /// [`BridgeEvent::FdbRemoved`]): learned, static, local and
+    /// `extern_learn` (`bridge monitor fdb`).
+    ///
+    /// ```
+    /// let kinds = bridgekit::EventKinds::new().fdb(true);
+    /// ```
+    pub fn fdb(mut self, on: bool) -> Self {
+        self.fdb = on;
+        self
+    }
+
+    /// A port's VLANs changed ([`BridgeEvent::Vlans`]; `bridge monitor
+    /// link` shows the notification, `bridge vlan show` the set).
+    ///
+    /// ```
+    /// let kinds = bridgekit::EventKinds::new().vlans(true);
+    /// ```
+    pub fn vlans(mut self, on: bool) -> Self {
+        self.vlans = on;
+        self
+    }
+
+    /// A port's or the bridge's multicast router mode changed
+    /// ([`BridgeEvent::MulticastRouter`]).
+    ///
+    /// ```
+    /// let kinds = bridgekit::EventKinds::new().multicast_routers(true);
+    /// ```
+    pub fn multicast_routers(mut self, on: bool) -> Self {
+        self.multicast_routers = on;
+        self
+    }
+
+    fn groups(self) -> &'static [u32] {
+        if self.fdb {
+            &[
+                RTNLGRP_LINK,
+                RTNLGRP_NEIGH,
+                RTNLGRP_IPV4_IFADDR,
+                RTNLGRP_IPV6_IFADDR,
+            ]
+        } else {
+            &[RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR]
+        }
+    }
+}
+
+/// An FDB entry's key: one entry per MAC and VLAN in a bridge.
+type FdbKey = ([u8; 6], Option<VlanId>);
 
 /// What the stream knows of the bridge.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Model {
+    kinds: EventKinds,
     up: bool,
     carrier: bool,
     operstate: Option<OperState>,
@@ -125,6 +275,13 @@ struct Model {
     mtu: u32,
     ports: BTreeMap<u32, (String, Option<PortState>)>,
     addrs: BTreeMap<IpNet, u32>,
+    /// With [`EventKinds::fdb`]: the FDB entries.
+    fdb: BTreeMap<FdbKey, FdbSnapshot>,
+    /// With [`EventKinds::vlans`]: the VLANs of each port and the bridge.
+    vlans: BTreeMap<u32, Vec<VlanMember>>,
+    /// With [`EventKinds::multicast_routers`]: the router mode of each
+    /// port and of the bridge.
+    routers: BTreeMap<u32, MulticastRouter>,
 }
 
 use crate::netlink::address_flags::{dad_failed as dadfailed, tentative};
@@ -152,6 +309,84 @@ impl Model {
             self.mtu = s.mtu;
             out.push(BridgeEvent::Mtu(s.mtu));
         }
+        if self.kinds.multicast_routers {
+            let mode = s.bridge_options.iter().find_map(|o| match o {
+                BridgeOption::MulticastRouter(m) => Some(*m),
+                _ => None,
+            });
+            if let Some(mode) = mode {
+                self.router(s.index, &s.name, mode, out);
+            }
+        }
+    }
+
+    /// A router mode read for `index`: an event if it changed from a known one.
+    fn router(
+        &mut self,
+        index: u32,
+        name: &str,
+        mode: MulticastRouter,
+        out: &mut Vec<BridgeEvent>,
+    ) {
+        match self.routers.insert(index, mode) {
+            Some(old) if old != mode => out.push(BridgeEvent::MulticastRouter {
+                port: IfName::from_kernel(name.to_string()),
+                index,
+                mode,
+            }),
+            _ => {}
+        }
+    }
+
+    /// The name of `index`: a port, the bridge (`bridge`), or `#index`.
+    fn name_of(&self, bridge: (u32, &str), index: u32) -> String {
+        if index == bridge.0 {
+            return bridge.1.to_string();
+        }
+        self.ports
+            .get(&index)
+            .map_or_else(|| format!("#{index}"), |p| p.0.clone())
+    }
+
+    fn fdb_new(&mut self, bridge: (u32, &str), e: FdbSnapshot, out: &mut Vec<BridgeEvent>) {
+        let key = (e.mac.into_array(), e.vlan);
+        if self.fdb.get(&key) != Some(&e) {
+            self.fdb.insert(key, e);
+            out.push(BridgeEvent::FdbAdded(FdbEntry::new(
+                &e,
+                self.name_of(bridge, e.port),
+            )));
+        }
+    }
+
+    fn fdb_gone(&mut self, bridge: (u32, &str), key: FdbKey, out: &mut Vec<BridgeEvent>) {
+        if let Some(old) = self.fdb.remove(&key) {
+            out.push(BridgeEvent::FdbRemoved(FdbEntry::new(
+                &old,
+                self.name_of(bridge, old.port),
+            )));
+        }
+    }
+
+    /// The VLANs read for every port and the bridge: an event for each
+    /// whose set changed from a known one (a new port's first set too).
+    fn vlans_read(
+        &mut self,
+        bridge: (u32, &str),
+        new: BTreeMap<u32, Vec<VlanMember>>,
+        out: &mut Vec<BridgeEvent>,
+    ) {
+        self.vlans.retain(|i, _| new.contains_key(i));
+        for (index, vlans) in new {
+            if self.vlans.get(&index) != Some(&vlans) {
+                out.push(BridgeEvent::Vlans {
+                    port: IfName::from_kernel(self.name_of(bridge, index)),
+                    index,
+                    vlans: vlans.clone(),
+                });
+                self.vlans.insert(index, vlans);
+            }
+        }
     }
 
     /// A message about another link, which may be (or have been) a port.
@@ -172,6 +407,13 @@ impl Model {
             }
             _ => {}
         }
+        if let (true, true, Some(mode)) = (
+            ours,
+            self.kinds.multicast_routers,
+            s.port.and_then(|p| p.multicast_router),
+        ) {
+            self.router(s.index, &s.name, mode, out);
+        }
         if let (true, Some(state)) = (ours, s.port_state) {
             if let Some(entry) = self.ports.get_mut(&s.index) {
                 if entry.1 != Some(state) {
@@ -187,6 +429,10 @@ impl Model {
     }
 
     fn port_gone(&mut self, index: u32, out: &mut Vec<BridgeEvent>) {
+        // Its VLANs and router mode leave with it; its FDB entries are
+        // removed by the kernel, which says so entry by entry.
+        self.vlans.remove(&index);
+        self.routers.remove(&index);
         if let Some((port, _)) = self.ports.remove(&index) {
             out.push(BridgeEvent::PortDetached {
                 port: IfName::from_kernel(port),
@@ -212,10 +458,34 @@ impl Model {
     }
 
     /// Every difference from `self` to `new`, as events; `self` becomes `new`.
-    fn diff_to(&mut self, new: &Model, out: &mut Vec<BridgeEvent>) {
+    fn diff_to(&mut self, bridge: (u32, &str), new: &Model, out: &mut Vec<BridgeEvent>) {
         self.diff_link(new, out);
         self.diff_ports(new, out);
         self.diff_addrs(&new.addrs, out);
+        let gone: Vec<FdbKey> = self
+            .fdb
+            .keys()
+            .filter(|k| !new.fdb.contains_key(k))
+            .copied()
+            .collect();
+        for key in gone {
+            self.fdb_gone(bridge, key, out);
+        }
+        for e in new.fdb.values() {
+            self.fdb_new(bridge, *e, out);
+        }
+        if self.kinds.vlans {
+            self.vlans_read(bridge, new.vlans.clone(), out);
+        }
+        self.routers.retain(|i, _| new.routers.contains_key(i));
+        for (index, mode) in &new.routers {
+            let name = self.name_of(bridge, *index);
+            if !self.routers.contains_key(index) {
+                self.routers.insert(*index, *mode);
+            } else {
+                self.router(*index, &name, *mode, out);
+            }
+        }
     }
 
     fn diff_link(&mut self, new: &Model, out: &mut Vec<BridgeEvent>) {
@@ -285,23 +555,61 @@ impl Model {
 
 /// Reads the bridge as the stream models it: the link, its ports (with
 /// their STP state) and its addresses. `None` if the bridge is gone.
-async fn read_model(nl: &Netlink, name: &str, index: u32) -> Result<Option<Model>> {
+async fn read_model(
+    nl: &Netlink,
+    name: &str,
+    index: u32,
+    kinds: EventKinds,
+) -> Result<Option<Model>> {
     let op = Op::WatchEvents;
     let link = match nl.link(op, name, LinkRef::Index(index)).await {
         Ok(l) => l,
         Err(crate::Error::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut m = Model::default();
+    let mut m = Model {
+        kinds,
+        ..Model::default()
+    };
     let mut ignored = Vec::new();
     m.bridge_link(&link, &mut ignored);
     for p in nl.links_with_master(op, name, index).await? {
+        if let (true, Some(mode)) = (
+            kinds.multicast_routers,
+            p.port.and_then(|o| o.multicast_router),
+        ) {
+            m.routers.insert(p.index, mode);
+        }
         m.ports.insert(p.index, (p.name.clone(), p.port_state));
     }
     for a in nl.addresses(op, name, index).await? {
         m.addrs.insert(a.net, a.flags);
     }
+    if kinds.fdb {
+        for e in nl.fdb_dump(op, name, index, None).await? {
+            m.fdb.insert((e.mac.into_array(), e.vlan), e);
+        }
+    }
+    if kinds.vlans {
+        m.vlans = read_vlans(nl, name, index, &m).await?;
+    }
     Ok(Some(m))
+}
+
+/// The VLANs of the bridge and of each port `m` knows.
+async fn read_vlans(
+    nl: &Netlink,
+    name: &str,
+    index: u32,
+    m: &Model,
+) -> Result<BTreeMap<u32, Vec<VlanMember>>> {
+    Ok(nl
+        .vlan_dump(Op::WatchEvents, name)
+        .await?
+        .into_iter()
+        .filter(|v| v.index == index || m.ports.contains_key(&v.index))
+        .map(|v| (v.index, v.vlans))
+        .collect())
 }
 
 /// The events of one bridge: a [`Stream`] of [`BridgeEvent`]s, from
@@ -345,7 +653,20 @@ impl State {
             Notification::NewLink(s) if s.index == self.index && !s.bridge_family => {
                 self.model.bridge_link(&s, &mut out)
             }
-            Notification::NewLink(s) if s.index == self.index => {}
+            Notification::NewLink(s) if s.bridge_family => {
+                if s.index != self.index {
+                    self.model.other_link(self.index, &s, &mut out);
+                }
+                // AF_BRIDGE notifications are what the kernel sends when
+                // a port's (or the bridge's) VLANs change.
+                if self.model.kinds.vlans
+                    && (s.index == self.index || self.model.ports.contains_key(&s.index))
+                {
+                    let new = read_vlans(&self.nl, &self.name, self.index, &self.model).await?;
+                    self.model
+                        .vlans_read((self.index, &self.name), new, &mut out);
+                }
+            }
             Notification::NewLink(s) => self.model.other_link(self.index, &s, &mut out),
             Notification::DelLink(s) if s.index == self.index && !s.bridge_family => {
                 self.deleted(&mut out)
@@ -363,6 +684,16 @@ impl State {
                 self.model.addrs.remove(&a.net);
                 out.push(BridgeEvent::AddressRemoved(a.net));
             }
+            Notification::NewFdb(e) if self.model.kinds.fdb && e.master == self.index => {
+                self.model.fdb_new((self.index, &self.name), e, &mut out)
+            }
+            Notification::DelFdb(e) if self.model.kinds.fdb && e.master == self.index => {
+                self.model.fdb_gone(
+                    (self.index, &self.name),
+                    (e.mac.into_array(), e.vlan),
+                    &mut out,
+                )
+            }
             _ => {}
         }
         self.queue.extend(out);
@@ -378,10 +709,13 @@ impl State {
     /// again harmlessly. Bounded: one subscription and one read.
     async fn resync(&mut self, out: &mut Vec<BridgeEvent>) -> Result<()> {
         self.nl.note_overrun();
-        self.sub = self.nl.subscribe(Op::WatchEvents, &self.name, GROUPS)?;
+        let kinds = self.model.kinds;
+        self.sub = self
+            .nl
+            .subscribe(Op::WatchEvents, &self.name, kinds.groups())?;
         out.push(BridgeEvent::Resynced);
-        match read_model(&self.nl, &self.name, self.index).await? {
-            Some(new) => self.model.diff_to(&new, out),
+        match read_model(&self.nl, &self.name, self.index, kinds).await? {
+            Some(new) => self.model.diff_to((self.index, &self.name), &new, out),
             None => self.deleted(out),
         }
         Ok(())
@@ -414,11 +748,39 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "events", iface = %self.name), err(Display))]
     pub async fn events(&self) -> Result<BridgeEvents> {
+        self.events_with(EventKinds::new()).await
+    }
+
+    /// [`events`](Self::events), with the extra kinds of events in
+    /// `kinds`: FDB entries, VLANs, multicast router modes (see
+    /// [`EventKinds`]). The same rules hold: changes after the call only,
+    /// and after an overrun a [`BridgeEvent::Resynced`] and the
+    /// differences, these kinds included.
+    ///
+    /// # Errors
+    /// As [`events`](Self::events).
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::{BridgeEvent, EventKinds, FdbKind};
+    /// use futures::StreamExt;
+    /// // A control-plane agent watching what FRR's zebra installs.
+    /// let mut events = br.events_with(EventKinds::new().fdb(true)).await?;
+    /// while let Some(event) = events.next().await {
+    ///     if let BridgeEvent::FdbAdded(e) = event? {
+    ///         if e.kind == FdbKind::ExternLearned {
+    ///             println!("remote MAC {} behind {}", e.mac, e.port);
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "events", iface = %self.name), err(Display))]
+    pub async fn events_with(&self, kinds: EventKinds) -> Result<BridgeEvents> {
         let name = self.name.to_string();
-        let sub = self.nl.subscribe(Op::WatchEvents, &name, GROUPS)?;
-        let model = read_model(&self.nl, &name, self.index)
+        let sub = self.nl.subscribe(Op::WatchEvents, &name, kinds.groups())?;
+        let model = read_model(&self.nl, &name, self.index, kinds)
             .await?
             .ok_or_else(|| crate::Error::NotFound {
                 op: Op::WatchEvents,

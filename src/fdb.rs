@@ -25,6 +25,9 @@ pub enum FdbKind {
     Local,
     /// Learned from traffic; ages out.
     Learned,
+    /// Installed by a control plane outside the bridge (`extern_learn`):
+    /// FRR's zebra from BGP EVPN, or a switchdev driver.
+    ExternLearned,
 }
 
 impl std::fmt::Display for FdbKind {
@@ -33,6 +36,7 @@ impl std::fmt::Display for FdbKind {
             FdbKind::Static => "static",
             FdbKind::Local => "permanent",
             FdbKind::Learned => "learned",
+            FdbKind::ExternLearned => "extern_learn",
         })
     }
 }
@@ -56,6 +60,27 @@ pub struct FdbEntry {
     pub vlan: Option<VlanId>,
     /// Static, local or learned.
     pub kind: FdbKind,
+}
+
+impl FdbEntry {
+    /// The entry `e`, whose port is called `port`.
+    pub(crate) fn new(e: &FdbSnapshot, port: String) -> Self {
+        FdbEntry {
+            mac: e.mac,
+            port: IfName::from_kernel(port),
+            port_index: e.port,
+            vlan: e.vlan,
+            kind: if e.extern_learn {
+                FdbKind::ExternLearned
+            } else if e.local {
+                FdbKind::Local
+            } else if e.is_static {
+                FdbKind::Static
+            } else {
+                FdbKind::Learned
+            },
+        }
+    }
 }
 
 fn entry_label(mac: MacAddr6, vlan: Option<VlanId>) -> String {
@@ -176,19 +201,7 @@ impl Bridge {
         };
         Ok(entries
             .into_iter()
-            .map(|e: FdbSnapshot| FdbEntry {
-                mac: e.mac,
-                port: IfName::from_kernel(port_name(e.port)),
-                port_index: e.port,
-                vlan: e.vlan,
-                kind: if e.local {
-                    FdbKind::Local
-                } else if e.is_static {
-                    FdbKind::Static
-                } else {
-                    FdbKind::Learned
-                },
-            })
+            .map(|e| FdbEntry::new(&e, port_name(e.port)))
             .collect())
     }
 }

@@ -133,7 +133,7 @@ pub use apply::{Applied, Change};
 pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU};
 pub use bridge_options::{BridgeOption, MulticastRouter};
 pub use error::{Error, Op, Result};
-pub use events::{BridgeEvent, BridgeEvents};
+pub use events::{BridgeEvent, BridgeEvents, EventKinds};
 pub use fdb::{FdbEntry, FdbKind};
 pub use legacy::{LegacyNic, legacy_nic_name};
 pub use mac::{ToMac, eui64_link_local};

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use bridgekit::{
-    Bridge, BridgeConfig, BridgeEvent, BridgeEvents, OperState, PortConfig, PortState,
+    Bridge, BridgeConfig, BridgeEvent, BridgeEvents, EventKinds, FdbKind, MulticastRouter,
+    OperState, PortConfig, PortState, VlanId, VlanMember, VlanRange,
 };
 use common::*;
 use futures::StreamExt;
@@ -271,6 +272,312 @@ fn an_overrun_under_constant_churn_is_recovered_at_once() {
             }
         }
         assert_eq!(ports.len(), 40, "the stream's view after the resync");
+        Ok(())
+    });
+}
+
+/// Reads events until one matches `want`, ignoring the others (the
+/// kernel's own FDB entries for ports and VLANs come and go around the
+/// ones a step makes); fails after 10 s.
+async fn wait_for(
+    events: &mut BridgeEvents,
+    step: &str,
+    want: impl Fn(&BridgeEvent) -> bool,
+) -> BridgeEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .unwrap_or_else(|_| panic!("{step}: no matching event within 10 s"))
+            .unwrap_or_else(|| panic!("{step}: stream ended"))
+            .unwrap_or_else(|e| panic!("{step}: {e}"));
+        if want(&ev) {
+            return ev;
+        }
+    }
+}
+
+fn mac_of(name: &str) -> macaddr::MacAddr6 {
+    ip_link(name).unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// `bridge -j fdb show br br0`: whether MAC has an entry on `port` whose
+/// flags include `flag` (or, with `flag` empty, any entry).
+fn ip_fdb_has(mac: &str, port: &str, flag: &str) -> bool {
+    let v: serde_json::Value =
+        serde_json::from_str(&sh(&["bridge", "-j", "fdb", "show", "br", "br0"])).unwrap();
+    v.as_array().unwrap().iter().any(|e| {
+        e["mac"] == mac
+            && e["ifname"] == port
+            && (flag.is_empty()
+                || e["flags"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|x| x == flag))
+                || e["state"] == flag)
+    })
+}
+
+/// FDB events, opted into: an entry another process adds and removes
+/// (static, extern_learn), one the bridge learns from a real frame, and
+/// their removal when the port leaves; each checked against `bridge fdb`.
+#[test]
+fn fdb_entries_added_learned_and_removed_are_events() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:04")).await?;
+        veth("p0", "p0peer");
+        let mut events = br.events_with(EventKinds::new().fdb(true)).await?;
+        br.attach_port("p0", PortConfig::new().up()).await?;
+        let p0 = port_of("p0");
+        let own = mac_of("p0");
+        // The kernel's local entry for the port's own MAC.
+        wait_for(&mut events, "attach", |e| {
+            matches!(e, BridgeEvent::FdbAdded(f)
+                if f.mac == own && f.port_index == p0 && f.kind == FdbKind::Local)
+        })
+        .await;
+
+        // Another process adds a static entry, then removes it.
+        let mac = "52:54:00:aa:bb:01";
+        sh(&["bridge", "fdb", "add", mac, "dev", "p0", "master", "static"]);
+        let ev = wait_for(&mut events, "static add", |e| {
+            matches!(e, BridgeEvent::FdbAdded(f) if f.mac.to_string().eq_ignore_ascii_case(mac))
+        })
+        .await;
+        let BridgeEvent::FdbAdded(f) = ev else {
+            unreachable!()
+        };
+        assert_eq!(
+            (f.port.as_str(), f.kind, f.vlan),
+            ("p0", FdbKind::Static, None)
+        );
+        assert!(ip_fdb_has(mac, "p0", "static"));
+        sh(&["bridge", "fdb", "del", mac, "dev", "p0", "master"]);
+        wait_for(&mut events, "static del", |e| {
+            matches!(e, BridgeEvent::FdbRemoved(f) if f.mac.to_string().eq_ignore_ascii_case(mac))
+        })
+        .await;
+        assert!(!ip_fdb_has(mac, "p0", ""));
+
+        // As a control plane (FRR's zebra) installs remote MACs.
+        let remote = "52:54:00:aa:bb:02";
+        sh(&[
+            "bridge",
+            "fdb",
+            "add",
+            remote,
+            "dev",
+            "p0",
+            "master",
+            "extern_learn",
+        ]);
+        wait_for(&mut events, "extern_learn", |e| {
+            matches!(e, BridgeEvent::FdbAdded(f)
+                if f.mac.to_string().eq_ignore_ascii_case(remote) && f.kind == FdbKind::ExternLearned)
+        })
+        .await;
+        assert!(ip_fdb_has(remote, "p0", "extern_learn"));
+
+        // Learned from a real frame: the peer's ARP request enters p0.
+        let peer = mac_of("p0peer");
+        sh(&["ip", "addr", "add", "10.77.0.1/24", "dev", "p0peer"]);
+        sh(&["ip", "link", "set", "p0peer", "up"]);
+        wait_forwarding("p0").await;
+        let _ = sh_ok(&["ping", "-c", "1", "-W", "1", "-I", "p0peer", "10.77.0.2"]);
+        wait_for(&mut events, "learned", |e| {
+            matches!(e, BridgeEvent::FdbAdded(f)
+                if f.mac == peer && f.port_index == p0 && f.kind == FdbKind::Learned)
+        })
+        .await;
+        assert!(ip_fdb_has(&peer.to_string().to_lowercase(), "p0", ""));
+        let in_kernel = br.fdb().await?;
+        assert!(
+            in_kernel
+                .iter()
+                .any(|e| e.mac == peer && e.kind == FdbKind::Learned)
+        );
+
+        // The port leaves: the kernel drops its entries, one event each.
+        br.detach_port("p0").await?;
+        wait_for(
+            &mut events,
+            "detach",
+            |e| matches!(e, BridgeEvent::FdbRemoved(f) if f.mac == peer),
+        )
+        .await;
+        Ok(())
+    });
+}
+
+/// An FDB view that survives an overrun: after the resync, the stream's
+/// entries are the kernel's.
+#[test]
+fn fdb_events_resync_after_an_overrun() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:05")).await?;
+        veth("p0", "p0peer");
+        br.attach_port("p0", PortConfig::new()).await?;
+        nl.set_event_rcvbuf(1024);
+        let mut events = br.events_with(EventKinds::new().fdb(true)).await?;
+        let mut view = std::collections::BTreeMap::new();
+        // Another process makes 300 changes while this thread is blocked
+        // (nothing drains the stream's socket meanwhile).
+        let mut batch = String::new();
+        for i in 0..200u32 {
+            batch += &format!("fdb add 52:54:00:ab:00:{i:02x} dev p0 master static\n");
+        }
+        for i in 0..100u32 {
+            batch += &format!("fdb del 52:54:00:ab:00:{i:02x} dev p0 master\n");
+        }
+        let file = std::env::temp_dir().join(format!("bridgekit-fdb-{}", std::process::id()));
+        std::fs::write(&file, batch)?;
+        sh(&["bridge", "-batch", file.to_str().unwrap()]);
+        std::fs::remove_file(&file)?;
+        let mut resynced = false;
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(500), events.next()).await
+        {
+            match ev? {
+                BridgeEvent::FdbAdded(f) => {
+                    view.insert((f.mac, f.vlan), f);
+                }
+                BridgeEvent::FdbRemoved(f) => {
+                    view.remove(&(f.mac, f.vlan));
+                }
+                BridgeEvent::Resynced => resynced = true,
+                _ => {}
+            }
+        }
+        assert!(resynced, "no overrun was forced; make the buffer smaller");
+        let kernel: std::collections::BTreeMap<_, _> = br
+            .fdb()
+            .await?
+            .into_iter()
+            .map(|f| ((f.mac, f.vlan), f))
+            .collect();
+        // Entries that existed before the stream began are not events;
+        // every one made after it is in the view exactly as the kernel has it.
+        for (key, f) in &view {
+            assert_eq!(kernel.get(key), Some(f), "{f:?}");
+        }
+        let statics = view.values().filter(|f| f.kind == FdbKind::Static).count();
+        assert_eq!(statics, 100, "the stream's static entries after the resync");
+        Ok(())
+    });
+}
+
+/// Multicast router modes, opted into: a port's set through bridgekit,
+/// the bridge's set by another process.
+#[test]
+fn multicast_router_changes_are_events() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:06")).await?;
+        veth("p0", "p0peer");
+        // The kernel announces a port's new mode only while the port is up.
+        br.attach_port("p0", PortConfig::new().up()).await?;
+        let p0 = port_of("p0");
+        let mut events = br
+            .events_with(EventKinds::new().multicast_routers(true))
+            .await?;
+        br.attach_port(
+            "p0",
+            PortConfig::new().multicast_router(MulticastRouter::Permanent),
+        )
+        .await?;
+        let ev = wait_for(&mut events, "port", |e| {
+            matches!(e, BridgeEvent::MulticastRouter { .. })
+        })
+        .await;
+        assert_eq!(
+            ev,
+            BridgeEvent::MulticastRouter {
+                port: bridgekit::IfName::new("p0")?,
+                index: p0,
+                mode: MulticastRouter::Permanent
+            }
+        );
+        sh(&[
+            "ip",
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_router",
+            "0",
+        ]);
+        let ev = wait_for(&mut events, "bridge", |e| {
+            matches!(e, BridgeEvent::MulticastRouter { .. })
+        })
+        .await;
+        assert_eq!(
+            ev,
+            BridgeEvent::MulticastRouter {
+                port: bridgekit::IfName::new("br0")?,
+                index: port_of("br0"),
+                mode: MulticastRouter::Disabled
+            }
+        );
+        assert_eq!(
+            ip_link("br0").unwrap()["linkinfo"]["info_data"]["mcast_router"],
+            0
+        );
+        Ok(())
+    });
+}
+
+/// VLAN changes, opted into: set through bridgekit and by another process,
+/// each reported as the port's whole new set, as `bridge vlan show` has it.
+#[test]
+fn vlan_changes_are_events() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:07")).await?;
+        if let Err(e) = br.set_vlan_filtering(true).await {
+            assert!(matches!(e, bridgekit::Error::Unsupported { .. }), "{e}");
+            lacks("bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
+            return Ok(());
+        }
+        veth("p0", "p0peer");
+        let mut events = br.events_with(EventKinds::new().vlans(true)).await?;
+        br.attach_port("p0", PortConfig::new()).await?;
+        let p0 = port_of("p0");
+        let vlans_of = |e: &BridgeEvent| match e {
+            BridgeEvent::Vlans { index, vlans, .. } if *index == p0 => Some(vlans.clone()),
+            _ => None,
+        };
+        // The kernel's default: PVID 1, untagged.
+        let first = wait_for(&mut events, "attach", |e| vlans_of(e).is_some()).await;
+        assert_eq!(
+            vlans_of(&first).unwrap(),
+            vec![VlanMember::access(VlanId::new(1)?)]
+        );
+        br.add_vlans("p0", &[VlanMember::tagged(VlanRange::new(10, 12)?)])
+            .await?;
+        let ev = wait_for(&mut events, "add", |e| {
+            vlans_of(e).is_some_and(|v| v.len() == 2)
+        })
+        .await;
+        assert_eq!(
+            vlans_of(&ev).unwrap(),
+            vec![
+                VlanMember::access(VlanId::new(1)?),
+                VlanMember::tagged(VlanRange::new(10, 12)?)
+            ]
+        );
+        // Another process removes one: the set shrinks.
+        sh(&["bridge", "vlan", "del", "vid", "11", "dev", "p0"]);
+        let ev = wait_for(&mut events, "del", |e| {
+            vlans_of(e).is_some_and(|v| v.len() == 3)
+        })
+        .await;
+        let ports = br.ports().await?;
+        let p = ports.iter().find(|p| p.index == p0).ok_or("no p0")?;
+        assert_eq!(vlans_of(&ev).unwrap(), p.vlans);
+        let shown = sh(&["bridge", "-j", "vlan", "show", "dev", "p0"]);
+        assert!(!shown.contains("\"vlan\":11"), "{shown}");
         Ok(())
     });
 }

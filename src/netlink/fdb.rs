@@ -107,10 +107,18 @@ pub(crate) struct FdbSnapshot {
     pub local: bool,
     /// NUD_NOARP: a static entry that never ages.
     pub is_static: bool,
+    /// NTF_EXT_LEARNED: installed by a control plane (zebra, a switchdev
+    /// driver), not learned by the bridge.
+    pub extern_learn: bool,
 }
 
 impl FdbSnapshot {
+    /// `None` for a message that is not a bridge FDB entry (an IP
+    /// neighbour, or one without MAC or master).
     pub(super) fn parse(m: &NeighbourMessage) -> Option<Self> {
+        if m.header.family != AddressFamily::Bridge {
+            return None;
+        }
         let mut mac = None;
         let mut master = None;
         let mut vlan = None;
@@ -131,6 +139,7 @@ impl FdbSnapshot {
             vlan,
             local: m.header.state == NeighbourState::Permanent,
             is_static: m.header.state == NeighbourState::Noarp,
+            extern_learn: m.header.flags.contains(NeighbourFlags::ExtLearned),
         })
     }
 }

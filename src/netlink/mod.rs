@@ -36,7 +36,8 @@ pub(crate) mod address_flags {
 pub(crate) use fdb::FdbSnapshot;
 pub(crate) use link::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, PortOptions};
 pub(crate) use notify::{
-    Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, Subscription,
+    Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
+    Subscription,
 };
 
 /// A netlink connection to one network namespace: the context every

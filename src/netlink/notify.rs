@@ -4,7 +4,7 @@ use rtnetlink::packet_core::NetlinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
 
-use super::{AddrSnapshot, LinkSnapshot, Netlink, into_tokio};
+use super::{AddrSnapshot, FdbSnapshot, LinkSnapshot, Netlink, into_tokio};
 use crate::error::{Error, Op, Result};
 use crate::netns;
 
@@ -53,6 +53,10 @@ pub(crate) enum Notification {
     DelLink(LinkSnapshot),
     NewAddress(AddrSnapshot, u32),
     DelAddress(AddrSnapshot, u32),
+    /// A bridge FDB entry added or changed (RTM_NEWNEIGH, AF_BRIDGE).
+    NewFdb(FdbSnapshot),
+    /// A bridge FDB entry removed (RTM_DELNEIGH, AF_BRIDGE).
+    DelFdb(FdbSnapshot),
     /// The kernel dropped notifications (ENOBUFS): state must be re-read.
     Overrun,
     Other,
@@ -81,11 +85,18 @@ impl Notification {
                     None => Notification::Other,
                 }
             }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m)) => {
+                FdbSnapshot::parse(m).map_or(Notification::Other, Notification::NewFdb)
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelNeighbour(m)) => {
+                FdbSnapshot::parse(m).map_or(Notification::Other, Notification::DelFdb)
+            }
             _ => Notification::Other,
         }
     }
 }
 
 pub(crate) const RTNLGRP_LINK: u32 = 1;
+pub(crate) const RTNLGRP_NEIGH: u32 = 3;
 pub(crate) const RTNLGRP_IPV4_IFADDR: u32 = 5;
 pub(crate) const RTNLGRP_IPV6_IFADDR: u32 = 9;
