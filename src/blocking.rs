@@ -1061,3 +1061,108 @@ impl VethNic {
         )
     }
 }
+
+/// A macvtap guest NIC ("direct" in libvirt's words) with its queue fds:
+/// the blocking [`crate::MacvtapNic`].
+///
+/// ```no_run
+/// # fn f(nl: bridgekit::blocking::Netlink) -> Result<(), bridgekit::Error> {
+/// let nic = bridgekit::blocking::MacvtapNic::create(
+///     &nl,
+///     bridgekit::MacvtapNicConfig::new("eth0", "52:54:00:12:34:56").queues(2),
+/// )?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct MacvtapNic {
+    inner: crate::macvtap_nic::MacvtapNic,
+    driver: Arc<Driver>,
+}
+
+impl MacvtapNic {
+    /// Creates the device and opens its queues, all or nothing: the
+    /// blocking [`crate::MacvtapNic::create`].
+    ///
+    /// # Errors
+    /// As [`crate::MacvtapNic::create`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(nl: bridgekit::blocking::Netlink) -> Result<(), bridgekit::Error> {
+    /// let nic = bridgekit::blocking::MacvtapNic::create(&nl, bridgekit::MacvtapNicConfig::new("eth0", "52:54:00:12:34:56"))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create(
+        nl: &Netlink,
+        config: crate::macvtap_nic::MacvtapNicConfig,
+    ) -> Result<MacvtapNic> {
+        let inner_nl = nl.nl.clone();
+        let inner = nl.driver.run(Op::CreateMacvtapNic, "macvtap", async move {
+            crate::macvtap_nic::MacvtapNic::create(&inner_nl, config).await
+        })?;
+        Ok(MacvtapNic {
+            inner,
+            driver: nl.driver.clone(),
+        })
+    }
+
+    /// The device's name.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) { println!("{}", nic.name()); }
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &IfName {
+        self.inner.name()
+    }
+
+    /// The device's ifindex (the `N` of `/dev/tapN`).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) { println!("{}", nic.index()); }
+    /// ```
+    #[must_use]
+    pub fn index(&self) -> u32 {
+        self.inner.index()
+    }
+
+    /// The queue fds, one per queue (close-on-exec).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) { println!("{}", nic.queue_fds().len()); }
+    /// ```
+    #[must_use]
+    pub fn queue_fds(&self) -> &[std::os::fd::OwnedFd] {
+        self.inner.queue_fds()
+    }
+
+    /// Takes the queue fds, leaving the device in place.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) { let fds = nic.into_fds(); }
+    /// ```
+    #[must_use]
+    pub fn into_fds(self) -> Vec<std::os::fd::OwnedFd> {
+        self.inner.into_fds()
+    }
+
+    /// Closes the queues and deletes the device: the blocking
+    /// [`crate::MacvtapNic::delete`].
+    ///
+    /// # Errors
+    /// As [`crate::MacvtapNic::delete`], and [`Error::BlockingInsideRuntime`].
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) -> Result<(), bridgekit::Error> {
+    /// nic.delete()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(self) -> Result<()> {
+        let MacvtapNic { inner, driver } = self;
+        let name = inner.name().to_string();
+        driver.run(
+            Op::DeleteMacvtapNic,
+            &name,
+            async move { inner.delete().await },
+        )
+    }
+}

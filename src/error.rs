@@ -81,6 +81,10 @@ pub enum Op {
     CreateVethNic,
     /// Delete a veth guest NIC.
     DeleteVethNic,
+    /// Create a macvtap guest NIC.
+    CreateMacvtapNic,
+    /// Delete a macvtap guest NIC.
+    DeleteMacvtapNic,
     /// Watching a bridge's events.
     WatchEvents,
     /// Applying a desired bridge configuration.
@@ -125,6 +129,8 @@ impl fmt::Display for Op {
             Op::DeleteVmNic => "delete VM NIC",
             Op::CreateVethNic => "create veth NIC",
             Op::DeleteVethNic => "delete veth NIC",
+            Op::CreateMacvtapNic => "create macvtap NIC",
+            Op::DeleteMacvtapNic => "delete macvtap NIC",
             Op::WatchEvents => "watch events of",
             Op::Apply => "apply configuration to",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),

@@ -176,6 +176,18 @@ impl PartialEq<IfName> for String {
     }
 }
 
+/// Eight hex digits, different for each call: for names that must not
+/// clash with ones another process is making at the same moment.
+pub(crate) fn random_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    format!("{:08x}", h.finish() as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

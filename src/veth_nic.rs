@@ -237,7 +237,7 @@ impl VethNic {
         let inside = nl.connect_sibling(op, &config.netns)?;
         let ns = std::fs::File::open(&config.netns)
             .map_err(|e| Error::io(op, &config.netns.display().to_string(), e))?;
-        let tag = random_tag();
+        let tag = crate::name::random_tag();
         let host = config
             .host_name
             .clone()
@@ -358,16 +358,4 @@ async fn delete_by_name(nl: &Netlink, name: &str) -> Result<()> {
         .link(Op::DeleteVethNic, name, LinkRef::Name(name))
         .await?;
     nl.delete_link(Op::DeleteVethNic, name, link.index).await
-}
-
-/// Eight hex digits, different for each call (names must not clash with
-/// a pair another process is making at the same moment).
-fn random_tag() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNT.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    format!("{:08x}", h.finish() as u32)
 }

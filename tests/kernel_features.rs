@@ -220,6 +220,23 @@ fn features_of_this_kernel() {
             name,
             judge(name, result, || slave_data("b0", "backup_port") == "b1"),
         );
+        // A macvtap guest NIC on a lower device (a veth end here).
+        let name = "macvtap guest NIC";
+        veth("lw0", "lw0peer");
+        let result = bridgekit::MacvtapNic::create(
+            &nl,
+            bridgekit::MacvtapNicConfig::new("lw0", "52:54:00:00:14:02"),
+        )
+        .await;
+        let made = result.as_ref().map(|n| n.name().to_string()).ok();
+        expect(
+            name,
+            judge(name, result.map(drop), || {
+                made.as_deref()
+                    .and_then(ip_link)
+                    .is_some_and(|l| l["linkinfo"]["info_kind"] == "macvtap")
+            }),
+        );
         Ok(())
     });
 }

@@ -94,6 +94,23 @@ impl Netlink {
         self.call(op, name, |h| h.link().add(msg).execute()).await
     }
 
+    /// RTM_NEWLINK for a macvtap on `lower` with the MAC and mode in the
+    /// same request (`ip link add link LOWER name NAME address MAC type
+    /// macvtap mode MODE`).
+    pub(crate) async fn create_macvtap(
+        &self,
+        op: Op,
+        name: &str,
+        lower: u32,
+        mac: MacAddr6,
+        mode: netlink_packet_route::link::MacVtapMode,
+    ) -> Result<()> {
+        let msg = rtnetlink::LinkMacVtap::new(name, lower, mode)
+            .address(mac.into_array().to_vec())
+            .build();
+        self.call(op, name, |h| h.link().add(msg).execute()).await
+    }
+
     /// RTM_SETLINK that moves a link into the namespace `netns` and names
     /// it `new_name` there, in one step (the kernel renames on the move;
     /// a name taken there answers EEXIST and the link stays here).

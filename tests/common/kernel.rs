@@ -86,6 +86,11 @@ pub const FEATURES: &[Feature] = &[
         config: None,
     },
     Feature {
+        name: "macvtap guest NIC",
+        since: (2, 6),
+        config: Some("CONFIG_MACVTAP"),
+    },
+    Feature {
         name: "port option backup_port",
         since: (4, 20),
         config: None,
