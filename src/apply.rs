@@ -14,8 +14,9 @@ use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening;
+use crate::mac::eui64_link_local;
 use crate::name::IfName;
-use crate::netlink::{LinkChange, Netlink};
+use crate::netlink::{LinkChange, LinkSnapshot, Netlink};
 use crate::port::{PortConfig, PortRef};
 use crate::sysctl::Ipv6Sysctl;
 use crate::vlan::{self, VlanMember};
@@ -62,6 +63,11 @@ pub enum Change {
     PortAttached(IfName),
     /// A port's options, VLANs, FDB entries or admin state were changed.
     PortReconfigured(IfName),
+    /// The bridge was brought up (`true`) or down.
+    AdminUp(bool),
+    /// Automatic IPv6 link-local addresses were turned on or off
+    /// (`addrgenmode eui64|none`).
+    AutoLinkLocal(bool),
 }
 
 /// In words: `created`, `MTU 1500 -> 1400`, `port vnet0 attached`.
@@ -94,6 +100,8 @@ impl std::fmt::Display for Change {
             Change::AddressAdded(a) => write!(f, "address {a} added"),
             Change::PortAttached(p) => write!(f, "port {p} attached"),
             Change::PortReconfigured(p) => write!(f, "port {p} reconfigured"),
+            Change::AdminUp(up) => f.write_str(if *up { "up" } else { "down" }),
+            Change::AutoLinkLocal(v) => write!(f, "automatic link-local {}", on(*v)),
         }
     }
 }
@@ -120,6 +128,8 @@ enum Undo {
     Ipv6Sysctl(Ipv6Sysctl, bool),
     Option(BridgeOption),
     Address(IpNet),
+    AdminUp(bool),
+    AutoLinkLocal(bool),
     /// A port attached: give it back its old master (none, or the bridge
     /// `allow_move` took it from) and options, and bring it down if it was.
     Detach {
@@ -237,73 +247,7 @@ impl Bridge {
     ) -> Result<()> {
         let link = self.read(Op::Apply).await?;
         if link_settings {
-            if let (Some(to), Some(from)) = (config.mac, link.mac) {
-                if to != from {
-                    undo.push(Undo::Mac(from));
-                    self.set_mac(to).await?;
-                    changes.push(Change::Mac { from, to });
-                }
-            }
-            if let Some(to) = config.mtu {
-                if to != link.mtu {
-                    undo.push(Undo::Mtu(link.mtu));
-                    self.set_mtu(to).await?;
-                    changes.push(Change::Mtu { from: link.mtu, to });
-                }
-            }
-            let differs = |want: Duration, read: Option<u32>| {
-                to_centiseconds("", want).map_or(true, |cs| !timer_matches(cs, read))
-            };
-            // STP off goes first and STP on last: with STP on, the kernel
-            // refuses a forward delay outside 2..=30 s.
-            let stp_change = config.stp.filter(|on| Some(*on) != link.stp);
-            if stp_change == Some(false) {
-                undo.push(Undo::Stp(true));
-                self.set_stp(false).await?;
-                changes.push(Change::Stp(false));
-            }
-            if let Some(fd) = config.forward_delay {
-                if differs(fd, link.forward_delay_cs) {
-                    let old = link.forward_delay_cs.unwrap_or(0);
-                    undo.push(Undo::ForwardDelay(Duration::from_millis(
-                        u64::from(old) * 10,
-                    )));
-                    self.set_forward_delay(fd).await?;
-                    changes.push(Change::ForwardDelay(fd));
-                }
-            }
-            if let Some(at) = config.ageing_time {
-                if differs(at, link.ageing_time_cs) {
-                    let old = link.ageing_time_cs.unwrap_or(0);
-                    undo.push(Undo::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
-                    self.set_ageing_time(at).await?;
-                    changes.push(Change::AgeingTime(at));
-                }
-            }
-            for option in &config.options {
-                let read = link.bridge_option(option.kind());
-                if !option.matches(read) {
-                    if let Some(old) = read {
-                        undo.push(Undo::Option(old));
-                    }
-                    self.set_option(*option).await?;
-                    changes.push(Change::Option(*option));
-                }
-            }
-            if stp_change == Some(true) {
-                undo.push(Undo::Stp(false));
-                self.set_stp(true).await?;
-                changes.push(Change::Stp(true));
-            }
-        }
-        if link_settings {
-            // After the MTU: raising it from below 1280 gives the bridge
-            // new IPv6 state, with the namespace's defaults.
-            let link = match changes.iter().any(|c| matches!(c, Change::Mtu { .. })) {
-                true => self.read(Op::Apply).await?,
-                false => link.clone(),
-            };
-            self.converge_ipv6_guard(config, &link, changes, undo)
+            self.converge_link(config, link.clone(), changes, undo)
                 .await?;
         }
         if let Some(on) = config.vlan_filtering {
@@ -381,6 +325,151 @@ impl Bridge {
             }
         }
         Ok(())
+    }
+
+    /// The bridge's own link, in the order `create` gives a new one: the
+    /// MTU; the IPv6 settings, before the bridge may come up; automatic
+    /// link-local addresses off; the admin state; the MAC (an empty bridge
+    /// loses carrier when it is set, so a bridge that `create` would bring
+    /// up comes up first and stays ready for IPv6); STP and its timers and
+    /// the other options; the link-local address of the fixed MAC. A
+    /// daemon killed anywhere inside `create` leaves a prefix of these
+    /// steps done, and this finishes the rest.
+    async fn converge_link(
+        &self,
+        config: &BridgeConfig,
+        link: LinkSnapshot,
+        changes: &mut Vec<Change>,
+        undo: &mut Vec<Undo>,
+    ) -> Result<()> {
+        let mut link = link;
+        if let Some(to) = config.mtu {
+            if to != link.mtu {
+                undo.push(Undo::Mtu(link.mtu));
+                self.set_mtu(to).await?;
+                changes.push(Change::Mtu { from: link.mtu, to });
+                // Raising it from below 1280 gives the bridge new IPv6
+                // state, with the namespace's defaults.
+                link = self.read(Op::Apply).await?;
+            }
+        }
+        let before = changes.len();
+        self.converge_ipv6_guard(config, &link, changes, undo)
+            .await?;
+        if changes.len() != before {
+            // disable_ipv6 may have changed.
+            link = self.read(Op::Apply).await?;
+        }
+        // The link-local address a staged create adds by hand: of the
+        // fixed MAC, with the kernel's own generation off.
+        let ipv6_on = link.ipv6.is_some_and(|v6| !v6.disabled);
+        let hand_made_ll = match config.mac {
+            Some(mac) if config.staged() && ipv6_on => Some(mac),
+            _ => None,
+        };
+        if hand_made_ll.is_some() {
+            let auto = link.ipv6.and_then(|v6| v6.auto_link_local);
+            if auto != Some(false) {
+                undo.push(Undo::AutoLinkLocal(true));
+                self.set_auto_link_local(false).await?;
+                changes.push(Change::AutoLinkLocal(false));
+            }
+        }
+        if let Some(up) = config.wanted_up() {
+            if up != link.up {
+                undo.push(Undo::AdminUp(link.up));
+                self.set_admin_up(up).await?;
+                changes.push(Change::AdminUp(up));
+            }
+        }
+        if let (Some(to), Some(from)) = (config.mac, link.mac) {
+            if to != from {
+                undo.push(Undo::Mac(from));
+                self.set_mac(to).await?;
+                changes.push(Change::Mac { from, to });
+            }
+        }
+        let differs = |want: Duration, read: Option<u32>| {
+            to_centiseconds("", want).map_or(true, |cs| !timer_matches(cs, read))
+        };
+        // STP off goes first and STP on last: with STP on, the kernel
+        // refuses a forward delay outside 2..=30 s.
+        let stp_change = config.stp.filter(|on| Some(*on) != link.stp);
+        if stp_change == Some(false) {
+            undo.push(Undo::Stp(true));
+            self.set_stp(false).await?;
+            changes.push(Change::Stp(false));
+        }
+        if let Some(fd) = config.forward_delay {
+            if differs(fd, link.forward_delay_cs) {
+                let old = link.forward_delay_cs.unwrap_or(0);
+                undo.push(Undo::ForwardDelay(Duration::from_millis(
+                    u64::from(old) * 10,
+                )));
+                self.set_forward_delay(fd).await?;
+                changes.push(Change::ForwardDelay(fd));
+            }
+        }
+        if let Some(at) = config.ageing_time {
+            if differs(at, link.ageing_time_cs) {
+                let old = link.ageing_time_cs.unwrap_or(0);
+                undo.push(Undo::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
+                self.set_ageing_time(at).await?;
+                changes.push(Change::AgeingTime(at));
+            }
+        }
+        for option in &config.options {
+            let read = link.bridge_option(option.kind());
+            if !option.matches(read) {
+                if let Some(old) = read {
+                    undo.push(Undo::Option(old));
+                }
+                self.set_option(*option).await?;
+                changes.push(Change::Option(*option));
+            }
+        }
+        if stp_change == Some(true) {
+            undo.push(Undo::Stp(false));
+            self.set_stp(true).await?;
+            changes.push(Change::Stp(true));
+        }
+        if let Some(mac) = hand_made_ll {
+            let ll = IpNet::new(eui64_link_local(mac).into(), 64)
+                .map_err(|_| Error::invalid("link-local prefix", "64 is a valid prefix length"))?;
+            let have = self
+                .nl
+                .addresses(Op::Apply, self.name.as_str(), self.index)
+                .await?;
+            if !have.iter().any(|a| a.net == ll) {
+                self.nl
+                    .add_address(&self.describe(ll), self.index, ll, false)
+                    .await?;
+                undo.push(Undo::Address(ll));
+                changes.push(Change::AddressAdded(ll));
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_auto_link_local(&self, on: bool) -> Result<()> {
+        let change = LinkChange {
+            ipv6_auto_link_local: Some(on),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::SetAddrGenMode, self.name.as_str(), self.index, &change)
+            .await
+    }
+
+    async fn set_admin_up(&self, up: bool) -> Result<()> {
+        let change = LinkChange {
+            up: Some(up),
+            ..LinkChange::default()
+        };
+        let op = if up { Op::SetUp } else { Op::SetDown };
+        self.nl
+            .set_link(op, self.name.as_str(), self.index, &change)
+            .await
     }
 
     async fn converge_port(
@@ -479,6 +568,8 @@ impl Bridge {
                 Undo::Ipv6Sysctl(knob, on) => self.set_ipv6_sysctl(knob, on).await,
                 Undo::Option(old) => self.set_option(old).await,
                 Undo::Address(net) => self.remove_address(net).await,
+                Undo::AdminUp(up) => self.set_admin_up(up).await,
+                Undo::AutoLinkLocal(on) => self.set_auto_link_local(on).await,
                 Undo::Detach {
                     index,
                     name,

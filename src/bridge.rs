@@ -59,6 +59,8 @@ pub struct BridgeConfig {
     pub(crate) forward_delay: Option<Duration>,
     pub(crate) ageing_time: Option<Duration>,
     pub(crate) ipv6_ready_without_ports: bool,
+    /// The admin state asked for; `None`: what `create` does (see `up`).
+    pub(crate) admin_up: Option<bool>,
     pub(crate) vlan_filtering: Option<bool>,
     pub(crate) options: Vec<BridgeOption>,
     pub(crate) accept_ra: Option<bool>,
@@ -89,6 +91,7 @@ impl BridgeConfig {
             forward_delay: None,
             ageing_time: None,
             ipv6_ready_without_ports: true,
+            admin_up: None,
             vlan_filtering: None,
             options: Vec::new(),
             accept_ra: None,
@@ -247,6 +250,41 @@ impl BridgeConfig {
         self
     }
 
+    /// The admin state (`ip link set BRIDGE up|down`) that `create` leaves
+    /// and `apply` converges to.
+    ///
+    /// Unset, it is what `create` does: a bridge made ready for IPv6
+    /// without ports (a fixed MAC or STP, see
+    /// [`ipv6_ready_without_ports`](Self::ipv6_ready_without_ports)) comes
+    /// up, in the staged order that keeps IPv6 DAD able to finish; other
+    /// bridges are born down. `apply` then brings such a bridge up if it
+    /// finds it down — as a daemon killed inside `create` leaves it — in
+    /// the same order, and leaves the admin state of other bridges alone.
+    ///
+    /// `up(false)` on a bridge made ready for IPv6 without ports is refused
+    /// ([`Error::InvalidInput`]): taking it down loses IPv6 readiness (add
+    /// `ipv6_ready_without_ports(false)`).
+    ///
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("br0")?.up(true);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn up(mut self, on: bool) -> Self {
+        self.admin_up = Some(on);
+        self
+    }
+
+    /// Whether `create` makes the bridge in the staged order (down, no MAC,
+    /// up, then MAC, STP and the link-local address by hand).
+    pub(crate) fn staged(&self) -> bool {
+        (self.mac.is_some() || self.stp == Some(true)) && self.ipv6_ready_without_ports
+    }
+
+    /// The admin state this config asks for, explicitly or by default.
+    pub(crate) fn wanted_up(&self) -> Option<bool> {
+        self.admin_up.or(self.staged().then_some(true))
+    }
+
     /// A bridge option: STP hello time, max age and priority, group
     /// forwarding, multicast snooping and querier, per-VLAN statistics,
     /// multicast router mode (see [`BridgeOption`]). Repeatable; a later
@@ -393,6 +431,13 @@ impl BridgeConfig {
         if let Some(mac) = self.mac {
             validate_unicast(mac)?;
         }
+        if self.admin_up == Some(false) && self.staged() {
+            return Err(Error::invalid(
+                "admin state down",
+                "a bridge made ready for IPv6 without ports comes up in create and loses IPv6 \
+                 readiness when taken down; add ipv6_ready_without_ports(false) to keep it down",
+            ));
+        }
         for option in &self.options {
             option.validate()?;
         }
@@ -532,8 +577,7 @@ impl Bridge {
 
     async fn create_steps(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         let name = config.name.as_str();
-        let fixed_state = config.mac.is_some() || config.stp == Some(true);
-        let staged = fixed_state && config.ipv6_ready_without_ports;
+        let staged = config.staged();
         let ipv6_possible = config.mtu.is_none_or(|m| m >= IPV6_MIN_MTU);
         let options = BridgeOptions {
             // Staged: STP comes after bring-up, since it turns carrier off.
@@ -616,6 +660,11 @@ impl Bridge {
             || !config.ports.is_empty();
         let result = match result {
             Ok(()) if has_extras => bridge.converge(&config, false).await.map(drop),
+            other => other,
+        };
+        // Up when asked, last (a staged bridge is up already).
+        let result = match result {
+            Ok(()) if !staged && config.admin_up == Some(true) => bridge.up().await,
             other => other,
         };
         match result {

@@ -759,6 +759,9 @@ struct BridgeDoc {
     /// On by default, as with the builder.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     ipv6_ready_without_ports: bool,
+    /// The admin state; unset: what `create` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    up: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     vlan_filtering: Option<bool>,
     #[serde(default, skip_serializing_if = "ValidOptions::is_empty")]
@@ -804,6 +807,7 @@ impl Serialize for BridgeConfig {
             forward_delay_ms: self.forward_delay.map(as_millis),
             ageing_time_ms: self.ageing_time.map(as_millis),
             ipv6_ready_without_ports: self.ipv6_ready_without_ports,
+            up: self.admin_up,
             vlan_filtering: self.vlan_filtering,
             options: ValidOptions(OptionsDoc::from(self.options.as_slice())),
             accept_ra: self.accept_ra,
@@ -830,6 +834,7 @@ impl<'de> Deserialize<'de> for BridgeConfig {
         c.forward_delay = doc.forward_delay_ms.map(Duration::from_millis);
         c.ageing_time = doc.ageing_time_ms.map(Duration::from_millis);
         c.ipv6_ready_without_ports = doc.ipv6_ready_without_ports;
+        c.admin_up = doc.up;
         c.vlan_filtering = doc.vlan_filtering;
         c.options = doc.options.0.options();
         c.accept_ra = doc.accept_ra;

@@ -197,14 +197,11 @@ fn dad_completes_when_a_port_comes_up_during_the_wait() {
         let seen = watcher.await?;
         let lag = done.saturating_duration_since(seen);
         eprintln!("wait_dad returned {lag:?} after the kernel's DAD-done notification");
-        // Event-driven, not a poll: well under a second on the host (the
-        // bench measures ~22 us); the tier's emulated CPU, one vCPU shared
-        // with another guest, gets more room.
-        let bound = if in_kernel_tier() {
-            Duration::from_secs(2)
-        } else {
-            Duration::from_millis(500)
-        };
+        // Event-driven, not a poll and not a hang until the timeout: the
+        // bench measures ~22 us. The bound leaves room for a loaded
+        // two-core machine running the suite's other tests side by side
+        // (670 ms seen there once) and for the tier's emulated CPU.
+        let bound = Duration::from_secs(2);
         assert!(lag < bound, "lag {lag:?}");
         assert!(!is_tentative("br0", "fd0e::1"));
         Ok(())
