@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use macaddr::MacAddr6;
-use tracing::warn;
 
 use crate::bridge::{Bridge, BridgeConfig, timer_matches, to_centiseconds};
 use crate::bridge_options::BridgeOption;
@@ -14,12 +13,13 @@ use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening;
+use crate::journal::{Journal, Step};
 use crate::mac::eui64_link_local;
 use crate::name::IfName;
 use crate::netlink::{LinkChange, LinkSnapshot, Netlink};
 use crate::port::{PortConfig, PortRef};
 use crate::sysctl::Ipv6Sysctl;
-use crate::vlan::{self, VlanMember};
+use crate::vlan;
 
 /// One change [`BridgeConfig::apply`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,55 +117,46 @@ pub struct Applied {
     pub changes: Vec<Change>,
 }
 
-/// How to take one change back.
-enum Undo {
-    Mac(MacAddr6),
-    Mtu(u32),
-    Stp(bool),
-    ForwardDelay(Duration),
-    AgeingTime(Duration),
-    VlanFiltering(bool),
-    Ipv6Sysctl(Ipv6Sysctl, bool),
-    Option(BridgeOption),
-    Address(IpNet),
-    AdminUp(bool),
-    AutoLinkLocal(bool),
-    /// A port attached: give it back its old master (none, or the bridge
-    /// `allow_move` took it from) and options, and bring it down if it was.
-    Detach {
-        index: u32,
-        name: String,
-        was_up: bool,
-        master: Option<u32>,
-        options: Option<crate::netlink::PortOptions>,
-    },
-    /// A port reconfigured: its old options, and the VLANs it had.
-    Port {
-        index: u32,
-        name: String,
-        old: PortConfig,
-        vlans_before: Vec<VlanMember>,
-        vlans_set: Vec<VlanMember>,
-        fdb_added: Vec<(MacAddr6, Option<crate::vlan::VlanId>)>,
-        /// Brought up by the reconfiguration.
-        brought_up: bool,
-    },
-}
-
 impl BridgeConfig {
     /// Makes the bridge match this config: creates it if missing
     /// ([`Change::Created`]); otherwise changes only what differs — MAC,
     /// MTU, STP, timers, the [`BridgeOption`]s, the IPv6 settings (`accept_ra`, `autoconf`,
     /// `disable_ipv6`, with their defaults: see [`BridgeConfig::accept_ra`]),
-    /// VLAN filtering, the addresses and the ports given here — and reports
-    /// each change. Applying the same config again makes
+    /// VLAN filtering, the admin state and IPv6 readiness that `create`
+    /// gives (see [`BridgeConfig::up`]), the addresses and the ports given
+    /// here — and reports each change. Applying the same config again makes
     /// no change and sends no change request, so nothing flaps. Addresses
-    /// and ports the bridge has beyond the config are left alone, and so is
-    /// its admin state.
+    /// and ports the bridge has beyond the config are left alone.
     ///
     /// If a change fails, the changes already made are taken back and the
     /// first error returned. An interface of this name that is not a bridge
     /// is [`Error::NotABridge`] and is never touched.
+    ///
+    /// # After a crash
+    /// A process killed anywhere inside [`Bridge::create`](crate::Bridge::create),
+    /// `apply`, [`Bridge::attach_port`](crate::Bridge::attach_port) or
+    /// [`VmNic::create`](crate::VmNic::create) leaves a prefix of its steps
+    /// done; `apply` of the same config (and the same `VmNic::create`,
+    /// `attach_port` again) finishes them, including the staged order that
+    /// keeps an empty fixed-MAC bridge able to finish IPv6 DAD. What a
+    /// killed process can leave that no config names, and how to clean it:
+    ///
+    /// - a **persistent** tap of a killed `VmNic::create`
+    ///   ([`VmNicConfig::persistent`](crate::VmNicConfig::persistent)): a
+    ///   non-persistent one dies with the process; a persistent one stays,
+    ///   perhaps detached: delete it (`ip link del NAME`) or create it again
+    ///   by that name, which is refused while it exists;
+    /// - a veth pair of a killed [`VethNic::create`](crate::VethNic::create):
+    ///   the host end `vb` + 8 hex digits (or the `host_name` given), and
+    ///   until it moves, its peer `vp` + 8 hex digits here; deleting either
+    ///   end deletes both, and the pair goes when the sandbox's namespace
+    ///   goes;
+    /// - a macvtap of a killed [`MacvtapNic::create`](crate::MacvtapNic::create),
+    ///   `mvt` + 8 hex digits (or the name given): delete it, or let it go
+    ///   with its lower device;
+    /// - FDB entries and VLANs on ports the config does not name, and
+    ///   addresses beyond the config's: `apply` leaves them alone, as it
+    ///   does when nothing was killed.
     ///
     /// # Cancellation
     /// Runs on a task of its own: a dropped future still ends whole.
@@ -225,15 +216,15 @@ impl Bridge {
         link_settings: bool,
     ) -> Result<Vec<Change>> {
         let mut changes = Vec::new();
-        let mut undo = Vec::new();
+        let mut journal = Journal::new();
         match self
-            .converge_steps(config, link_settings, &mut changes, &mut undo)
+            .converge_steps(config, link_settings, &mut changes, &mut journal)
             .await
         {
             Ok(()) => Ok(changes),
             Err(e) => {
-                self.undo_converge(undo).await;
-                Err(e)
+                let failed = journal.rollback(self).await;
+                Err(e.with_undo_failures(failed))
             }
         }
     }
@@ -243,17 +234,18 @@ impl Bridge {
         config: &BridgeConfig,
         link_settings: bool,
         changes: &mut Vec<Change>,
-        undo: &mut Vec<Undo>,
+        journal: &mut Journal,
     ) -> Result<()> {
         let link = self.read(Op::Apply).await?;
         if link_settings {
-            self.converge_link(config, link.clone(), changes, undo)
+            self.converge_link(config, link.clone(), changes, journal)
                 .await?;
         }
         if let Some(on) = config.vlan_filtering {
             if link.vlan_filtering.unwrap_or(false) != on {
-                undo.push(Undo::VlanFiltering(!on));
+                journal.push(Step::VlanFiltering(!on));
                 self.set_vlan_filtering(on).await?;
+                journal.confirm();
                 changes.push(Change::VlanFiltering(on));
             }
         }
@@ -264,8 +256,9 @@ impl Bridge {
                 .await?;
             for net in &config.addresses {
                 if !have.iter().any(|a| a.net == *net) {
+                    journal.push(Step::Address(*net));
                     self.add_address(*net).await?;
-                    undo.push(Undo::Address(*net));
+                    journal.confirm();
                     changes.push(Change::AddressAdded(*net));
                 }
             }
@@ -276,7 +269,7 @@ impl Bridge {
             .iter()
             .partition(|(_, cfg)| !matches!(cfg.backup(), Some(Some(_))));
         for (port, cfg) in plain.into_iter().chain(backed) {
-            self.converge_port(port, cfg, changes, undo).await?;
+            self.converge_port(port, cfg, changes, journal).await?;
         }
         Ok(())
     }
@@ -288,7 +281,7 @@ impl Bridge {
         config: &BridgeConfig,
         link: &crate::netlink::LinkSnapshot,
         changes: &mut Vec<Change>,
-        undo: &mut Vec<Undo>,
+        journal: &mut Journal,
     ) -> Result<()> {
         if link.ipv6.is_none() {
             if !config.wants_ipv6() {
@@ -315,8 +308,9 @@ impl Bridge {
                 continue;
             };
             if have != on {
-                undo.push(Undo::Ipv6Sysctl(knob, have));
+                journal.push(Step::Ipv6Sysctl(knob, have));
                 self.set_ipv6_sysctl(knob, on).await?;
+                journal.confirm();
                 changes.push(match knob {
                     Ipv6Sysctl::AcceptRa => Change::AcceptRa(on),
                     Ipv6Sysctl::Autoconf => Change::Autoconf(on),
@@ -340,13 +334,14 @@ impl Bridge {
         config: &BridgeConfig,
         link: LinkSnapshot,
         changes: &mut Vec<Change>,
-        undo: &mut Vec<Undo>,
+        journal: &mut Journal,
     ) -> Result<()> {
         let mut link = link;
         if let Some(to) = config.mtu {
             if to != link.mtu {
-                undo.push(Undo::Mtu(link.mtu));
+                journal.push(Step::Mtu(link.mtu));
                 self.set_mtu(to).await?;
+                journal.confirm();
                 changes.push(Change::Mtu { from: link.mtu, to });
                 // Raising it from below 1280 gives the bridge new IPv6
                 // state, with the namespace's defaults.
@@ -354,7 +349,7 @@ impl Bridge {
             }
         }
         let before = changes.len();
-        self.converge_ipv6_guard(config, &link, changes, undo)
+        self.converge_ipv6_guard(config, &link, changes, journal)
             .await?;
         if changes.len() != before {
             // disable_ipv6 may have changed.
@@ -370,22 +365,25 @@ impl Bridge {
         if hand_made_ll.is_some() {
             let auto = link.ipv6.and_then(|v6| v6.auto_link_local);
             if auto != Some(false) {
-                undo.push(Undo::AutoLinkLocal(true));
+                journal.push(Step::AutoLinkLocal(true));
                 self.set_auto_link_local(false).await?;
+                journal.confirm();
                 changes.push(Change::AutoLinkLocal(false));
             }
         }
         if let Some(up) = config.wanted_up() {
             if up != link.up {
-                undo.push(Undo::AdminUp(link.up));
+                journal.push(Step::AdminUp(link.up));
                 self.set_admin_up(up).await?;
+                journal.confirm();
                 changes.push(Change::AdminUp(up));
             }
         }
         if let (Some(to), Some(from)) = (config.mac, link.mac) {
             if to != from {
-                undo.push(Undo::Mac(from));
+                journal.push(Step::Mac(from));
                 self.set_mac(to).await?;
+                journal.confirm();
                 changes.push(Change::Mac { from, to });
             }
         }
@@ -396,25 +394,28 @@ impl Bridge {
         // refuses a forward delay outside 2..=30 s.
         let stp_change = config.stp.filter(|on| Some(*on) != link.stp);
         if stp_change == Some(false) {
-            undo.push(Undo::Stp(true));
+            journal.push(Step::Stp(true));
             self.set_stp(false).await?;
+            journal.confirm();
             changes.push(Change::Stp(false));
         }
         if let Some(fd) = config.forward_delay {
             if differs(fd, link.forward_delay_cs) {
                 let old = link.forward_delay_cs.unwrap_or(0);
-                undo.push(Undo::ForwardDelay(Duration::from_millis(
+                journal.push(Step::ForwardDelay(Duration::from_millis(
                     u64::from(old) * 10,
                 )));
                 self.set_forward_delay(fd).await?;
+                journal.confirm();
                 changes.push(Change::ForwardDelay(fd));
             }
         }
         if let Some(at) = config.ageing_time {
             if differs(at, link.ageing_time_cs) {
                 let old = link.ageing_time_cs.unwrap_or(0);
-                undo.push(Undo::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
+                journal.push(Step::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
                 self.set_ageing_time(at).await?;
+                journal.confirm();
                 changes.push(Change::AgeingTime(at));
             }
         }
@@ -422,15 +423,19 @@ impl Bridge {
             let read = link.bridge_option(option.kind());
             if !option.matches(read) {
                 if let Some(old) = read {
-                    undo.push(Undo::Option(old));
+                    journal.push(Step::Option(old));
                 }
                 self.set_option(*option).await?;
+                if read.is_some() {
+                    journal.confirm();
+                }
                 changes.push(Change::Option(*option));
             }
         }
         if stp_change == Some(true) {
-            undo.push(Undo::Stp(false));
+            journal.push(Step::Stp(false));
             self.set_stp(true).await?;
+            journal.confirm();
             changes.push(Change::Stp(true));
         }
         if let Some(mac) = hand_made_ll {
@@ -441,10 +446,11 @@ impl Bridge {
                 .addresses(Op::Apply, self.name.as_str(), self.index)
                 .await?;
             if !have.iter().any(|a| a.net == ll) {
+                journal.push(Step::Address(ll));
                 self.nl
                     .add_address(&self.describe(ll), self.index, ll, false)
                     .await?;
-                undo.push(Undo::Address(ll));
+                journal.confirm();
                 changes.push(Change::AddressAdded(ll));
             }
         }
@@ -477,18 +483,12 @@ impl Bridge {
         port: &PortRef,
         cfg: &PortConfig,
         changes: &mut Vec<Change>,
-        undo: &mut Vec<Undo>,
+        journal: &mut Journal,
     ) -> Result<()> {
         let link = self.port_link(Op::Apply, port).await?;
         if link.master != Some(self.index) {
-            self.attach_port(link.index, cfg.clone()).await?;
-            undo.push(Undo::Detach {
-                index: link.index,
-                name: link.name.clone(),
-                was_up: link.up,
-                master: link.master,
-                options: link.port,
-            });
+            let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
+            journal.append(attached.journal);
             changes.push(Change::PortAttached(IfName::from_kernel(link.name)));
             return Ok(());
         }
@@ -500,16 +500,13 @@ impl Bridge {
             index: link.index,
             bridge_self: false,
         };
-        let vlans_before = if cfg.vlans.is_empty() {
-            Vec::new()
-        } else {
+        if !cfg.vlans.is_empty() {
             let have = self.vlans_of(Op::Apply, &target).await?;
             let table = vlan::table(&have);
             differs |= vlan::expand(&cfg.vlans)
                 .into_iter()
                 .any(|(id, p, u)| table[usize::from(id.get())] != Some((p, u)));
-            have
-        };
+        }
         let wanted_fdb = cfg.fdb_entries();
         let mut fdb_missing = Vec::new();
         if !wanted_fdb.is_empty() {
@@ -530,85 +527,11 @@ impl Bridge {
         if !differs {
             return Ok(());
         }
-        let old = PortConfig::from_options(cfg.options.previous(&current));
-        // attach_port undoes itself if it fails: the undo step is only
-        // for what it did, once it succeeded.
-        self.attach_port(link.index, cfg.clone()).await?;
-        undo.push(Undo::Port {
-            index: link.index,
-            name: link.name.clone(),
-            old,
-            vlans_before,
-            vlans_set: cfg.vlans.clone(),
-            fdb_added: fdb_missing,
-            brought_up: cfg.up && !link.up,
-        });
+        // The attach takes itself back if it fails; once it succeeded, its
+        // steps join this apply's journal.
+        let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
+        journal.append(attached.journal);
         changes.push(Change::PortReconfigured(IfName::from_kernel(link.name)));
         Ok(())
-    }
-
-    async fn bring_down(&self, name: &str, index: u32) -> Result<()> {
-        let down = LinkChange {
-            up: Some(false),
-            ..LinkChange::default()
-        };
-        self.nl.set_link(Op::SetDown, name, index, &down).await
-    }
-
-    /// Takes back a failed apply's changes, last first; best effort.
-    async fn undo_converge(&self, undo: Vec<Undo>) {
-        for step in undo.into_iter().rev() {
-            let result = match step {
-                Undo::Mac(m) => self.set_mac(m).await,
-                Undo::Mtu(m) => self.set_mtu(m).await,
-                Undo::Stp(on) => self.set_stp(on).await,
-                Undo::ForwardDelay(d) => self.set_forward_delay(d).await,
-                Undo::AgeingTime(d) => self.set_ageing_time(d).await,
-                Undo::VlanFiltering(on) => self.set_vlan_filtering(on).await,
-                Undo::Ipv6Sysctl(knob, on) => self.set_ipv6_sysctl(knob, on).await,
-                Undo::Option(old) => self.set_option(old).await,
-                Undo::Address(net) => self.remove_address(net).await,
-                Undo::AdminUp(up) => self.set_admin_up(up).await,
-                Undo::AutoLinkLocal(on) => self.set_auto_link_local(on).await,
-                Undo::Detach {
-                    index,
-                    name,
-                    was_up,
-                    master,
-                    options,
-                } => match self.put_back(&name, index, master, options).await {
-                    Ok(()) if !was_up => self.bring_down(&name, index).await,
-                    other => other,
-                },
-                Undo::Port {
-                    index,
-                    name,
-                    old,
-                    vlans_before,
-                    vlans_set,
-                    fdb_added,
-                    brought_up,
-                } => {
-                    if brought_up {
-                        let _ = self.bring_down(&name, index).await;
-                    }
-                    for (mac, vlan) in fdb_added {
-                        let _ = self.nl.fdb_del(Op::Apply, &name, index, mac, vlan).await;
-                    }
-                    if !vlans_set.is_empty() {
-                        let target = VlanTarget {
-                            name: name.clone(),
-                            index,
-                            bridge_self: false,
-                        };
-                        self.restore_vlans(&target, &vlans_before, &vlans_set).await;
-                    }
-                    self.attach_port(index, old).await
-                }
-            };
-            if let Err(e) = result {
-                warn!(bridge = %self.name, error = %e, "could not undo a change of a failed apply");
-            }
-        }
     }
 }

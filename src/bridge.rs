@@ -612,6 +612,7 @@ impl Bridge {
                 // The name is ours: the exclusive create just succeeded.
                 if let Err(undo) = nl.delete_link_by_name(Op::CreateBridge, name).await {
                     warn!(bridge = name, error = %undo, "could not delete half-created bridge");
+                    return Err(e.with_undo_failures(vec![undo]));
                 }
                 return Err(e);
             }
@@ -672,6 +673,7 @@ impl Bridge {
             Err(e) => {
                 if let Err(undo) = nl.delete_link(Op::CreateBridge, name, bridge.index).await {
                     warn!(bridge = name, error = %undo, "could not delete half-created bridge");
+                    return Err(e.with_undo_failures(vec![undo]));
                 }
                 Err(e)
             }

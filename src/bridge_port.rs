@@ -9,39 +9,18 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use crate::journal::{Journal, PortId, Step};
 use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK};
 use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
 use crate::state::PortState;
-use crate::vlan::{VlanId, VlanMember};
-use macaddr::MacAddr6;
-use tracing::warn;
+use crate::vlan::VlanMember;
 
 /// A port attach that succeeded, with the steps to take it back.
 pub(crate) struct Attached {
     /// The port as it was before the attach.
     pub(crate) link: LinkSnapshot,
-    undo: Vec<Undo>,
-}
-
-/// One step of an attach, and how to take it back.
-enum Undo {
-    /// The port's master was changed from `prev` (None: it had none);
-    /// `options` are the old bridge's port options, to restore with it.
-    Master {
-        prev: Option<u32>,
-        options: Option<PortOptions>,
-    },
-    /// Port options changed on a port that was already ours: the old values.
-    Options(PortOptions),
-    /// VLANs changed on a port that was already ours.
-    Vlans {
-        before: Vec<VlanMember>,
-        members: Vec<VlanMember>,
-    },
-    /// A static FDB entry added.
-    Fdb(MacAddr6, Option<VlanId>),
-    /// The port was brought up from down.
-    Up,
+    /// What the attach did, to take back.
+    pub(crate) journal: Journal,
 }
 
 impl Bridge {
@@ -239,14 +218,13 @@ impl Bridge {
         } else {
             config
         };
-        let mut undo = Vec::new();
-        let result = self.configure_port(&link, config, &mut undo).await;
-        let attached = Attached { link, undo };
+        let mut journal = Journal::new();
+        let result = self.configure_port(&link, config, &mut journal).await;
         if let Err(e) = result {
-            self.undo_attach(attached).await;
-            return Err(e);
+            let failed = journal.rollback(self).await;
+            return Err(e.with_undo_failures(failed));
         }
-        Ok(attached)
+        Ok(Attached { link, journal })
     }
 
     /// `config` with its backup port as an ifindex in its options, once
@@ -287,9 +265,13 @@ impl Bridge {
         &self,
         link: &LinkSnapshot,
         config: &PortConfig,
-        undo: &mut Vec<Undo>,
+        journal: &mut Journal,
     ) -> Result<()> {
         let (label, index) = (link.name.as_str(), link.index);
+        let id = || PortId {
+            name: label.to_string(),
+            index,
+        };
         let already_ours = link.master == Some(self.index);
         let bring_up = config.up && !link.up;
         // With nothing to set in between (options, VLANs, FDB entries: a
@@ -307,25 +289,31 @@ impl Bridge {
                 up: up_with_master.then_some(true),
                 ..LinkChange::default()
             };
-            if up_with_master {
-                undo.push(Undo::Up);
-            }
-            undo.push(Undo::Master {
-                prev: link.master,
-                options: link.port,
-            });
             self.nl
                 .set_link(Op::AttachPort, label, index, &change)
                 .await?;
+            journal.made(Step::PortMaster {
+                port: id(),
+                prev: link.master,
+                options: link.port,
+            });
+            if up_with_master {
+                journal.made(Step::PortUp(id()));
+            }
         }
         if !config.options.is_empty() {
-            if already_ours {
-                let old = link.port.unwrap_or_default();
-                undo.push(Undo::Options(config.options.previous(&old)));
-            }
             self.nl
                 .set_port_options(Op::SetPortOptions, label, index, &config.options)
                 .await?;
+            if already_ours {
+                let old = link.port.unwrap_or_default();
+                // Made, even if the read-back below finds an option
+                // dropped: the others were applied.
+                journal.made(Step::PortOptions {
+                    port: id(),
+                    old: config.options.previous(&old),
+                });
+            }
             // RTM_NEWLINK drops a port option an older kernel does not
             // know and still says Ok: read the options back there. Newer
             // kernels apply every option we send or answer with an error,
@@ -343,23 +331,29 @@ impl Bridge {
             };
             let before = self.apply_vlans(&target, &config.vlans).await?;
             if already_ours {
-                undo.push(Undo::Vlans {
+                journal.made(Step::PortVlans {
+                    port: id(),
                     before,
-                    members: config.vlans.clone(),
+                    set: config.vlans.clone(),
                 });
             }
         }
         for (mac, vlan) in config.fdb_entries() {
+            // After it succeeded: a refused add made no entry to remove.
             self.nl.fdb_add(Op::AddFdb, label, index, mac, vlan).await?;
-            undo.push(Undo::Fdb(mac, vlan));
+            journal.made(Step::PortFdb {
+                port: id(),
+                mac,
+                vlan,
+            });
         }
         if bring_up && !up_with_master {
             let up = LinkChange {
                 up: Some(true),
                 ..LinkChange::default()
             };
-            undo.push(Undo::Up);
             self.nl.set_link(Op::SetUp, label, index, &up).await?;
+            journal.made(Step::PortUp(id()));
         }
         Ok(())
     }
@@ -428,52 +422,6 @@ impl Bridge {
                 actual: got,
             }),
             None => Ok(()),
-        }
-    }
-
-    /// Takes back the steps of an attach, last first; best effort,
-    /// failures are logged (the first error is what the caller gets).
-    pub(crate) async fn undo_attach(&self, attached: Attached) {
-        let Attached { link, undo } = attached;
-        let (label, index) = (link.name.as_str(), link.index);
-        // Leaving the bridge drops the port's VLANs and FDB entries with it.
-        let detaching = undo
-            .iter()
-            .any(|u| matches!(u, Undo::Master { prev: None, .. }));
-        for step in undo.into_iter().rev() {
-            let result = match step {
-                Undo::Up => {
-                    let down = LinkChange {
-                        up: Some(false),
-                        ..LinkChange::default()
-                    };
-                    self.nl.set_link(Op::SetDown, label, index, &down).await
-                }
-                Undo::Fdb(..) | Undo::Vlans { .. } | Undo::Options(_) if detaching => Ok(()),
-                Undo::Fdb(mac, vlan) => {
-                    self.nl
-                        .fdb_del(Op::RemoveFdb, label, index, mac, vlan)
-                        .await
-                }
-                Undo::Vlans { before, members } => {
-                    let target = VlanTarget {
-                        name: label.to_string(),
-                        index,
-                        bridge_self: false,
-                    };
-                    self.restore_vlans(&target, &before, &members).await;
-                    Ok(())
-                }
-                Undo::Options(old) => {
-                    self.nl
-                        .set_port_options(Op::SetPortOptions, label, index, &old)
-                        .await
-                }
-                Undo::Master { prev, options } => self.put_back(label, index, prev, options).await,
-            };
-            if let Err(e) = result {
-                warn!(port = %label, bridge = %self.name, error = %e, "could not undo a step of a failed attach");
-            }
         }
     }
 

@@ -193,8 +193,12 @@ impl Bridge {
             .await
             .map_err(explain_unsupported);
         if let Err(e) = sent {
+            // The kernel may have applied part of the message before it
+            // refused the rest: restore. A failed restore is only logged
+            // here: the kernel may equally have refused all of it, and a
+            // restore refused for the same reason is no news.
             if !matches!(e, Error::Unsupported { .. }) {
-                self.restore_vlans(target, &before, members).await;
+                let _ = self.restore_vlans(target, &before, members).await;
             }
             return Err(e);
         }
@@ -202,19 +206,20 @@ impl Bridge {
         let after = match self.vlans_of(op, target).await {
             Ok(a) => a,
             Err(e) => {
-                self.restore_vlans(target, &before, members).await;
-                return Err(e);
+                let undo = self.restore_vlans(target, &before, members).await.err();
+                return Err(e.with_undo_failures(undo.into_iter().collect()));
             }
         };
         if let Some((id, want, got)) = first_missing(members, &after) {
-            self.restore_vlans(target, &before, members).await;
+            let undo = self.restore_vlans(target, &before, members).await.err();
             return Err(Error::NotApplied {
                 op,
                 iface: target.name.clone(),
                 what: format!("VLAN {id}"),
                 expected: want,
                 actual: got,
-            });
+            }
+            .with_undo_failures(undo.into_iter().collect()));
         }
         Ok(before)
     }
@@ -226,7 +231,7 @@ impl Bridge {
         target: &VlanTarget,
         before: &[VlanMember],
         members: &[VlanMember],
-    ) {
+    ) -> Result<()> {
         let old = vlan::table(before);
         let touched = vlan::table(members);
         let at = |t: &[Option<(bool, bool)>], id: VlanId| t[usize::from(id.get())];
@@ -242,6 +247,7 @@ impl Bridge {
                 .into_iter()
                 .filter(|(id, pvid, _)| *pvid || at(&touched, *id).is_some()),
         );
+        let mut first = Ok(());
         for (list, add) in [(fresh, false), (changed, true)] {
             if list.is_empty() {
                 continue;
@@ -260,8 +266,12 @@ impl Bridge {
                 .await
             {
                 warn!(iface = %target.name, error = %e, "could not restore VLANs after a failed change");
+                if first.is_ok() {
+                    first = Err(e);
+                }
             }
         }
+        first
     }
 
     /// Adds VLAN memberships to a port, or to the bridge itself when `port`
@@ -351,28 +361,30 @@ impl Bridge {
             .await
             .map_err(explain_unsupported);
         if let Err(e) = gone {
-            self.restore_vlans(&target, &before, &present).await;
+            // As in add: a failed restore after a refused message is only logged.
+            let _ = self.restore_vlans(&target, &before, &present).await;
             return Err(e);
         }
         let after = match self.vlans_of(op, &target).await {
             Ok(a) => a,
             Err(e) => {
-                self.restore_vlans(&target, &before, &present).await;
-                return Err(e);
+                let undo = self.restore_vlans(&target, &before, &present).await.err();
+                return Err(e.with_undo_failures(undo.into_iter().collect()));
             }
         };
         if let Some((id, _, _)) = vlan::expand(&after)
             .into_iter()
             .find(|(id, _, _)| ranges.iter().any(|r| r.contains(*id)))
         {
-            self.restore_vlans(&target, &before, &present).await;
+            let undo = self.restore_vlans(&target, &before, &present).await.err();
             return Err(Error::NotApplied {
                 op,
                 iface: target.name,
                 what: format!("VLAN {id}"),
                 expected: "absent".into(),
                 actual: "present".into(),
-            });
+            }
+            .with_undo_failures(undo.into_iter().collect()));
         }
         Ok(())
     }

@@ -245,6 +245,19 @@ pub enum Error {
         /// What the kernel said, or which feature is missing.
         detail: String,
     },
+    /// An operation failed, and taking back what it had done failed too:
+    /// the interfaces it touched may be half-configured. `cause` is the
+    /// first error (what the operation alone would have returned); `undo`
+    /// has each undo step that failed, in the order they were tried.
+    /// Applying the desired state again converges (see
+    /// [`BridgeConfig::apply`](crate::BridgeConfig::apply)).
+    #[error("{cause}; undoing it failed too: {}", join_errors(undo))]
+    UndoFailed {
+        /// The error that made the operation stop.
+        cause: Box<Error>,
+        /// The undo steps that failed.
+        undo: Vec<Error>,
+    },
     /// The kernel acknowledged a change but reading it back shows it was not applied.
     #[error(
         "{op} {iface}: kernel accepted the request but {what} reads back as {actual}, not {expected}"
@@ -507,6 +520,7 @@ impl Error {
     #[must_use]
     pub fn errno(&self) -> Option<i32> {
         match self {
+            Error::UndoFailed { cause, .. } => cause.errno(),
             Error::NotFound { errno, .. } | Error::NoSuchEntry { errno, .. } => *errno,
             Error::AlreadyExists { .. } => Some(libc::EEXIST),
             Error::PermissionDenied { .. } => Some(libc::EPERM),
@@ -514,6 +528,43 @@ impl Error {
             Error::Netlink { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error(),
             _ => None,
+        }
+    }
+}
+
+fn join_errors(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// The error that made an operation stop: for [`Error::UndoFailed`] its
+    /// `cause`, otherwise the error itself.
+    ///
+    /// ```
+    /// let e = bridgekit::IfName::new("").unwrap_err();
+    /// assert!(matches!(e.cause(), bridgekit::Error::InvalidInput { .. }));
+    /// ```
+    #[must_use]
+    pub fn cause(&self) -> &Error {
+        match self {
+            Error::UndoFailed { cause, .. } => cause,
+            e => e,
+        }
+    }
+
+    /// `self`, or with undo failures: [`Error::UndoFailed`].
+    pub(crate) fn with_undo_failures(self, undo: Vec<Error>) -> Error {
+        if undo.is_empty() {
+            self
+        } else {
+            Error::UndoFailed {
+                cause: Box::new(self),
+                undo,
+            }
         }
     }
 }

@@ -109,6 +109,7 @@ mod error;
 mod events;
 mod fdb;
 mod hardening;
+mod journal;
 mod kernel;
 mod legacy;
 mod mac;

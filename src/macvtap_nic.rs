@@ -297,12 +297,16 @@ impl MacvtapNic {
                 })
             }
             .await;
-            if made.is_err() {
-                if let Err(undo) = nl.delete_link_by_name(op, name.as_str()).await {
-                    warn!(%name, error = %undo, "could not delete the macvtap after a failure");
-                }
+            match made {
+                Err(e) => match nl.delete_link_by_name(op, name.as_str()).await {
+                    Err(undo) => {
+                        warn!(%name, error = %undo, "could not delete the macvtap after a failure");
+                        Err(e.with_undo_failures(vec![undo]))
+                    }
+                    Ok(()) => Err(e),
+                },
+                ok => ok,
             }
-            made
         })
         .await
     }

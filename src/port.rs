@@ -133,14 +133,6 @@ impl PortConfig {
         Self::default()
     }
 
-    /// A config that sets exactly `options`.
-    pub(crate) fn from_options(options: PortOptions) -> Self {
-        PortConfig {
-            options,
-            ..Self::default()
-        }
-    }
-
     /// libvirt's `macTableManager='libvirt'` for a guest NIC: learning and
     /// unicast flooding off, and a static FDB entry for `guest_mac` on the
     /// port, so the bridge forwards to the guest without learning. With a

@@ -13,6 +13,7 @@ use tracing::warn;
 use crate::bridge::Bridge;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::journal::Journal;
 use crate::netlink::{LinkChange, LinkSnapshot};
 use crate::port::{PortConfig, PortRef, ToPort};
 
@@ -81,27 +82,23 @@ impl Bridge {
         // One turn for the whole call: no other port change of this
         // connection interleaves with it.
         let _membership = self.nl.membership().await;
-        let mut done = Vec::with_capacity(list.len());
+        let mut seen: Vec<u32> = Vec::with_capacity(list.len());
+        let mut journal = Journal::new();
         for (port, config) in &list {
             match self.attach_one_locked(port, config).await {
                 Ok(attached) => {
-                    let twice = done.iter().any(|a: &crate::bridge_port::Attached| {
-                        a.link.index == attached.link.index
-                    });
+                    let twice = seen.contains(&attached.link.index);
+                    seen.push(attached.link.index);
                     let name = attached.link.name.clone();
-                    done.push(attached);
+                    journal.append(attached.journal);
                     if twice {
-                        for attached in done.into_iter().rev() {
-                            self.undo_attach(attached).await;
-                        }
-                        return Err(named_twice(&name));
+                        let failed = journal.rollback(self).await;
+                        return Err(named_twice(&name).with_undo_failures(failed));
                     }
                 }
                 Err(e) => {
-                    for attached in done.into_iter().rev() {
-                        self.undo_attach(attached).await;
-                    }
-                    return Err(e);
+                    let failed = journal.rollback(self).await;
+                    return Err(e.with_undo_failures(failed));
                 }
             }
         }
@@ -162,8 +159,8 @@ impl Bridge {
                 .set_link(op, &link.name, link.index, &nomaster)
                 .await
             {
-                self.reattach(&links[..i]).await;
-                return Err(e);
+                let failed = self.reattach(&links[..i]).await;
+                return Err(e.with_undo_failures(failed));
             }
         }
         Ok(())
@@ -171,15 +168,19 @@ impl Bridge {
 
     /// Best effort: puts detached ports back with their old options, in
     /// their old order (so the kernel hands out the same port numbers).
-    async fn reattach(&self, links: &[LinkSnapshot]) {
+    /// Returns the re-attaches that failed.
+    async fn reattach(&self, links: &[LinkSnapshot]) -> Vec<Error> {
+        let mut failed = Vec::new();
         for link in links {
             if let Err(e) = self
                 .put_back(&link.name, link.index, Some(self.index), link.port)
                 .await
             {
                 warn!(port = %link.name, bridge = %self.name, error = %e, "could not re-attach a port after a failed detach_ports");
+                failed.push(e);
             }
         }
+        failed
     }
 }
 

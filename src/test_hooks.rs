@@ -14,6 +14,8 @@ use crate::error::{Error, Op, Result};
 pub(crate) struct Fault {
     pub(crate) at: u64,
     pub(crate) errno: i32,
+    /// Fail every step from `at` on, not only that one (until cleared).
+    pub(crate) sticky: bool,
 }
 
 /// The hooks' state, one per connection (shared by its clones).
@@ -41,7 +43,11 @@ impl Hooks {
     pub(crate) fn step(&self, op: Op, iface: &str) -> Result<()> {
         let n = self.steps.fetch_add(1, Ordering::SeqCst);
         let mut fault = self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(Fault { at, errno }) = *fault {
+        if let Some(Fault { at, errno, sticky }) = *fault {
+            if sticky && n >= at {
+                tracing::debug!(%op, iface, errno, "injected fault (sticky)");
+                return Err(Error::from_errno(op, iface, errno));
+            }
             if at == n {
                 *fault = None;
                 tracing::debug!(%op, iface, errno, "injected fault");

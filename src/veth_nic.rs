@@ -296,6 +296,7 @@ impl VethNic {
                     // wherever it is now.
                     if let Err(undo) = delete_by_name(&nl, &host).await {
                         warn!(%host, error = %undo, "could not delete the veth pair after a failure");
+                        return Err(e.with_undo_failures(vec![undo]));
                     }
                     Err(e)
                 }

@@ -330,8 +330,9 @@ impl VmNic {
         let name = match IfName::new(&tap.name) {
             Ok(n) => n,
             Err(e) => {
-                remove_tap(tap.fds, config.persistent, &tap.name);
-                return Err(e);
+                let undo = remove_tap(tap.fds, config.persistent, &tap.name).err();
+                let undo = undo.map(|u| Error::io(op, &tap.name, u));
+                return Err(e.with_undo_failures(undo.into_iter().collect()));
             }
         };
         let steps = async {
@@ -359,10 +360,10 @@ impl VmNic {
                 persistent: config.persistent,
                 fds: tap.fds,
             }),
-            Err(e) => {
-                remove_tap(tap.fds, config.persistent, name.as_str());
-                Err(e)
-            }
+            Err(e) => match remove_tap(tap.fds, config.persistent, name.as_str()) {
+                Err(undo) => Err(e.with_undo_failures(vec![Error::io(op, name.as_str(), undo)])),
+                Ok(()) => Err(e),
+            },
         }
     }
 
@@ -510,13 +511,15 @@ impl VmNic {
 
 /// Undoes a tap: clears persistence, closes the fds (the kernel then
 /// removes the device).
-fn remove_tap(fds: Vec<OwnedFd>, persistent: bool, name: &str) {
+fn remove_tap(fds: Vec<OwnedFd>, persistent: bool, name: &str) -> std::io::Result<()> {
     if persistent {
         if let Some(fd) = fds.first() {
             if let Err(e) = tap::clear_persist(fd) {
                 warn!(tap = name, error = %e, "could not clear persistence of a tap being undone");
+                return Err(e);
             }
         }
     }
     drop(fds);
+    Ok(())
 }

@@ -257,3 +257,71 @@ fn apply_undoes_every_step_including_the_ipv6_settings() {
         Ok(())
     });
 }
+
+/// When an undo step fails too, the caller hears of it in the returned
+/// error, next to the cause (not only in a log line): every step from the
+/// k-th on is made to fail, so the undo steps fail as well.
+#[test]
+fn a_failed_undo_is_reported_next_to_the_cause() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, fixed_mac_bridge()).await?;
+        veth("p0", "p0peer");
+        let config = || PortConfig::managed("52:54:00:00:00:21").hairpin(true).up();
+        let mut reported = 0;
+        for k in 1..8 {
+            nl.inject_failing_from(k, libc::EBUSY);
+            let result = br.attach_port("p0", config()).await;
+            nl.clear_fault();
+            match result {
+                Ok(()) => break,
+                Err(e @ bridgekit::Error::UndoFailed { .. }) => {
+                    reported += 1;
+                    assert_eq!(e.errno(), Some(libc::EBUSY), "{e}");
+                    assert!(e.to_string().contains("undoing it failed too"), "{e}");
+                    let bridgekit::Error::UndoFailed { cause, undo } = &e else {
+                        unreachable!()
+                    };
+                    assert_eq!(cause.errno(), Some(libc::EBUSY));
+                    assert!(!undo.is_empty());
+                    assert!(undo.iter().all(|u| u.errno() == Some(libc::EBUSY)), "{e}");
+                }
+                // Nothing to undo yet (the first change failed).
+                Err(e) => assert_eq!(e.errno(), Some(libc::EBUSY), "{e}"),
+            }
+            // Half-configured now, as the error says: the same call again
+            // converges it.
+            br.attach_port("p0", config()).await?;
+            assert_eq!(slave("p0")["hairpin"], true);
+            br.detach_port("p0").await?;
+        }
+        assert!(reported > 0, "no undo failed: the test proves nothing");
+
+        // apply: an MTU change made, then every step from the next on fails.
+        let desired = fixed_mac_bridge().mtu(1400).address("10.31.0.1/24");
+        let mut reported = 0;
+        for k in 1..10 {
+            nl.inject_failing_from(k, libc::EBUSY);
+            let result = desired.apply(&nl).await;
+            nl.clear_fault();
+            match result {
+                Ok(_) => break,
+                Err(e @ bridgekit::Error::UndoFailed { .. }) => {
+                    reported += 1;
+                    assert_eq!(e.cause().errno(), Some(libc::EBUSY), "{e}");
+                }
+                Err(e) => assert_eq!(e.errno(), Some(libc::EBUSY), "{e}"),
+            }
+            fixed_mac_bridge().mtu(1500).apply(&nl).await?;
+            let _ = br.remove_address("10.31.0.1/24").await;
+        }
+        assert!(
+            reported > 0,
+            "no undo of apply failed: the test proves nothing"
+        );
+        Ok(())
+    });
+}
+
+fn slave(port: &str) -> serde_json::Value {
+    ip_link(port).unwrap()["linkinfo"]["info_slave_data"].clone()
+}

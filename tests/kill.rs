@@ -224,7 +224,10 @@ fn settle() {
         if !pending {
             return;
         }
-        assert!(Instant::now() < deadline, "addresses still tentative: {out}");
+        assert!(
+            Instant::now() < deadline,
+            "addresses still tentative: {out}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -264,6 +267,13 @@ fn whole_view() -> Value {
     flagged.sort();
     view["link_modes"] = modes.into();
     view["addr_flags"] = flagged.into();
+    // Order is not state: the kernel lists by ifindex, and a link made
+    // again gets a new one.
+    for (_, v) in view.as_object_mut().unwrap().iter_mut() {
+        if let Some(a) = v.as_array_mut() {
+            a.sort_by_key(|x| x.to_string());
+        }
+    }
     view
 }
 
@@ -286,6 +296,9 @@ fn differences(want: &Value, got: &Value) -> String {
             }
             _ => out.push(format!("{key}: want {w}, got {g}")),
         }
+    }
+    if out.is_empty() {
+        return format!("(same entries, other order or count)\n  want {want}\n  got  {got}");
     }
     out.join("\n    ")
 }

@@ -25,7 +25,26 @@ impl Netlink {
     pub fn inject_fault(&self, after: u64, errno: i32) {
         let h = self.hooks();
         let at = h.steps.load(Ordering::SeqCst) + after;
-        *h.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault { at, errno });
+        *h.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault {
+            at,
+            errno,
+            sticky: false,
+        });
+    }
+
+    /// Makes every kernel-facing step from the `after`-th on fail with
+    /// `errno` — the step and every undo step after it — until
+    /// [`clear_fault`](Netlink::clear_fault).
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn inject_failing_from(&self, after: u64, errno: i32) {
+        let h = self.hooks();
+        let at = h.steps.load(Ordering::SeqCst) + after;
+        *h.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault {
+            at,
+            errno,
+            sticky: true,
+        });
     }
 
     /// Whether a fault set by [`inject_fault`](Netlink::inject_fault) is

@@ -661,6 +661,15 @@ impl LinkSnapshot {
                                         st.disabled = conf.disable_ipv6 != 0;
                                         st.accept_ra = conf.accept_ra != 0;
                                         st.autoconf = conf.autoconf != 0;
+                                        // IFLA_INET6_ADDR_GEN_MODE, which
+                                        // follows, says it again where it
+                                        // parses; on 5.10 it does not (the
+                                        // kernel shows `none`, the parse
+                                        // gives nothing), so the devconf
+                                        // array's copy (4.11+) stands in.
+                                        if st.auto_link_local.is_none() {
+                                            st.auto_link_local = Some(conf.addr_gen_mode != 1);
+                                        }
                                     }
                                     AfSpecInet6::AddrGenMode(mode) => {
                                         st.auto_link_local = Some(*mode != In6AddrGenMode::None)
