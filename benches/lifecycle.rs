@@ -1,6 +1,8 @@
 //! Bridge lifecycle benchmarks: bring-up and teardown as libvirt does it
 //! (create with MAC + MTU, an IPv4 and an IPv6 nodad address, up; delete),
-//! `status()` of a bridge with 1000 ports, and resident memory over many
+//! `status()` of a bridge with 1000 ports, `apply` of an unchanged bridge
+//! with 100 ports (its time, its changes and the kernel notifications it
+//! caused: none), and resident memory over many
 //! create/attach/delete cycles — bridgekit next to raw rtnetlink, `ip
 //! -batch` and `ip` one process per step, all in this run, in a private
 //! network namespace.
@@ -38,6 +40,7 @@ fn main() -> BoxResult<()> {
             if quick { 10 } else { 40 },
         )
         .await?;
+        apply_unchanged(&nl, &h, 100, if quick { 10 } else { 40 }).await?;
         memory(&nl, quick).await?;
         println!("\nMachine: {}", machine());
         Ok(())
@@ -274,6 +277,118 @@ async fn status(nl: &Netlink, h: &Handle, n: usize, samples: usize) -> BoxResult
         let lines: String = (0..n).map(|i| format!("link del bkst{i}\n")).collect();
         batch("ip", &lines)?;
     }
+    Ok(())
+}
+
+/// `apply` of a desired state the bridge already has: 100 ports with
+/// options, a fixed MAC, an MTU, two addresses. What it must cost is the
+/// reads; raw rtnetlink does the same reads (the bridge, its addresses,
+/// each port) without checking anything. A multicast listener counts the
+/// kernel's notifications during the applies: a change request would
+/// cause one.
+async fn apply_unchanged(nl: &Netlink, h: &Handle, n: usize, samples: usize) -> BoxResult<()> {
+    println!("\n### `apply` of an unchanged bridge with {n} ports\n");
+    make_veths("bkap", n)?;
+    let mut desired = BridgeConfig::new("bkapply")?
+        .mac(MAC)
+        .mtu(1500)
+        .address("192.168.203.1/24")
+        .address("fd00:203::1/64");
+    for i in 0..n {
+        desired = desired.port(
+            format!("bkap{i}").as_str(),
+            PortConfig::new().learning(false).cost(10).up(),
+        );
+    }
+    let first = desired.apply(nl).await?;
+    let index = first.bridge.index();
+    let ports: Vec<u32> = (0..n)
+        .map(|i| ifindex(&format!("bkap{i}")))
+        .collect::<BoxResult<_>>()?;
+    // Let DAD and the ports settle: their notifications are not ours.
+    first
+        .bridge
+        .wait_dad(Duration::from_secs(10))
+        .await
+        .map_err(|e| format!("DAD: {e}"))?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (lconn, _lh, mut heard) = rtnetlink::new_multicast_connection(&[
+        rtnetlink::MulticastGroup::Link,
+        rtnetlink::MulticastGroup::Ipv4Ifaddr,
+        rtnetlink::MulticastGroup::Ipv6Ifaddr,
+        rtnetlink::MulticastGroup::Neigh,
+    ])?;
+    let listener = tokio::spawn(lconn);
+    let raw = async || -> BoxResult<usize> {
+        let mut count = h
+            .link()
+            .get()
+            .match_index(index)
+            .execute()
+            .try_collect::<Vec<_>>()
+            .await?
+            .len();
+        let mut addrs = h.address().get().set_link_index_filter(index);
+        addrs.message_mut().header.index = index;
+        count += addrs.execute().try_collect::<Vec<_>>().await?.len();
+        for p in &ports {
+            count += h
+                .link()
+                .get()
+                .match_index(*p)
+                .execute()
+                .try_collect::<Vec<_>>()
+                .await?
+                .len();
+        }
+        Ok(count)
+    };
+    let (mut ours, mut floor) = (Vec::new(), Vec::new());
+    let mut changes = 0;
+    for i in 0..samples + 2 {
+        let t = Instant::now();
+        let applied = desired.apply(nl).await?;
+        let d = t.elapsed();
+        changes += applied.changes.len();
+        if i >= 2 {
+            ours.push(d);
+        }
+        let t = Instant::now();
+        raw().await?;
+        if i >= 2 {
+            floor.push(t.elapsed());
+        }
+    }
+    // Whatever the applies caused has been queued by now.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut notifications = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(
+        Duration::from_millis(50),
+        futures::StreamExt::next(&mut heard),
+    )
+    .await
+    {
+        notifications += 1;
+    }
+    listener.abort();
+    let (o, w) = (stats(ours), stats(floor));
+    header(&[
+        "bridgekit apply (unchanged)",
+        "raw rtnetlink (the same reads)",
+        "bridgekit / raw",
+        "changes reported",
+        "kernel notifications",
+    ]);
+    row(&[
+        show(&o),
+        show(&w),
+        format!("{:.2}×", ratio(&o, &w)),
+        changes.to_string(),
+        notifications.to_string(),
+    ]);
+    first.bridge.delete().await?;
+    let lines: String = (0..n).map(|i| format!("link del bkap{i}\n")).collect();
+    batch("ip", &lines)?;
     Ok(())
 }
 
