@@ -312,12 +312,7 @@ fn guest_child() {
         return;
     }
     const HDR: usize = 10; // struct virtio_net_hdr (IFF_VNET_HDR)
-    let mut frame = vec![0u8; HDR];
-    frame.extend_from_slice(&[0xff; 6]);
-    frame.extend_from_slice(&GUEST_MAC);
-    frame.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
-    frame.extend_from_slice(&GUEST_MAC);
-    frame.extend_from_slice(&[192, 168, 195, 10, 0, 0, 0, 0, 0, 0, 192, 168, 195, 1]);
+    let frame = arp::request(HDR, GUEST_MAC, [192, 168, 195, 10], [192, 168, 195, 1]);
     // SAFETY: writes a live buffer to an fd number handed to this process.
     let n = unsafe { libc::write(fds[0], frame.as_ptr().cast(), frame.len()) };
     if n < 0 {
@@ -328,32 +323,11 @@ fn guest_child() {
         }
         panic!("write: {e}");
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut buf = [0u8; 2048];
-    while Instant::now() < deadline {
-        let mut polls: Vec<libc::pollfd> = fds
-            .iter()
-            .map(|&fd| libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        // SAFETY: a live array of pollfds.
-        unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, 100) };
-        for p in polls.iter().filter(|p| p.revents & libc::POLLIN != 0) {
-            // SAFETY: reads into a live buffer.
-            let n = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n < (HDR + 42) as isize {
-                continue;
-            }
-            let f = &buf[HDR..n as usize];
-            if f[12..14] == [0x08, 0x06] && f[20..22] == [0, 2] {
-                let mac: Vec<String> = f[22..28].iter().map(|b| format!("{b:02x}")).collect();
-                println!("GUEST:reply {}", mac.join(":"));
-                return;
-            }
+    match arp::await_reply(&fds, HDR, Duration::from_secs(5)) {
+        Some(f) => {
+            let mac: Vec<String> = f[22..28].iter().map(|b| format!("{b:02x}")).collect();
+            println!("GUEST:reply {}", mac.join(":"));
         }
+        None => println!("GUEST:no reply"),
     }
-    println!("GUEST:no reply");
 }

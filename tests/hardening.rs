@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::Ipv6Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bridgekit::{Bridge, BridgeConfig, Change, Error, Ipv6Sysctl, Netlink, Op, PortConfig};
@@ -511,64 +510,19 @@ fn kill_config(which: &str) -> BridgeConfig {
     }
 }
 
-/// Runs the child, lets it start `apply`, kills it after `delay`
-/// (`None`: lets it finish and returns how long `apply` took).
-fn run_child(which: &str, delay: Option<Duration>) -> Option<Duration> {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "kill_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(KILL_CHILD, which)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut wait_for = |tag: &str| -> Option<String> {
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            // The harness prints "test kill_child ... " before the first line.
-            .find_map(|l| l.find(tag).map(|at| l[at + tag.len()..].to_string()))
-    };
-    wait_for("KILL:ready").expect("child did not get ready");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"go\n").unwrap();
-    stdin.flush().unwrap();
-    match delay {
-        Some(d) => {
-            std::thread::sleep(d);
-            let _ = child.kill(); // SIGKILL
-            let _ = child.wait();
-            None
-        }
-        None => {
-            let micros = wait_for("KILL:done ").expect("child did not finish");
-            assert!(child.wait().unwrap().success());
-            Some(Duration::from_micros(micros.trim().parse().unwrap()))
-        }
-    }
-}
-
 #[test]
 fn no_kill_point_leaves_a_bridge_up_that_takes_router_advertisements() {
     netns_test(|nl| async move {
         for which in ["dual", "ipv4"] {
             let disable = if which == "dual" { "0" } else { "1" };
-            let took = run_child(which, None).unwrap();
+            let took = kill::run_child("kill_child", (KILL_CHILD, which), None).unwrap();
             assert_eq!(sysctls("br0"), guarded(disable));
             sh(&["ip", "link", "del", "br0"]);
             let points = scaled(40);
             let span = took.mul_f64(1.5);
             for i in 0..points {
                 let delay = span.mul_f64(i as f64 / points as f64);
-                run_child(which, Some(delay));
+                kill::run_child("kill_child", (KILL_CHILD, which), Some(delay));
                 // The promise at every kill point: up means guarded.
                 if ip_link("br0").is_some() && is_up("br0") {
                     let have = sysctls("br0");

@@ -14,8 +14,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bridgekit::{
@@ -303,56 +301,11 @@ fn differences(want: &Value, got: &Value) -> String {
     out.join("\n    ")
 }
 
-/// Runs the child, lets it start, and kills it after `delay` (`None`: lets
-/// it finish and returns how long the operation took).
-fn run_child(op: Op, delay: Option<Duration>) -> Option<Duration> {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "kill_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(KILL_OP, op.name())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut wait_for = |tag: &str| -> Option<String> {
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| l.find(tag).map(|at| l[at + tag.len()..].to_string()))
-    };
-    wait_for("KILL:ready").expect("child did not get ready");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"go\n").unwrap();
-    stdin.flush().unwrap();
-    match delay {
-        Some(d) => {
-            std::thread::sleep(d);
-            let _ = child.kill(); // SIGKILL
-            let _ = child.wait();
-            None
-        }
-        None => {
-            let micros = wait_for("KILL:done ").expect("child did not finish");
-            let _ = child.kill(); // a VM NIC's child holds its queues until killed
-            let _ = child.wait();
-            Some(Duration::from_micros(micros.trim().parse().unwrap()))
-        }
-    }
-}
-
 /// Times `op`, takes the reference view, then kills it at `POINTS` points
 /// and checks that a restart converges to the reference every time.
 async fn harness(nl: &Netlink, op: Op) -> TestResult {
     op.prepare(nl).await;
-    let took = run_child(op, None).ok_or("no duration")?;
+    let took = kill::run_child("kill_child", (KILL_OP, op.name()), None).ok_or("no duration")?;
     let held = op.restart(nl).await;
     let reference = whole_view();
     drop(held);
@@ -362,7 +315,7 @@ async fn harness(nl: &Netlink, op: Op) -> TestResult {
     for i in 0..POINTS {
         let delay = span.mul_f64(i as f64 / POINTS as f64);
         op.prepare(nl).await;
-        run_child(op, Some(delay));
+        kill::run_child("kill_child", (KILL_OP, op.name()), Some(delay));
         let held = op.restart(nl).await;
         let view = whole_view();
         drop(held);

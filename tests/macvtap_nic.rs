@@ -9,7 +9,7 @@
 mod common;
 
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bridgekit::{Error, MacvtapMode, MacvtapNic, MacvtapNicConfig};
 use common::*;
@@ -54,14 +54,7 @@ async fn create_or_skip(nl: &bridgekit::Netlink, config: MacvtapNicConfig) -> Op
 /// reply on any queue; returns the replier's MAC.
 fn arp_through(nic: &MacvtapNic) -> Option<[u8; 6]> {
     let fds: Vec<i32> = nic.queue_fds().iter().map(AsRawFd::as_raw_fd).collect();
-    let mut frame = Vec::new();
-    frame.extend_from_slice(&[0xff; 6]);
-    frame.extend_from_slice(&GUEST);
-    frame.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
-    frame.extend_from_slice(&GUEST);
-    frame.extend_from_slice(&GUEST_IP);
-    frame.extend_from_slice(&[0; 6]);
-    frame.extend_from_slice(&PEER_IP);
+    let frame = arp::request(0, GUEST, GUEST_IP, PEER_IP);
     // SAFETY: writes a live buffer to a queue fd the NIC owns.
     let n = unsafe { libc::write(fds[0], frame.as_ptr().cast(), frame.len()) };
     assert_eq!(
@@ -70,33 +63,10 @@ fn arp_through(nic: &MacvtapNic) -> Option<[u8; 6]> {
         "write: {}",
         std::io::Error::last_os_error()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut buf = [0u8; 2048];
-    while Instant::now() < deadline {
-        let mut polls: Vec<libc::pollfd> = fds
-            .iter()
-            .map(|&fd| libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        // SAFETY: a live array of pollfds.
-        unsafe { libc::poll(polls.as_mut_ptr(), polls.len() as libc::nfds_t, 100) };
-        for p in polls.iter().filter(|p| p.revents & libc::POLLIN != 0) {
-            // SAFETY: reads into a live buffer.
-            let n = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 42 {
-                continue;
-            }
-            let f = &buf[..n as usize];
-            if f[12..14] == [0x08, 0x06] && f[20..22] == [0, 2] && f[28..32] == PEER_IP {
-                assert_eq!(f[0..6], GUEST, "the reply is for the guest's MAC");
-                return Some(f[22..28].try_into().unwrap());
-            }
-        }
-    }
-    None
+    let f = arp::await_reply(&fds, 0, Duration::from_secs(10))?;
+    assert_eq!(f[28..32], PEER_IP, "a reply from the lower's peer");
+    assert_eq!(f[0..6], GUEST, "the reply is for the guest's MAC");
+    Some(f[22..28].try_into().unwrap())
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! `bridge -j`), not only through bridgekit's getters.
 #![allow(dead_code)]
 
+pub mod arp;
 pub mod kernel;
+pub mod kill;
 pub mod raw;
 
 use std::future::Future;
