@@ -6,7 +6,14 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use bridgekit::{
+    Bridge, BridgeConfig, Netlink, PortConfig, VlanId, VlanMember, VlanRange, VmNic, VmNicConfig,
+};
+use serde_json::Value;
+
+use super::{TestResult, kernel_state, sh, sh_ok, veth};
 
 /// Starts `child_test` (an ignored test of this binary) with `env` set,
 /// lets it get ready, tells it to go, and SIGKILLs it after `delay`.
@@ -54,4 +61,343 @@ pub fn run_child(child_test: &str, env: (&str, &str), delay: Option<Duration>) -
             Some(Duration::from_micros(micros.trim().parse().unwrap()))
         }
     }
+}
+
+pub const KILL_OP: &str = "BRIDGEKIT_TEST_KILL_OP";
+const MAC: &str = "52:54:00:00:1a:01";
+const GUEST: &str = "52:54:00:00:1a:02";
+/// Kill points per operation.
+const POINTS: usize = 40;
+
+/// The operations the harness interrupts.
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    /// `Bridge::create` in the staged order (a fixed MAC), IPv4 + IPv6, a
+    /// managed guest port whose peer is down (the bridge has no carrier).
+    StagedCreate,
+    /// `Bridge::create` in one message (`ipv6_ready_without_ports(false)`),
+    /// up, the same addresses and port, the port's peer up.
+    OneMessageCreate,
+    /// `apply` of three ports with VLANs onto an existing bridge.
+    ApplyPortsAndVlans,
+    /// `VmNic::create` with its attach, on an existing bridge.
+    VmNicCreate,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::StagedCreate => "staged",
+            Op::OneMessageCreate => "one-message",
+            Op::ApplyPortsAndVlans => "apply-ports-vlans",
+            Op::VmNicCreate => "vm-nic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Op {
+        [
+            Op::StagedCreate,
+            Op::OneMessageCreate,
+            Op::ApplyPortsAndVlans,
+            Op::VmNicCreate,
+        ]
+        .into_iter()
+        .find(|o| o.name() == s)
+        .expect("a known operation")
+    }
+
+    /// The bridge as the operation leaves it (the desired state).
+    fn config(self) -> BridgeConfig {
+        let base = BridgeConfig::new("br0")
+            .unwrap()
+            .mac(MAC)
+            .mtu(1420)
+            .address("10.26.0.1/24")
+            .address("fd26::1/64");
+        match self {
+            Op::StagedCreate => base.port("p0", PortConfig::managed(GUEST).up()),
+            Op::OneMessageCreate => base
+                .ipv6_ready_without_ports(false)
+                .forward_delay(Duration::ZERO)
+                .up(true)
+                .port("p0", PortConfig::managed(GUEST).up()),
+            Op::ApplyPortsAndVlans => base
+                .vlan_filtering(true)
+                .port(
+                    "p0",
+                    PortConfig::managed(GUEST)
+                        .vlan(VlanMember::access(VlanId::new(10).unwrap()))
+                        .up(),
+                )
+                .port(
+                    "p1",
+                    PortConfig::new()
+                        .vlan(VlanMember::tagged(VlanRange::new(20, 29).unwrap()))
+                        .up(),
+                )
+                .port(
+                    "p2",
+                    PortConfig::new()
+                        .isolated(true)
+                        .vlan(VlanMember::access(VlanId::new(30).unwrap()))
+                        .up(),
+                ),
+            Op::VmNicCreate => base,
+        }
+    }
+
+    fn nic(self) -> VmNicConfig {
+        VmNicConfig::new(GUEST)
+            .name("vnet0")
+            .queues(2)
+            .port(PortConfig::managed(GUEST).up())
+    }
+
+    /// Runs the operation once (in the child).
+    pub async fn perform(self, nl: &Netlink) {
+        match self {
+            Op::StagedCreate | Op::OneMessageCreate => {
+                Bridge::create(nl, self.config()).await.expect("create");
+            }
+            Op::ApplyPortsAndVlans => {
+                self.config().apply(nl).await.expect("apply");
+            }
+            Op::VmNicCreate => {
+                let br = Bridge::open(nl, "br0").await.expect("open");
+                let nic = VmNic::create(&br, self.nic()).await.expect("VmNic::create");
+                // Hold the queues as a VMM would until the end.
+                std::mem::forget(nic);
+            }
+        }
+    }
+
+    /// The namespace before the operation: its ports, and for the
+    /// operations on an existing bridge, the bridge.
+    async fn prepare(self, nl: &Netlink) {
+        let _ = sh_ok(&["ip", "link", "del", "br0"]);
+        for p in ["p0", "p1", "p2"] {
+            let _ = sh_ok(&["ip", "link", "del", p]);
+        }
+        let ports: &[&str] = match self {
+            Op::ApplyPortsAndVlans => &["p0", "p1", "p2"],
+            Op::VmNicCreate => &[],
+            _ => &["p0"],
+        };
+        for (i, p) in ports.iter().enumerate() {
+            let peer = format!("{p}peer");
+            veth(p, &peer);
+            // Fixed MACs: the view compares them.
+            sh(&[
+                "ip",
+                "link",
+                "set",
+                p,
+                "address",
+                &format!("52:54:00:00:1b:0{i}"),
+            ]);
+            sh(&[
+                "ip",
+                "link",
+                "set",
+                &peer,
+                "address",
+                &format!("52:54:00:00:1c:0{i}"),
+            ]);
+            // No addresses of the peer's own to wait for.
+            sh(&["ip", "link", "set", &peer, "addrgenmode", "none"]);
+            if matches!(self, Op::OneMessageCreate) {
+                sh(&["ip", "link", "set", &peer, "up"]);
+            }
+        }
+        match self {
+            Op::ApplyPortsAndVlans | Op::VmNicCreate => {
+                BridgeConfig::new("br0")
+                    .unwrap()
+                    .mac(MAC)
+                    .mtu(1420)
+                    .address("10.26.0.1/24")
+                    .address("fd26::1/64")
+                    .apply(nl)
+                    .await
+                    .expect("the bridge before the operation");
+            }
+            _ => {}
+        }
+    }
+
+    /// After a kill: what a restarted daemon does — the same desired state
+    /// again — then DAD. Returns what it holds (a NIC's queues) until the
+    /// view has been taken.
+    async fn restart(self, nl: &Netlink) -> Option<VmNic> {
+        let applied = self.config().apply(nl).await.expect("apply after the kill");
+        let nic = match self {
+            Op::VmNicCreate => Some(
+                VmNic::create(&applied.bridge, self.nic())
+                    .await
+                    .expect("VmNic::create after the kill"),
+            ),
+            _ => None,
+        };
+        applied
+            .bridge
+            .wait_dad(Duration::from_secs(20))
+            .await
+            .expect("DAD after the kill");
+        nic
+    }
+}
+
+/// Waits until no address in the namespace is tentative (the ports' and
+/// taps' own link-locals run DAD too, on their own clock), so that two
+/// views compare states, not moments.
+fn settle() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = sh(&["ip", "-j", "addr", "show", "tentative"]);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let pending = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["addr_info"].as_array().is_some_and(|a| !a.is_empty()));
+        if !pending {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "addresses still tentative: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `kernel_state` with what it leaves out and a restart must also get
+/// right: each link's admin state and `addrgenmode`, and each address's
+/// flags.
+fn whole_view() -> Value {
+    settle();
+    let mut view = kernel_state();
+    let links: Value = serde_json::from_str(&sh(&["ip", "-j", "-d", "link", "show"])).unwrap();
+    let modes: Vec<String> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {} {}",
+                l["ifname"],
+                l["operstate"],
+                l.get("inet6_addr_gen_mode").unwrap_or(&Value::Null)
+            )
+        })
+        .collect();
+    let addrs: Value = serde_json::from_str(&sh(&["ip", "-j", "addr", "show"])).unwrap();
+    let mut flagged = Vec::new();
+    for l in addrs.as_array().unwrap() {
+        for a in l["addr_info"].as_array().unwrap() {
+            let mut a = a.clone();
+            if let Some(o) = a.as_object_mut() {
+                // Lifetimes tick; the rest is state.
+                o.retain(|k, _| !k.ends_with("_lft"));
+            }
+            flagged.push(format!("{} {a}", l["ifname"]));
+        }
+    }
+    flagged.sort();
+    view["link_modes"] = modes.into();
+    view["addr_flags"] = flagged.into();
+    // Order is not state: the kernel lists by ifindex, and a link made
+    // again gets a new one.
+    for (_, v) in view.as_object_mut().unwrap().iter_mut() {
+        if let Some(a) = v.as_array_mut() {
+            a.sort_by_key(|x| x.to_string());
+        }
+    }
+    view
+}
+
+/// What differs between two views, entry by entry.
+fn differences(want: &Value, got: &Value) -> String {
+    let mut out = Vec::new();
+    for (key, w) in want.as_object().unwrap() {
+        let g = &got[key];
+        if w == g {
+            continue;
+        }
+        match (w.as_array(), g.as_array()) {
+            (Some(w), Some(g)) => {
+                for x in w.iter().filter(|x| !g.contains(x)) {
+                    out.push(format!("{key}: missing {x}"));
+                }
+                for x in g.iter().filter(|x| !w.contains(x)) {
+                    out.push(format!("{key}: extra {x}"));
+                }
+            }
+            _ => out.push(format!("{key}: want {w}, got {g}")),
+        }
+    }
+    if out.is_empty() {
+        return format!("(same entries, other order or count)\n  want {want}\n  got  {got}");
+    }
+    out.join("\n    ")
+}
+
+/// Times `op`, takes the reference view, then kills it at `POINTS` points
+/// and checks that a restart converges to the reference every time.
+pub async fn harness(nl: &Netlink, op: Op) -> TestResult {
+    // No random wait (up to 1 s) before DAD starts on the links made from
+    // now on in this namespace (conf/default is the namespace's own): 40
+    // restarts each wait for DAD, on an emulated CPU in the tier.
+    sh(&["sysctl", "-qw", "net.ipv6.conf.default.router_solicitation_delay=0"]);
+    op.prepare(nl).await;
+    let took = run_child("kill_child", (KILL_OP, op.name()), None).ok_or("no duration")?;
+    let held = op.restart(nl).await;
+    let reference = whole_view();
+    drop(held);
+    eprintln!("{}: {took:?} uninterrupted", op.name());
+    let span = took.mul_f64(1.5);
+    let mut mismatches = Vec::new();
+    for i in 0..POINTS {
+        let delay = span.mul_f64(i as f64 / POINTS as f64);
+        op.prepare(nl).await;
+        run_child("kill_child", (KILL_OP, op.name()), Some(delay));
+        let held = op.restart(nl).await;
+        let view = whole_view();
+        drop(held);
+        if view != reference {
+            mismatches.push(format!(
+                "killed after {delay:?}: {}",
+                differences(&reference, &view)
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{}: {} of {POINTS} kill points did not converge:\n{}",
+        op.name(),
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    Ok(())
+}
+
+/// The body of each kill binary's `kill_child` test: performs the
+/// operation its parent names, then waits to be killed.
+pub fn child_main() {
+    let op = Op::parse(&std::env::var(KILL_OP).expect("run by the parent"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let nl = Netlink::connect().expect("connect");
+        println!("KILL:ready");
+        let mut go = String::new();
+        std::io::stdin().read_line(&mut go).unwrap();
+        let start = Instant::now();
+        op.perform(&nl).await;
+        println!("KILL:done {}", start.elapsed().as_micros());
+        // Stay alive (holding what the operation made) until killed.
+        std::io::stdin().read_line(&mut go).unwrap();
+    });
 }
