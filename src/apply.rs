@@ -192,11 +192,15 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
     let name = config.name().as_str().to_string();
     match Bridge::open(nl, &name).await {
         Ok(bridge) => {
-            let changes = bridge.converge(&config, true).await?;
+            let mut changes = Vec::new();
+            let mut journal = Journal::new();
+            bridge
+                .converge(Op::Apply, &config, None, &mut changes, &mut journal)
+                .await?;
             Ok(Applied { bridge, changes })
         }
         Err(Error::NotFound { .. }) => {
-            let bridge = Bridge::create(nl, config).await?;
+            let bridge = Bridge::create_steps(nl, config).await?;
             Ok(Applied {
                 bridge,
                 changes: vec![Change::Created],
@@ -207,23 +211,28 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
 }
 
 impl Bridge {
-    /// Changes what differs from `config`, undoing everything on failure.
-    /// `link_settings`: also compare MAC, MTU, STP and timers (a bridge
-    /// just created has them already).
+    /// The one engine of `create` and `apply`: changes what differs from
+    /// `config`, each step recorded in `journal` as it is made, in the
+    /// order a new bridge needs them. If a step fails, the whole journal
+    /// (including what the caller recorded before, such as the creation
+    /// of the bridge) is rolled back and the first error returned, with
+    /// any undo that failed. `op` names the caller in errors; `link` is the
+    /// bridge as the caller just read it, if it did.
     pub(crate) async fn converge(
         &self,
+        op: Op,
         config: &BridgeConfig,
-        link_settings: bool,
-    ) -> Result<Vec<Change>> {
-        let mut changes = Vec::new();
-        let mut journal = Journal::new();
+        link: Option<LinkSnapshot>,
+        changes: &mut Vec<Change>,
+        journal: &mut Journal,
+    ) -> Result<()> {
         match self
-            .converge_steps(config, link_settings, &mut changes, &mut journal)
+            .converge_steps(op, config, link, changes, journal)
             .await
         {
-            Ok(()) => Ok(changes),
+            Ok(()) => Ok(()),
             Err(e) => {
-                let failed = journal.rollback(self).await;
+                let failed = std::mem::take(journal).rollback(self).await;
                 Err(e.with_undo_failures(failed))
             }
         }
@@ -231,16 +240,18 @@ impl Bridge {
 
     async fn converge_steps(
         &self,
+        op: Op,
         config: &BridgeConfig,
-        link_settings: bool,
+        link: Option<LinkSnapshot>,
         changes: &mut Vec<Change>,
         journal: &mut Journal,
     ) -> Result<()> {
-        let link = self.read(Op::Apply).await?;
-        if link_settings {
-            self.converge_link(config, link.clone(), changes, journal)
-                .await?;
-        }
+        let link = match link {
+            Some(l) => l,
+            None => self.read(op).await?,
+        };
+        self.converge_link(op, config, link.clone(), changes, journal)
+            .await?;
         if let Some(on) = config.vlan_filtering {
             if link.vlan_filtering.unwrap_or(false) != on {
                 journal.push(Step::VlanFiltering(!on));
@@ -252,7 +263,7 @@ impl Bridge {
         if !config.addresses.is_empty() {
             let have = self
                 .nl
-                .addresses(Op::Apply, self.name.as_str(), self.index)
+                .addresses(op, self.name.as_str(), self.index)
                 .await?;
             for net in &config.addresses {
                 if !have.iter().any(|a| a.net == *net) {
@@ -269,27 +280,27 @@ impl Bridge {
             .iter()
             .partition(|(_, cfg)| !matches!(cfg.backup(), Some(Some(_))));
         for (port, cfg) in plain.into_iter().chain(backed) {
-            self.converge_port(port, cfg, changes, journal).await?;
+            self.converge_port(op, port, cfg, changes, journal).await?;
         }
         Ok(())
     }
 
     /// `accept_ra`, `autoconf` and `disable_ipv6` as the config resolves
-    /// them, before any address or port of the config is added.
+    /// them, before any address or port of the config is added. Returns the
+    /// link read back if anything was written.
     async fn converge_ipv6_guard(
         &self,
+        op: Op,
         config: &BridgeConfig,
-        link: &crate::netlink::LinkSnapshot,
+        link: &LinkSnapshot,
         changes: &mut Vec<Change>,
         journal: &mut Journal,
-    ) -> Result<()> {
+    ) -> Result<Option<LinkSnapshot>> {
         if link.ipv6.is_none() {
             if !config.wants_ipv6() {
-                return Ok(()); // no IPv6 here, and none asked for
+                return Ok(None); // no IPv6 here, and none asked for
             }
-            let detail = if hardening::ipv6_available(&self.nl, Op::Apply, self.name.as_str())
-                .await?
-            {
+            let detail = if hardening::ipv6_available(&self.nl, op, self.name.as_str()).await? {
                 format!(
                     "{} has no IPv6 state (an MTU below 1280, here {}, turns IPv6 off on a link)",
                     link.name, link.mtu
@@ -298,19 +309,22 @@ impl Bridge {
                 hardening::NO_IPV6.to_string()
             };
             return Err(Error::Unsupported {
-                op: Op::Apply,
+                op,
                 iface: self.name.to_string(),
                 detail,
             });
         }
+        // Written as sysctls, then read back once through netlink.
+        let mut written = Vec::new();
         for (knob, on) in config.ipv6_guard().steps() {
             let Some(have) = hardening::read(link, knob) else {
                 continue;
             };
             if have != on {
                 journal.push(Step::Ipv6Sysctl(knob, have));
-                self.set_ipv6_sysctl(knob, on).await?;
+                hardening::write(&self.nl, &link.name, self.index, knob, on).await?;
                 journal.confirm();
+                written.push((knob, on));
                 changes.push(match knob {
                     Ipv6Sysctl::AcceptRa => Change::AcceptRa(on),
                     Ipv6Sysctl::Autoconf => Change::Autoconf(on),
@@ -318,7 +332,19 @@ impl Bridge {
                 });
             }
         }
-        Ok(())
+        if written.is_empty() {
+            return Ok(None);
+        }
+        let after = self.read(op).await?;
+        for (knob, on) in written {
+            self.check(
+                Op::SetIpv6Sysctl(knob),
+                knob.name(),
+                on,
+                hardening::read(&after, knob),
+            )?;
+        }
+        Ok(Some(after))
     }
 
     /// The bridge's own link, in the order `create` gives a new one: the
@@ -331,6 +357,7 @@ impl Bridge {
     /// steps done, and this finishes the rest.
     async fn converge_link(
         &self,
+        op: Op,
         config: &BridgeConfig,
         link: LinkSnapshot,
         changes: &mut Vec<Change>,
@@ -345,15 +372,14 @@ impl Bridge {
                 changes.push(Change::Mtu { from: link.mtu, to });
                 // Raising it from below 1280 gives the bridge new IPv6
                 // state, with the namespace's defaults.
-                link = self.read(Op::Apply).await?;
+                link = self.read(op).await?;
             }
         }
-        let before = changes.len();
-        self.converge_ipv6_guard(config, &link, changes, journal)
-            .await?;
-        if changes.len() != before {
-            // disable_ipv6 may have changed.
-            link = self.read(Op::Apply).await?;
+        if let Some(after) = self
+            .converge_ipv6_guard(op, config, &link, changes, journal)
+            .await?
+        {
+            link = after; // disable_ipv6 may have changed
         }
         // The link-local address a staged create adds by hand: of the
         // fixed MAC, with the kernel's own generation off.
@@ -443,7 +469,7 @@ impl Bridge {
                 .map_err(|_| Error::invalid("link-local prefix", "64 is a valid prefix length"))?;
             let have = self
                 .nl
-                .addresses(Op::Apply, self.name.as_str(), self.index)
+                .addresses(op, self.name.as_str(), self.index)
                 .await?;
             if !have.iter().any(|a| a.net == ll) {
                 journal.push(Step::Address(ll));
@@ -480,12 +506,13 @@ impl Bridge {
 
     async fn converge_port(
         &self,
+        op: Op,
         port: &PortRef,
         cfg: &PortConfig,
         changes: &mut Vec<Change>,
         journal: &mut Journal,
     ) -> Result<()> {
-        let link = self.port_link(Op::Apply, port).await?;
+        let link = self.port_link(op, port).await?;
         if link.master != Some(self.index) {
             let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
             journal.append(attached.journal);
@@ -493,7 +520,7 @@ impl Bridge {
             return Ok(());
         }
         let current = link.port.unwrap_or_default();
-        let cfg = &self.resolve_backup(Op::Apply, &link, cfg).await?;
+        let cfg = &self.resolve_backup(op, &link, cfg).await?;
         let mut differs = !cfg.options.mismatches(&current).is_empty() || (cfg.up && !link.up);
         let target = VlanTarget {
             name: link.name.clone(),
@@ -501,7 +528,7 @@ impl Bridge {
             bridge_self: false,
         };
         if !cfg.vlans.is_empty() {
-            let have = self.vlans_of(Op::Apply, &target).await?;
+            let have = self.vlans_of(op, &target).await?;
             let table = vlan::table(&have);
             differs |= vlan::expand(&cfg.vlans)
                 .into_iter()
@@ -512,7 +539,7 @@ impl Bridge {
         if !wanted_fdb.is_empty() {
             let have = self
                 .nl
-                .fdb_dump(Op::Apply, self.name.as_str(), self.index, Some(link.index))
+                .fdb_dump(op, self.name.as_str(), self.index, Some(link.index))
                 .await?;
             for (mac, vlan) in wanted_fdb {
                 if !have

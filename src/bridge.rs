@@ -11,8 +11,9 @@ use crate::bridge_options::{BridgeOption, MulticastRouter, OptionKind};
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening::{self, Ipv6Guard};
+use crate::journal::{Journal, Step};
 use crate::legacy::{self, LegacyNic};
-use crate::mac::{ToMac, eui64_link_local, validate_unicast};
+use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink};
 use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
@@ -537,14 +538,20 @@ pub struct Bridge {
 impl Bridge {
     /// Creates a bridge as `config` describes (`ip link add NAME type bridge ...`).
     ///
-    /// Forward delay and ageing time travel in the creating message. The
-    /// MTU follows in an RTM_SETLINK of its own: the kernel keeps an MTU
-    /// set that way when ports join, while one given at creation is reset
-    /// to the ports' minimum by the first port. With a fixed MAC or STP the
-    /// default sequence of
-    /// [`BridgeConfig::ipv6_ready_without_ports`] follows, which leaves the
-    /// bridge up. Everything is read back before `create` returns. If any
-    /// step fails the bridge is deleted and the first error returned.
+    /// `create` is [`BridgeConfig::apply`] on nothing: one creating
+    /// message with what a new bridge takes at birth (forward delay,
+    /// ageing time, the [`BridgeOption`]s, and the MAC and STP unless the
+    /// staged order applies), then the same convergence `apply` runs on an
+    /// existing bridge, which makes the rest. The MTU follows in an
+    /// RTM_SETLINK of its own: the kernel keeps an MTU set that way when
+    /// ports join, while one given at creation is reset to the ports'
+    /// minimum by the first port. With a fixed MAC or STP the default
+    /// sequence of [`BridgeConfig::ipv6_ready_without_ports`] follows,
+    /// which leaves the bridge up. Everything is read back before `create`
+    /// returns. If any step fails the bridge is deleted and the first error
+    /// returned (with [`Error::UndoFailed`] if the deletion failed too). A
+    /// process killed inside `create` leaves a prefix of these steps done:
+    /// `apply` of the same config finishes them.
     ///
     /// # Cancellation
     /// The steps run on a task of their own: if this future is dropped,
@@ -575,10 +582,18 @@ impl Bridge {
         .await
     }
 
-    async fn create_steps(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
+    /// `create`, as the one engine does it: one creating message with
+    /// what a new bridge can take at birth, then [`BridgeConfig::apply`]'s
+    /// convergence on the bridge just made, which finds everything else
+    /// missing and makes it, in the order a new bridge needs (see
+    /// `converge_link`), reading back as it goes. The creation is the
+    /// journal's first step: if anything fails, the bridge is deleted.
+    /// `apply` on a missing bridge comes here too, so a create that a
+    /// killed process left half-done is finished by `apply` of the same
+    /// config, with the very steps an uninterrupted `create` takes.
+    pub(crate) async fn create_steps(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         let name = config.name.as_str();
         let staged = config.staged();
-        let ipv6_possible = config.mtu.is_none_or(|m| m >= IPV6_MIN_MTU);
         let options = BridgeOptions {
             // Staged: STP comes after bring-up, since it turns carrier off.
             stp: if staged { Some(false) } else { config.stp },
@@ -596,8 +611,9 @@ impl Bridge {
         let link = LinkChange {
             // Not the MTU: one given at creation is not marked as set by
             // the user, and the first port to join resets it to the ports'
-            // minimum. It is set below, through RTM_SETLINK, which marks it.
+            // minimum. Convergence sets it through RTM_SETLINK, which marks it.
             mtu: None,
+            // Staged: the MAC comes after bring-up, since it turns carrier off.
             mac: if staged { None } else { config.mac },
             up: None,
             ipv6_auto_link_local: None,
@@ -622,205 +638,20 @@ impl Bridge {
             index: created.index,
             name: config.name.clone(),
         };
-        let result = match config.mtu {
-            Some(mtu) => {
-                let change = LinkChange {
-                    mtu: Some(mtu),
-                    ..LinkChange::default()
-                };
-                nl.set_link(Op::SetMtu, name, bridge.index, &change).await
-            }
-            None => Ok(()),
-        };
-        // The IPv6 settings, before the bridge first comes up, so that no
-        // router advertisement can reach it in between. An MTU below 1280
-        // leaves the bridge without IPv6 state: nothing to set.
-        let guarded = match result {
-            Ok(()) if ipv6_possible => bridge.guard_ipv6_at_birth(&config, &created).await,
-            Ok(()) => Ok(false),
-            Err(e) => Err(e),
-        };
-        // IPv6 off, as asked or as the namespace's default gives it: no
-        // link-local to make (finish_staged's own read-back also checks).
-        let ipv6_on = ipv6_possible && config.ipv6_guard().disable_ipv6 != Some(true);
-        let (result, guarded) = match guarded {
-            Ok(guarded) => (Ok(()), guarded),
-            Err(e) => (Err(e), false),
-        };
-        let result = match result {
-            Ok(()) if staged => bridge.finish_staged(&config, ipv6_on).await,
-            other => other,
-        };
-        let result = match result {
-            Ok(()) => bridge.verify_created(&config, staged, guarded).await,
-            Err(e) => Err(e),
-        };
-        // VLAN filtering, addresses and ports of the config.
-        let has_extras = config.vlan_filtering == Some(true)
-            || !config.addresses.is_empty()
-            || !config.ports.is_empty();
-        let result = match result {
-            Ok(()) if has_extras => bridge.converge(&config, false).await.map(drop),
-            other => other,
-        };
-        // Up when asked, last (a staged bridge is up already).
-        let result = match result {
-            Ok(()) if !staged && config.admin_up == Some(true) => bridge.up().await,
-            other => other,
-        };
-        match result {
-            Ok(()) => Ok(bridge),
-            Err(e) => {
-                if let Err(undo) = nl.delete_link(Op::CreateBridge, name, bridge.index).await {
-                    warn!(bridge = name, error = %undo, "could not delete half-created bridge");
-                    return Err(e.with_undo_failures(vec![undo]));
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Writes the config's IPv6 settings (see [`BridgeConfig::accept_ra`])
-    /// on a bridge that has never been up, where they differ from what the
-    /// kernel gave it (`created`). Returns whether the namespace has IPv6
-    /// (false: nothing to guard, and a config that asks for IPv6 fails).
-    async fn guard_ipv6_at_birth(
-        &self,
-        config: &BridgeConfig,
-        created: &LinkSnapshot,
-    ) -> Result<bool> {
-        let name = self.name.as_str();
-        if !hardening::ipv6_available(&self.nl, Op::CreateBridge, name).await? {
-            if config.wants_ipv6() {
-                return Err(Error::Unsupported {
-                    op: Op::CreateBridge,
-                    iface: name.to_string(),
-                    detail: hardening::NO_IPV6.into(),
-                });
-            }
-            return Ok(false);
-        }
-        for (knob, on) in config.ipv6_guard().steps() {
-            if hardening::read(created, knob) != Some(on) {
-                hardening::write(&self.nl, name, self.index, knob, on).await?;
-            }
-        }
-        Ok(true)
-    }
-
-    /// Steps 2.. of the IPv6-ready sequence (see
-    /// [`BridgeConfig::ipv6_ready_without_ports`]); the bridge exists, down,
-    /// with no MAC set and STP off, so it still has carrier.
-    async fn finish_staged(&self, config: &BridgeConfig, ipv6_on: bool) -> Result<()> {
-        let name = self.name.as_str();
-        // 1. No automatic link-local: it would be derived from the random
-        //    MAC the kernel gave the bridge, not from the fixed one.
-        if config.mac.is_some() && ipv6_on {
-            let change = LinkChange {
-                ipv6_auto_link_local: Some(false),
-                ..LinkChange::default()
-            };
-            match self
-                .nl
-                .set_link(Op::SetAddrGenMode, name, self.index, &change)
-                .await
-            {
-                Ok(()) => {}
-                // IPv6 disabled on this host or link (net.ipv6.conf.*.disable_ipv6).
-                Err(Error::Netlink { errno, .. })
-                    if errno == libc::EAFNOSUPPORT || errno == libc::EACCES =>
-                {
-                    debug!(
-                        bridge = name,
-                        "IPv6 unavailable on bridge; skipping IPv6 set-up"
-                    )
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        // 2. Up while carrier is still on: the kernel marks IPv6 ready and
-        //    keeps it so when carrier goes off below.
-        let up = LinkChange {
-            up: Some(true),
-            ..LinkChange::default()
-        };
-        self.nl.set_link(Op::SetUp, name, self.index, &up).await?;
-        // 3. The fixed MAC: the kernel recomputes port state and, with no
-        //    port forwarding, turns carrier off.
-        if let Some(mac) = config.mac {
-            let change = LinkChange {
-                mac: Some(mac),
-                ..LinkChange::default()
-            };
-            self.nl
-                .set_link(Op::SetMac, name, self.index, &change)
-                .await?;
-        }
-        // 4. STP, which also turns carrier off on an empty bridge.
-        if config.stp == Some(true) {
-            let stp = BridgeOptions {
-                stp: Some(true),
-                ..BridgeOptions::default()
-            };
-            self.nl
-                .change_bridge(Op::SetBridgeOptions, name, self.index, &stp)
-                .await?;
-        }
-        // 5. The link-local address the kernel would derive from the fixed MAC.
-        if let Some(mac) = config.mac {
-            let link = self
-                .nl
-                .link(Op::CreateBridge, name, LinkRef::Index(self.index))
-                .await?;
-            if link.ipv6.is_some_and(|v6| !v6.disabled) {
-                let ll = ipnet::IpNet::new(eui64_link_local(mac).into(), 64).map_err(|_| {
-                    Error::invalid("link-local prefix", "64 is a valid IPv6 prefix length")
-                })?;
-                self.nl
-                    .add_address(&self.describe(ll), self.index, ll, false)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads the new bridge back and compares with what was asked.
-    async fn verify_created(
-        &self,
-        config: &BridgeConfig,
-        staged: bool,
-        ipv6_guarded: bool,
-    ) -> Result<()> {
-        let op = Op::CreateBridge;
-        let link = self
-            .nl
-            .link(op, self.name.as_str(), LinkRef::Index(self.index))
+        let mut journal = Journal::new();
+        journal.made(Step::BridgeCreated);
+        let mut changes = Vec::new();
+        bridge
+            .converge(
+                Op::CreateBridge,
+                &config,
+                Some(created),
+                &mut changes,
+                &mut journal,
+            )
             .await?;
-        if let Some(mac) = config.mac {
-            self.check(op, "MAC", mac, link.mac)?;
-        }
-        if let Some(mtu) = config.mtu {
-            self.check(op, "MTU", mtu, Some(link.mtu))?;
-        }
-        if let Some(stp) = config.stp {
-            self.check(op, "STP", stp, link.stp)?;
-        }
-        if let Some(d) = config.forward_delay {
-            self.check_timer(op, "forward delay", d, link.forward_delay_cs)?;
-        }
-        if let Some(d) = config.ageing_time {
-            self.check_timer(op, "ageing time", d, link.ageing_time_cs)?;
-        }
-        if staged {
-            self.check(op, "admin state up", true, Some(link.up))?;
-        }
-        for option in &config.options {
-            self.check_option(op, *option, &link)?;
-        }
-        if ipv6_guarded {
-            self.check_ipv6_guard(op, config.ipv6_guard(), &link)?;
-        }
-        Ok(())
+        debug!(bridge = name, changes = changes.len(), "bridge created");
+        Ok(bridge)
     }
 
     /// Compares a bridge option with what the kernel reports: not reported
@@ -859,19 +690,6 @@ impl Bridge {
                 actual: read.to_string(),
             }),
         }
-    }
-
-    /// Compares the IPv6 settings the kernel reports (IFLA_INET6_CONF) with `want`.
-    pub(crate) fn check_ipv6_guard(
-        &self,
-        op: Op,
-        want: Ipv6Guard,
-        link: &LinkSnapshot,
-    ) -> Result<()> {
-        for (knob, on) in want.steps() {
-            self.check(op, knob.name(), on, hardening::read(link, knob))?;
-        }
-        Ok(())
     }
 
     pub(crate) fn check<T: PartialEq + std::fmt::Display>(

@@ -329,14 +329,7 @@ impl Bridge {
                 index,
                 bridge_self: false,
             };
-            let before = self.apply_vlans(&target, &config.vlans).await?;
-            if already_ours {
-                journal.made(Step::PortVlans {
-                    port: id(),
-                    before,
-                    set: config.vlans.clone(),
-                });
-            }
+            self.apply_vlans(&target, &config.vlans, journal).await?;
         }
         for (mac, vlan) in config.fdb_entries() {
             // After it succeeded: a refused add made no entry to remove.

@@ -6,6 +6,7 @@ use tracing::warn;
 use crate::bridge::Bridge;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::journal::{Journal, Step};
 use crate::netlink::{BridgeOptions, LinkSnapshot};
 use crate::port::{PortRef, ToPort};
 use crate::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
@@ -26,6 +27,7 @@ fn explain_unsupported(e: Error) -> Error {
 }
 
 /// Whose VLANs a request is about.
+#[derive(Debug, Clone)]
 pub(crate) struct VlanTarget {
     pub(crate) name: String,
     pub(crate) index: u32,
@@ -170,16 +172,49 @@ impl Bridge {
             .unwrap_or_default())
     }
 
-    /// Sends `members` to `target` in one message; if the kernel fails
-    /// midway, restores what was there before. Checks the result, and
-    /// returns the memberships from before the call.
+    /// Sends `members` to `target` in one message and checks the result,
+    /// recording the change in `journal` (what was there before), so that
+    /// the caller's rollback restores it: after a refused message too,
+    /// since the kernel may have applied part of it before it refused the
+    /// rest.
     pub(crate) async fn apply_vlans(
         &self,
         target: &VlanTarget,
         members: &[VlanMember],
-    ) -> Result<Vec<VlanMember>> {
+        journal: &mut Journal,
+    ) -> Result<()> {
         let op = Op::AddVlans;
         let before = self.vlans_of(op, target).await?;
+        journal.push(Step::Vlans {
+            target: target.clone(),
+            before,
+            set: members.to_vec(),
+        });
+        self.send_vlans(op, target, members, true, journal).await?;
+        let after = self.vlans_of(op, target).await?;
+        if let Some((id, want, got)) = first_missing(members, &after) {
+            return Err(Error::NotApplied {
+                op,
+                iface: target.name.clone(),
+                what: format!("VLAN {id}"),
+                expected: want,
+                actual: got,
+            });
+        }
+        Ok(())
+    }
+
+    /// One VLAN message (add or delete), the journal's last step confirmed
+    /// once the kernel accepted it; forgotten if the kernel cannot do VLANs
+    /// at all (nothing was changed, and a restore would be refused alike).
+    async fn send_vlans(
+        &self,
+        op: Op,
+        target: &VlanTarget,
+        members: &[VlanMember],
+        add: bool,
+        journal: &mut Journal,
+    ) -> Result<()> {
         let sent = self
             .nl
             .set_vlans(
@@ -188,40 +223,21 @@ impl Bridge {
                 target.index,
                 target.bridge_self,
                 members,
-                true,
+                add,
             )
             .await
             .map_err(explain_unsupported);
-        if let Err(e) = sent {
-            // The kernel may have applied part of the message before it
-            // refused the rest: restore. A failed restore is only logged
-            // here: the kernel may equally have refused all of it, and a
-            // restore refused for the same reason is no news.
-            if !matches!(e, Error::Unsupported { .. }) {
-                let _ = self.restore_vlans(target, &before, members).await;
+        match sent {
+            Ok(()) => {
+                journal.confirm();
+                Ok(())
             }
-            return Err(e);
+            Err(e @ Error::Unsupported { .. }) => {
+                journal.forget_last();
+                Err(e)
+            }
+            Err(e) => Err(e),
         }
-        // The change is made: a failed read-back must undo it too.
-        let after = match self.vlans_of(op, target).await {
-            Ok(a) => a,
-            Err(e) => {
-                let undo = self.restore_vlans(target, &before, members).await.err();
-                return Err(e.with_undo_failures(undo.into_iter().collect()));
-            }
-        };
-        if let Some((id, want, got)) = first_missing(members, &after) {
-            let undo = self.restore_vlans(target, &before, members).await.err();
-            return Err(Error::NotApplied {
-                op,
-                iface: target.name.clone(),
-                what: format!("VLAN {id}"),
-                expected: want,
-                actual: got,
-            }
-            .with_undo_failures(undo.into_iter().collect()));
-        }
-        Ok(before)
     }
 
     /// Best effort: puts the VLANs `members` touched back as `before` had
@@ -305,7 +321,11 @@ impl Bridge {
         let (this, members) = (self.clone(), members.to_vec());
         run_to_end(&self.nl, Op::AddVlans, &port.to_string(), async move {
             let target = this.vlan_target(Op::AddVlans, &port).await?;
-            this.apply_vlans(&target, &members).await.map(drop)
+            let mut journal = Journal::new();
+            match this.apply_vlans(&target, &members, &mut journal).await {
+                Ok(()) => Ok(()),
+                Err(e) => Err(e.with_undo_failures(journal.rollback(&this).await)),
+            }
         })
         .await
     }
@@ -348,45 +368,35 @@ impl Bridge {
             // kernel without VLAN filtering there is never anything here.
             return Ok(());
         }
-        let gone = self
-            .nl
-            .set_vlans(
-                op,
-                &target.name,
-                target.index,
-                target.bridge_self,
-                &present,
-                false,
-            )
-            .await
-            .map_err(explain_unsupported);
-        if let Err(e) = gone {
-            // As in add: a failed restore after a refused message is only logged.
-            let _ = self.restore_vlans(&target, &before, &present).await;
-            return Err(e);
-        }
-        let after = match self.vlans_of(op, &target).await {
-            Ok(a) => a,
-            Err(e) => {
-                let undo = self.restore_vlans(&target, &before, &present).await.err();
-                return Err(e.with_undo_failures(undo.into_iter().collect()));
+        let mut journal = Journal::new();
+        journal.push(Step::Vlans {
+            target: target.clone(),
+            before,
+            set: present.clone(),
+        });
+        let removed = async {
+            self.send_vlans(op, &target, &present, false, &mut journal)
+                .await?;
+            let after = self.vlans_of(op, &target).await?;
+            if let Some((id, _, _)) = vlan::expand(&after)
+                .into_iter()
+                .find(|(id, _, _)| ranges.iter().any(|r| r.contains(*id)))
+            {
+                return Err(Error::NotApplied {
+                    op,
+                    iface: target.name.clone(),
+                    what: format!("VLAN {id}"),
+                    expected: "absent".into(),
+                    actual: "present".into(),
+                });
             }
-        };
-        if let Some((id, _, _)) = vlan::expand(&after)
-            .into_iter()
-            .find(|(id, _, _)| ranges.iter().any(|r| r.contains(*id)))
-        {
-            let undo = self.restore_vlans(&target, &before, &present).await.err();
-            return Err(Error::NotApplied {
-                op,
-                iface: target.name,
-                what: format!("VLAN {id}"),
-                expected: "absent".into(),
-                actual: "present".into(),
-            }
-            .with_undo_failures(undo.into_iter().collect()));
+            Ok(())
         }
-        Ok(())
+        .await;
+        match removed {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.with_undo_failures(journal.rollback(self).await)),
+        }
     }
 
     /// The VLAN memberships of a port, or of the bridge itself, in

@@ -454,6 +454,7 @@ impl Error {
     }
 
     /// Maps a kernel errno (positive) to the variant that carries its meaning.
+    #[cfg(any(test, feature = "test-hooks"))]
     pub(crate) fn from_errno(op: Op, iface: &str, errno: i32) -> Self {
         Error::from_kernel(op, iface, errno, None)
     }

@@ -3,7 +3,8 @@
 //! step fails, the journal is rolled back last step first; every undo step
 //! is tried even when one fails, and the failures come back to be put in
 //! the caller's error next to the original cause ([`Error::UndoFailed`]),
-//! not only in a log line. `attach_port(s)` and `apply` keep one.
+//! not only in a log line. `create`, `apply`, `attach_port(s)`,
+//! `detach_ports`, `add_vlans`/`remove_vlans` and `VmNic::create` keep one.
 
 use std::time::Duration;
 
@@ -30,6 +31,10 @@ pub(crate) struct PortId {
 #[derive(Debug)]
 pub(crate) enum Step {
     // ----- the bridge itself -----
+    /// The bridge was created by this operation: delete it. Rolling back
+    /// a journal that holds it skips the bridge's own settings and the
+    /// ports that only joined it (the deletion takes them along).
+    BridgeCreated,
     Mac(MacAddr6),
     Mtu(u32),
     Stp(bool),
@@ -57,9 +62,10 @@ pub(crate) enum Step {
         port: PortId,
         old: PortOptions,
     },
-    /// VLANs set on a port that was already ours, and what it had before.
-    PortVlans {
-        port: PortId,
+    /// VLANs added or removed on a port or on the bridge itself (`set`:
+    /// those the message named), and what the target had before.
+    Vlans {
+        target: VlanTarget,
         before: Vec<VlanMember>,
         set: Vec<VlanMember>,
     },
@@ -71,6 +77,21 @@ pub(crate) enum Step {
     },
     /// The port brought up from down.
     PortUp(PortId),
+    /// A tap was created (by `VmNic::create`): `queue` is a duplicate of
+    /// one of its queue fds. The undo clears persistence and closes it; the
+    /// tap goes once the caller has closed its own queue fds as well.
+    Tap {
+        name: String,
+        persistent: bool,
+        queue: std::os::fd::OwnedFd,
+    },
+    /// The port left this bridge, and had these port options: attach it
+    /// again with them. A run of these is undone in its own order, so the
+    /// kernel hands the ports their old port numbers again.
+    PortDetached {
+        port: PortId,
+        options: Option<PortOptions>,
+    },
 }
 
 /// The steps of one operation, in the order they were made; each marked
@@ -107,6 +128,11 @@ impl Journal {
         self.steps.push((step, true));
     }
 
+    /// Drops the step pushed last: it turned out not to have been made.
+    pub(crate) fn forget_last(&mut self) {
+        self.steps.pop();
+    }
+
     /// Moves `other`'s steps to the end of this journal.
     pub(crate) fn append(&mut self, mut other: Journal) {
         self.steps.append(&mut other.steps);
@@ -115,6 +141,10 @@ impl Journal {
     /// Takes back every step, last first, on `bridge`. Returns the undo
     /// steps that failed (each also logged).
     pub(crate) async fn rollback(self, bridge: &Bridge) -> Vec<Error> {
+        let created = self
+            .steps
+            .iter()
+            .any(|(s, _)| matches!(s, Step::BridgeCreated));
         // A port that leaves the bridge drops its options, VLANs and FDB
         // entries with it: nothing to undo for those.
         let leaving: Vec<u32> = self
@@ -128,15 +158,21 @@ impl Journal {
             })
             .collect();
         let mut failed = Vec::new();
-        for (step, certain) in self.steps.into_iter().rev() {
+        for (step, certain) in undo_order(self.steps) {
             let result = match step {
-                Step::PortOptions { port, .. }
-                | Step::PortVlans { port, .. }
-                | Step::PortFdb { port, .. }
+                Step::PortOptions { port, .. } | Step::PortFdb { port, .. }
                     if leaving.contains(&port.index) =>
                 {
                     Ok(())
                 }
+                Step::Vlans { target, .. }
+                    if !target.bridge_self && leaving.contains(&target.index) =>
+                {
+                    Ok(())
+                }
+                // The bridge goes: its own settings need no undo, and the
+                // ports that only joined it leave with it.
+                step if created && (step.on_bridge() || is_joining(&step)) => Ok(()),
                 step => undo(bridge, step).await,
             };
             if let Err(e) = result {
@@ -150,9 +186,55 @@ impl Journal {
     }
 }
 
+/// Last step first, except that each run of detached ports is attached
+/// again first to last.
+fn undo_order(steps: Vec<(Step, bool)>) -> Vec<(Step, bool)> {
+    let mut order: Vec<(Step, bool)> = Vec::with_capacity(steps.len());
+    let mut run: Vec<(Step, bool)> = Vec::new();
+    for entry in steps.into_iter().rev() {
+        if matches!(entry.0, Step::PortDetached { .. }) {
+            run.push(entry);
+        } else {
+            order.extend(run.drain(..).rev());
+            order.push(entry);
+        }
+    }
+    order.extend(run.into_iter().rev());
+    order
+}
+
+impl Step {
+    /// A setting of the bridge itself (not of a port, not its creation).
+    fn on_bridge(&self) -> bool {
+        matches!(
+            self,
+            Step::Mac(_)
+                | Step::Mtu(_)
+                | Step::Stp(_)
+                | Step::ForwardDelay(_)
+                | Step::AgeingTime(_)
+                | Step::VlanFiltering(_)
+                | Step::Ipv6Sysctl(..)
+                | Step::Option(_)
+                | Step::Address(_)
+                | Step::AdminUp(_)
+                | Step::AutoLinkLocal(_)
+        ) || matches!(self, Step::Vlans { target, .. } if target.bridge_self)
+    }
+}
+
+/// A port that had no master before it joined.
+fn is_joining(step: &Step) -> bool {
+    matches!(step, Step::PortMaster { prev: None, .. })
+}
+
 async fn undo(br: &Bridge, step: Step) -> Result<(), Error> {
     let nl = br.netlink();
     match step {
+        Step::BridgeCreated => {
+            nl.delete_link(Op::CreateBridge, br.name().as_str(), br.index())
+                .await
+        }
         Step::Mac(m) => br.set_mac(m).await,
         Step::Mtu(m) => br.set_mtu(m).await,
         Step::Stp(on) => br.set_stp(on).await,
@@ -183,19 +265,32 @@ async fn undo(br: &Bridge, step: Step) -> Result<(), Error> {
             nl.set_port_options(Op::SetPortOptions, &port.name, port.index, &old)
                 .await
         }
-        Step::PortVlans { port, before, set } => {
-            let target = VlanTarget {
-                name: port.name,
-                index: port.index,
-                bridge_self: false,
-            };
-            br.restore_vlans(&target, &before, &set).await
-        }
+        Step::Vlans {
+            target,
+            before,
+            set,
+        } => br.restore_vlans(&target, &before, &set).await,
         Step::PortFdb { port, mac, vlan } => {
             nl.fdb_del(Op::RemoveFdb, &port.name, port.index, mac, vlan)
                 .await
         }
         Step::PortUp(port) => set_up(br, Op::SetDown, &port.name, port.index, false).await,
+        Step::Tap {
+            name,
+            persistent,
+            queue,
+        } => {
+            if persistent {
+                crate::tap::clear_persist(&queue)
+                    .map_err(|e| Error::io(Op::CreateVmNic, &name, e))?;
+            }
+            drop(queue);
+            Ok(())
+        }
+        Step::PortDetached { port, options } => {
+            br.put_back(&port.name, port.index, Some(br.index()), options)
+                .await
+        }
     }
 }
 

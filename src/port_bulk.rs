@@ -8,12 +8,10 @@
 
 use std::collections::HashSet;
 
-use tracing::warn;
-
 use crate::bridge::Bridge;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
-use crate::journal::Journal;
+use crate::journal::{Journal, PortId, Step};
 use crate::netlink::{LinkChange, LinkSnapshot};
 use crate::port::{PortConfig, PortRef, ToPort};
 
@@ -153,34 +151,24 @@ impl Bridge {
             master: Some(0),
             ..LinkChange::default()
         };
-        for (i, link) in links.iter().enumerate() {
+        let mut journal = Journal::new();
+        for link in &links {
             if let Err(e) = self
                 .nl
                 .set_link(op, &link.name, link.index, &nomaster)
                 .await
             {
-                let failed = self.reattach(&links[..i]).await;
-                return Err(e.with_undo_failures(failed));
+                return Err(e.with_undo_failures(journal.rollback(self).await));
             }
+            journal.made(Step::PortDetached {
+                port: PortId {
+                    name: link.name.clone(),
+                    index: link.index,
+                },
+                options: link.port,
+            });
         }
         Ok(())
-    }
-
-    /// Best effort: puts detached ports back with their old options, in
-    /// their old order (so the kernel hands out the same port numbers).
-    /// Returns the re-attaches that failed.
-    async fn reattach(&self, links: &[LinkSnapshot]) -> Vec<Error> {
-        let mut failed = Vec::new();
-        for link in links {
-            if let Err(e) = self
-                .put_back(&link.name, link.index, Some(self.index), link.port)
-                .await
-            {
-                warn!(port = %link.name, bridge = %self.name, error = %e, "could not re-attach a port after a failed detach_ports");
-                failed.push(e);
-            }
-        }
-        failed
     }
 }
 

@@ -11,11 +11,12 @@ use tracing::warn;
 use crate::bridge::Bridge;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::journal::{Journal, Step};
 use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{LinkChange, LinkRef};
 use crate::netns;
-use crate::port::PortConfig;
+use crate::port::{PortConfig, PortRef};
 use crate::tap::{self, MAX_QUEUES, TapSpec};
 
 /// The host-side MAC libvirt gives a guest's tap: the guest MAC with the
@@ -327,15 +328,27 @@ impl VmNic {
         let host_mac = config
             .host_mac
             .unwrap_or_else(|| host_mac_for(config.guest_mac));
-        let name = match IfName::new(&tap.name) {
-            Ok(n) => n,
+        // The undo journal: the tap first (through a duplicate of a queue
+        // fd, since the fds themselves go to the VM NIC), then the attach.
+        let mut journal = Journal::new();
+        let queue = tap.fds.first().map(OwnedFd::try_clone).transpose();
+        match queue {
+            Ok(Some(queue)) => journal.made(Step::Tap {
+                name: tap.name.clone(),
+                persistent: config.persistent,
+                queue,
+            }),
+            Ok(None) => {}
             Err(e) => {
                 let undo = remove_tap(tap.fds, config.persistent, &tap.name).err();
                 let undo = undo.map(|u| Error::io(op, &tap.name, u));
-                return Err(e.with_undo_failures(undo.into_iter().collect()));
+                return Err(
+                    Error::io(op, &tap.name, e).with_undo_failures(undo.into_iter().collect())
+                );
             }
-        };
+        }
         let steps = async {
+            let name = IfName::new(&tap.name)?;
             let link = nl
                 .link(op, name.as_str(), LinkRef::Name(name.as_str()))
                 .await?;
@@ -345,13 +358,14 @@ impl VmNic {
                 ..LinkChange::default()
             };
             nl.set_link(op, name.as_str(), link.index, &change).await?;
-            bridge
-                .attach_port(link.index, config.port.clone().up())
+            let attached = bridge
+                .attach_one(&PortRef::Index(link.index), &config.port.clone().up())
                 .await?;
-            Ok::<_, Error>(link.index)
+            journal.append(attached.journal);
+            Ok::<_, Error>((name, link.index))
         };
         match steps.await {
-            Ok(index) => Ok(VmNic {
+            Ok((name, index)) => Ok(VmNic {
                 bridge,
                 name,
                 index,
@@ -360,10 +374,13 @@ impl VmNic {
                 persistent: config.persistent,
                 fds: tap.fds,
             }),
-            Err(e) => match remove_tap(tap.fds, config.persistent, name.as_str()) {
-                Err(undo) => Err(e.with_undo_failures(vec![Error::io(op, name.as_str(), undo)])),
-                Ok(()) => Err(e),
-            },
+            Err(e) => {
+                let failed = journal.rollback(&bridge).await;
+                // The journal cleared persistence: closing the queue fds
+                // removes the tap.
+                drop(tap.fds);
+                Err(e.with_undo_failures(failed))
+            }
         }
     }
 

@@ -56,6 +56,50 @@ fn applying_twice_changes_nothing_the_second_time() {
     });
 }
 
+/// `create` is `apply` on nothing: the same steps (apply only looks the
+/// bridge up first) and the same kernel state, for the staged create, the
+/// one-message create and one with STP.
+#[test]
+fn create_is_apply_on_nothing() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        sh(&["ip", "link", "set", "p0peer", "up"]);
+        let configs = [
+            ("staged", desired()),
+            (
+                "one message",
+                desired().ipv6_ready_without_ports(false).up(true),
+            ),
+            (
+                "STP",
+                desired().stp(true).forward_delay(Duration::from_secs(4)),
+            ),
+        ];
+        for (what, config) in configs {
+            let before = nl.requests_sent();
+            let br = bridgekit::Bridge::create(&nl, config.clone()).await?;
+            let by_create = nl.requests_sent() - before;
+            let created = common::kill::whole_view();
+            br.delete().await?;
+            sh(&["ip", "link", "set", "p0", "down"]);
+
+            let before = nl.requests_sent();
+            let applied = config.apply(&nl).await?;
+            let by_apply = nl.requests_sent() - before;
+            assert_eq!(applied.changes, [Change::Created], "{what}");
+            assert_eq!(
+                by_apply,
+                by_create + 1,
+                "{what}: apply looks up, then creates"
+            );
+            assert_eq!(common::kill::whole_view(), created, "{what}");
+            applied.bridge.delete().await?;
+            sh(&["ip", "link", "set", "p0", "down"]);
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn changing_one_field_changes_only_that_field() {
     netns_test(|nl| async move {

@@ -318,6 +318,52 @@ fn a_failed_undo_is_reported_next_to_the_cause() {
             reported > 0,
             "no undo of apply failed: the test proves nothing"
         );
+
+        // detach_ports: the first port leaves, the second fails, and so
+        // does putting the first back.
+        veth("p1", "p1peer");
+        veth("p2", "p2peer");
+        br.attach_ports([("p1", PortConfig::new()), ("p2", PortConfig::new())])
+            .await?;
+        let before = nl.requests_sent();
+        br.detach_ports(["p1", "p2"]).await?;
+        let requests = nl.requests_sent() - before;
+        br.attach_ports([("p1", PortConfig::new()), ("p2", PortConfig::new())])
+            .await?;
+        // The last change request of the call is the second detach.
+        nl.inject_failing_from(requests - 1, libc::EBUSY);
+        let e = br.detach_ports(["p1", "p2"]).await.unwrap_err();
+        nl.clear_fault();
+        let bridgekit::Error::UndoFailed { cause, undo } = &e else {
+            panic!("expected the failed re-attach in the error: {e}");
+        };
+        assert_eq!(cause.errno(), Some(libc::EBUSY), "{e}");
+        assert_eq!(undo.len(), 1, "{e}");
+        assert!(undo[0].to_string().contains("p1"), "{e}");
+        // As the error says: p1 is out, p2 still in.
+        assert!(ip_link("p1").unwrap().get("master").is_none());
+        assert_eq!(ip_link("p2").unwrap()["master"], "br0");
+        br.detach_ports(["p2"]).await?;
+
+        // create: the bridge is made, a later step fails, and so does
+        // deleting it; the error says so, and apply finishes the create.
+        br.delete().await?;
+        let full = fixed_mac_bridge().mtu(1400).address("10.32.0.1/24");
+        nl.inject_failing_from(3, libc::EBUSY);
+        let e = Bridge::create(&nl, full.clone()).await.unwrap_err();
+        nl.clear_fault();
+        let bridgekit::Error::UndoFailed { cause, undo } = &e else {
+            panic!("expected the failed deletion in the error: {e}");
+        };
+        assert_eq!(cause.errno(), Some(libc::EBUSY), "{e}");
+        assert!(undo.iter().all(|u| u.errno() == Some(libc::EBUSY)), "{e}");
+        assert!(ip_link("br0").is_some(), "the error said the bridge stayed");
+        let applied = full.apply(&nl).await?;
+        assert!(!applied.changes.is_empty());
+        let link = ip_link("br0").unwrap();
+        assert_eq!(link["mtu"], 1400);
+        assert_eq!(link["address"], "52:54:00:00:00:fe");
+        assert!(full.apply(&nl).await?.changes.is_empty());
         Ok(())
     });
 }

@@ -274,7 +274,7 @@ fn settle() {
 /// `kernel_state` with what it leaves out and a restart must also get
 /// right: each link's admin state and `addrgenmode`, and each address's
 /// flags.
-fn whole_view() -> Value {
+pub fn whole_view() -> Value {
     settle();
     let mut view = kernel_state();
     let links: Value = serde_json::from_str(&sh(&["ip", "-j", "-d", "link", "show"])).unwrap();
