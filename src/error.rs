@@ -85,6 +85,18 @@ pub enum Op {
     CreateMacvtapNic,
     /// Delete a macvtap guest NIC.
     DeleteMacvtapNic,
+    /// Create a VXLAN device.
+    CreateVxlan,
+    /// Open a VXLAN device.
+    OpenVxlan,
+    /// Delete a VXLAN device.
+    DeleteVxlan,
+    /// Add a remote VTEP to a VXLAN device's FDB.
+    AddRemote,
+    /// Remove a remote VTEP from a VXLAN device's FDB.
+    RemoveRemote,
+    /// List a VXLAN device's remote VTEPs.
+    ListRemotes,
     /// Watching a bridge's events.
     WatchEvents,
     /// Applying a desired bridge configuration.
@@ -131,6 +143,12 @@ impl fmt::Display for Op {
             Op::DeleteVethNic => "delete veth NIC",
             Op::CreateMacvtapNic => "create macvtap NIC",
             Op::DeleteMacvtapNic => "delete macvtap NIC",
+            Op::CreateVxlan => "create VXLAN device",
+            Op::OpenVxlan => "open VXLAN device",
+            Op::DeleteVxlan => "delete VXLAN device",
+            Op::AddRemote => "add remote VTEP to",
+            Op::RemoveRemote => "remove remote VTEP from",
+            Op::ListRemotes => "list remote VTEPs of",
             Op::WatchEvents => "watch events of",
             Op::Apply => "apply configuration to",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),

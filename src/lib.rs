@@ -129,6 +129,8 @@ mod test_hooks;
 mod veth_nic;
 mod vlan;
 mod vm_nic;
+mod vxlan;
+mod vxlan_remote;
 
 pub use address::{AddressStatus, ToAddress};
 pub use apply::{Applied, Change};
@@ -150,6 +152,8 @@ pub use sysctl::Ipv6Sysctl;
 pub use veth_nic::{VethNic, VethNicConfig};
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};
+pub use vxlan::{VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan, VxlanConfig};
+pub use vxlan_remote::Remote;
 
 /// Re-exported so callers name MACs and networks with the same types.
 pub use ipnet;

@@ -577,6 +577,8 @@ pub(crate) struct LinkSnapshot {
     /// An AF_BRIDGE message (the bridge's own notifications about its
     /// ports), which carries only part of a link's state.
     pub bridge_family: bool,
+    /// A VXLAN device's settings, as the kernel reports them.
+    pub vxlan: Option<super::vxlan::VxlanParams>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -618,6 +620,7 @@ impl LinkSnapshot {
             port: None,
             port_state: None,
             ipv6: None,
+            vxlan: None,
         };
         for attr in &m.attributes {
             match attr {
@@ -730,6 +733,9 @@ impl LinkSnapshot {
                         }
                     }
                     self.port = Some(p);
+                }
+                LinkInfo::Data(InfoData::Vxlan(info)) => {
+                    self.vxlan = Some(super::vxlan::VxlanParams::parse(info));
                 }
                 LinkInfo::Data(InfoData::Bridge(opts)) => {
                     for o in opts {

@@ -27,6 +27,7 @@ mod hooks;
 mod link;
 mod notify;
 mod vlan;
+mod vxlan;
 
 pub(crate) use address::AddrSnapshot;
 /// Address flag tests on raw IFA flags (the event model keeps them raw).
@@ -39,6 +40,7 @@ pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
     Subscription,
 };
+pub(crate) use vxlan::{RemoteSnapshot, VxlanParams};
 
 /// A netlink connection to one network namespace: the context every
 /// bridgekit call takes.

@@ -1,0 +1,243 @@
+//! VXLAN devices (RTM_NEWLINK with `IFLA_INFO_KIND` "vxlan") and their
+//! remote FDB entries (AF_BRIDGE neighbours with NTF_SELF and a
+//! destination: the VTEPs frames for a MAC, or floods, go to).
+
+use std::net::IpAddr;
+
+use futures::{StreamExt, TryStreamExt};
+use macaddr::MacAddr6;
+use netlink_packet_route::link::InfoVxlan;
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage,
+    NetlinkPayload,
+};
+use rtnetlink::{LinkMessageBuilder, LinkVxlan};
+
+use super::Netlink;
+use crate::error::{Op, Result};
+
+/// A VXLAN device's settings: what is sent to create one, and what the
+/// kernel reports of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct VxlanParams {
+    pub vni: u32,
+    pub local: Option<IpAddr>,
+    /// The underlay device's ifindex.
+    pub underlay: Option<u32>,
+    pub port: u16,
+    pub learning: bool,
+    /// The outer TTL; `None` (or 0): the kernel's default hop limit.
+    pub ttl: Option<u8>,
+    pub udp_csum: Option<bool>,
+    pub udp6_zero_csum_tx: Option<bool>,
+    pub udp6_zero_csum_rx: Option<bool>,
+}
+
+impl VxlanParams {
+    pub(super) fn parse(info: &[InfoVxlan]) -> Self {
+        let mut p = VxlanParams::default();
+        for i in info {
+            match i {
+                InfoVxlan::Id(v) => p.vni = *v,
+                InfoVxlan::Local(a) => p.local = Some(IpAddr::V4(*a)),
+                InfoVxlan::Local6(a) => p.local = Some(IpAddr::V6(*a)),
+                InfoVxlan::Link(l) if *l != 0 => p.underlay = Some(*l),
+                InfoVxlan::Port(v) => p.port = *v,
+                InfoVxlan::Learning(v) => p.learning = *v,
+                InfoVxlan::Ttl(v) => p.ttl = Some(*v),
+                InfoVxlan::UDPCsum(v) => p.udp_csum = Some(*v),
+                InfoVxlan::UDPZeroCsumTX(v) => p.udp6_zero_csum_tx = Some(*v),
+                InfoVxlan::UDPZeroCsumRX(v) => p.udp6_zero_csum_rx = Some(*v),
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// One remote entry of a VXLAN device's FDB: a MAC (all zeros: the flood
+/// list) and the VTEP it goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RemoteSnapshot {
+    pub mac: MacAddr6,
+    pub dst: IpAddr,
+    pub vni: Option<u32>,
+    pub port: Option<u16>,
+    /// NTF_EXT_LEARNED: a control plane (zebra) installed it.
+    pub extern_learn: bool,
+}
+
+impl Netlink {
+    /// RTM_NEWLINK creating a VXLAN device (NLM_F_EXCL).
+    pub(crate) async fn create_vxlan(
+        &self,
+        op: Op,
+        name: &str,
+        params: &VxlanParams,
+        mtu: Option<u32>,
+    ) -> Result<()> {
+        let mut b = LinkMessageBuilder::<LinkVxlan>::new(name)
+            .id(params.vni)
+            .port(params.port)
+            .learning(params.learning);
+        match params.local {
+            Some(IpAddr::V4(a)) => b = b.local(a),
+            Some(IpAddr::V6(a)) => b = b.local6(a),
+            None => {}
+        }
+        if let Some(dev) = params.underlay {
+            b = b.dev(dev);
+        }
+        if let Some(ttl) = params.ttl {
+            b = b.ttl(ttl);
+        }
+        if let Some(v) = params.udp_csum {
+            b = b.append_info_data(InfoVxlan::UDPCsum(v));
+        }
+        if let Some(v) = params.udp6_zero_csum_tx {
+            b = b.append_info_data(InfoVxlan::UDPZeroCsumTX(v));
+        }
+        if let Some(v) = params.udp6_zero_csum_rx {
+            b = b.append_info_data(InfoVxlan::UDPZeroCsumRX(v));
+        }
+        if let Some(m) = mtu {
+            b = b.mtu(m);
+        }
+        let msg = b.build();
+        self.call(op, name, |h| h.link().add(msg).execute()).await
+    }
+
+    /// RTM_NEWNEIGH of one remote on a VXLAN device. rtnetlink has no
+    /// NLM_F_APPEND (a flood list holds several destinations for the one
+    /// all-zero MAC: each is appended), so the request is built here:
+    /// NLM_F_CREATE with NLM_F_APPEND for the flood list, NLM_F_EXCL for a
+    /// MAC's entry (one destination each).
+    pub(crate) async fn remote_add(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        remote: &RemoteSnapshot,
+    ) -> Result<()> {
+        let msg = remote_message(index, remote);
+        let append = remote.mac == MacAddr6::nil();
+        self.call(op, iface, |mut h| async move {
+            let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(msg));
+            let how = if append { NLM_F_APPEND } else { NLM_F_EXCL };
+            req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | how;
+            let mut response = h.request(req)?;
+            while let Some(m) = response.next().await {
+                if let NetlinkPayload::Error(e) = m.payload {
+                    return Err(rtnetlink::Error::NetlinkError(e));
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// RTM_DELNEIGH of one remote (its destination only, for the flood list).
+    pub(crate) async fn remote_del(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        remote: &RemoteSnapshot,
+    ) -> Result<()> {
+        let msg = remote_message(index, remote);
+        self.call(op, iface, |h| h.neighbours().del(msg).execute())
+            .await
+    }
+
+    /// The remote entries of one VXLAN device (AF_BRIDGE neighbour dump of
+    /// its ifindex, entries with a destination).
+    pub(crate) async fn remote_dump(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+    ) -> Result<Vec<RemoteSnapshot>> {
+        self.dump(op, iface, move |h| async move {
+            let mut req = h
+                .neighbours()
+                .get()
+                .set_address_family(AddressFamily::Bridge);
+            req.message_mut().header.ifindex = index;
+            req.execute()
+                .try_filter_map(|m| async move {
+                    Ok((m.header.ifindex == index)
+                        .then(|| parse_remote(&m))
+                        .flatten())
+                })
+                .try_collect()
+                .await
+        })
+        .await
+    }
+}
+
+fn remote_message(index: u32, remote: &RemoteSnapshot) -> NeighbourMessage {
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = AddressFamily::Bridge;
+    msg.header.ifindex = index;
+    msg.header.state = NeighbourState::Permanent;
+    msg.header.flags = NeighbourFlags::Own;
+    msg.attributes.push(NeighbourAttribute::LinkLayerAddress(
+        remote.mac.as_bytes().to_vec(),
+    ));
+    msg.attributes
+        .push(NeighbourAttribute::Destination(match remote.dst {
+            IpAddr::V4(a) => NeighbourAddress::Inet(a),
+            IpAddr::V6(a) => NeighbourAddress::Inet6(a),
+        }));
+    if let Some(vni) = remote.vni {
+        msg.attributes.push(NeighbourAttribute::Vni(vni));
+    }
+    if let Some(port) = remote.port {
+        msg.attributes.push(NeighbourAttribute::Port(port));
+    }
+    msg
+}
+
+fn parse_remote(m: &NeighbourMessage) -> Option<RemoteSnapshot> {
+    let mut mac = None;
+    let mut dst = None;
+    let mut vni = None;
+    let mut port = None;
+    for attr in &m.attributes {
+        match attr {
+            NeighbourAttribute::LinkLayerAddress(a) if a.len() == 6 => {
+                mac = Some(MacAddr6::new(a[0], a[1], a[2], a[3], a[4], a[5]))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                dst = Some(IpAddr::V4(*a))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                dst = Some(IpAddr::V6(*a))
+            }
+            // In an AF_BRIDGE message netlink-packet-route cannot tell the
+            // address family of NDA_DST and leaves the bytes: the length does.
+            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                dst = match b.len() {
+                    4 => <[u8; 4]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                    16 => <[u8; 16]>::try_from(b.as_slice()).ok().map(IpAddr::from),
+                    _ => None,
+                }
+            }
+            NeighbourAttribute::Vni(v) => vni = Some(*v),
+            NeighbourAttribute::Port(p) => port = Some(*p),
+            _ => {}
+        }
+    }
+    Some(RemoteSnapshot {
+        mac: mac?,
+        dst: dst?,
+        vni,
+        port,
+        extern_learn: m.header.flags.contains(NeighbourFlags::ExtLearned),
+    })
+}

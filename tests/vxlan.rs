@@ -1,0 +1,387 @@
+//! VXLAN devices and their remote VTEPs: created as asked and read back
+//! through `ip -d link`, remotes through `bridge fdb`, bad input refused
+//! before anything changes, all-or-nothing bulk adds, and real frames
+//! between two "hosts" (this test's namespace and a peer namespace joined
+//! by an underlay veth) over a static flood list.
+
+mod common;
+
+use std::net::IpAddr;
+
+use bridgekit::{
+    Bridge, BridgeConfig, Error, Netlink, PortConfig, Remote, Vni, Vxlan, VxlanConfig,
+};
+use common::*;
+use serde_json::Value;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// An underlay: veth `u0` here with `addr`, its peer `u0p` up.
+fn underlay(addr: &str) {
+    veth("u0", "u0p");
+    sh(&["ip", "addr", "add", addr, "dev", "u0"]);
+    sh(&["ip", "link", "set", "u0", "up"]);
+    sh(&["ip", "link", "set", "u0p", "up"]);
+}
+
+/// `Vxlan::create`, or `None` (with the reason logged as a skip, a
+/// failure in the kernel tier) on a kernel without VXLAN.
+async fn create(nl: &Netlink, config: VxlanConfig) -> Result<Option<Vxlan>, Error> {
+    match Vxlan::create(nl, config).await {
+        Err(Error::Unsupported { detail, .. }) => {
+            lacks(&format!("VXLAN ({detail})"));
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
+}
+
+fn fdb(dev: &str) -> Vec<Value> {
+    let out = sh(&["bridge", "-j", "fdb", "show", "dev", dev]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v.as_array().unwrap().clone()
+}
+
+fn dsts(dev: &str, mac: &str) -> Vec<String> {
+    let mut d: Vec<String> = fdb(dev)
+        .iter()
+        .filter(|e| e["mac"] == mac && e.get("dst").is_some())
+        .map(|e| e["dst"].as_str().unwrap().to_string())
+        .collect();
+    d.sort();
+    d
+}
+
+#[test]
+fn a_vxlan_device_is_made_as_asked_with_the_mtu_of_its_underlay() {
+    netns_test(|nl| async move {
+        underlay("10.77.0.1/24");
+        sh(&["ip", "addr", "add", "fd77::1/64", "dev", "u0", "nodad"]);
+        sh(&["ip", "link", "set", "u0", "mtu", "9000"]);
+        let Some(vx) = create(
+            &nl,
+            VxlanConfig::new("vx0", 100)?
+                .local(ip("10.77.0.1"))
+                .underlay("u0")
+                .learning(false)
+                .ttl(16),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        assert_eq!(vx.vni(), Vni::new(100)?);
+        let link = ip_link("vx0").unwrap();
+        let d = &link["linkinfo"]["info_data"];
+        assert_eq!(link["linkinfo"]["info_kind"], "vxlan");
+        assert_eq!(d["id"], 100, "{d}");
+        assert_eq!(d["local"], "10.77.0.1", "{d}");
+        assert_eq!(d["link"], "u0", "{d}");
+        assert_eq!(d["port"], 4789, "{d}");
+        assert_eq!(d["learning"], false, "{d}");
+        assert_eq!(d["ttl"], 16, "{d}");
+        // 9000 less 50 bytes of IPv4 encapsulation.
+        assert_eq!(link["mtu"], 8950);
+        assert_eq!(vx.mtu().await?, 8950);
+
+        // Over IPv6: 70 bytes.
+        create(
+            &nl,
+            VxlanConfig::new("vx6", 101)?
+                .local(ip("fd77::1"))
+                .underlay("u0")
+                .udp6_zero_csum(true, true),
+        )
+        .await?;
+        let link = ip_link("vx6").unwrap();
+        assert_eq!(link["mtu"], 8930);
+        assert_eq!(link["linkinfo"]["info_data"]["local6"], "fd77::1");
+        assert_eq!(link["linkinfo"]["info_data"]["udp_zero_csum6_tx"], true);
+
+        // Opened again by name; a bridge is not a VXLAN device.
+        assert_eq!(Vxlan::open(&nl, "vx0").await?.index(), vx.index());
+        Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        assert!(matches!(
+            Vxlan::open(&nl, "br0").await,
+            Err(Error::InvalidInput { .. })
+        ));
+        vx.delete().await?;
+        assert!(ip_link("vx0").is_none());
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_vxlan_input_is_refused_with_nothing_changed() {
+    netns_test(|nl| async move {
+        underlay("10.78.0.1/24");
+        let before = ip_link_names();
+        let sent = nl.requests_sent();
+        let base = || VxlanConfig::new("vx0", 10).unwrap();
+        for (what, cfg) in [
+            ("VNI 0", VxlanConfig::new("vx0", 0)?),
+            ("VNI 2^24", VxlanConfig::new("vx0", 1 << 24)?),
+            ("port 0", base().port(0)),
+            ("TTL 0", base().ttl(0)),
+            ("loopback local", base().local(ip("127.0.0.1"))),
+            ("MTU 10", base().mtu(10)),
+        ] {
+            let e = Vxlan::create(&nl, cfg).await.unwrap_err();
+            assert!(matches!(e, Error::InvalidInput { .. }), "{what}: {e}");
+        }
+        // Nothing at all was sent for those.
+        assert_eq!(nl.requests_sent(), sent);
+        // These need a look at the underlay (a read), and change nothing.
+        for (what, cfg, says) in [
+            (
+                "local not on the underlay",
+                base().local(ip("10.78.0.9")).underlay("u0"),
+                "not an address of the underlay u0",
+            ),
+            (
+                "MTU above the underlay's less 50",
+                base().local(ip("10.78.0.1")).underlay("u0").mtu(1460),
+                "allows at most 1450",
+            ),
+        ] {
+            let e = Vxlan::create(&nl, cfg).await.unwrap_err();
+            assert!(matches!(e, Error::InvalidInput { .. }), "{what}: {e}");
+            assert!(e.to_string().contains(says), "{what}: {e}");
+        }
+        let e = Vxlan::create(&nl, base().underlay("nope0"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::NotFound { .. }), "{e}");
+        assert_eq!(ip_link_names(), before);
+
+        // Remotes: a duplicate, another VTEP for a MAC, a bad MAC, port 0,
+        // the wrong family, a loopback VTEP.
+        let Some(vx) = create(&nl, base().local(ip("10.78.0.1")).underlay("u0")).await? else {
+            return Ok(());
+        };
+        vx.add_remote(Remote::flood(ip("10.78.0.2"))).await?;
+        vx.add_remote(Remote::for_mac("52:54:00:00:78:01", ip("10.78.0.3")))
+            .await?;
+        let table = fdb("vx0");
+        let sent = nl.requests_sent();
+        for (what, r) in [
+            (
+                "bad MAC",
+                Remote::for_mac("01:00:5e:00:00:01", ip("10.78.0.4")),
+            ),
+            ("port 0", Remote::flood(ip("10.78.0.4")).port(0)),
+            ("IPv6 VTEP for an IPv4 device", Remote::flood(ip("fd00::4"))),
+            ("loopback", Remote::flood(ip("127.0.0.1"))),
+        ] {
+            let e = vx.add_remote(r).await.unwrap_err();
+            assert!(matches!(e, Error::InvalidInput { .. }), "{what}: {e}");
+        }
+        assert_eq!(nl.requests_sent(), sent, "nothing sent for bad entries");
+        let e = vx
+            .add_remote(Remote::flood(ip("10.78.0.2")))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("already there"), "{e}");
+        let e = vx
+            .add_remote(Remote::for_mac("52:54:00:00:78:01", ip("10.78.0.5")))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("a MAC has one VTEP"), "{e}");
+        let e = vx
+            .add_remotes([
+                Remote::flood(ip("10.78.0.6")),
+                Remote::flood(ip("10.78.0.6")),
+            ])
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("listed twice"), "{e}");
+        assert_eq!(fdb("vx0"), table, "the FDB is as before");
+        Ok(())
+    });
+}
+
+#[test]
+fn remotes_are_added_listed_and_removed_one_request_each() {
+    netns_test(|nl| async move {
+        underlay("10.79.0.1/24");
+        let Some(vx) = create(
+            &nl,
+            VxlanConfig::new("vx0", 200)?
+                .local(ip("10.79.0.1"))
+                .underlay("u0")
+                .learning(false),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        let zero = "00:00:00:00:00:00";
+        for d in ["10.79.0.2", "10.79.0.3", "10.79.0.4"] {
+            let before = nl.requests_sent();
+            vx.add_remote(Remote::flood(ip(d))).await?;
+            // Look (duplicates), add, read back.
+            assert_eq!(nl.requests_sent() - before, 3);
+        }
+        assert_eq!(dsts("vx0", zero), ["10.79.0.2", "10.79.0.3", "10.79.0.4"]);
+        let one = Remote::for_mac("52:54:00:00:79:01", ip("10.79.0.5"))
+            .vni(Vni::new(201)?)
+            .port(4790);
+        vx.add_remote(one).await?;
+        let e = fdb("vx0")
+            .into_iter()
+            .find(|e| e["mac"] == "52:54:00:00:79:01")
+            .unwrap();
+        assert_eq!(e["dst"], "10.79.0.5", "{e}");
+        assert_eq!(e["vni"], 201, "{e}");
+        assert_eq!(e["port"], 4790, "{e}");
+        let listed = vx.remotes().await?;
+        assert_eq!(listed.len(), 4, "{listed:?}");
+        assert!(listed.contains(&one));
+        assert_eq!(listed.iter().filter(|r| r.is_flood()).count(), 3);
+
+        vx.remove_remote(Remote::flood(ip("10.79.0.3"))).await?;
+        assert_eq!(dsts("vx0", zero), ["10.79.0.2", "10.79.0.4"]);
+        vx.remove_remote(one).await?;
+        assert!(dsts("vx0", "52:54:00:00:79:01").is_empty());
+        let e = vx
+            .remove_remote(Remote::flood(ip("10.79.0.3")))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::NotFound { .. }), "{e}");
+
+        // Remotes added by another process are listed too.
+        sh(&[
+            "bridge",
+            "fdb",
+            "append",
+            zero,
+            "dev",
+            "vx0",
+            "dst",
+            "10.79.0.9",
+        ]);
+        assert!(
+            vx.remotes()
+                .await?
+                .contains(&Remote::flood(ip("10.79.0.9")))
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bulk_add_is_all_or_nothing() {
+    netns_test(|nl| async move {
+        underlay("10.80.0.1/24");
+        let Some(vx) = create(
+            &nl,
+            VxlanConfig::new("vx0", 300)?
+                .local(ip("10.80.0.1"))
+                .underlay("u0"),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        vx.add_remote(Remote::flood(ip("10.80.0.100"))).await?;
+        let before = fdb("vx0");
+        let many: Vec<Remote> = (2..12)
+            .map(|i| Remote::flood(ip(&format!("10.80.0.{i}"))))
+            .collect();
+        let nl2 = nl.clone();
+        let vx2 = vx.clone();
+        let many2 = many.clone();
+        let steps = fail_each_step(
+            &nl,
+            "Vxlan::add_remotes",
+            async || {},
+            async || vx2.add_remotes(many2.clone()).await,
+            async || {
+                for r in &many2 {
+                    vx2.remove_remote(*r).await.unwrap();
+                }
+                let _ = &nl2;
+            },
+        )
+        .await;
+        assert!(steps >= 12, "only {steps} steps");
+        assert_eq!(fdb("vx0"), before);
+        vx.add_remotes(many.clone()).await?;
+        assert_eq!(vx.remotes().await?.len(), 11);
+        Ok(())
+    });
+}
+
+/// Two hosts: this namespace and a peer, joined by an underlay veth; a
+/// bridge on each with an address and a VXLAN port, and a static flood
+/// list naming the other VTEP. The bridges reach each other through the
+/// tunnel (ARP floods through the list), IPv4 and IPv6.
+#[test]
+fn two_hosts_talk_over_a_static_flood_list() {
+    netns_test(|nl| async move {
+        let peer = PeerNetns::new();
+        veth("u0", "u1");
+        sh(&["ip", "link", "set", "u1", "netns", &peer.tid()]);
+        sh(&["ip", "addr", "add", "10.81.0.1/24", "dev", "u0"]);
+        sh(&["ip", "link", "set", "u0", "up"]);
+        peer.sh(&["ip", "addr", "add", "10.81.0.2/24", "dev", "u1"]);
+        peer.sh(&["ip", "link", "set", "u1", "up"]);
+        peer.sh(&["ip", "link", "set", "lo", "up"]);
+        let nl_b = Netlink::connect_in_netns(peer.path())?;
+        let mut hosts = Vec::new();
+        for (nl, me, other, mac, addr, addr6) in [
+            (
+                &nl,
+                "10.81.0.1",
+                "10.81.0.2",
+                "52:54:00:00:81:01",
+                "10.82.0.1/24",
+                "fd82::1/64",
+            ),
+            (
+                &nl_b,
+                "10.81.0.2",
+                "10.81.0.1",
+                "52:54:00:00:81:02",
+                "10.82.0.2/24",
+                "fd82::2/64",
+            ),
+        ] {
+            let Some(vx) = create(
+                nl,
+                VxlanConfig::new("vx0", 500)?
+                    .local(ip(me))
+                    .underlay(if me.ends_with(".1") { "u0" } else { "u1" })
+                    .learning(false),
+            )
+            .await?
+            else {
+                return Ok(());
+            };
+            vx.add_remote(Remote::flood(ip(other))).await?;
+            let br = Bridge::create(
+                nl,
+                BridgeConfig::new("br0")?
+                    .mac(mac)
+                    .address(addr)
+                    .address(addr6)
+                    .port("vx0", PortConfig::new().up()),
+            )
+            .await?;
+            hosts.push((br, vx));
+        }
+        for (br, _) in &hosts {
+            br.wait_dad(std::time::Duration::from_secs(20)).await?;
+        }
+        assert!(ping(&peer, "10.82.0.1"), "IPv4 across the tunnel");
+        assert!(ping(&peer, "fd82::1"), "IPv6 across the tunnel");
+        // The frames went through VXLAN: the underlay carried UDP to 4789.
+        let stats: Value =
+            serde_json::from_str(&sh(&["ip", "-j", "-s", "link", "show", "vx0"])).unwrap();
+        let tx = stats[0]["stats64"]["tx"]["packets"].as_u64().unwrap();
+        assert!(tx > 0, "vx0 sent nothing: {stats}");
+        Ok(())
+    });
+}
