@@ -4,6 +4,7 @@
 //! append 00:00:00:00:00:00 dev VXLAN dst IP` and `bridge fdb add MAC dev
 //! VXLAN dst IP`, each one request, checked before and read back after.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -176,7 +177,19 @@ impl Remote {
 
     /// The same entry: MAC, destination, VNI and port (not who made it).
     fn same(&self, other: &Remote) -> bool {
-        (self.mac, self.dst, self.vni, self.port) == (other.mac, other.dst, other.vni, other.port)
+        self.key() == other.key()
+    }
+
+    fn key(&self) -> (MacAddr6, IpAddr, Option<Vni>, Option<u16>) {
+        (self.mac, self.dst, self.vni, self.port)
+    }
+
+    fn slot(&self) -> Slot {
+        if self.is_flood() {
+            Slot::Flood(self.dst)
+        } else {
+            Slot::Mac(self.mac)
+        }
     }
 
     fn to_kernel(self) -> RemoteSnapshot {
@@ -285,9 +298,10 @@ impl Vxlan {
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_remotes", iface = %self.name), err(Display))]
     pub async fn add_remotes(&self, remotes: impl IntoIterator<Item = Remote>) -> Result<()> {
         let remotes: Vec<Remote> = remotes.into_iter().collect();
-        for (i, r) in remotes.iter().enumerate() {
+        let mut seen = HashSet::with_capacity(remotes.len());
+        for r in &remotes {
             r.validate(self)?;
-            if remotes[..i].iter().any(|o| conflicts(o, r)) {
+            if !seen.insert(r.slot()) {
                 return Err(Error::invalid(
                     format!("remote {r} on {}", self.name),
                     "is listed twice (or its MAC twice) in one call",
@@ -307,8 +321,9 @@ impl Vxlan {
     async fn add_all(&self, remotes: Vec<Remote>) -> Result<()> {
         let op = Op::AddRemote;
         let have = self.remotes_as(op).await?;
+        let taken: HashMap<Slot, &Remote> = have.iter().map(|o| (o.slot(), o)).collect();
         for r in &remotes {
-            if let Some(old) = have.iter().find(|o| conflicts(o, r)) {
+            if let Some(old) = taken.get(&r.slot()) {
                 let reason = if old.same(r) {
                     "is already there".to_string()
                 } else {
@@ -336,19 +351,7 @@ impl Vxlan {
             }
         }
         if result.is_ok() {
-            result = match self.remotes_as(op).await {
-                Ok(now) => match remotes.iter().find(|r| !now.iter().any(|n| n.same(r))) {
-                    None => Ok(()),
-                    Some(missing) => Err(Error::NotApplied {
-                        op,
-                        iface: self.name.to_string(),
-                        what: format!("remote {missing}"),
-                        expected: "present".into(),
-                        actual: "absent".into(),
-                    }),
-                },
-                Err(e) => Err(e),
-            };
+            result = self.check_present(op, &remotes).await;
         }
         match result {
             Ok(()) => Ok(()),
@@ -433,6 +436,21 @@ impl Vxlan {
         self.remotes_as(Op::ListRemotes).await
     }
 
+    /// Reads the remotes back: each of `remotes` must be there.
+    async fn check_present(&self, op: Op, remotes: &[Remote]) -> Result<()> {
+        let now: HashSet<_> = self.remotes_as(op).await?.iter().map(Remote::key).collect();
+        match remotes.iter().find(|r| !now.contains(&r.key())) {
+            None => Ok(()),
+            Some(missing) => Err(Error::NotApplied {
+                op,
+                iface: self.name.to_string(),
+                what: format!("remote {missing}"),
+                expected: "present".into(),
+                actual: "absent".into(),
+            }),
+        }
+    }
+
     async fn remotes_as(&self, op: Op) -> Result<Vec<Remote>> {
         Ok(self
             .nl
@@ -444,12 +462,11 @@ impl Vxlan {
     }
 }
 
-/// Two entries that cannot both be added: the same flood destination, or
-/// two entries for one MAC (a MAC has one VTEP).
-fn conflicts(a: &Remote, b: &Remote) -> bool {
-    if a.is_flood() && b.is_flood() {
-        a.dst == b.dst
-    } else {
-        a.mac == b.mac
-    }
+/// Where an entry goes in a device's FDB: two entries with the same slot
+/// cannot both be added (the same flood destination, or a second VTEP for
+/// one MAC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Flood(IpAddr),
+    Mac(MacAddr6),
 }
