@@ -13,13 +13,15 @@ use crate::bridge_vlan::VlanTarget;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::hardening;
-use crate::journal::{Journal, Step};
+use crate::journal::{Journal, PortId, Step};
 use crate::mac::eui64_link_local;
 use crate::name::IfName;
-use crate::netlink::{LinkChange, LinkSnapshot, Netlink};
+use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, Netlink};
 use crate::port::{PortConfig, PortRef};
 use crate::sysctl::Ipv6Sysctl;
 use crate::vlan;
+use crate::vxlan::{self, VxlanConfig};
+use crate::vxlan_remote::Remote;
 
 /// One change [`BridgeConfig::apply`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +70,22 @@ pub enum Change {
     /// Automatic IPv6 link-local addresses were turned on or off
     /// (`addrgenmode eui64|none`).
     AutoLinkLocal(bool),
+    /// A VXLAN device of the config did not exist and was created.
+    VxlanCreated(IfName),
+    /// A remote VTEP was added to a VXLAN device.
+    RemoteAdded {
+        /// The VXLAN device.
+        vxlan: IfName,
+        /// The entry.
+        remote: Remote,
+    },
+    /// A static remote VTEP the config does not name was removed.
+    RemoteRemoved {
+        /// The VXLAN device.
+        vxlan: IfName,
+        /// The entry.
+        remote: Remote,
+    },
 }
 
 /// In words: `created`, `MTU 1500 -> 1400`, `port vnet0 attached`.
@@ -102,6 +120,11 @@ impl std::fmt::Display for Change {
             Change::PortReconfigured(p) => write!(f, "port {p} reconfigured"),
             Change::AdminUp(up) => f.write_str(if *up { "up" } else { "down" }),
             Change::AutoLinkLocal(v) => write!(f, "automatic link-local {}", on(*v)),
+            Change::VxlanCreated(v) => write!(f, "VXLAN device {v} created"),
+            Change::RemoteAdded { vxlan, remote } => write!(f, "remote {remote} added to {vxlan}"),
+            Change::RemoteRemoved { vxlan, remote } => {
+                write!(f, "remote {remote} removed from {vxlan}")
+            }
         }
     }
 }
@@ -273,6 +296,11 @@ impl Bridge {
                     changes.push(Change::AddressAdded(*net));
                 }
             }
+        }
+        // VXLAN devices exist, with their remotes, before they are
+        // attached below like any port.
+        for vx in &config.vxlans {
+            self.converge_vxlan(op, vx, changes, journal).await?;
         }
         // A backup port must be a port already: ports naming none go first.
         let (plain, backed): (Vec<_>, Vec<_>) = config
@@ -479,6 +507,107 @@ impl Bridge {
                 journal.confirm();
                 changes.push(Change::AddressAdded(ll));
             }
+        }
+        Ok(())
+    }
+
+    /// One VXLAN device of the config: created if missing, checked if not;
+    /// its static remotes made the declared ones, removals first (a MAC
+    /// moving to another VTEP), then read back.
+    async fn converge_vxlan(
+        &self,
+        op: Op,
+        config: &VxlanConfig,
+        changes: &mut Vec<Change>,
+        journal: &mut Journal,
+    ) -> Result<()> {
+        let name = config.name().as_str();
+        let vx = match self.nl.link(op, name, LinkRef::Name(name)).await {
+            Ok(link) => vxlan::existing(&self.nl, op, config, &link).await?,
+            Err(Error::NotFound { .. }) => {
+                let vni = config.validate()?;
+                let vx = vxlan::make_device(&self.nl, config, vni).await?;
+                journal.made(Step::LinkCreated(PortId {
+                    name: name.to_string(),
+                    index: vx.index(),
+                }));
+                changes.push(Change::VxlanCreated(vx.name().clone()));
+                vx
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(want) = config.remotes() else {
+            return Ok(());
+        };
+        let have: Vec<Remote> = vx
+            .remotes_as(op)
+            .await?
+            .into_iter()
+            .filter(|r| !r.is_extern_learned())
+            .collect();
+        let id = PortId {
+            name: name.to_string(),
+            index: vx.index(),
+        };
+        let stale: Vec<Remote> = have
+            .iter()
+            .filter(|h| !want.iter().any(|w| w.same(h)))
+            .copied()
+            .collect();
+        let missing: Vec<Remote> = want
+            .iter()
+            .filter(|w| !have.iter().any(|h| h.same(w)))
+            .copied()
+            .collect();
+        for r in &stale {
+            journal.push(Step::RemoteRemoved {
+                vxlan: id.clone(),
+                remote: *r,
+            });
+            self.nl
+                .remote_del(op, name, vx.index(), &r.to_kernel())
+                .await?;
+            journal.confirm();
+            changes.push(Change::RemoteRemoved {
+                vxlan: vx.name().clone(),
+                remote: *r,
+            });
+        }
+        for r in &missing {
+            journal.push(Step::RemoteAdded {
+                vxlan: id.clone(),
+                remote: *r,
+            });
+            self.nl
+                .remote_add(op, name, vx.index(), &r.to_kernel())
+                .await?;
+            journal.confirm();
+            changes.push(Change::RemoteAdded {
+                vxlan: vx.name().clone(),
+                remote: *r,
+            });
+        }
+        if stale.is_empty() && missing.is_empty() {
+            return Ok(());
+        }
+        let now = vx.remotes_as(op).await?;
+        if let Some(r) = stale.iter().find(|r| now.iter().any(|n| n.same(r))) {
+            return Err(Error::NotApplied {
+                op,
+                iface: name.to_string(),
+                what: format!("remote {r}"),
+                expected: "absent".into(),
+                actual: "present".into(),
+            });
+        }
+        if let Some(r) = missing.iter().find(|r| !now.iter().any(|n| n.same(r))) {
+            return Err(Error::NotApplied {
+                op,
+                iface: name.to_string(),
+                what: format!("remote {r}"),
+                expected: "present".into(),
+                actual: "absent".into(),
+            });
         }
         Ok(())
     }

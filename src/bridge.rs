@@ -69,6 +69,8 @@ pub struct BridgeConfig {
     pub(crate) disable_ipv6: Option<bool>,
     pub(crate) addresses: Vec<IpNet>,
     pub(crate) ports: Vec<(PortRef, PortConfig)>,
+    /// VXLAN devices to create if missing, each also one of `ports`.
+    pub(crate) vxlans: Vec<crate::vxlan::VxlanConfig>,
     /// The first bad address or port given to the builder, reported by validate().
     pub(crate) bad: Option<(String, String)>,
 }
@@ -100,6 +102,7 @@ impl BridgeConfig {
             disable_ipv6: None,
             addresses: Vec::new(),
             ports: Vec::new(),
+            vxlans: Vec::new(),
             bad: None,
         })
     }
@@ -142,6 +145,35 @@ impl BridgeConfig {
             Ok(p) => self.ports.push((p, config)),
             Err(e) => self.remember_bad(e),
         }
+        self
+    }
+
+    /// A VXLAN port: the device `vxlan` describes, created if missing
+    /// (with its remotes, if it declares any), then attached like
+    /// [`port`](Self::port) with `config`. `apply` never recreates an
+    /// existing device: one with another VNI, local address, underlay or
+    /// UDP port is refused, not flapped. Where `vxlan` declares remotes
+    /// ([`VxlanConfig::remote`](crate::VxlanConfig::remote)), `apply`
+    /// makes the device's static remotes exactly those, adding and
+    /// removing only the differences; entries a control plane installed
+    /// (`extern_learn`) are left alone, and so is every remote of a device
+    /// that declares none.
+    ///
+    /// ```
+    /// use bridgekit::{BridgeConfig, PortConfig, Remote, VxlanConfig};
+    /// let c = BridgeConfig::new("br100")?.vxlan_port(
+    ///     VxlanConfig::new("vx100", 100)?
+    ///         .local("192.0.2.1".parse()?)
+    ///         .underlay("eth0")
+    ///         .learning(false)
+    ///         .remote(Remote::flood("192.0.2.2".parse()?)),
+    ///     PortConfig::new().learning(false).up(),
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn vxlan_port(mut self, vxlan: crate::vxlan::VxlanConfig, config: PortConfig) -> Self {
+        self = self.port(vxlan.name().as_str(), config);
+        self.vxlans.push(vxlan);
         self
     }
 
@@ -428,6 +460,15 @@ impl BridgeConfig {
         }
         for (_, port) in &self.ports {
             port.validate()?;
+        }
+        for (i, vx) in self.vxlans.iter().enumerate() {
+            vx.validate()?;
+            if self.vxlans[..i].iter().any(|o| o.name() == vx.name()) {
+                return Err(Error::invalid(
+                    format!("VXLAN port {}", vx.name()),
+                    "is declared twice",
+                ));
+            }
         }
         if let Some(mac) = self.mac {
             validate_unicast(mac)?;

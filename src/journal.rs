@@ -69,6 +69,18 @@ pub(crate) enum Step {
         before: Vec<VlanMember>,
         set: Vec<VlanMember>,
     },
+    /// A link this operation created (a VXLAN device): delete it.
+    LinkCreated(PortId),
+    /// A remote VTEP added to a VXLAN device: remove it.
+    RemoteAdded {
+        vxlan: PortId,
+        remote: crate::vxlan_remote::Remote,
+    },
+    /// A remote VTEP removed from a VXLAN device: add it back.
+    RemoteRemoved {
+        vxlan: PortId,
+        remote: crate::vxlan_remote::Remote,
+    },
     /// A static FDB entry added.
     PortFdb {
         port: PortId,
@@ -286,6 +298,20 @@ async fn undo(br: &Bridge, step: Step) -> Result<(), Error> {
             }
             drop(queue);
             Ok(())
+        }
+        Step::LinkCreated(link) => nl.delete_link(Op::Apply, &link.name, link.index).await,
+        Step::RemoteAdded { vxlan, remote } => {
+            nl.remote_del(
+                Op::RemoveRemote,
+                &vxlan.name,
+                vxlan.index,
+                &remote.to_kernel(),
+            )
+            .await
+        }
+        Step::RemoteRemoved { vxlan, remote } => {
+            nl.remote_add(Op::AddRemote, &vxlan.name, vxlan.index, &remote.to_kernel())
+                .await
         }
         Step::PortDetached { port, options } => {
             br.put_back(&port.name, port.index, Some(br.index()), options)

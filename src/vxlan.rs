@@ -9,13 +9,16 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use macaddr::MacAddr6;
 use tracing::warn;
 
 use crate::bridge::validate_mtu;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
+use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
 use crate::netlink::{LinkRef, LinkSnapshot, Netlink, VxlanParams};
+use crate::vxlan_remote::Remote;
 
 /// The IANA port for VXLAN, bridgekit's default (the kernel's own default
 /// is Linux's historical 8472).
@@ -121,6 +124,9 @@ pub struct VxlanConfig {
     udp6_zero_csum_tx: Option<bool>,
     udp6_zero_csum_rx: Option<bool>,
     mtu: Option<u32>,
+    mac: Option<MacAddr6>,
+    bad_mac: Option<(String, String)>,
+    remotes: Option<Vec<Remote>>,
 }
 
 impl VxlanConfig {
@@ -148,6 +154,9 @@ impl VxlanConfig {
             udp6_zero_csum_tx: None,
             udp6_zero_csum_rx: None,
             mtu: None,
+            mac: None,
+            bad_mac: None,
+            remotes: None,
         })
     }
 
@@ -248,6 +257,45 @@ impl VxlanConfig {
         self
     }
 
+    /// The device's own MAC (`address MAC`); unset, the kernel picks a
+    /// random one. A fixed one keeps the device's IPv6 link-local address
+    /// the same across re-creations.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VxlanConfig::new("vx100", 100)?.mac("52:54:00:00:01:64");
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn mac(mut self, mac: impl ToMac) -> Self {
+        match mac.to_mac() {
+            Ok(m) => self.mac = Some(m),
+            Err(Error::InvalidInput { what, reason }) => self.bad_mac = Some((what, reason)),
+            Err(e) => self.bad_mac = Some(("VXLAN MAC".into(), e.to_string())),
+        }
+        self
+    }
+
+    /// A remote VTEP the device has (repeatable): [`Vxlan::create`] adds
+    /// them all or makes no device; in
+    /// [`BridgeConfig::vxlan_port`](crate::BridgeConfig::vxlan_port),
+    /// `apply` makes the device's static remotes exactly these.
+    ///
+    /// ```
+    /// use bridgekit::{Remote, VxlanConfig};
+    /// let cfg = VxlanConfig::new("vx100", 100)?
+    ///     .remote(Remote::flood("192.0.2.2".parse()?))
+    ///     .remote(Remote::flood("192.0.2.3".parse()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remote(mut self, remote: Remote) -> Self {
+        self.remotes.get_or_insert_with(Vec::new).push(remote);
+        self
+    }
+
+    /// The remotes declared, if any were.
+    pub(crate) fn remotes(&self) -> Option<&[Remote]> {
+        self.remotes.as_deref()
+    }
+
     /// The name.
     ///
     /// ```
@@ -271,6 +319,12 @@ impl VxlanConfig {
     /// Everything that needs no kernel.
     pub(crate) fn validate(&self) -> Result<Vni> {
         let vni = Vni::new(self.vni)?;
+        if let Some((what, reason)) = &self.bad_mac {
+            return Err(Error::invalid(what.clone(), reason.clone()));
+        }
+        if let Some(mac) = self.mac {
+            validate_unicast(mac)?;
+        }
         if self.port == 0 {
             return Err(Error::invalid(
                 format!("VXLAN destination port of {}", self.name),
@@ -296,6 +350,16 @@ impl VxlanConfig {
         }
         if let Some(mtu) = self.mtu {
             validate_mtu(mtu)?;
+        }
+        let mut slots = std::collections::HashSet::new();
+        for r in self.remotes.iter().flatten() {
+            r.validate_for(&self.name, self.local)?;
+            if !slots.insert(r.slot()) {
+                return Err(Error::invalid(
+                    format!("remote {r} of {}", self.name),
+                    "is declared twice (or its MAC twice)",
+                ));
+            }
         }
         Ok(vni)
     }
@@ -358,7 +422,20 @@ impl Vxlan {
         let owned = nl.clone();
         let label = config.name.to_string();
         run_to_end(nl, Op::CreateVxlan, &label, async move {
-            create_steps(&owned, config, vni).await
+            let vx = make_device(&owned, &config, vni).await?;
+            let Some(remotes) = config.remotes() else {
+                return Ok(vx);
+            };
+            match vx.add_all(remotes.to_vec()).await {
+                Ok(()) => Ok(vx),
+                Err(e) => match owned
+                    .delete_link(Op::CreateVxlan, vx.name.as_str(), vx.index)
+                    .await
+                {
+                    Ok(()) => Err(e),
+                    Err(undo) => Err(e.with_undo_failures(vec![undo])),
+                },
+            }
         })
         .await
     }
@@ -465,7 +542,55 @@ impl Vxlan {
     }
 }
 
-fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxlan> {
+/// An existing device, checked against `config`: the VNI, local address,
+/// underlay and UDP port must be the config's (changing them means a new
+/// device, and its port would flap: `apply` refuses instead).
+pub(crate) async fn existing(
+    nl: &Netlink,
+    op: Op,
+    config: &VxlanConfig,
+    link: &LinkSnapshot,
+) -> Result<Vxlan> {
+    let vx = from_link(nl, op, link)?;
+    let read = link.vxlan.unwrap_or_default();
+    let underlay = match &config.underlay {
+        Some(u) => Some(nl.link(op, u, LinkRef::Name(u)).await?.index),
+        None => None,
+    };
+    let differs = |what: &str, want: String, got: String| {
+        Err(Error::invalid(
+            format!("VXLAN device {}", config.name),
+            format!(
+                "exists with {what} {got}, not {want}: apply does not recreate a device \
+                 (its port would flap); delete it first"
+            ),
+        ))
+    };
+    let show = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+    if read.vni != config.vni {
+        return differs("VNI", config.vni.to_string(), read.vni.to_string());
+    }
+    if read.port != config.port {
+        return differs("port", config.port.to_string(), read.port.to_string());
+    }
+    if read.local != config.local {
+        return differs(
+            "local address",
+            show(config.local.map(|a| a.to_string())),
+            show(read.local.map(|a| a.to_string())),
+        );
+    }
+    if underlay.is_some() && read.underlay != underlay {
+        return differs(
+            "underlay",
+            show(config.underlay.clone()),
+            show(read.underlay.map(|i| format!("#{i}"))),
+        );
+    }
+    Ok(vx)
+}
+
+pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxlan> {
     let Some(params) = link.vxlan.filter(|_| link.kind.as_deref() == Some("vxlan")) else {
         return Err(Error::invalid(
             format!("interface {}", link.name),
@@ -489,7 +614,9 @@ fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxlan> {
     })
 }
 
-async fn create_steps(nl: &Netlink, config: VxlanConfig, vni: Vni) -> Result<Vxlan> {
+/// Creates the device `config` describes (not its remotes), reads it back,
+/// and deletes it again if anything fails.
+pub(crate) async fn make_device(nl: &Netlink, config: &VxlanConfig, vni: Vni) -> Result<Vxlan> {
     let op = Op::CreateVxlan;
     let name = config.name.as_str();
     let mut underlay_index = None;
@@ -528,7 +655,7 @@ async fn create_steps(nl: &Netlink, config: VxlanConfig, vni: Vni) -> Result<Vxl
         udp6_zero_csum_tx: config.udp6_zero_csum_tx,
         udp6_zero_csum_rx: config.udp6_zero_csum_rx,
     };
-    nl.create_vxlan(op, name, &params, config.mtu)
+    nl.create_vxlan(op, name, &params, config.mtu, config.mac)
         .await
         .map_err(|e| match e {
             Error::Unsupported { op, iface, .. } => Error::Unsupported {
@@ -595,6 +722,13 @@ async fn create_steps(nl: &Netlink, config: VxlanConfig, vni: Vni) -> Result<Vxl
         }
         if let Some(mtu) = config.mtu {
             check("MTU", mtu.to_string(), link.mtu.to_string())?;
+        }
+        if let Some(mac) = config.mac {
+            check(
+                "MAC",
+                crate::mac::lower(mac),
+                link.mac.map_or_else(|| "none".into(), crate::mac::lower),
+            )?;
         }
         Ok::<_, Error>(vx)
     }

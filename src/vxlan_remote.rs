@@ -14,6 +14,7 @@ use tracing::warn;
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::mac::{ToMac, validate_unicast};
+use crate::name::IfName;
 use crate::netlink::RemoteSnapshot;
 use crate::vxlan::{Vni, Vxlan};
 
@@ -176,7 +177,7 @@ impl Remote {
     }
 
     /// The same entry: MAC, destination, VNI and port (not who made it).
-    fn same(&self, other: &Remote) -> bool {
+    pub(crate) fn same(&self, other: &Remote) -> bool {
         self.key() == other.key()
     }
 
@@ -184,7 +185,7 @@ impl Remote {
         (self.mac, self.dst, self.vni, self.port)
     }
 
-    fn slot(&self) -> Slot {
+    pub(crate) fn slot(&self) -> Slot {
         if self.is_flood() {
             Slot::Flood(self.dst)
         } else {
@@ -192,7 +193,7 @@ impl Remote {
         }
     }
 
-    fn to_kernel(self) -> RemoteSnapshot {
+    pub(crate) fn to_kernel(self) -> RemoteSnapshot {
         RemoteSnapshot {
             mac: self.mac,
             dst: self.dst,
@@ -215,6 +216,13 @@ impl Remote {
 
     /// Everything that needs no kernel, against the device `vx`.
     fn validate(&self, vx: &Vxlan) -> Result<()> {
+        self.validate_for(&vx.name, vx.local)
+    }
+
+    /// Everything that needs no kernel, for a device `name` with the local
+    /// address `local`.
+    pub(crate) fn validate_for(&self, name: &IfName, local: Option<IpAddr>) -> Result<()> {
+        let vx = Named { name, local };
         if self.bad_mac {
             return Err(Error::invalid(
                 format!("remote MAC of {} -> {}", vx.name, self.dst),
@@ -318,7 +326,7 @@ impl Vxlan {
         .await
     }
 
-    async fn add_all(&self, remotes: Vec<Remote>) -> Result<()> {
+    pub(crate) async fn add_all(&self, remotes: Vec<Remote>) -> Result<()> {
         let op = Op::AddRemote;
         let have = self.remotes_as(op).await?;
         let taken: HashMap<Slot, &Remote> = have.iter().map(|o| (o.slot(), o)).collect();
@@ -437,7 +445,7 @@ impl Vxlan {
     }
 
     /// Reads the remotes back: each of `remotes` must be there.
-    async fn check_present(&self, op: Op, remotes: &[Remote]) -> Result<()> {
+    pub(crate) async fn check_present(&self, op: Op, remotes: &[Remote]) -> Result<()> {
         let now: HashSet<_> = self.remotes_as(op).await?.iter().map(Remote::key).collect();
         match remotes.iter().find(|r| !now.contains(&r.key())) {
             None => Ok(()),
@@ -451,7 +459,7 @@ impl Vxlan {
         }
     }
 
-    async fn remotes_as(&self, op: Op) -> Result<Vec<Remote>> {
+    pub(crate) async fn remotes_as(&self, op: Op) -> Result<Vec<Remote>> {
         Ok(self
             .nl
             .remote_dump(op, self.name.as_str(), self.index)
@@ -462,11 +470,17 @@ impl Vxlan {
     }
 }
 
+/// What `validate_for` needs of a device.
+struct Named<'a> {
+    name: &'a IfName,
+    local: Option<IpAddr>,
+}
+
 /// Where an entry goes in a device's FDB: two entries with the same slot
 /// cannot both be added (the same flood destination, or a second VTEP for
 /// one MAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Slot {
+pub(crate) enum Slot {
     Flood(IpAddr),
     Mac(MacAddr6),
 }

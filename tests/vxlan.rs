@@ -385,3 +385,121 @@ fn two_hosts_talk_over_a_static_flood_list() {
         Ok(())
     });
 }
+
+/// A bridge with a VXLAN port and its flood list, declared: `apply`
+/// creates the device and its remotes, changes nothing the second time,
+/// then adds and removes only the differences; a device of another VNI is
+/// refused, not recreated.
+#[test]
+fn apply_converges_vxlan_ports_and_their_remotes() {
+    netns_test(|nl| async move {
+        underlay("10.85.0.1/24");
+        let vx = |remotes: &[&str]| {
+            let mut c = VxlanConfig::new("vx0", 600)
+                .unwrap()
+                .local(ip("10.85.0.1"))
+                .underlay("u0")
+                .learning(false);
+            for r in remotes {
+                c = c.remote(Remote::flood(ip(r)));
+            }
+            c
+        };
+        let desired = |remotes: &[&str]| {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:00:85:01")
+                .vxlan_port(
+                    vx(remotes),
+                    PortConfig::new().learning(false).neigh_suppress(true).up(),
+                )
+        };
+        let first = match desired(&["10.85.0.2", "10.85.0.3"]).apply(&nl).await {
+            Err(Error::Unsupported { detail, .. }) => {
+                lacks(&format!("VXLAN ({detail})"));
+                return Ok(());
+            }
+            other => other?,
+        };
+        assert_eq!(first.changes, [bridgekit::Change::Created]);
+        let link = ip_link("vx0").unwrap();
+        assert_eq!(link["master"], "br0");
+        assert_eq!(link["linkinfo"]["info_data"]["id"], 600);
+        assert_eq!(link["linkinfo"]["info_slave_data"]["neigh_suppress"], true);
+        let zero = "00:00:00:00:00:00";
+        assert_eq!(dsts("vx0", zero), ["10.85.0.2", "10.85.0.3"]);
+
+        let before = kernel_state();
+        let again = desired(&["10.85.0.2", "10.85.0.3"]).apply(&nl).await?;
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        assert_eq!(kernel_state(), before);
+
+        // One VTEP leaves, another joins: only those two change.
+        let moved = desired(&["10.85.0.3", "10.85.0.4"]).apply(&nl).await?;
+        assert_eq!(
+            moved.changes,
+            [
+                bridgekit::Change::RemoteRemoved {
+                    vxlan: bridgekit::IfName::new("vx0")?,
+                    remote: Remote::flood(ip("10.85.0.2"))
+                },
+                bridgekit::Change::RemoteAdded {
+                    vxlan: bridgekit::IfName::new("vx0")?,
+                    remote: Remote::flood(ip("10.85.0.4"))
+                },
+            ]
+        );
+        assert_eq!(dsts("vx0", zero), ["10.85.0.3", "10.85.0.4"]);
+
+        // A device of this name with another VNI is not recreated.
+        let other = BridgeConfig::new("br0")?
+            .mac("52:54:00:00:85:01")
+            .vxlan_port(
+                VxlanConfig::new("vx0", 601)?
+                    .local(ip("10.85.0.1"))
+                    .underlay("u0"),
+                PortConfig::new().up(),
+            );
+        let before = kernel_state();
+        let e = other.apply(&nl).await.unwrap_err();
+        assert!(
+            e.to_string().contains("exists with VNI 600, not 601"),
+            "{e}"
+        );
+        assert_eq!(kernel_state(), before);
+
+        // Every step of an apply from nothing fails in turn: nothing is
+        // left, the VXLAN device and its remotes included.
+        Bridge::open(&nl, "br0").await?.delete().await?;
+        Vxlan::open(&nl, "vx0").await?.delete().await?;
+        let nl2 = nl.clone();
+        let steps = fail_each_step(
+            &nl,
+            "apply with a VXLAN port",
+            async || {},
+            async || {
+                desired(&["10.85.0.2", "10.85.0.3"])
+                    .apply(&nl2)
+                    .await
+                    .map(drop)
+            },
+            async || {
+                Bridge::open(&nl2, "br0")
+                    .await
+                    .unwrap()
+                    .delete()
+                    .await
+                    .unwrap();
+                Vxlan::open(&nl2, "vx0")
+                    .await
+                    .unwrap()
+                    .delete()
+                    .await
+                    .unwrap();
+            },
+        )
+        .await;
+        assert!(steps >= 8, "only {steps} steps");
+        Ok(())
+    });
+}

@@ -79,6 +79,7 @@ impl Netlink {
         name: &str,
         params: &VxlanParams,
         mtu: Option<u32>,
+        mac: Option<MacAddr6>,
     ) -> Result<()> {
         let mut b = LinkMessageBuilder::<LinkVxlan>::new(name)
             .id(params.vni)
@@ -106,6 +107,9 @@ impl Netlink {
         }
         if let Some(m) = mtu {
             b = b.mtu(m);
+        }
+        if let Some(m) = mac {
+            b = b.address(m.into_array().to_vec());
         }
         let msg = b.build();
         self.call(op, name, |h| h.link().add(msg).execute()).await

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bridgekit::{
-    Bridge, BridgeConfig, Netlink, PortConfig, VlanId, VlanMember, VlanRange, VmNic, VmNicConfig,
+    Bridge, BridgeConfig, Netlink, PortConfig, Remote, VlanId, VlanMember, VlanRange, VmNic,
+    VmNicConfig, VxlanConfig,
 };
 use serde_json::Value;
 
@@ -82,6 +83,9 @@ pub enum Op {
     ApplyPortsAndVlans,
     /// `VmNic::create` with its attach, on an existing bridge.
     VmNicCreate,
+    /// `apply` of a VXLAN port (created with its flood list and a per-MAC
+    /// remote) and a guest port onto an existing bridge.
+    ApplyVxlan,
 }
 
 impl Op {
@@ -91,6 +95,7 @@ impl Op {
             Op::OneMessageCreate => "one-message",
             Op::ApplyPortsAndVlans => "apply-ports-vlans",
             Op::VmNicCreate => "vm-nic",
+            Op::ApplyVxlan => "apply-vxlan",
         }
     }
 
@@ -100,6 +105,7 @@ impl Op {
             Op::OneMessageCreate,
             Op::ApplyPortsAndVlans,
             Op::VmNicCreate,
+            Op::ApplyVxlan,
         ]
         .into_iter()
         .find(|o| o.name() == s)
@@ -143,6 +149,23 @@ impl Op {
                         .up(),
                 ),
             Op::VmNicCreate => base,
+            Op::ApplyVxlan => base
+                .vxlan_port(
+                    VxlanConfig::new("vx0", 700)
+                        .unwrap()
+                        .mac("52:54:00:00:1d:01")
+                        .local("10.27.0.1".parse().unwrap())
+                        .underlay("u0")
+                        .learning(false)
+                        .remote(Remote::flood("10.27.0.2".parse().unwrap()))
+                        .remote(Remote::flood("10.27.0.3".parse().unwrap()))
+                        .remote(Remote::for_mac(
+                            "52:54:00:00:1d:02",
+                            "10.27.0.2".parse().unwrap(),
+                        )),
+                    PortConfig::new().learning(false).neigh_suppress(true).up(),
+                )
+                .port("p0", PortConfig::managed(GUEST).up()),
         }
     }
 
@@ -159,7 +182,7 @@ impl Op {
             Op::StagedCreate | Op::OneMessageCreate => {
                 Bridge::create(nl, self.config()).await.expect("create");
             }
-            Op::ApplyPortsAndVlans => {
+            Op::ApplyPortsAndVlans | Op::ApplyVxlan => {
                 self.config().apply(nl).await.expect("apply");
             }
             Op::VmNicCreate => {
@@ -175,8 +198,25 @@ impl Op {
     /// operations on an existing bridge, the bridge.
     async fn prepare(self, nl: &Netlink) {
         let _ = sh_ok(&["ip", "link", "del", "br0"]);
-        for p in ["p0", "p1", "p2"] {
+        for p in ["p0", "p1", "p2", "vx0", "u0"] {
             let _ = sh_ok(&["ip", "link", "del", p]);
+        }
+        if matches!(self, Op::ApplyVxlan) {
+            // The underlay, with fixed MACs and its VTEP address.
+            veth("u0", "u0peer");
+            sh(&["ip", "link", "set", "u0", "address", "52:54:00:00:1e:01"]);
+            sh(&[
+                "ip",
+                "link",
+                "set",
+                "u0peer",
+                "address",
+                "52:54:00:00:1e:02",
+            ]);
+            sh(&["ip", "link", "set", "u0peer", "addrgenmode", "none"]);
+            sh(&["ip", "addr", "add", "10.27.0.1/24", "dev", "u0"]);
+            sh(&["ip", "link", "set", "u0", "up"]);
+            sh(&["ip", "link", "set", "u0peer", "up"]);
         }
         let ports: &[&str] = match self {
             Op::ApplyPortsAndVlans => &["p0", "p1", "p2"],
@@ -210,7 +250,7 @@ impl Op {
             }
         }
         match self {
-            Op::ApplyPortsAndVlans | Op::VmNicCreate => {
+            Op::ApplyPortsAndVlans | Op::VmNicCreate | Op::ApplyVxlan => {
                 BridgeConfig::new("br0")
                     .unwrap()
                     .mac(MAC)

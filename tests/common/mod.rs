@@ -400,8 +400,15 @@ pub fn kernel_state() -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e.get("master").is_some())
-        .map(|e| format!("{} {} {} {}", e["mac"], e["ifname"], e["vlan"], e["state"]))
+        // The bridges' entries, and VXLAN devices' remote VTEPs (their
+        // own entries with a destination).
+        .filter(|e| e.get("master").is_some() || e.get("dst").is_some())
+        .map(|e| {
+            format!(
+                "{} {} {} {} {} {} {}",
+                e["mac"], e["ifname"], e["vlan"], e["state"], e["dst"], e["vni"], e["port"]
+            )
+        })
         .collect();
     out_fdb.sort();
     let vlans: Value = serde_json::from_str(&sh(&["bridge", "-j", "vlan", "show"])).unwrap();
