@@ -27,10 +27,11 @@ use crate::fdb::FdbEntry;
 use crate::name::IfName;
 use crate::netlink::{
     AddrSnapshot, FdbSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, RTNLGRP_IPV4_IFADDR,
-    RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH, Subscription,
+    RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH, RemoteSnapshot, Subscription,
 };
 use crate::state::{OperState, PortState};
 use crate::vlan::{VlanId, VlanMember};
+use crate::vxlan_remote::Remote;
 
 /// Something that happened to a bridge, from [`Bridge::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,28 @@ pub enum BridgeEvent {
         /// The new mode.
         mode: MulticastRouter,
     },
+    /// A remote VTEP appeared on a VXLAN port of the bridge: a flood-list
+    /// destination or a MAC's VTEP, added by bridgekit, `bridge fdb`, or a
+    /// control plane such as FRR's zebra. Only in a stream with
+    /// [`EventKinds::remotes`].
+    RemoteAdded {
+        /// The VXLAN port.
+        port: IfName,
+        /// Its ifindex.
+        index: u32,
+        /// The entry.
+        remote: Remote,
+    },
+    /// A remote VTEP went away from a VXLAN port of the bridge. Only in a
+    /// stream with [`EventKinds::remotes`].
+    RemoteRemoved {
+        /// The VXLAN port.
+        port: IfName,
+        /// Its ifindex.
+        index: u32,
+        /// The entry.
+        remote: Remote,
+    },
     /// The kernel dropped notifications; the bridge was read again and the
     /// events that follow are the differences found.
     Resynced,
@@ -141,6 +164,12 @@ impl std::fmt::Display for BridgeEvent {
             BridgeEvent::DadDone(a) => write!(f, "DAD done for {a}"),
             BridgeEvent::DadFailed(a) => write!(f, "DAD failed for {a}: duplicate on the link"),
             BridgeEvent::FdbAdded(e) => write!(f, "FDB {} on {}", fdb_label(e), e.port),
+            BridgeEvent::RemoteAdded { port, remote, .. } => {
+                write!(f, "remote {remote} on {port}")
+            }
+            BridgeEvent::RemoteRemoved { port, remote, .. } => {
+                write!(f, "remote {remote} on {port} removed")
+            }
             BridgeEvent::FdbRemoved(e) => {
                 write!(f, "FDB {} on {} removed", fdb_label(e), e.port)
             }
@@ -180,7 +209,7 @@ fn fdb_label(e: &FdbEntry) -> String {
 /// ```
 /// use bridgekit::EventKinds;
 /// let kinds = EventKinds::new().fdb(true).vlans(true);
-/// assert_eq!(EventKinds::all(), kinds.multicast_routers(true));
+/// assert_eq!(EventKinds::all(), kinds.multicast_routers(true).remotes(true));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[must_use = "event kinds do nothing until passed to Bridge::events_with"]
@@ -188,6 +217,7 @@ pub struct EventKinds {
     fdb: bool,
     vlans: bool,
     multicast_routers: bool,
+    remotes: bool,
 }
 
 impl EventKinds {
@@ -210,6 +240,7 @@ impl EventKinds {
             fdb: true,
             vlans: true,
             multicast_routers: true,
+            remotes: true,
         }
     }
 
@@ -247,8 +278,22 @@ impl EventKinds {
         self
     }
 
+    /// Remote VTEPs of the bridge's VXLAN ports added and removed
+    /// ([`BridgeEvent::RemoteAdded`], [`BridgeEvent::RemoteRemoved`]): the
+    /// flood list and per-MAC entries, whoever installed them. A port's
+    /// remotes are followed from when it is a port of the bridge (and read
+    /// with the rest after an overrun).
+    ///
+    /// ```
+    /// let kinds = bridgekit::EventKinds::new().remotes(true);
+    /// ```
+    pub fn remotes(mut self, on: bool) -> Self {
+        self.remotes = on;
+        self
+    }
+
     fn groups(self) -> &'static [u32] {
-        if self.fdb {
+        if self.fdb || self.remotes {
             &[
                 RTNLGRP_LINK,
                 RTNLGRP_NEIGH,
@@ -263,6 +308,9 @@ impl EventKinds {
 
 /// An FDB entry's key: one entry per MAC and VLAN in a bridge.
 type FdbKey = ([u8; 6], Option<VlanId>);
+
+/// A remote entry's key: the port, the MAC and the destination.
+type RemoteKey = (u32, [u8; 6], std::net::IpAddr);
 
 /// What the stream knows of the bridge.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -282,6 +330,8 @@ struct Model {
     /// With [`EventKinds::multicast_routers`]: the router mode of each
     /// port and of the bridge.
     routers: BTreeMap<u32, MulticastRouter>,
+    /// With [`EventKinds::remotes`]: the remote entries of VXLAN ports.
+    remotes: BTreeMap<RemoteKey, RemoteSnapshot>,
 }
 
 use crate::netlink::address_flags::{dad_failed as dadfailed, tentative};
@@ -356,6 +406,28 @@ impl Model {
                 &e,
                 self.name_of(bridge, e.port),
             )));
+        }
+    }
+
+    fn remote_new(&mut self, index: u32, r: RemoteSnapshot, out: &mut Vec<BridgeEvent>) {
+        let key = (index, r.mac.into_array(), r.dst);
+        if self.remotes.get(&key) != Some(&r) {
+            self.remotes.insert(key, r);
+            out.push(BridgeEvent::RemoteAdded {
+                port: IfName::from_kernel(self.name_of((0, ""), index)),
+                index,
+                remote: Remote::from_kernel(r),
+            });
+        }
+    }
+
+    fn remote_gone(&mut self, key: RemoteKey, out: &mut Vec<BridgeEvent>) {
+        if let Some(old) = self.remotes.remove(&key) {
+            out.push(BridgeEvent::RemoteRemoved {
+                port: IfName::from_kernel(self.name_of((0, ""), key.0)),
+                index: key.0,
+                remote: Remote::from_kernel(old),
+            });
         }
     }
 
@@ -474,6 +546,18 @@ impl Model {
         for e in new.fdb.values() {
             self.fdb_new(bridge, *e, out);
         }
+        let gone: Vec<RemoteKey> = self
+            .remotes
+            .keys()
+            .filter(|k| !new.remotes.contains_key(k))
+            .copied()
+            .collect();
+        for key in gone {
+            self.remote_gone(key, out);
+        }
+        for (key, r) in &new.remotes {
+            self.remote_new(key.0, *r, out);
+        }
         if self.kinds.vlans {
             self.vlans_read(bridge, new.vlans.clone(), out);
         }
@@ -574,6 +658,11 @@ async fn read_model(
     let mut ignored = Vec::new();
     m.bridge_link(&link, &mut ignored);
     for p in nl.links_with_master(op, name, index).await? {
+        if kinds.remotes && p.kind.as_deref() == Some("vxlan") {
+            for r in nl.remote_dump(op, &p.name, p.index).await? {
+                m.remotes.insert((p.index, r.mac.into_array(), r.dst), r);
+            }
+        }
         if let (true, Some(mode)) = (
             kinds.multicast_routers,
             p.port.and_then(|o| o.multicast_router),
@@ -686,6 +775,17 @@ impl State {
             }
             Notification::NewFdb(e) if self.model.kinds.fdb && e.master == self.index => {
                 self.model.fdb_new((self.index, &self.name), e, &mut out)
+            }
+            Notification::NewRemote(index, r)
+                if self.model.kinds.remotes && self.model.ports.contains_key(&index) =>
+            {
+                self.model.remote_new(index, r, &mut out)
+            }
+            Notification::DelRemote(index, r)
+                if self.model.kinds.remotes && self.model.ports.contains_key(&index) =>
+            {
+                self.model
+                    .remote_gone((index, r.mac.into_array(), r.dst), &mut out)
             }
             Notification::DelFdb(e) if self.model.kinds.fdb && e.master == self.index => {
                 self.model.fdb_gone(

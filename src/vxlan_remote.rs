@@ -203,7 +203,7 @@ impl Remote {
         }
     }
 
-    fn from_kernel(r: RemoteSnapshot) -> Remote {
+    pub(crate) fn from_kernel(r: RemoteSnapshot) -> Remote {
         Remote {
             mac: r.mac,
             dst: r.dst,

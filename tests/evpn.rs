@@ -229,7 +229,9 @@ fn frr_evpn_drives_the_data_plane_bridgekit_built() {
             .await?;
             bridges.push(br);
         }
-        let mut events = bridges[0].events_with(EventKinds::new().fdb(true)).await?;
+        let mut events = bridges[0]
+            .events_with(EventKinds::new().fdb(true).remotes(true))
+            .await?;
 
         // This thread's namespace is host A.
         // SAFETY: gettid has no preconditions.
@@ -260,26 +262,40 @@ fn frr_evpn_drives_the_data_plane_bridgekit_built() {
 
         // bridgekit's event stream saw zebra's entry.
         let want: bridgekit::macaddr::MacAddr6 = guest_b_mac.parse()?;
-        let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        let b_vtep: IpAddr = "10.83.0.2".parse()?;
+        let (mut mac_seen, mut flood_seen) = (None, false);
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
             while let Some(ev) = events.next().await {
-                if let Ok(BridgeEvent::FdbAdded(e)) = ev {
-                    if e.mac == want && e.kind == FdbKind::ExternLearned {
-                        return Some(e);
+                match ev {
+                    Ok(BridgeEvent::FdbAdded(e))
+                        if e.mac == want && e.kind == FdbKind::ExternLearned =>
+                    {
+                        mac_seen = Some(e)
                     }
+                    Ok(BridgeEvent::RemoteAdded { remote, .. })
+                        if remote == Remote::flood(b_vtep) =>
+                    {
+                        flood_seen = true
+                    }
+                    _ => {}
+                }
+                if mac_seen.is_some() && flood_seen {
+                    break;
                 }
             }
-            None
         })
-        .await
-        .ok()
-        .flatten();
-        let entry = seen.expect("no FdbAdded(extern_learn) for guest B's MAC in the event stream");
+        .await;
+        let entry =
+            mac_seen.expect("no FdbAdded(extern_learn) for guest B's MAC in the event stream");
         assert_eq!(entry.port.as_str(), "vx100");
+        assert!(
+            flood_seen,
+            "no RemoteAdded for zebra's flood entry towards host B in the event stream"
+        );
 
         // zebra, not bridgekit, made the flood list: host B's VTEP is in it.
         let vx = Vxlan::open(&nl, "vx100").await?;
         let remotes = vx.remotes().await?;
-        let b_vtep: IpAddr = "10.83.0.2".parse()?;
         assert!(
             remotes.contains(&Remote::flood(b_vtep)),
             "no flood entry from zebra: {remotes:?}"

@@ -12,6 +12,7 @@ use bridgekit::{
     Bridge, BridgeConfig, Error, Netlink, PortConfig, Remote, Vni, Vxlan, VxlanConfig,
 };
 use common::*;
+use futures::StreamExt;
 use serde_json::Value;
 
 fn ip(s: &str) -> IpAddr {
@@ -500,6 +501,95 @@ fn apply_converges_vxlan_ports_and_their_remotes() {
         )
         .await;
         assert!(steps >= 8, "only {steps} steps");
+        Ok(())
+    });
+}
+
+/// Remote VTEPs of a bridge's VXLAN port show up in its event stream,
+/// whoever adds or removes them: bridgekit, or another process.
+#[test]
+fn remote_changes_show_up_in_the_event_stream() {
+    netns_test(|nl| async move {
+        underlay("10.86.0.1/24");
+        let Some(vx) = create(
+            &nl,
+            VxlanConfig::new("vx0", 800)?
+                .local(ip("10.86.0.1"))
+                .underlay("u0")
+                .learning(false),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        let br = Bridge::create(
+            &nl,
+            BridgeConfig::new("br0")?
+                .mac("52:54:00:00:86:01")
+                .port("vx0", PortConfig::new().up()),
+        )
+        .await?;
+        let mut events = br
+            .events_with(bridgekit::EventKinds::new().remotes(true))
+            .await?;
+        let next_remote = async |events: &mut bridgekit::BridgeEvents| {
+            let deadline = std::time::Duration::from_secs(5);
+            tokio::time::timeout(deadline, async {
+                while let Some(ev) = events.next().await {
+                    if let e @ (bridgekit::BridgeEvent::RemoteAdded { .. }
+                    | bridgekit::BridgeEvent::RemoteRemoved { .. }) = ev.unwrap()
+                    {
+                        return e;
+                    }
+                }
+                panic!("the stream ended");
+            })
+            .await
+            .expect("no remote event within 5 s")
+        };
+        vx.add_remote(Remote::flood(ip("10.86.0.2"))).await?;
+        match next_remote(&mut events).await {
+            bridgekit::BridgeEvent::RemoteAdded { port, remote, .. } => {
+                assert_eq!(port.as_str(), "vx0");
+                assert_eq!(remote, Remote::flood(ip("10.86.0.2")));
+            }
+            other => panic!("expected RemoteAdded, got {other}"),
+        }
+        sh(&[
+            "bridge",
+            "fdb",
+            "add",
+            "52:54:00:00:86:09",
+            "dev",
+            "vx0",
+            "dst",
+            "10.86.0.3",
+        ]);
+        match next_remote(&mut events).await {
+            bridgekit::BridgeEvent::RemoteAdded { remote, .. } => {
+                assert_eq!(
+                    remote,
+                    Remote::for_mac("52:54:00:00:86:09", ip("10.86.0.3"))
+                );
+            }
+            other => panic!("expected RemoteAdded, got {other}"),
+        }
+        sh(&[
+            "bridge",
+            "fdb",
+            "del",
+            "00:00:00:00:00:00",
+            "dev",
+            "vx0",
+            "dst",
+            "10.86.0.2",
+        ]);
+        match next_remote(&mut events).await {
+            bridgekit::BridgeEvent::RemoteRemoved { remote, .. } => {
+                assert_eq!(remote, Remote::flood(ip("10.86.0.2")));
+            }
+            other => panic!("expected RemoteRemoved, got {other}"),
+        }
         Ok(())
     });
 }

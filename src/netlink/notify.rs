@@ -4,7 +4,7 @@ use rtnetlink::packet_core::NetlinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
 
-use super::{AddrSnapshot, FdbSnapshot, LinkSnapshot, Netlink, into_tokio};
+use super::{AddrSnapshot, FdbSnapshot, LinkSnapshot, Netlink, RemoteSnapshot, into_tokio};
 use crate::error::{Error, Op, Result};
 use crate::netns;
 
@@ -57,6 +57,11 @@ pub(crate) enum Notification {
     NewFdb(FdbSnapshot),
     /// A bridge FDB entry removed (RTM_DELNEIGH, AF_BRIDGE).
     DelFdb(FdbSnapshot),
+    /// A VXLAN device's remote entry added or changed (its own entry, with
+    /// a destination), on the device of this ifindex.
+    NewRemote(u32, RemoteSnapshot),
+    /// A VXLAN device's remote entry removed.
+    DelRemote(u32, RemoteSnapshot),
     /// The kernel dropped notifications (ENOBUFS): state must be re-read.
     Overrun,
     Other,
@@ -86,10 +91,18 @@ impl Notification {
                 }
             }
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewNeighbour(m)) => {
-                FdbSnapshot::parse(m).map_or(Notification::Other, Notification::NewFdb)
+                match (FdbSnapshot::parse(m), RemoteSnapshot::parse_notification(m)) {
+                    (Some(e), _) => Notification::NewFdb(e),
+                    (None, Some(r)) => Notification::NewRemote(m.header.ifindex, r),
+                    (None, None) => Notification::Other,
+                }
             }
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelNeighbour(m)) => {
-                FdbSnapshot::parse(m).map_or(Notification::Other, Notification::DelFdb)
+                match (FdbSnapshot::parse(m), RemoteSnapshot::parse_notification(m)) {
+                    (Some(e), _) => Notification::DelFdb(e),
+                    (None, Some(r)) => Notification::DelRemote(m.header.ifindex, r),
+                    (None, None) => Notification::Other,
+                }
             }
             _ => Notification::Other,
         }

@@ -71,6 +71,19 @@ pub(crate) struct RemoteSnapshot {
     pub extern_learn: bool,
 }
 
+impl RemoteSnapshot {
+    /// A VXLAN device's own entry with a destination, from a notification
+    /// that is not a bridge's entry (the caller tried that first); `None`
+    /// for anything else: an AF_BRIDGE entry with a destination and no
+    /// master is a VXLAN device's own.
+    pub(crate) fn parse_notification(m: &NeighbourMessage) -> Option<Self> {
+        if m.header.family != AddressFamily::Bridge {
+            return None;
+        }
+        parse_remote(m)
+    }
+}
+
 impl Netlink {
     /// RTM_NEWLINK creating a VXLAN device (NLM_F_EXCL).
     pub(crate) async fn create_vxlan(
