@@ -311,6 +311,34 @@ fn a_bulk_add_is_all_or_nothing() {
         assert_eq!(fdb("vx0"), before);
         vx.add_remotes(many.clone()).await?;
         assert_eq!(vx.remotes().await?.len(), 11);
+
+        // Vxlan::create with remotes: every step fails in turn, and no
+        // device is left.
+        let nl3 = nl.clone();
+        let with_remotes = || {
+            VxlanConfig::new("vx1", 301)
+                .unwrap()
+                .local(ip("10.80.0.1"))
+                .underlay("u0")
+                .remote(Remote::flood(ip("10.80.0.2")))
+                .remote(Remote::for_mac("52:54:00:00:80:02", ip("10.80.0.3")))
+        };
+        let steps = fail_each_step(
+            &nl,
+            "Vxlan::create with remotes",
+            async || {},
+            async || Vxlan::create(&nl3, with_remotes()).await.map(drop),
+            async || {
+                Vxlan::open(&nl3, "vx1")
+                    .await
+                    .unwrap()
+                    .delete()
+                    .await
+                    .unwrap()
+            },
+        )
+        .await;
+        assert!(steps >= 5, "only {steps} steps");
         Ok(())
     });
 }
@@ -590,6 +618,246 @@ fn remote_changes_show_up_in_the_event_stream() {
             }
             other => panic!("expected RemoteRemoved, got {other}"),
         }
+        Ok(())
+    });
+}
+
+/// A host of the multi-host tests: a namespace of its own with an
+/// underlay link `u0` to the switch (a plain bridge in the test's own
+/// namespace), and a bridgekit connection into it.
+struct Host {
+    ns: PeerNetns,
+    nl: Netlink,
+    v4: String,
+    v6: String,
+}
+
+/// `n` hosts on one underlay switch: host i is 10.89.0.(i+1) and
+/// fd89::(i+1).
+fn hosts(n: usize) -> Result<Vec<Host>, Error> {
+    sh(&["ip", "link", "add", "sw0", "type", "bridge"]);
+    sh(&["ip", "link", "set", "sw0", "up"]);
+    let mut out = Vec::new();
+    for i in 0..n {
+        let ns = PeerNetns::new();
+        let (s, h) = (format!("s{i}"), format!("h{i}"));
+        veth(&s, &h);
+        sh(&["ip", "link", "set", &s, "master", "sw0", "up"]);
+        sh(&["ip", "link", "set", &h, "netns", &ns.tid()]);
+        ns.sh(&["ip", "link", "set", &h, "name", "u0"]);
+        let (v4, v6) = (format!("10.89.0.{}", i + 1), format!("fd89::{}", i + 1));
+        ns.sh(&["ip", "addr", "add", &format!("{v4}/24"), "dev", "u0"]);
+        ns.sh(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{v6}/64"),
+            "dev",
+            "u0",
+            "nodad",
+        ]);
+        ns.sh(&["ip", "link", "set", "u0", "up"]);
+        ns.sh(&["ip", "link", "set", "lo", "up"]);
+        // Links made from now on (the VXLAN devices, the bridges) have no
+        // IPv6: their router solicitations and DAD would flood to every
+        // VTEP and blur the counters.
+        ns.sh(&["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+        let nl = Netlink::connect_in_netns(ns.path())?;
+        out.push(Host { ns, nl, v4, v6 });
+    }
+    Ok(out)
+}
+
+impl Host {
+    /// A VXLAN device `vx0` for `vni` over this host's IPv4 (or IPv6)
+    /// underlay, learning off, with `remotes`, as the port of a bridge
+    /// `br0` with the address `addr` (no IPv6 on either: see `hosts`).
+    async fn segment(
+        &self,
+        vni: u32,
+        v6_underlay: bool,
+        remotes: Vec<Remote>,
+        mac: &str,
+        addr: &str,
+    ) -> Result<Option<Bridge>, Error> {
+        let local = if v6_underlay { &self.v6 } else { &self.v4 };
+        let mut cfg = VxlanConfig::new("vx0", vni)?
+            .local(ip(local))
+            .underlay("u0")
+            .learning(false);
+        for r in remotes {
+            cfg = cfg.remote(r);
+        }
+        let config = BridgeConfig::new("br0")?
+            .mac(mac)
+            .ipv6_ready_without_ports(false)
+            .up(true)
+            .address(addr)
+            .vxlan_port(cfg, PortConfig::new().learning(false).up());
+        match config.apply(&self.nl).await {
+            Ok(a) => Ok(Some(a.bridge)),
+            Err(Error::Unsupported { detail, .. }) if detail.contains("vxlan") => {
+                lacks(&format!("VXLAN ({detail})"));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn rx_packets(&self, dev: &str) -> u64 {
+        let v: Value =
+            serde_json::from_str(&self.ns.sh(&["ip", "-j", "-s", "link", "show", dev])).unwrap();
+        v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
+    }
+}
+
+/// Three hosts, each with a static flood list naming the other two: a
+/// broadcast from one (an ARP request) reaches both others, and each
+/// reaches each.
+#[test]
+fn three_hosts_with_static_flood_lists_reach_each_other() {
+    netns_test(|_nl| async move {
+        let hs = hosts(3)?;
+        for (i, h) in hs.iter().enumerate() {
+            let others: Vec<Remote> = hs
+                .iter()
+                .filter(|o| o.v4 != h.v4)
+                .map(|o| Remote::flood(ip(&o.v4)))
+                .collect();
+            let mac = format!("52:54:00:00:87:0{}", i + 1);
+            let addr = format!("10.87.0.{}/24", i + 1);
+            if h.segment(900, false, others, &mac, &addr).await?.is_none() {
+                return Ok(());
+            }
+        }
+        // Host 0 asks for host 1: the ARP request is flooded to both.
+        let c_before = hs[2].rx_packets("vx0");
+        assert!(ping(&hs[0].ns, "10.87.0.2"), "host 0 reaches host 1");
+        assert!(
+            hs[2].rx_packets("vx0") > c_before,
+            "host 2 did not receive host 0's broadcast"
+        );
+        assert!(ping(&hs[0].ns, "10.87.0.3"), "host 0 reaches host 2");
+        assert!(ping(&hs[2].ns, "10.87.0.2"), "host 2 reaches host 1");
+        Ok(())
+    });
+}
+
+/// Two VNIs on the same UDP port stay apart: host 0's VNI 100 and host
+/// 1's VNI 200 name each other in their flood lists, share a subnet, and
+/// still never meet; host 1's device receives nothing.
+#[test]
+fn two_vnis_stay_isolated() {
+    netns_test(|_nl| async move {
+        let hs = hosts(2)?;
+        let a = hs[0]
+            .segment(
+                100,
+                false,
+                vec![Remote::flood(ip(&hs[1].v4))],
+                "52:54:00:00:88:01",
+                "10.88.0.1/24",
+            )
+            .await?;
+        if a.is_none() {
+            return Ok(());
+        }
+        hs[1]
+            .segment(
+                200,
+                false,
+                vec![Remote::flood(ip(&hs[0].v4))],
+                "52:54:00:00:88:02",
+                "10.88.0.2/24",
+            )
+            .await?;
+        let before = hs[1].rx_packets("vx0");
+        assert!(!ping(&hs[0].ns, "10.88.0.2"), "VNI 100 reached VNI 200");
+        assert_eq!(
+            hs[1].rx_packets("vx0"),
+            before,
+            "VNI 200's device received VNI 100 frames"
+        );
+        Ok(())
+    });
+}
+
+/// Learning off and static per-MAC remotes: once the addresses are
+/// resolved, unicast from host 0 to host 1 goes to host 1's VTEP only —
+/// host 2, in the flood list, receives none of it.
+#[test]
+fn static_remote_macs_send_unicast_to_the_right_vtep_only() {
+    netns_test(|_nl| async move {
+        let hs = hosts(3)?;
+        let macs = [
+            "52:54:00:00:89:01",
+            "52:54:00:00:89:02",
+            "52:54:00:00:89:03",
+        ];
+        for (i, h) in hs.iter().enumerate() {
+            let mut remotes: Vec<Remote> = Vec::new();
+            for (j, o) in hs.iter().enumerate() {
+                if i != j {
+                    remotes.push(Remote::flood(ip(&o.v4)));
+                    remotes.push(Remote::for_mac(macs[j], ip(&o.v4)));
+                }
+            }
+            let addr = format!("10.89.1.{}/24", i + 1);
+            if h.segment(901, false, remotes, macs[i], &addr)
+                .await?
+                .is_none()
+            {
+                return Ok(());
+            }
+        }
+        // Resolve first (ARP is broadcast, flooded to both).
+        assert!(ping(&hs[0].ns, "10.89.1.2"));
+        // 40 echo requests. The hosts' own occasional broadcasts still
+        // reach host 2 (a few frames); flooded unicast would be 40.
+        let (b, c) = (hs[1].rx_packets("vx0"), hs[2].rx_packets("vx0"));
+        hs[0].ns.sh(&[
+            "ping",
+            "-q",
+            "-c",
+            "40",
+            "-i",
+            "0.01",
+            "-W",
+            "1",
+            "10.89.1.2",
+        ]);
+        let (b, c) = (hs[1].rx_packets("vx0") - b, hs[2].rx_packets("vx0") - c);
+        assert!(b >= 40, "host 1 got {b} frames for 40 echo requests");
+        assert!(
+            c < 5,
+            "host 2 received {c} frames: unicast meant for host 1 was flooded"
+        );
+        Ok(())
+    });
+}
+
+/// The same over an IPv6 underlay: VTEPs fd89::1 and fd89::2.
+#[test]
+fn two_hosts_talk_over_an_ipv6_underlay() {
+    netns_test(|_nl| async move {
+        let hs = hosts(2)?;
+        for (i, h) in hs.iter().enumerate() {
+            let other = &hs[1 - i];
+            let mac = format!("52:54:00:00:8a:0{}", i + 1);
+            let addr = format!("10.90.0.{}/24", i + 1);
+            if h.segment(902, true, vec![Remote::flood(ip(&other.v6))], &mac, &addr)
+                .await?
+                .is_none()
+            {
+                return Ok(());
+            }
+        }
+        let link: Value =
+            serde_json::from_str(&hs[0].ns.sh(&["ip", "-j", "-d", "link", "show", "vx0"])).unwrap();
+        assert_eq!(link[0]["linkinfo"]["info_data"]["local6"], "fd89::1");
+        // 1500 less 70 bytes of IPv6 encapsulation.
+        assert_eq!(link[0]["mtu"], 1430);
+        assert!(ping(&hs[0].ns, "10.90.0.2"), "IPv4 over an IPv6 underlay");
         Ok(())
     });
 }
