@@ -1,7 +1,8 @@
 //! The examples run as a user would run them, each in its own private
 //! network namespace, here and in the kernel tier: the blocking VMM start
-//! (a child process uses the queue fds it inherits) and the desired state
-//! read from a file (a second apply changes nothing).
+//! (a child process uses the queue fds it inherits), the desired state
+//! read from a file (a second apply changes nothing), and two hosts whose
+//! guests talk over VXLAN.
 
 mod common;
 
@@ -71,4 +72,23 @@ fn from_file_applies_a_toml_document_and_the_second_apply_changes_nothing() {
         // The tier's kernels have VLAN filtering: the file applies whole.
         assert!(!text.contains("cannot apply the file's VLANs"), "{text}");
     }
+}
+
+#[test]
+fn two_hosts_join_their_guests_over_vxlan() {
+    let text = run("two_hosts");
+    if text.contains("this kernel has no VXLAN") {
+        lacks("VXLAN (CONFIG_VXLAN), for examples/two_hosts.rs");
+        return;
+    }
+    assert!(
+        text.contains("guest A reaches guest B over VXLAN (IPv4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("guest A reaches guest B over VXLAN (IPv6"),
+        "{text}"
+    );
+    assert!(text.contains("guest B's among them: true"), "{text}");
+    assert!(text.contains("torn down"), "{text}");
 }
