@@ -300,7 +300,8 @@ impl Bridge {
         // VXLAN devices exist, with their remotes, before they are
         // attached below like any port.
         for vx in &config.vxlans {
-            self.converge_vxlan(op, vx, changes, journal).await?;
+            self.converge_vxlan(op, vx, config.mtu, changes, journal)
+                .await?;
         }
         // A backup port must be a port already: ports naming none go first.
         let (plain, backed): (Vec<_>, Vec<_>) = config
@@ -393,6 +394,16 @@ impl Bridge {
     ) -> Result<()> {
         let mut link = link;
         if let Some(to) = config.mtu {
+            if to == link.mtu && op == Op::CreateBridge {
+                // The kernel marks a bridge's MTU as the user's, and keeps
+                // it when smaller ports join, only when a request changes
+                // it: asking a new bridge for the 1500 it was born with
+                // would leave it unmarked, and the first 1400 port would
+                // lower it. So a new bridge goes by way of another value.
+                let detour = if to > crate::MIN_MTU { to - 1 } else { to + 1 };
+                self.set_mtu(detour).await?;
+                link.mtu = detour;
+            }
             if to != link.mtu {
                 journal.push(Step::Mtu(link.mtu));
                 self.set_mtu(to).await?;
@@ -518,6 +529,7 @@ impl Bridge {
         &self,
         op: Op,
         config: &VxlanConfig,
+        bridge_mtu: Option<u32>,
         changes: &mut Vec<Change>,
         journal: &mut Journal,
     ) -> Result<()> {
@@ -536,6 +548,20 @@ impl Bridge {
             }
             Err(e) => return Err(e),
         };
+        if let Some(mtu) = bridge_mtu {
+            let vx_mtu = vx.mtu().await?;
+            if vx_mtu < mtu {
+                return Err(Error::invalid(
+                    format!("VXLAN port {name} (MTU {vx_mtu})"),
+                    format!(
+                        "cannot carry the MTU {mtu} asked of bridge {}: frames above {vx_mtu} \
+                         would be dropped; lower the bridge's MTU, or raise the underlay's (the \
+                         VXLAN MTU is the underlay's less 50 bytes over IPv4, 70 over IPv6)",
+                        self.name
+                    ),
+                ));
+            }
+        }
         let Some(want) = config.remotes() else {
             return Ok(());
         };

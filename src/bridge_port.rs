@@ -219,12 +219,35 @@ impl Bridge {
             config
         };
         let mut journal = Journal::new();
-        let result = self.configure_port(&link, config, &mut journal).await;
+        let mut result = self.configure_port(&link, config, &mut journal).await;
+        if result.is_ok() && link.kind.as_deref() == Some("vxlan") {
+            result = self.check_vxlan_mtu(op, &link).await;
+        }
         if let Err(e) = result {
             let failed = journal.rollback(self).await;
             return Err(e.with_undo_failures(failed));
         }
         Ok(Attached { link, journal })
+    }
+
+    /// A VXLAN port whose MTU is below the bridge's would drop every frame
+    /// too big for it, silently. The kernel lowers a bridge's MTU to its
+    /// ports' smallest, unless the MTU was set by hand: then it stays, and
+    /// the attach is refused (and undone) here.
+    async fn check_vxlan_mtu(&self, op: Op, port: &LinkSnapshot) -> Result<()> {
+        let bridge = self.read(op).await?;
+        if bridge.mtu <= port.mtu {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            format!("VXLAN port {} (MTU {})", port.name, port.mtu),
+            format!(
+                "cannot carry the MTU {} set on bridge {}: frames above {} would be dropped; \
+                 lower the bridge's MTU, or raise the underlay's (the VXLAN MTU is the \
+                 underlay's less 50 bytes over IPv4, 70 over IPv6)",
+                bridge.mtu, self.name, port.mtu
+            ),
+        ))
     }
 
     /// `config` with its backup port as an ifindex in its options, once

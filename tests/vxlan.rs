@@ -861,3 +861,60 @@ fn two_hosts_talk_over_an_ipv6_underlay() {
         Ok(())
     });
 }
+
+/// A bridge MTU a VXLAN port cannot carry is refused, not left to drop
+/// frames: by `attach_port` (and undone) when the MTU was set by hand, and
+/// by `apply` before anything stays. Without a hand-set MTU the kernel
+/// lowers the bridge's to the VXLAN port's, which is fine.
+#[test]
+fn a_bridge_mtu_a_vxlan_port_cannot_carry_is_refused() {
+    netns_test(|nl| async move {
+        underlay("10.91.0.1/24");
+        let Some(vx) = create(
+            &nl,
+            VxlanConfig::new("vx0", 910)?
+                .local(ip("10.91.0.1"))
+                .underlay("u0"),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        assert_eq!(vx.mtu().await?, 1450);
+        let br = Bridge::create(
+            &nl,
+            BridgeConfig::new("br0")?.mac("52:54:00:00:91:01").mtu(1500),
+        )
+        .await?;
+        let before = kernel_state();
+        let e = br
+            .attach_port("vx0", PortConfig::new().up())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e}");
+        assert!(e.to_string().contains("cannot carry the MTU 1500"), "{e}");
+        assert_eq!(kernel_state(), before, "the attach was undone");
+        br.delete().await?;
+
+        // Declared: the same refusal, and nothing of the apply stays.
+        let before = kernel_state();
+        let desired = BridgeConfig::new("br0")?
+            .mac("52:54:00:00:91:01")
+            .mtu(1500)
+            .vxlan_port(
+                VxlanConfig::new("vx1", 911)?
+                    .local(ip("10.91.0.1"))
+                    .underlay("u0"),
+                PortConfig::new().up(),
+            );
+        let e = desired.apply(&nl).await.unwrap_err();
+        assert!(e.to_string().contains("cannot carry the MTU 1500"), "{e}");
+        assert_eq!(kernel_state(), before, "nothing of the apply stays");
+
+        // No hand-set MTU: the bridge takes the VXLAN port's.
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:91:01")).await?;
+        br.attach_port("vx0", PortConfig::new().up()).await?;
+        assert_eq!(ip_link("br0").unwrap()["mtu"], 1450);
+        Ok(())
+    });
+}
