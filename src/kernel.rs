@@ -62,6 +62,7 @@ const PORT_OPTIONS: &[(&str, KernelVersion)] = &[
     ("locked", KernelVersion(5, 18)),
     ("mab", KernelVersion(6, 2)),
     ("neigh_vlan_suppress", KernelVersion(6, 4)),
+    ("vlan_tunnel", KernelVersion(4, 11)),
 ];
 
 /// Whether the running kernel (`running`) knows every port option in

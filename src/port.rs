@@ -369,6 +369,19 @@ impl PortConfig {
         self
     }
 
+    /// VLAN-to-tunnel mapping on the port (`vlan_tunnel on|off`, Linux
+    /// 4.11): on a VXLAN port in `external` (collect-metadata) mode, a
+    /// frame's VLAN selects its VNI (`bridge vlan add ... tunnel_info id
+    /// VNI`), so one VXLAN device carries many segments.
+    ///
+    /// ```
+    /// let cfg = bridgekit::PortConfig::new().vlan_tunnel(true);
+    /// ```
+    pub fn vlan_tunnel(mut self, on: bool) -> Self {
+        self.options.vlan_tunnel = Some(on);
+        self
+    }
+
     /// Per-VLAN neighbour suppression (`neigh_vlan_suppress on|off`, Linux
     /// 6.4): on a VLAN-filtering bridge, ARP/ND suppression is then
     /// decided per VLAN (`bridge vlan set ... neigh_suppress on`) instead
@@ -618,6 +631,8 @@ pub struct PortStatus {
     /// Per-VLAN neighbour suppression (`neigh_vlan_suppress`); `None` on a
     /// kernel without it (before 6.4).
     pub neigh_vlan_suppress: Option<bool>,
+    /// VLAN-to-tunnel mapping (`vlan_tunnel`).
+    pub vlan_tunnel: bool,
     /// Link-local groups forwarded from the port (`group_fwd_mask`).
     pub group_fwd_mask: u16,
     /// The port's backup port (`backup_port`), if it has one.
@@ -655,6 +670,7 @@ impl PortStatus {
             locked: o.locked,
             mab: o.mab,
             neigh_vlan_suppress: o.neigh_vlan_suppress,
+            vlan_tunnel: o.vlan_tunnel.unwrap_or(false),
             group_fwd_mask: o.group_fwd_mask.unwrap_or(0),
             backup_port: backup,
             vlans,

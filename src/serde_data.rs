@@ -409,6 +409,8 @@ struct PortDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     neigh_vlan_suppress: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    vlan_tunnel: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     group_fwd_mask: Option<u16>,
     /// Another port of the bridge, by name or ifindex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -476,6 +478,7 @@ impl From<&PortConfig> for PortDoc {
             locked: o.locked,
             mab: o.mab,
             neigh_vlan_suppress: o.neigh_vlan_suppress,
+            vlan_tunnel: o.vlan_tunnel,
             group_fwd_mask: o.group_fwd_mask,
             backup_port: match c.backup() {
                 Some(Some(PortRef::Name(n))) => Some(BackupDoc::Name(n.to_string())),
@@ -534,6 +537,7 @@ impl PortDoc {
         set(&mut o.locked, self.locked);
         set(&mut o.mab, self.mab);
         set(&mut o.neigh_vlan_suppress, self.neigh_vlan_suppress);
+        set(&mut o.vlan_tunnel, self.vlan_tunnel);
         if self.multicast_router.is_some() {
             o.multicast_router = self.multicast_router;
         }

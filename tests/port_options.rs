@@ -39,6 +39,7 @@ fn guest_port_options_are_set_read_back_and_reported() {
                 .guard(true)
                 .root_block(true)
                 .proxy_arp(true)
+                .vlan_tunnel(true)
                 .multicast_router(MulticastRouter::Permanent)
                 .multicast_fast_leave(true)
                 .group_fwd_mask(1 << 14),
@@ -48,6 +49,7 @@ fn guest_port_options_are_set_read_back_and_reported() {
         assert_eq!(s["guard"], true, "{s}");
         assert_eq!(s["root_block"], true, "{s}");
         assert_eq!(s["proxy_arp"], true, "{s}");
+        assert_eq!(s["vlan_tunnel"], true, "{s}");
         assert_eq!(s["multicast_router"], 2, "{s}");
         assert_eq!(s["fastleave"], true, "{s}");
         assert_eq!(s["group_fwd_mask"], "0x4000", "{s}");
@@ -57,7 +59,7 @@ fn guest_port_options_are_set_read_back_and_reported() {
             .into_iter()
             .find(|p| p.name == "p0")
             .ok_or("no p0")?;
-        assert!(p.guard && p.root_block && p.proxy_arp && p.multicast_fast_leave);
+        assert!(p.guard && p.root_block && p.proxy_arp && p.multicast_fast_leave && p.vlan_tunnel);
         assert_eq!(p.multicast_router, MulticastRouter::Permanent);
         assert_eq!(p.group_fwd_mask, 1 << 14);
 
@@ -68,6 +70,7 @@ fn guest_port_options_are_set_read_back_and_reported() {
                 .guard(false)
                 .root_block(false)
                 .proxy_arp(false)
+                .vlan_tunnel(false)
                 .multicast_router(MulticastRouter::Disabled)
                 .multicast_fast_leave(false)
                 .group_fwd_mask(0),
@@ -77,6 +80,7 @@ fn guest_port_options_are_set_read_back_and_reported() {
         assert_eq!(s["guard"], false, "{s}");
         assert_eq!(s["root_block"], false, "{s}");
         assert_eq!(s["proxy_arp"], false, "{s}");
+        assert_eq!(s["vlan_tunnel"], false, "{s}");
         assert_eq!(s["multicast_router"], 0, "{s}");
         assert_eq!(s["fastleave"], false, "{s}");
         assert_eq!(s["group_fwd_mask"], "0", "{s}");

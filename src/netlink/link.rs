@@ -336,6 +336,7 @@ pub(crate) struct PortOptions {
     pub locked: Option<bool>,
     pub mab: Option<bool>,
     pub neigh_vlan_suppress: Option<bool>,
+    pub vlan_tunnel: Option<bool>,
     pub group_fwd_mask: Option<u16>,
     /// Ifindex of the backup port; 0 for none (what the kernel reports when
     /// a port has none, and how one is cleared).
@@ -369,6 +370,7 @@ impl PortOptions {
             (self.locked, InfoBridgePort::Locked),
             (self.mab, InfoBridgePort::Mab),
             (self.neigh_vlan_suppress, InfoBridgePort::NeighVlanSuppress),
+            (self.vlan_tunnel, InfoBridgePort::VlanTunnel),
         ];
         for (value, attr) in flags {
             if let Some(v) = value {
@@ -425,6 +427,7 @@ impl PortOptions {
             locked: pick(self.locked, old.locked),
             mab: pick(self.mab, old.mab),
             neigh_vlan_suppress: pick(self.neigh_vlan_suppress, old.neigh_vlan_suppress),
+            vlan_tunnel: pick(self.vlan_tunnel, old.vlan_tunnel),
             group_fwd_mask: pick(self.group_fwd_mask, old.group_fwd_mask),
             backup_port: pick(self.backup_port, old.backup_port),
         }
@@ -501,6 +504,7 @@ impl PortOptions {
             self.neigh_vlan_suppress,
             read.neigh_vlan_suppress,
         );
+        cmp(&mut out, "vlan_tunnel", self.vlan_tunnel, read.vlan_tunnel);
         cmp(&mut out, "backup_port", self.backup_port, read.backup_port);
         cmp(
             &mut out,
@@ -720,6 +724,7 @@ impl LinkSnapshot {
                             InfoBridgePort::NeighVlanSuppress(v) => {
                                 p.neigh_vlan_suppress = Some(*v)
                             }
+                            InfoBridgePort::VlanTunnel(v) => p.vlan_tunnel = Some(*v),
                             InfoBridgePort::BackupPort(i) => p.backup_port = Some(*i),
                             InfoBridgePort::GroupFwdMask(v) => p.group_fwd_mask = Some(*v),
                             InfoBridgePort::MulticastRouter(r) => {
