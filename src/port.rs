@@ -371,8 +371,9 @@ impl PortConfig {
 
     /// VLAN-to-tunnel mapping on the port (`vlan_tunnel on|off`, Linux
     /// 4.11): on a VXLAN port in `external` (collect-metadata) mode, a
-    /// frame's VLAN selects its VNI (`bridge vlan add ... tunnel_info id
-    /// VNI`), so one VXLAN device carries many segments.
+    /// frame's VLAN then selects its VNI, so one VXLAN device carries many
+    /// segments. The map itself (`bridge vlan add ... tunnel_info id VNI`)
+    /// and the `external` device are not in bridgekit yet.
     ///
     /// ```
     /// let cfg = bridgekit::PortConfig::new().vlan_tunnel(true);
