@@ -616,26 +616,7 @@ impl Bridge {
         if stale.is_empty() && missing.is_empty() {
             return Ok(());
         }
-        let now = vx.remotes_as(op).await?;
-        if let Some(r) = stale.iter().find(|r| now.iter().any(|n| n.same(r))) {
-            return Err(Error::NotApplied {
-                op,
-                iface: name.to_string(),
-                what: format!("remote {r}"),
-                expected: "absent".into(),
-                actual: "present".into(),
-            });
-        }
-        if let Some(r) = missing.iter().find(|r| !now.iter().any(|n| n.same(r))) {
-            return Err(Error::NotApplied {
-                op,
-                iface: name.to_string(),
-                what: format!("remote {r}"),
-                expected: "present".into(),
-                actual: "absent".into(),
-            });
-        }
-        Ok(())
+        vx.check_remotes(op, &missing, &stale).await
     }
 
     async fn set_auto_link_local(&self, on: bool) -> Result<()> {

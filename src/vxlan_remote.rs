@@ -412,16 +412,7 @@ impl Vxlan {
         self.nl
             .remote_del(op, self.name.as_str(), self.index, &remote.to_kernel())
             .await?;
-        if self.remotes_as(op).await?.iter().any(|r| r.same(&remote)) {
-            return Err(Error::NotApplied {
-                op,
-                iface: self.name.to_string(),
-                what: format!("remote {remote}"),
-                expected: "absent".into(),
-                actual: "present".into(),
-            });
-        }
-        Ok(())
+        self.check_remotes(op, &[], &[remote]).await
     }
 
     /// The device's remotes: the flood list and the per-MAC entries, with
@@ -446,15 +437,36 @@ impl Vxlan {
 
     /// Reads the remotes back: each of `remotes` must be there.
     pub(crate) async fn check_present(&self, op: Op, remotes: &[Remote]) -> Result<()> {
+        self.check_remotes(op, remotes, &[]).await
+    }
+
+    /// Reads the remotes back once: each of `present` must be there, none
+    /// of `absent`.
+    pub(crate) async fn check_remotes(
+        &self,
+        op: Op,
+        present: &[Remote],
+        absent: &[Remote],
+    ) -> Result<()> {
         let now: HashSet<_> = self.remotes_as(op).await?.iter().map(Remote::key).collect();
-        match remotes.iter().find(|r| !now.contains(&r.key())) {
+        let wrong = present
+            .iter()
+            .find(|r| !now.contains(&r.key()))
+            .map(|r| (r, "present", "absent"))
+            .or_else(|| {
+                absent
+                    .iter()
+                    .find(|r| now.contains(&r.key()))
+                    .map(|r| (r, "absent", "present"))
+            });
+        match wrong {
             None => Ok(()),
-            Some(missing) => Err(Error::NotApplied {
+            Some((r, expected, actual)) => Err(Error::NotApplied {
                 op,
                 iface: self.name.to_string(),
-                what: format!("remote {missing}"),
-                expected: "present".into(),
-                actual: "absent".into(),
+                what: format!("remote {r}"),
+                expected: expected.into(),
+                actual: actual.into(),
             }),
         }
     }
