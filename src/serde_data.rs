@@ -34,6 +34,8 @@ use crate::port::{PortConfig, PortRef};
 use crate::state::{OperState, PortState};
 use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
 use crate::vm_nic::VmNicConfig;
+use crate::vxlan::{VXLAN_PORT, Vni, VxlanConfig};
+use crate::vxlan_remote::Remote;
 
 /// Deserializes a bridgekit config (or any `Deserialize` type) and, when
 /// the document is bad, says where: [`Error::InvalidInput`] whose `what`
@@ -784,6 +786,18 @@ struct BridgeDoc {
     addresses: Vec<Address>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ports: Vec<PortEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    vxlan_ports: Vec<VxlanPortDoc>,
+}
+
+/// One entry of a bridge's `vxlan_ports`: the device and its port config
+/// (`bridge_port`: `port` is the VXLAN device's UDP port's word in `ip`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VxlanPortDoc {
+    vxlan: VxlanConfig,
+    #[serde(default)]
+    bridge_port: PortConfig,
 }
 
 fn ser_opt_mtu<S: Serializer>(mtu: &Option<Mtu>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -818,10 +832,25 @@ impl Serialize for BridgeConfig {
             autoconf: self.autoconf,
             disable_ipv6: self.disable_ipv6,
             addresses: self.addresses.iter().copied().map(Address).collect(),
+            // A VXLAN port is written once, under `vxlan_ports`.
             ports: self
                 .ports
                 .iter()
+                .filter(|(p, _)| !self.vxlans.iter().any(|v| is_named(p, v.name())))
                 .map(|(p, c)| PortEntry(p.clone(), c.clone()))
+                .collect(),
+            vxlan_ports: self
+                .vxlans
+                .iter()
+                .map(|v| VxlanPortDoc {
+                    vxlan: v.clone(),
+                    bridge_port: self
+                        .ports
+                        .iter()
+                        .find(|(p, _)| is_named(p, v.name()))
+                        .map(|(_, c)| c.clone())
+                        .unwrap_or_default(),
+                })
                 .collect(),
         }
         .serialize(s)
@@ -846,8 +875,146 @@ impl<'de> Deserialize<'de> for BridgeConfig {
         c.disable_ipv6 = doc.disable_ipv6;
         c.addresses = doc.addresses.into_iter().map(|a| a.0).collect();
         c.ports = doc.ports.into_iter().map(|e| (e.0, e.1)).collect();
+        for v in doc.vxlan_ports {
+            c = c.vxlan_port(v.vxlan, v.bridge_port);
+        }
         c.validate().map_err(de_err)?;
         Ok(c)
+    }
+}
+
+fn is_named(p: &PortRef, name: &IfName) -> bool {
+    matches!(p, PortRef::Name(n) if n == name)
+}
+
+// --- VxlanConfig and Remote -------------------------------------------------
+
+/// A VXLAN device as a document writes it (`dstport`: the UDP port, as
+/// `ip link add ... type vxlan dstport` says it).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VxlanDoc {
+    name: IfName,
+    vni: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    local: Option<std::net::IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    underlay: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dstport: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    learning: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    udp_csum: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    udp6_zero_csum_tx: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    udp6_zero_csum_rx: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mtu"
+    )]
+    mtu: Option<Mtu>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mac_de"
+    )]
+    mac: Option<MacAddrDe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remotes: Option<Vec<Remote>>,
+}
+
+impl Serialize for VxlanConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        VxlanDoc {
+            name: self.name.clone(),
+            vni: self.vni,
+            local: self.local,
+            underlay: self.underlay.clone(),
+            dstport: differs(self.port, VXLAN_PORT),
+            learning: differs(self.learning, true),
+            ttl: self.ttl,
+            udp_csum: self.udp_csum,
+            udp6_zero_csum_tx: self.udp6_zero_csum_tx,
+            udp6_zero_csum_rx: self.udp6_zero_csum_rx,
+            mtu: self.mtu.map(Mtu),
+            mac: self.mac.map(MacAddrDe),
+            remotes: self.remotes.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for VxlanConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = VxlanDoc::deserialize(d)?;
+        let mut c = VxlanConfig::new(doc.name.as_str(), doc.vni).map_err(de_err)?;
+        c.local = doc.local;
+        c.underlay = doc.underlay;
+        c.port = doc.dstport.unwrap_or(VXLAN_PORT);
+        c.learning = doc.learning.unwrap_or(true);
+        c.ttl = doc.ttl;
+        c.udp_csum = doc.udp_csum;
+        c.udp6_zero_csum_tx = doc.udp6_zero_csum_tx;
+        c.udp6_zero_csum_rx = doc.udp6_zero_csum_rx;
+        c.mtu = doc.mtu.map(|m| m.0);
+        c.mac = doc.mac.map(|m| m.0);
+        c.remotes = doc.remotes;
+        c.validate().map_err(de_err)?;
+        Ok(c)
+    }
+}
+
+/// A remote VTEP as a document writes it: no `mac` for the flood list.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoteDoc {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_mac_de"
+    )]
+    mac: Option<MacAddrDe>,
+    dst: std::net::IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vni: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+impl Serialize for Remote {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        RemoteDoc {
+            mac: (!self.is_flood()).then_some(MacAddrDe(self.mac())),
+            dst: self.dst(),
+            vni: self.vni_override().map(Vni::get),
+            port: self.port_override(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Remote {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let doc = RemoteDoc::deserialize(d)?;
+        let mut r = match doc.mac {
+            Some(m) => {
+                validate_unicast(m.0).map_err(de_err)?;
+                Remote::for_mac(m.0, doc.dst)
+            }
+            None => Remote::flood(doc.dst),
+        };
+        if let Some(v) = doc.vni {
+            r = r.vni(Vni::new(v).map_err(de_err)?);
+        }
+        if let Some(p) = doc.port {
+            r = r.port(p);
+        }
+        Ok(r)
     }
 }
 

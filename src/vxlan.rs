@@ -113,20 +113,20 @@ impl FromStr for Vni {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a VXLAN config changes nothing until it is passed to Vxlan::create"]
 pub struct VxlanConfig {
-    name: IfName,
-    vni: u32,
-    local: Option<IpAddr>,
-    underlay: Option<String>,
-    port: u16,
-    learning: bool,
-    ttl: Option<u8>,
-    udp_csum: Option<bool>,
-    udp6_zero_csum_tx: Option<bool>,
-    udp6_zero_csum_rx: Option<bool>,
-    mtu: Option<u32>,
-    mac: Option<MacAddr6>,
-    bad_mac: Option<(String, String)>,
-    remotes: Option<Vec<Remote>>,
+    pub(crate) name: IfName,
+    pub(crate) vni: u32,
+    pub(crate) local: Option<IpAddr>,
+    pub(crate) underlay: Option<String>,
+    pub(crate) port: u16,
+    pub(crate) learning: bool,
+    pub(crate) ttl: Option<u8>,
+    pub(crate) udp_csum: Option<bool>,
+    pub(crate) udp6_zero_csum_tx: Option<bool>,
+    pub(crate) udp6_zero_csum_rx: Option<bool>,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) mac: Option<MacAddr6>,
+    pub(crate) bad_mac: Option<(String, String)>,
+    pub(crate) remotes: Option<Vec<Remote>>,
 }
 
 impl VxlanConfig {

@@ -644,3 +644,98 @@ fn newer_port_options_round_trip() {
         bridgekit::from_deserializer(toml::Deserializer::parse(&text).unwrap()).unwrap();
     assert_eq!(back, config);
 }
+
+/// VXLAN ports in a document: the device, its remotes and its bridge
+/// port, as the builders make them; written back, read again, the same;
+/// bad values refused where they stand.
+#[test]
+fn vxlan_ports_in_a_document() {
+    let doc = r#"
+name = "br100"
+mac = "52:54:00:00:01:00"
+
+[[vxlan_ports]]
+bridge_port = { learning = false, neigh_suppress = true, up = true }
+
+[vxlan_ports.vxlan]
+name = "vx100"
+vni = 100
+local = "192.0.2.1"
+underlay = "eth0"
+learning = false
+mac = "52:54:00:00:01:64"
+remotes = [
+    { dst = "192.0.2.2" },
+    { mac = "52:54:00:00:01:02", dst = "192.0.2.3", vni = 200, port = 4790 },
+]
+"#;
+    let read: BridgeConfig = from_toml(doc).unwrap();
+    let built = BridgeConfig::new("br100")
+        .unwrap()
+        .mac("52:54:00:00:01:00")
+        .vxlan_port(
+            bridgekit::VxlanConfig::new("vx100", 100)
+                .unwrap()
+                .local("192.0.2.1".parse().unwrap())
+                .underlay("eth0")
+                .learning(false)
+                .mac("52:54:00:00:01:64")
+                .remote(bridgekit::Remote::flood("192.0.2.2".parse().unwrap()))
+                .remote(
+                    bridgekit::Remote::for_mac("52:54:00:00:01:02", "192.0.2.3".parse().unwrap())
+                        .vni(bridgekit::Vni::new(200).unwrap())
+                        .port(4790),
+                ),
+            PortConfig::new().learning(false).neigh_suppress(true).up(),
+        );
+    assert_eq!(read, built);
+    let written = serde_json::to_string(&read).unwrap();
+    assert_eq!(
+        from_json::<BridgeConfig>(&written).unwrap(),
+        built,
+        "{written}"
+    );
+    // The VXLAN port is written once, under vxlan_ports.
+    let v: Value = serde_json::from_str(&written).unwrap();
+    assert!(v.get("ports").is_none(), "{v}");
+    assert_eq!(v["vxlan_ports"][0]["vxlan"]["vni"], 100, "{v}");
+
+    for (bad, at, needle) in [
+        (
+            doc.replace("vni = 100", "vni = 0"),
+            "`vxlan_ports[0].vxlan`",
+            "VNI 0",
+        ),
+        (
+            doc.replace("vni = 100", "vni = 16777216"),
+            "`vxlan_ports[0].vxlan`",
+            "VNI 16777216",
+        ),
+        (
+            doc.replace("learning = false\nmac", "dstport = 0\nmac"),
+            "`vxlan_ports[0].vxlan`",
+            "port",
+        ),
+        (
+            doc.replace(
+                "{ dst = \"192.0.2.2\" },",
+                "{ dst = \"192.0.2.2\" }, { dst = \"192.0.2.2\" },",
+            ),
+            "`vxlan_ports[0].vxlan`",
+            "declared twice",
+        ),
+        (
+            doc.replace("vni = 200", "vni = 0"),
+            "`vxlan_ports[0].vxlan.remotes[1]`",
+            "VNI 0",
+        ),
+        (
+            doc.replace("underlay", "uplink"),
+            "`vxlan_ports[0].vxlan.uplink`",
+            "unknown field `uplink`",
+        ),
+    ] {
+        let r = from_toml::<BridgeConfig>(&bad);
+        assert_refused(&bad, r, at, needle);
+    }
+}
