@@ -179,7 +179,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             },
             applied.bridge.name(),
             vx.name(),
-            vx.vni(),
+            vx.vni().map_or(0, |v| v.get()),
             vx.mtu().await?,
             vx.remotes()
                 .await?

@@ -15,7 +15,7 @@ use crate::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
 const NO_VLAN_FILTERING: &str =
     "bridge VLAN filtering is not built into this kernel (CONFIG_BRIDGE_VLAN_FILTERING)";
 
-fn explain_unsupported(e: Error) -> Error {
+pub(crate) fn explain_unsupported(e: Error) -> Error {
     match e {
         Error::Unsupported { op, iface, .. } => Error::Unsupported {
             op,

@@ -85,6 +85,12 @@ pub enum Op {
     CreateMacvtapNic,
     /// Delete a macvtap guest NIC.
     DeleteMacvtapNic,
+    /// Map VLANs of a port to VNIs.
+    AddVlanTunnels,
+    /// Remove VLAN-to-VNI mappings of a port.
+    RemoveVlanTunnels,
+    /// List a port's VLAN-to-VNI map.
+    ListVlanTunnels,
     /// Create a VXLAN device.
     CreateVxlan,
     /// Open a VXLAN device.
@@ -143,6 +149,9 @@ impl fmt::Display for Op {
             Op::DeleteVethNic => "delete veth NIC",
             Op::CreateMacvtapNic => "create macvtap NIC",
             Op::DeleteMacvtapNic => "delete macvtap NIC",
+            Op::AddVlanTunnels => "map VLANs to VNIs on",
+            Op::RemoveVlanTunnels => "remove VLAN-to-VNI mappings from",
+            Op::ListVlanTunnels => "list the VLAN-to-VNI map of",
             Op::CreateVxlan => "create VXLAN device",
             Op::OpenVxlan => "open VXLAN device",
             Op::DeleteVxlan => "delete VXLAN device",

@@ -309,8 +309,9 @@ impl EventKinds {
 /// An FDB entry's key: one entry per MAC and VLAN in a bridge.
 type FdbKey = ([u8; 6], Option<VlanId>);
 
-/// A remote entry's key: the port, the MAC and the destination.
-type RemoteKey = (u32, [u8; 6], std::net::IpAddr);
+/// A remote entry's key: the port, the MAC, the destination and the
+/// segment (external devices).
+type RemoteKey = (u32, [u8; 6], std::net::IpAddr, Option<u32>);
 
 /// What the stream knows of the bridge.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -410,7 +411,7 @@ impl Model {
     }
 
     fn remote_new(&mut self, index: u32, r: RemoteSnapshot, out: &mut Vec<BridgeEvent>) {
-        let key = (index, r.mac.into_array(), r.dst);
+        let key = (index, r.mac.into_array(), r.dst, r.src_vni);
         if self.remotes.get(&key) != Some(&r) {
             self.remotes.insert(key, r);
             out.push(BridgeEvent::RemoteAdded {
@@ -660,7 +661,8 @@ async fn read_model(
     for p in nl.links_with_master(op, name, index).await? {
         if kinds.remotes && p.kind.as_deref() == Some("vxlan") {
             for r in nl.remote_dump(op, &p.name, p.index).await? {
-                m.remotes.insert((p.index, r.mac.into_array(), r.dst), r);
+                m.remotes
+                    .insert((p.index, r.mac.into_array(), r.dst, r.src_vni), r);
             }
         }
         if let (true, Some(mode)) = (
@@ -785,7 +787,7 @@ impl State {
                 if self.model.kinds.remotes && self.model.ports.contains_key(&index) =>
             {
                 self.model
-                    .remote_gone((index, r.mac.into_array(), r.dst), &mut out)
+                    .remote_gone((index, r.mac.into_array(), r.dst, r.src_vni), &mut out)
             }
             Notification::DelFdb(e) if self.model.kinds.fdb && e.master == self.index => {
                 self.model.fdb_gone(

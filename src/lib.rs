@@ -104,6 +104,7 @@ mod bridge_addr;
 mod bridge_options;
 mod bridge_port;
 mod bridge_vlan;
+mod bridge_vlan_tunnel;
 mod complete;
 mod error;
 mod events;

@@ -895,7 +895,11 @@ fn is_named(p: &PortRef, name: &IfName) -> bool {
 #[serde(deny_unknown_fields)]
 struct VxlanDoc {
     name: IfName,
-    vni: u32,
+    /// Required, unless `external`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vni: Option<u32>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    external: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     local: Option<std::net::IpAddr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -932,7 +936,8 @@ impl Serialize for VxlanConfig {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         VxlanDoc {
             name: self.name.clone(),
-            vni: self.vni,
+            vni: (!self.external).then_some(self.vni),
+            external: self.external,
             local: self.local,
             underlay: self.underlay.clone(),
             dstport: differs(self.port, VXLAN_PORT),
@@ -952,7 +957,19 @@ impl Serialize for VxlanConfig {
 impl<'de> Deserialize<'de> for VxlanConfig {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let doc = VxlanDoc::deserialize(d)?;
-        let mut c = VxlanConfig::new(doc.name.as_str(), doc.vni).map_err(de_err)?;
+        let mut c = match (doc.external, doc.vni) {
+            (true, None) => VxlanConfig::external(doc.name.as_str()),
+            (false, Some(vni)) => VxlanConfig::new(doc.name.as_str(), vni),
+            (true, Some(_)) => Err(Error::invalid(
+                format!("VXLAN device {}", doc.name),
+                "an external device has no `vni` of its own",
+            )),
+            (false, None) => Err(Error::invalid(
+                format!("VXLAN device {}", doc.name),
+                "needs a `vni` (or `external = true`)",
+            )),
+        }
+        .map_err(de_err)?;
         c.local = doc.local;
         c.underlay = doc.underlay;
         c.port = doc.dstport.unwrap_or(VXLAN_PORT);
@@ -984,6 +1001,8 @@ struct RemoteDoc {
     vni: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    src_vni: Option<u32>,
 }
 
 impl Serialize for Remote {
@@ -993,6 +1012,7 @@ impl Serialize for Remote {
             dst: self.dst(),
             vni: self.vni_override().map(Vni::get),
             port: self.port_override(),
+            src_vni: self.src_vni_of().map(Vni::get),
         }
         .serialize(s)
     }
@@ -1013,6 +1033,9 @@ impl<'de> Deserialize<'de> for Remote {
         }
         if let Some(p) = doc.port {
             r = r.port(p);
+        }
+        if let Some(v) = doc.src_vni {
+            r = r.src_vni(Vni::new(v).map_err(de_err)?);
         }
         Ok(r)
     }

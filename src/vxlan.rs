@@ -115,6 +115,8 @@ impl FromStr for Vni {
 pub struct VxlanConfig {
     pub(crate) name: IfName,
     pub(crate) vni: u32,
+    /// `external` (collect-metadata) mode: no VNI of its own.
+    pub(crate) external: bool,
     pub(crate) local: Option<IpAddr>,
     pub(crate) underlay: Option<String>,
     pub(crate) port: u16,
@@ -145,6 +147,7 @@ impl VxlanConfig {
         Ok(VxlanConfig {
             name: IfName::new(name.as_ref())?,
             vni,
+            external: false,
             local: None,
             underlay: None,
             port: VXLAN_PORT,
@@ -158,6 +161,29 @@ impl VxlanConfig {
             bad_mac: None,
             remotes: None,
         })
+    }
+
+    /// A VXLAN device in `external` (collect-metadata) mode (`ip link add
+    /// NAME type vxlan external`): no VNI of its own; each frame's VNI
+    /// comes from its metadata — on a bridge port with
+    /// [`PortConfig::vlan_tunnel`](crate::PortConfig::vlan_tunnel), from
+    /// the frame's VLAN through the port's VLAN-to-VNI map
+    /// ([`Bridge::add_vlan_tunnels`](crate::Bridge::add_vlan_tunnels)).
+    /// One device then carries many segments, as EVPN deployments do.
+    /// Its remotes name the segment they serve with
+    /// [`Remote::src_vni`](crate::Remote::src_vni).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad name.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VxlanConfig::external("vxe0")?.local("192.0.2.1".parse()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn external(name: impl AsRef<str>) -> Result<Self> {
+        let mut c = Self::new(name, 0)?;
+        c.external = true;
+        Ok(c)
     }
 
     /// The local VTEP address (`local ADDR`), IPv4 or IPv6: the source of
@@ -316,9 +342,18 @@ impl VxlanConfig {
         }
     }
 
-    /// Everything that needs no kernel.
-    pub(crate) fn validate(&self) -> Result<Vni> {
-        let vni = Vni::new(self.vni)?;
+    /// Everything that needs no kernel; the VNI (none in external mode).
+    pub(crate) fn validate(&self) -> Result<Option<Vni>> {
+        let vni = match (self.external, self.vni) {
+            (true, 0) => None,
+            (true, v) => {
+                return Err(Error::invalid(
+                    format!("VNI {v} of {}", self.name),
+                    "an external (collect-metadata) device has no VNI of its own",
+                ));
+            }
+            (false, v) => Some(Vni::new(v)?),
+        };
         if let Some((what, reason)) = &self.bad_mac {
             return Err(Error::invalid(what.clone(), reason.clone()));
         }
@@ -353,7 +388,7 @@ impl VxlanConfig {
         }
         let mut slots = std::collections::HashSet::new();
         for r in self.remotes.iter().flatten() {
-            r.validate_for(&self.name, self.local)?;
+            r.validate_for(&self.name, self.local, self.external)?;
             if !slots.insert(r.slot()) {
                 return Err(Error::invalid(
                     format!("remote {r} of {}", self.name),
@@ -389,7 +424,8 @@ pub struct Vxlan {
     pub(crate) nl: Netlink,
     pub(crate) name: IfName,
     pub(crate) index: u32,
-    pub(crate) vni: Vni,
+    /// `None` in external mode.
+    pub(crate) vni: Option<Vni>,
     pub(crate) local: Option<IpAddr>,
 }
 
@@ -481,14 +517,24 @@ impl Vxlan {
         self.index
     }
 
-    /// The VNI.
+    /// The VNI; `None` for a device in external mode.
     ///
     /// ```no_run
-    /// # fn f(vx: bridgekit::Vxlan) { println!("VNI {}", vx.vni()); }
+    /// # fn f(vx: bridgekit::Vxlan) { println!("VNI {:?}", vx.vni()); }
     /// ```
     #[must_use]
-    pub fn vni(&self) -> Vni {
+    pub fn vni(&self) -> Option<Vni> {
         self.vni
+    }
+
+    /// Whether the device is in external (collect-metadata) mode.
+    ///
+    /// ```no_run
+    /// # fn f(vx: bridgekit::Vxlan) { println!("{}", vx.is_external()); }
+    /// ```
+    #[must_use]
+    pub fn is_external(&self) -> bool {
+        self.vni.is_none()
     }
 
     /// The local VTEP address, if one was set.
@@ -567,6 +613,10 @@ pub(crate) async fn existing(
         ))
     };
     let show = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+    if read.external != config.external {
+        let mode = |e: bool| if e { "external mode" } else { "a VNI" }.to_string();
+        return differs("", mode(config.external), mode(read.external));
+    }
     if read.vni != config.vni {
         return differs("VNI", config.vni.to_string(), read.vni.to_string());
     }
@@ -600,11 +650,15 @@ pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxl
             ),
         ));
     };
-    let vni = Vni::new(params.vni).map_err(|_| Error::Unsupported {
-        op,
-        iface: link.name.clone(),
-        detail: "a VXLAN device without a VNI (external / collect-metadata mode)".into(),
-    })?;
+    let vni = if params.external {
+        None
+    } else {
+        Some(Vni::new(params.vni).map_err(|_| Error::Unsupported {
+            op,
+            iface: link.name.clone(),
+            detail: "a VXLAN device with VNI 0".into(),
+        })?)
+    };
     Ok(Vxlan {
         nl: nl.clone(),
         name: IfName::from_kernel(link.name.clone()),
@@ -616,7 +670,11 @@ pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxl
 
 /// Creates the device `config` describes (not its remotes), reads it back,
 /// and deletes it again if anything fails.
-pub(crate) async fn make_device(nl: &Netlink, config: &VxlanConfig, vni: Vni) -> Result<Vxlan> {
+pub(crate) async fn make_device(
+    nl: &Netlink,
+    config: &VxlanConfig,
+    vni: Option<Vni>,
+) -> Result<Vxlan> {
     let op = Op::CreateVxlan;
     let name = config.name.as_str();
     let mut underlay_index = None;
@@ -645,7 +703,8 @@ pub(crate) async fn make_device(nl: &Netlink, config: &VxlanConfig, vni: Vni) ->
         underlay_index = Some(under.index);
     }
     let params = VxlanParams {
-        vni: vni.get(),
+        vni: vni.map_or(0, Vni::get),
+        external: config.external,
         local: config.local,
         underlay: underlay_index,
         port: config.port,
@@ -683,7 +742,16 @@ pub(crate) async fn make_device(nl: &Netlink, config: &VxlanConfig, vni: Vni) ->
             }
         };
         let opt = |v: Option<String>| v.unwrap_or_else(|| "none".into());
-        check("VNI", vni.to_string(), read.vni.to_string())?;
+        check(
+            "external mode",
+            config.external.to_string(),
+            read.external.to_string(),
+        )?;
+        check(
+            "VNI",
+            vni.map_or(0, Vni::get).to_string(),
+            read.vni.to_string(),
+        )?;
         check("port", config.port.to_string(), read.port.to_string())?;
         check(
             "learning",

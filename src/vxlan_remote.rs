@@ -36,6 +36,7 @@ pub struct Remote {
     dst: IpAddr,
     vni: Option<Vni>,
     port: Option<u16>,
+    src_vni: Option<Vni>,
     extern_learn: bool,
     bad_mac: bool,
 }
@@ -55,6 +56,7 @@ impl Remote {
             dst,
             vni: None,
             port: None,
+            src_vni: None,
             extern_learn: false,
             bad_mac: false,
         }
@@ -78,6 +80,7 @@ impl Remote {
             dst,
             vni: None,
             port: None,
+            src_vni: None,
             extern_learn: false,
             bad_mac,
         }
@@ -106,6 +109,31 @@ impl Remote {
     pub fn port(mut self, port: u16) -> Remote {
         self.port = Some(port);
         self
+    }
+
+    /// The segment this entry serves on a device in external mode
+    /// (`src_vni N`): the VNI a frame's metadata carries (from its VLAN on
+    /// a `vlan_tunnel` port). Refused on a device with a VNI of its own.
+    ///
+    /// ```
+    /// let r = bridgekit::Remote::flood("192.0.2.2".parse()?).src_vni(bridgekit::Vni::new(1010)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn src_vni(mut self, vni: Vni) -> Remote {
+        self.src_vni = Some(vni);
+        self
+    }
+
+    /// The segment override of an external device's entry, if any.
+    ///
+    /// ```
+    /// assert_eq!(bridgekit::Remote::flood("192.0.2.2".parse()?).src_vni_of(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn src_vni_of(&self) -> Option<Vni> {
+        self.src_vni
     }
 
     /// The MAC (all zeros for the flood list).
@@ -181,15 +209,15 @@ impl Remote {
         self.key() == other.key()
     }
 
-    fn key(&self) -> (MacAddr6, IpAddr, Option<Vni>, Option<u16>) {
-        (self.mac, self.dst, self.vni, self.port)
+    fn key(&self) -> (MacAddr6, IpAddr, Option<Vni>, Option<u16>, Option<Vni>) {
+        (self.mac, self.dst, self.vni, self.port, self.src_vni)
     }
 
     pub(crate) fn slot(&self) -> Slot {
         if self.is_flood() {
-            Slot::Flood(self.dst)
+            Slot::Flood(self.dst, self.src_vni)
         } else {
-            Slot::Mac(self.mac)
+            Slot::Mac(self.mac, self.src_vni)
         }
     }
 
@@ -199,6 +227,7 @@ impl Remote {
             dst: self.dst,
             vni: self.vni.map(Vni::get),
             port: self.port,
+            src_vni: self.src_vni.map(Vni::get),
             extern_learn: false,
         }
     }
@@ -209,6 +238,7 @@ impl Remote {
             dst: r.dst,
             vni: r.vni.and_then(|v| Vni::new(v).ok()),
             port: r.port,
+            src_vni: r.src_vni.and_then(|v| Vni::new(v).ok()),
             extern_learn: r.extern_learn,
             bad_mac: false,
         }
@@ -216,13 +246,24 @@ impl Remote {
 
     /// Everything that needs no kernel, against the device `vx`.
     fn validate(&self, vx: &Vxlan) -> Result<()> {
-        self.validate_for(&vx.name, vx.local)
+        self.validate_for(&vx.name, vx.local, vx.is_external())
     }
 
     /// Everything that needs no kernel, for a device `name` with the local
-    /// address `local`.
-    pub(crate) fn validate_for(&self, name: &IfName, local: Option<IpAddr>) -> Result<()> {
+    /// address `local`, in external mode or not.
+    pub(crate) fn validate_for(
+        &self,
+        name: &IfName,
+        local: Option<IpAddr>,
+        external: bool,
+    ) -> Result<()> {
         let vx = Named { name, local };
+        if self.src_vni.is_some() && !external {
+            return Err(Error::invalid(
+                format!("remote {self} on {}", vx.name),
+                "src_vni is for a device in external mode; this one has a VNI of its own",
+            ));
+        }
         if self.bad_mac {
             return Err(Error::invalid(
                 format!("remote MAC of {} -> {}", vx.name, self.dst),
@@ -262,6 +303,9 @@ impl fmt::Display for Remote {
         }
         if let Some(p) = self.port {
             write!(f, " port {p}")?;
+        }
+        if let Some(v) = self.src_vni {
+            write!(f, " src_vni {v}")?;
         }
         Ok(())
     }
@@ -493,6 +537,6 @@ struct Named<'a> {
 /// one MAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Slot {
-    Flood(IpAddr),
-    Mac(MacAddr6),
+    Flood(IpAddr, Option<Vni>),
+    Mac(MacAddr6, Option<Vni>),
 }

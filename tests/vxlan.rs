@@ -73,7 +73,7 @@ fn a_vxlan_device_is_made_as_asked_with_the_mtu_of_its_underlay() {
         else {
             return Ok(());
         };
-        assert_eq!(vx.vni(), Vni::new(100)?);
+        assert_eq!(vx.vni(), Some(Vni::new(100)?));
         let link = ip_link("vx0").unwrap();
         let d = &link["linkinfo"]["info_data"];
         assert_eq!(link["linkinfo"]["info_kind"], "vxlan");
@@ -915,6 +915,164 @@ fn a_bridge_mtu_a_vxlan_port_cannot_carry_is_refused() {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:91:01")).await?;
         br.attach_port("vx0", PortConfig::new().up()).await?;
         assert_eq!(ip_link("br0").unwrap()["mtu"], 1450);
+        Ok(())
+    });
+}
+
+/// One VXLAN device in external mode carries two VLANs as two VNIs
+/// (`vlan_tunnel` and the port's VLAN-to-VNI map): a guest in VLAN 10 on
+/// one host reaches a VLAN 10 guest on the other, and never a VLAN 20
+/// guest there, whose VNI differs. Needs bridge VLAN filtering (kernel
+/// tier).
+#[test]
+fn one_external_device_carries_vlans_as_vnis() {
+    netns_test(|nl| async move {
+        let probe = Bridge::create(&nl, BridgeConfig::new("vf0")?).await?;
+        let filtering = probe.set_vlan_filtering(true).await;
+        probe.delete().await?;
+        if filtering.is_err() {
+            lacks("bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
+            return Ok(());
+        }
+        let vid = |v: u16| bridgekit::VlanId::new(v).unwrap();
+        let vni = |v: u32| Vni::new(v).unwrap();
+        let hs = hosts(2)?;
+        let guests = [PeerNetns::new(), PeerNetns::new(), PeerNetns::new()];
+        let mut bridges = Vec::new();
+        for (i, h) in hs.iter().enumerate() {
+            let other = ip(&hs[1 - i].v4);
+            let vx = VxlanConfig::external("vxe0")?
+                .local(ip(&h.v4))
+                .underlay("u0")
+                .learning(false)
+                .remote(Remote::flood(other).src_vni(vni(1010)))
+                .remote(Remote::flood(other).src_vni(vni(1020)));
+            let config = BridgeConfig::new("br0")?
+                .mac(format!("52:54:00:00:93:0{}", i + 1).as_str())
+                .ipv6_ready_without_ports(false)
+                .up(true)
+                .vlan_filtering(true)
+                .vxlan_port(
+                    vx,
+                    PortConfig::new()
+                        .vlan_tunnel(true)
+                        .vlan(bridgekit::VlanMember::tagged(vid(10)))
+                        .vlan(bridgekit::VlanMember::tagged(vid(20)))
+                        .up(),
+                );
+            let br = match config.apply(&h.nl).await {
+                Err(Error::Unsupported { detail, .. }) => {
+                    lacks(&format!("VXLAN ({detail})"));
+                    return Ok(());
+                }
+                other => other?.bridge,
+            };
+            br.add_vlan_tunnels("vxe0", &[(vid(10), vni(1010)), (vid(20), vni(1020))])
+                .await?;
+            assert_eq!(
+                br.vlan_tunnels("vxe0").await?,
+                [(vid(10), vni(1010)), (vid(20), vni(1020))]
+            );
+            bridges.push(br);
+        }
+        // iproute2's view of host 0's map.
+        let shown = hs[0]
+            .ns
+            .sh(&["bridge", "-j", "vlan", "tunnelshow", "dev", "vxe0"]);
+        assert!(shown.contains("1010") && shown.contains("1020"), "{shown}");
+        let vx = Vxlan::open(&hs[0].nl, "vxe0").await?;
+        assert!(vx.is_external());
+        let link: Value =
+            serde_json::from_str(&hs[0].ns.sh(&["ip", "-j", "-d", "link", "show", "vxe0"]))
+                .unwrap();
+        assert_eq!(link[0]["linkinfo"]["info_data"]["external"], true, "{link}");
+
+        // Guests: host 0 VLAN 10; host 1 VLAN 10 and VLAN 20, one subnet.
+        for (br, guest, vlan, addr) in [
+            (&bridges[0], &guests[0], 10, "10.93.0.1/24"),
+            (&bridges[1], &guests[1], 10, "10.93.0.2/24"),
+            (&bridges[1], &guests[2], 20, "10.93.0.3/24"),
+        ] {
+            bridgekit::VethNic::create(
+                br,
+                bridgekit::VethNicConfig::new(guest.path())
+                    .name("eth0")
+                    .address(addr)
+                    .port(
+                        PortConfig::new()
+                            .vlan(bridgekit::VlanMember::access(vid(vlan)))
+                            .up(),
+                    ),
+            )
+            .await?;
+        }
+        assert!(ping(&guests[0], "10.93.0.2"), "VLAN 10 over VNI 1010");
+        assert!(!ping(&guests[0], "10.93.0.3"), "VLAN 10 reached VLAN 20");
+
+        // Bad maps are refused before anything is sent; a removal reads back.
+        let e = bridges[0]
+            .add_vlan_tunnels("vxe0", &[(vid(30), vni(1030)), (vid(30), vni(1031))])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e}");
+        bridges[0].remove_vlan_tunnels("vxe0", &[vid(20)]).await?;
+        assert_eq!(
+            bridges[0].vlan_tunnels("vxe0").await?,
+            [(vid(10), vni(1010))]
+        );
+        Ok(())
+    });
+}
+
+/// An external (collect-metadata) device: made and read back, its
+/// remotes name their segment with `src_vni`, which a device with a VNI
+/// of its own refuses.
+#[test]
+fn an_external_device_and_its_per_segment_remotes() {
+    netns_test(|nl| async move {
+        underlay("10.94.0.1/24");
+        let Some(vx) = create(
+            &nl,
+            VxlanConfig::external("vxe0")?
+                .local(ip("10.94.0.1"))
+                .underlay("u0")
+                .learning(false),
+        )
+        .await?
+        else {
+            return Ok(());
+        };
+        assert!(vx.is_external());
+        assert_eq!(vx.vni(), None);
+        let link = ip_link("vxe0").unwrap();
+        assert_eq!(link["linkinfo"]["info_data"]["external"], true, "{link}");
+        let r = Remote::flood(ip("10.94.0.2")).src_vni(Vni::new(1010)?);
+        vx.add_remote(r).await?;
+        let e = fdb("vxe0")
+            .into_iter()
+            .find(|e| e.get("dst").is_some())
+            .unwrap();
+        assert_eq!(e["src_vni"], 1010, "{e}");
+        assert!(vx.remotes().await?.contains(&r));
+        // The same destination for another segment is another entry.
+        vx.add_remote(Remote::flood(ip("10.94.0.2")).src_vni(Vni::new(1020)?))
+            .await?;
+        assert_eq!(vx.remotes().await?.len(), 2);
+
+        let plain = create(
+            &nl,
+            VxlanConfig::new("vx1", 94)?
+                .local(ip("10.94.0.1"))
+                .underlay("u0"),
+        )
+        .await?
+        .unwrap();
+        let e = plain.add_remote(r).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("src_vni is for a device in external mode"),
+            "{e}"
+        );
         Ok(())
     });
 }

@@ -3,7 +3,8 @@
 use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::link::{
-    AfSpecBridge, BridgeVlanInfoFlags, LinkAttribute, LinkExtentMask, LinkMessage,
+    AfSpecBridge, BridgeVlanInfoFlags, BridgeVlanTunnelInfo, LinkAttribute, LinkExtentMask,
+    LinkMessage,
 };
 use rtnetlink::LinkBridgeVlan;
 
@@ -56,6 +57,44 @@ impl Netlink {
         }
     }
 
+    /// RTM_SETLINK (`add`) or RTM_DELLINK with family AF_BRIDGE and one
+    /// IFLA_BRIDGE_VLAN_TUNNEL_INFO (VNI, VLAN) per mapping, in one
+    /// message: a port's VLAN-to-VNI map (`bridge vlan add dev PORT vid V
+    /// tunnel_info id VNI`). rtnetlink's VLAN builder has no tunnel info,
+    /// so the attribute goes into the message it builds.
+    pub(crate) async fn set_vlan_tunnels(
+        &self,
+        op: Op,
+        iface: &str,
+        index: u32,
+        map: &[(u16, u32)],
+        add: bool,
+    ) -> Result<()> {
+        let mut msg = LinkBridgeVlan::new(index).build();
+        let tunnels = map.iter().map(|&(vid, vni)| {
+            AfSpecBridge::VlanTunnelInfo(vec![
+                BridgeVlanTunnelInfo::Id(vni),
+                BridgeVlanTunnelInfo::Vid(vid),
+                BridgeVlanTunnelInfo::Flags(BridgeVlanInfoFlags::empty()),
+            ])
+        });
+        match msg.attributes.iter_mut().find_map(|a| match a {
+            LinkAttribute::AfSpecBridge(specs) => Some(specs),
+            _ => None,
+        }) {
+            Some(specs) => specs.extend(tunnels),
+            None => msg
+                .attributes
+                .push(LinkAttribute::AfSpecBridge(tunnels.collect())),
+        }
+        if add {
+            self.call(op, iface, |h| h.link().set(msg).execute()).await
+        } else {
+            self.call(op, iface, |h| h.link().del_with_message(msg).execute())
+                .await
+        }
+    }
+
     /// RTM_GETLINK dump with family AF_BRIDGE and
     /// RTEXT_FILTER_BRVLAN_COMPRESSED: the VLANs of every bridge port and
     /// bridge, as `bridge vlan show` reads them. The kernel offers no
@@ -83,15 +122,23 @@ impl Netlink {
 pub(crate) struct VlanSnapshot {
     pub index: u32,
     pub vlans: Vec<VlanMember>,
+    /// The VLAN-to-VNI map of a port with `vlan_tunnel` on, expanded.
+    pub tunnels: Vec<(u16, u32)>,
 }
 
 impl VlanSnapshot {
     pub(super) fn parse(m: &LinkMessage) -> Self {
         let mut entries = Vec::new();
+        let mut tunnels = Vec::new();
         let mut begin: Option<(u16, BridgeVlanInfoFlags)> = None;
+        let mut tunnel_begin: Option<(u16, u32)> = None;
         for attr in &m.attributes {
             if let LinkAttribute::AfSpecBridge(specs) = attr {
                 for spec in specs {
+                    if let AfSpecBridge::VlanTunnelInfo(info) = spec {
+                        parse_tunnel(info, &mut tunnel_begin, &mut tunnels);
+                        continue;
+                    }
                     let AfSpecBridge::VlanInfo(info) = spec else {
                         continue;
                     };
@@ -119,6 +166,38 @@ impl VlanSnapshot {
         VlanSnapshot {
             index: m.header.index,
             vlans: vlan::compress(entries),
+            tunnels,
         }
+    }
+}
+
+/// One IFLA_BRIDGE_VLAN_TUNNEL_INFO: a mapping, or the start or end of a
+/// range of them (consecutive VLANs to consecutive VNIs).
+fn parse_tunnel(
+    info: &[BridgeVlanTunnelInfo],
+    begin: &mut Option<(u16, u32)>,
+    out: &mut Vec<(u16, u32)>,
+) {
+    let (mut vid, mut vni, mut flags) = (None, None, BridgeVlanInfoFlags::empty());
+    for i in info {
+        match i {
+            BridgeVlanTunnelInfo::Id(v) => vni = Some(*v),
+            BridgeVlanTunnelInfo::Vid(v) => vid = Some(*v),
+            BridgeVlanTunnelInfo::Flags(f) => flags = *f,
+            _ => {}
+        }
+    }
+    let (Some(vid), Some(vni)) = (vid, vni) else {
+        return;
+    };
+    if flags.contains(BridgeVlanInfoFlags::RangeBegin) {
+        *begin = Some((vid, vni));
+    } else if let (true, Some((v0, n0))) = (flags.contains(BridgeVlanInfoFlags::RangeEnd), *begin) {
+        *begin = None;
+        for k in 0..=vid.saturating_sub(v0) {
+            out.push((v0 + k, n0 + u32::from(k)));
+        }
+    } else {
+        out.push((vid, vni));
     }
 }

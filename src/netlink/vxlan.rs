@@ -35,6 +35,8 @@ pub(crate) struct VxlanParams {
     pub udp_csum: Option<bool>,
     pub udp6_zero_csum_tx: Option<bool>,
     pub udp6_zero_csum_rx: Option<bool>,
+    /// External (collect-metadata) mode.
+    pub external: bool,
 }
 
 impl VxlanParams {
@@ -52,6 +54,7 @@ impl VxlanParams {
                 InfoVxlan::UDPCsum(v) => p.udp_csum = Some(*v),
                 InfoVxlan::UDPZeroCsumTX(v) => p.udp6_zero_csum_tx = Some(*v),
                 InfoVxlan::UDPZeroCsumRX(v) => p.udp6_zero_csum_rx = Some(*v),
+                InfoVxlan::CollectMetadata(v) => p.external = *v,
                 _ => {}
             }
         }
@@ -67,6 +70,8 @@ pub(crate) struct RemoteSnapshot {
     pub dst: IpAddr,
     pub vni: Option<u32>,
     pub port: Option<u16>,
+    /// The segment the entry serves on an external device (NDA_SRC_VNI).
+    pub src_vni: Option<u32>,
     /// NTF_EXT_LEARNED: a control plane (zebra) installed it.
     pub extern_learn: bool,
 }
@@ -95,9 +100,13 @@ impl Netlink {
         mac: Option<MacAddr6>,
     ) -> Result<()> {
         let mut b = LinkMessageBuilder::<LinkVxlan>::new(name)
-            .id(params.vni)
             .port(params.port)
             .learning(params.learning);
+        b = if params.external {
+            b.append_info_data(InfoVxlan::CollectMetadata(true))
+        } else {
+            b.id(params.vni)
+        };
         match params.local {
             Some(IpAddr::V4(a)) => b = b.local(a),
             Some(IpAddr::V6(a)) => b = b.local6(a),
@@ -217,6 +226,9 @@ fn remote_message(index: u32, remote: &RemoteSnapshot) -> NeighbourMessage {
     if let Some(port) = remote.port {
         msg.attributes.push(NeighbourAttribute::Port(port));
     }
+    if let Some(vni) = remote.src_vni {
+        msg.attributes.push(NeighbourAttribute::SourceVni(vni));
+    }
     msg
 }
 
@@ -225,6 +237,7 @@ fn parse_remote(m: &NeighbourMessage) -> Option<RemoteSnapshot> {
     let mut dst = None;
     let mut vni = None;
     let mut port = None;
+    let mut src_vni = None;
     for attr in &m.attributes {
         match attr {
             NeighbourAttribute::LinkLayerAddress(a) if a.len() == 6 => {
@@ -247,6 +260,7 @@ fn parse_remote(m: &NeighbourMessage) -> Option<RemoteSnapshot> {
             }
             NeighbourAttribute::Vni(v) => vni = Some(*v),
             NeighbourAttribute::Port(p) => port = Some(*p),
+            NeighbourAttribute::SourceVni(v) => src_vni = Some(*v),
             _ => {}
         }
     }
@@ -255,6 +269,7 @@ fn parse_remote(m: &NeighbourMessage) -> Option<RemoteSnapshot> {
         dst: dst?,
         vni,
         port,
+        src_vni,
         extern_learn: m.header.flags.contains(NeighbourFlags::ExtLearned),
     })
 }
