@@ -371,9 +371,10 @@ impl PortConfig {
 
     /// VLAN-to-tunnel mapping on the port (`vlan_tunnel on|off`, Linux
     /// 4.11): on a VXLAN port in `external` (collect-metadata) mode, a
-    /// frame's VLAN then selects its VNI, so one VXLAN device carries many
-    /// segments. The map itself (`bridge vlan add ... tunnel_info id VNI`)
-    /// and the `external` device are not in bridgekit yet.
+    /// frame's VLAN then selects its VNI through the port's map
+    /// ([`Bridge::add_vlan_tunnels`](crate::Bridge::add_vlan_tunnels)), so
+    /// one VXLAN device ([`VxlanConfig::external`](crate::VxlanConfig::external))
+    /// carries many segments.
     ///
     /// ```
     /// let cfg = bridgekit::PortConfig::new().vlan_tunnel(true);
