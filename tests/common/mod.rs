@@ -265,6 +265,19 @@ pub fn scaled(n: usize) -> usize {
     }
 }
 
+/// Whether this kernel has bridge VLAN filtering, tried on a throwaway
+/// bridge; if not, says so through [`lacks`] (a failure in the kernel
+/// tier) and returns false.
+pub async fn has_vlan_filtering(nl: &Netlink) -> Result<bool, bridgekit::Error> {
+    let probe = bridgekit::Bridge::create(nl, bridgekit::BridgeConfig::new("vfprobe0")?).await?;
+    let filtering = probe.set_vlan_filtering(true).await;
+    probe.delete().await?;
+    if filtering.is_err() {
+        lacks("bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)");
+    }
+    Ok(filtering.is_ok())
+}
+
 /// A test cannot run because this kernel or process lacks `what`: prints
 /// why and returns, or fails the test in the kernel tier, where nothing
 /// may be skipped silently.
