@@ -19,7 +19,19 @@ tier_no_spaces() {
 tier_qemu_args() {
     local accel=$1 cmd=$2
     local cpu=()
-    if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu host); else cpu=(-accel tcg); fi
+    # Under TCG, several vCPUs run on one host thread (thread=single), never
+    # one thread each: with multi-threaded TCG a vCPU can run code another
+    # vCPU has just patched (the kernel rewrites its own text when a static
+    # key flips) from a stale translation. CI saw 6.12 die of it: "Oops:
+    # int3" in crng_make_state, the crng-ready key flipping under a test.
+    # One thread still lets the test threads' waits overlap.
+    if [ "$accel" = kvm ]; then
+        cpu=(-accel kvm -cpu host)
+    elif [ "${TIER_SMP:-2}" -gt 1 ]; then
+        cpu=(-accel tcg,thread=single)
+    else
+        cpu=(-accel tcg)
+    fi
     # Two guests side by side get one vCPU each: more vCPUs than the
     # machine's cores make TCG far slower, not faster.
     printf '%s\n' "${cpu[@]}" -m 1G -smp "${TIER_SMP:-2}" -nographic -no-reboot -monitor none \
