@@ -25,11 +25,7 @@ pub(crate) struct Attached {
 
 impl Bridge {
     pub(crate) async fn port_link(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
-        let label = port.to_string();
-        match port {
-            PortRef::Name(n) => self.nl.link(op, &label, LinkRef::Name(n.as_str())).await,
-            PortRef::Index(i) => self.nl.link(op, &label, LinkRef::Index(*i)).await,
-        }
+        self.nl.link(op, &port.to_string(), port.link_ref()).await
     }
 
     /// Waits until `port` forwards frames (`bridge link show` says
@@ -100,6 +96,23 @@ impl Bridge {
     }
 
     /// A port of this bridge, or [`Error::NotAPort`].
+    /// [`own_port`](Self::own_port) checked against the link view (no
+    /// request): name, index, kind, master, admin state and MTU only.
+    pub(crate) async fn own_port_in_view(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
+        let link = self
+            .nl
+            .view_link(op, &port.label(), port.link_ref())
+            .await?;
+        if link.master != Some(self.index) {
+            return Err(Error::NotAPort {
+                op,
+                port: link.name.to_string(),
+                bridge: self.name.to_string(),
+            });
+        }
+        Ok(link.to_snapshot())
+    }
+
     pub(crate) async fn own_port(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
         let link = self.port_link(op, port).await?;
         if link.master != Some(self.index) {
@@ -119,6 +132,18 @@ impl Bridge {
     ///
     /// A port of another bridge is refused ([`Error::PortBusy`]) unless
     /// [`PortConfig::allow_move`]: the kernel would move it silently.
+    /// That check reads the connection's link view, which the kernel's own
+    /// link notifications keep (every queued one is read first, so it is as
+    /// fresh as a lookup), so attaching a port that belongs to no bridge
+    /// sends one change request and no lookup. The view starts with the
+    /// first port operation of a [`Netlink`](crate::Netlink) (one dump of the
+    /// links) and is rebuilt from a dump if notifications overran.
+    ///
+    /// The kernel has no compare-and-set for a port's master: another
+    /// process that takes the port between the check and the change loses
+    /// it to this bridge, as it would after a lookup. bridgekit's own tasks
+    /// never race that way (they take turns per connection); between
+    /// processes, agree on who owns which port.
     /// Options travel in RTM_NEWLINK (RTM_SETLINK ignores them); they are
     /// read back when the running kernel is older than one of them (it
     /// drops options it does not know with an Ok; a kernel that knows them
@@ -158,8 +183,9 @@ impl Bridge {
         let port = port.to_port()?;
         config.validate()?;
         if config.single_change() {
-            // A lookup and at most one change request: a dropped future has
-            // sent it or not, so no task of its own is needed.
+            // A check against the link view and at most one change
+            // request: a dropped future has sent it or not, so no task of
+            // its own is needed.
             return self.attach_one(&port, &config).await.map(drop);
         }
         let this = self.clone();
@@ -184,7 +210,35 @@ impl Bridge {
         config: &PortConfig,
     ) -> Result<Attached> {
         let op = Op::AttachPort;
-        let link = self.port_link(op, port).await?;
+        // The check reads the link view, not the kernel: one change request
+        // in all for a port that belongs to no bridge.
+        let seen = self
+            .nl
+            .view_link(op, &port.label(), port.link_ref())
+            .await?;
+        if let Some(other) = seen.master.filter(|m| *m != self.index) {
+            if !config.allow_move && seen.index != self.index {
+                let bridge = match self.nl.view_name(other) {
+                    Some(name) => name,
+                    None => match self.nl.link(op, &seen.name, LinkRef::Index(other)).await {
+                        Ok(l) => l.name,
+                        Err(_) => format!("#{other}"),
+                    },
+                };
+                return Err(Error::PortBusy {
+                    op,
+                    port: seen.name.to_string(),
+                    bridge,
+                });
+            }
+        }
+        let link = match seen.master {
+            None => seen.to_snapshot(),
+            // Already a port (of this bridge, or of another it is moved
+            // from): the undo needs its port options, which the view does
+            // not keep.
+            Some(_) => self.port_link(op, port).await?,
+        };
         let label = link.name.clone();
         if link.index == self.index {
             return Err(Error::invalid(
@@ -218,6 +272,7 @@ impl Bridge {
         } else {
             config
         };
+        self.nl.port_checked();
         let mut journal = Journal::new();
         let mut result = self.configure_port(&link, config, &mut journal).await;
         if result.is_ok() && link.kind.as_deref() == Some("vxlan") {
@@ -444,13 +499,18 @@ impl Bridge {
     /// Detaches a port (`ip link set PORT nomaster`). The kernel drops the
     /// port's VLANs and FDB entries (static ones included) with it.
     ///
+    /// The check that the port is this bridge's reads the link view (see
+    /// [`attach_port`](Self::attach_port)): one change request, no lookup.
+    /// A port another process moves to its bridge between that check and
+    /// the change is released from there, as it would be after a lookup.
+    ///
     /// # Cancellation
-    /// One lookup and one change: a dropped future has either sent the
+    /// One check and one change: a dropped future has either sent the
     /// change (the port is detached) or not (nothing changed).
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::NotAPort`] if it is not a port of this
-    /// bridge (nothing sent beyond the lookup).
+    /// bridge (nothing sent).
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
@@ -462,7 +522,8 @@ impl Bridge {
         let port = port.to_port()?;
         let op = Op::DetachPort;
         let _membership = self.nl.membership().await;
-        let link = self.own_port(op, &port).await?;
+        let link = self.own_port_in_view(op, &port).await?;
+        self.nl.port_checked();
         let change = LinkChange {
             master: Some(0),
             ..LinkChange::default()

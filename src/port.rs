@@ -43,6 +43,25 @@ pub enum PortRef {
     Index(u32),
 }
 
+impl PortRef {
+    /// As [`Display`](std::fmt::Display) writes it, without an allocation
+    /// for a name.
+    pub(crate) fn label(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            PortRef::Name(n) => std::borrow::Cow::Borrowed(n.as_str()),
+            PortRef::Index(i) => std::borrow::Cow::Owned(format!("#{i}")),
+        }
+    }
+
+    /// The netlink layer's form of this reference.
+    pub(crate) fn link_ref(&self) -> crate::netlink::LinkRef<'_> {
+        match self {
+            PortRef::Name(n) => crate::netlink::LinkRef::Name(n.as_str()),
+            PortRef::Index(i) => crate::netlink::LinkRef::Index(*i),
+        }
+    }
+}
+
 impl std::fmt::Display for PortRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

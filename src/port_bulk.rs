@@ -141,12 +141,22 @@ impl Bridge {
         let _membership = self.nl.membership().await;
         let mut links = Vec::with_capacity(refs.len());
         for port in &refs {
-            let link = self.own_port(op, port).await?;
+            let link = self.own_port_in_view(op, port).await?;
             if links.iter().any(|l: &LinkSnapshot| l.index == link.index) {
                 return Err(named_twice(&link.name));
             }
             links.push(link);
         }
+        // The undo attaches a port again with its old options, which the
+        // view does not keep: one dump of this bridge's ports has them all.
+        let mut options: std::collections::HashMap<u32, Option<crate::netlink::PortOptions>> = self
+            .nl
+            .links_with_master(Op::ListPorts, self.name.as_str(), self.index)
+            .await?
+            .into_iter()
+            .map(|l| (l.index, l.port))
+            .collect();
+        self.nl.port_checked();
         let nomaster = LinkChange {
             master: Some(0),
             ..LinkChange::default()
@@ -165,7 +175,7 @@ impl Bridge {
                     name: link.name.clone(),
                     index: link.index,
                 },
-                options: link.port,
+                options: options.remove(&link.index).flatten(),
             });
         }
         Ok(())

@@ -21,7 +21,8 @@ pub(crate) struct Fault {
 /// The hooks' state, one per connection (shared by its clones).
 #[derive(Default)]
 pub(crate) struct Hooks {
-    /// Netlink requests sent.
+    /// Netlink requests sent, and reads of the link view (each stands
+    /// where a lookup request stood).
     pub(crate) requests: AtomicU64,
     /// Kernel-facing steps: netlink requests and sysctl writes.
     pub(crate) steps: AtomicU64,
@@ -32,6 +33,13 @@ pub(crate) struct Hooks {
     pub(crate) overruns: AtomicU64,
     /// Read port options back whatever the kernel version.
     pub(crate) force_read_back: AtomicBool,
+    /// Reads of the link view by port checks (counted in `requests` too).
+    pub(crate) view_reads: AtomicU64,
+    /// Times the link view was built or rebuilt from a dump.
+    pub(crate) view_rebuilds: AtomicU64,
+    /// Run between a port check and the change it allows.
+    #[allow(clippy::type_complexity)]
+    pub(crate) after_port_check: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 impl Hooks {
@@ -55,6 +63,21 @@ impl Hooks {
             }
         }
         Ok(())
+    }
+
+    pub(crate) fn note_view_rebuild(&self) {
+        self.view_rebuilds.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Runs the hook set to run between a port check and its change.
+    pub(crate) fn port_checked(&self) {
+        if let Some(f) = &*self
+            .after_port_check
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+        {
+            f();
+        }
     }
 
     pub(crate) fn event_rcvbuf(&self) -> usize {

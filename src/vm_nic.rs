@@ -304,9 +304,16 @@ impl VmNic {
     async fn create_steps(bridge: Bridge, config: VmNicConfig) -> Result<VmNic> {
         let op = Op::CreateVmNic;
         let nl = bridge.nl.clone();
+        // The bridge's MTU and the new tap's ifindex come from the link
+        // view (see `netlink/link_view.rs`), which the attach reads anyway:
+        // no lookup request.
         let mtu = match config.mtu {
             Some(m) => m,
-            None => bridge.read(op).await?.mtu,
+            None => {
+                nl.view_link(op, bridge.name().as_str(), LinkRef::Index(bridge.index()))
+                    .await?
+                    .mtu
+            }
         };
         let spec = TapSpec {
             name: config.name.clone(),
@@ -350,7 +357,7 @@ impl VmNic {
         let steps = async {
             let name = IfName::new(&tap.name)?;
             let link = nl
-                .link(op, name.as_str(), LinkRef::Name(name.as_str()))
+                .view_link(op, name.as_str(), LinkRef::Name(name.as_str()))
                 .await?;
             let change = LinkChange {
                 mtu: Some(mtu),

@@ -8,7 +8,9 @@ use crate::test_hooks::Fault;
 
 /// Testing hooks (feature `test-hooks`, for bridgekit's own suite).
 impl Netlink {
-    /// How many netlink requests this connection (all clones) has sent.
+    /// How many netlink requests this connection (all clones) has sent,
+    /// counting each read of the link view by a port check as one (it
+    /// stands where a lookup stood; see [`link_view_reads`](Netlink::link_view_reads)).
     /// For tests that prove bad input is rejected before any traffic.
     #[must_use]
     #[doc(hidden)]
@@ -67,8 +69,39 @@ impl Netlink {
         *self.hooks().fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
+    /// How many times a port check read the link view.
+    #[must_use]
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn link_view_reads(&self) -> u64 {
+        self.hooks().view_reads.load(Ordering::SeqCst)
+    }
+
+    /// How many times the link view the port checks read was built or
+    /// rebuilt from a dump (once, unless notifications overran).
+    #[must_use]
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn link_view_rebuilds(&self) -> u64 {
+        self.hooks().view_rebuilds.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f` in every port attach and detach, after the check against
+    /// the link view and before the change request it allowed (`None`:
+    /// no more), so a test can race another process into that window.
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn after_port_check(&self, f: Option<Box<dyn Fn() + Send + Sync>>) {
+        *self
+            .hooks()
+            .after_port_check
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = f;
+    }
+
     /// The receive buffer (bytes) of the notification sockets opened from
-    /// now on, small enough to force overruns (ENOBUFS).
+    /// now on (the link view's included), small enough to force overruns
+    /// (ENOBUFS).
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn set_event_rcvbuf(&self, bytes: usize) {

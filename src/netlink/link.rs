@@ -49,6 +49,19 @@ impl Netlink {
         }
     }
 
+    /// RTM_GETLINK dump of every link in the namespace (no statistics).
+    pub(crate) async fn all_links(&self, op: Op, iface: &str) -> Result<Vec<LinkSnapshot>> {
+        self.dump(op, iface, move |h| async move {
+            let mut req = h.link().get();
+            skip_stats(req.message_mut());
+            req.execute()
+                .map_ok(|m| LinkSnapshot::parse(&m))
+                .try_collect()
+                .await
+        })
+        .await
+    }
+
     /// RTM_GETLINK dump of the links whose master is `master` (filtered by the kernel).
     pub(crate) async fn links_with_master(
         &self,

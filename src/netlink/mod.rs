@@ -4,7 +4,8 @@
 //! Other modules call the crate-private functions of this module's
 //! children with typed values; only `netlink/` touches rtnetlink and
 //! netlink-packet-route types. One file per message family:
-//! `link.rs` (RTM_*LINK: links, bridge and port options), `address.rs`
+//! `link.rs` (RTM_*LINK: links, bridge and port options),
+//! `link_view.rs` (the links as notifications tell them, for port checks), `address.rs`
 //! (RTM_*ADDR), `vlan.rs` (AF_BRIDGE VLAN dumps and changes), `fdb.rs`
 //! (AF_BRIDGE neighbours: the FDB), `notify.rs` (multicast groups).
 
@@ -25,6 +26,7 @@ mod fdb;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 mod link;
+mod link_view;
 mod notify;
 mod vlan;
 mod vxlan;
@@ -76,6 +78,9 @@ struct Inner {
     /// kernel has no compare-and-set for IFLA_MASTER: the second would
     /// silently move it).
     membership: tokio::sync::Mutex<()>,
+    /// The link view the port checks read (see `link_view.rs`), started
+    /// by the first port operation.
+    view: tokio::sync::OnceCell<link_view::LinkView>,
     /// Held for the length of a dump: the kernel runs one dump at a time
     /// per socket and answers EBUSY to a second one started meanwhile.
     dumps: tokio::sync::Mutex<()>,
@@ -211,6 +216,7 @@ impl Netlink {
                 hooks: Default::default(),
                 kernel: crate::kernel::KernelVersion::running(),
                 membership: tokio::sync::Mutex::new(()),
+                view: tokio::sync::OnceCell::new(),
                 dumps: tokio::sync::Mutex::new(()),
                 pending: AtomicUsize::new(0),
                 idle: tokio::sync::Notify::new(),
@@ -221,6 +227,27 @@ impl Netlink {
     #[cfg(feature = "test-hooks")]
     pub(crate) fn hooks(&self) -> &crate::test_hooks::Hooks {
         &self.inner.hooks
+    }
+
+    /// A port check passed and its change is next (a test's race window).
+    pub(crate) fn port_checked(&self) {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.port_checked();
+    }
+
+    /// A port check read the link view.
+    pub(crate) fn note_view_read(&self) {
+        #[cfg(feature = "test-hooks")]
+        {
+            self.inner.hooks.count_request();
+            self.inner.hooks.view_reads.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The link view was (re)built from a dump.
+    pub(crate) fn note_view_rebuild(&self) {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.note_view_rebuild();
     }
 
     pub(crate) fn note_overrun(&self) {

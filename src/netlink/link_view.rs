@@ -1,0 +1,613 @@
+//! The link view: ifindex → name, kind, master, admin state and MTU of
+//! every link in the namespace, kept by the kernel's own RTNLGRP_LINK
+//! notifications (as libnl's cache manager and NetworkManager's platform
+//! cache keep theirs), so a port attach or detach checks its promises
+//! (a port of another bridge is busy; only our ports are detached)
+//! without a lookup of its own.
+//!
+//! Fresh enough by construction: the kernel queues a link notification to
+//! every listener when it commits the change, before it acknowledges the
+//! request that made it. [`LinkView::link`] reads every queued notification
+//! (without blocking) before it answers, so the view is then at least as
+//! fresh as an RTM_GETLINK sent at that moment would be. If the socket
+//! overran (ENOBUFS: the kernel dropped notifications), the view is thrown
+//! away and rebuilt from one dump.
+//!
+//! It starts on the first port operation of a [`Netlink`](super::Netlink):
+//! a user who never attaches a port pays nothing.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::link::{InfoKind, LinkFlags, LinkHeader};
+use rtnetlink::packet_core::{
+    NetlinkBuffer, NlaBuffer, NlasIterator, Parseable, parse_string, parse_u32,
+};
+use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+use super::{LinkSnapshot, Netlink, RTNLGRP_LINK};
+use crate::error::{Error, Op, Result};
+use crate::netns;
+
+/// Datagrams read per recvmmsg(2), and the room for each. A datagram holds
+/// one notification; a link message with every attribute is a few KiB. One
+/// cut short (MSG_TRUNC) is treated as an overrun: the view is rebuilt.
+const SLOTS: usize = 8;
+const SLOT_LEN: usize = 16 * 1024;
+/// Asked for; the kernel caps it at `net.core.rmem_max`. An overrun costs
+/// one dump, so the size only matters under heavy churn.
+const RCVBUF: usize = 1 << 20;
+
+// Only the header and these attributes are decoded, with netlink-packet-
+// route's own parsers, out of each notification: decoding every attribute
+// (statistics, IPv6 and bridge settings) of every message would cost more
+// than the lookup the view saves. Values from linux/rtnetlink.h and
+// linux/if_link.h; netlink-packet-route keeps its constants private.
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+
+/// What the view knows of one link: the fields the port checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ViewLink {
+    pub index: u32,
+    pub name: Arc<str>,
+    /// `IFLA_INFO_KIND` as `LinkSnapshot::kind` spells it.
+    pub kind: Option<Arc<str>>,
+    pub master: Option<u32>,
+    pub up: bool,
+    pub mtu: u32,
+}
+
+impl ViewLink {
+    fn from_snapshot(s: &LinkSnapshot) -> Self {
+        ViewLink {
+            index: s.index,
+            name: s.name.as_str().into(),
+            kind: s.kind.as_deref().map(Into::into),
+            master: s.master,
+            up: s.up,
+            mtu: s.mtu,
+        }
+    }
+
+    /// A snapshot with these fields filled in (the others unknown), for
+    /// the port code that takes snapshots.
+    pub(crate) fn to_snapshot(&self) -> LinkSnapshot {
+        let mut s = LinkSnapshot::empty();
+        s.index = self.index;
+        s.name = self.name.to_string();
+        s.kind = self.kind.as_deref().map(str::to_string);
+        s.master = self.master;
+        s.up = self.up;
+        s.mtu = self.mtu;
+        s
+    }
+
+    /// Decodes an RTM_NEWLINK payload (AF_UNSPEC). `known`: what the view
+    /// holds for this ifindex; a link's kind never changes, so its
+    /// IFLA_LINKINFO is not decoded again, and an unchanged name is shared,
+    /// not copied. `None` for a message that does not parse.
+    fn parse(payload: &[u8], known: Option<&ViewLink>) -> Option<Self> {
+        let header = LinkHeader::parse(payload).ok()?;
+        let mut link = ViewLink {
+            index: header.index,
+            name: Arc::from(""),
+            kind: known.and_then(|k| k.kind.clone()),
+            master: None,
+            up: header.flags.contains(LinkFlags::Up),
+            mtu: 0,
+        };
+        for nla in NlasIterator::new(payload.get(16..)?) {
+            let nla = nla.ok()?;
+            match nla.kind() {
+                IFLA_IFNAME => {
+                    let raw = nla.value();
+                    let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+                    link.name = match known {
+                        Some(k) if k.name.as_bytes() == raw => k.name.clone(),
+                        _ => parse_string(nla.value()).ok()?.into(),
+                    };
+                }
+                IFLA_MTU => link.mtu = parse_u32(nla.value()).ok()?,
+                IFLA_MASTER => link.master = Some(parse_u32(nla.value()).ok()?).filter(|m| *m != 0),
+                IFLA_LINKINFO if known.is_none() => {
+                    for info in NlasIterator::new(nla.value()) {
+                        let info: NlaBuffer<&[u8]> = info.ok()?;
+                        if info.kind() == IFLA_INFO_KIND {
+                            let kind = InfoKind::parse(&info).ok()?;
+                            link.kind = Some(kind.to_string().into());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        (!link.name.is_empty()).then_some(link)
+    }
+}
+
+/// The view and its notification socket.
+pub(crate) struct LinkView {
+    state: Mutex<ViewState>,
+    /// Held while the view is rebuilt from a dump, so two rebuilds cannot
+    /// install their dumps out of order.
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+struct ViewState {
+    /// Non-blocking, joined to RTNLGRP_LINK only.
+    socket: Socket,
+    links: HashMap<u32, ViewLink>,
+    names: HashMap<Arc<str>, u32>,
+    /// Notifications were lost: rebuild from a dump before answering.
+    overrun: bool,
+    buf: Vec<u8>,
+}
+
+impl ViewState {
+    /// Reads every queued notification into the view.
+    ///
+    /// recvmmsg(2) rather than netlink-sys's one-datagram `recv`: a port
+    /// change queues several notifications (the port's, the bridge's own
+    /// AF_BRIDGE note, the bridge's), and one system call for all of them
+    /// is most of what keeps the check cheaper than the lookup it replaced.
+    fn drain(&mut self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let fd = self.socket.as_raw_fd();
+        loop {
+            let mut iov: [libc::iovec; SLOTS] = std::array::from_fn(|i| libc::iovec {
+                iov_base: self.buf[i * SLOT_LEN..].as_mut_ptr().cast(),
+                iov_len: SLOT_LEN,
+            });
+            let mut msgs: [libc::mmsghdr; SLOTS] = std::array::from_fn(|i| {
+                // SAFETY: mmsghdr is plain old data; all-zero is valid.
+                let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                m.msg_hdr.msg_iov = &mut iov[i];
+                m.msg_hdr.msg_iovlen = 1;
+                m
+            });
+            // SAFETY: `msgs` holds SLOTS headers, each pointing at one iovec
+            // of `iov`, each at SLOT_LEN bytes of `self.buf`; all outlive
+            // the call. MSG_DONTWAIT: never blocks.
+            let n = unsafe {
+                libc::recvmmsg(
+                    fd,
+                    msgs.as_mut_ptr(),
+                    SLOTS as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EAGAIN) => return Ok(()),
+                    Some(libc::EINTR) => continue,
+                    // The kernel dropped notifications; the rest still wait.
+                    Some(libc::ENOBUFS) => {
+                        self.overrun = true;
+                        continue;
+                    }
+                    _ => return Err(e),
+                }
+            }
+            let n = n as usize;
+            let buf = std::mem::take(&mut self.buf);
+            let mut batch: [&[u8]; SLOTS] = [&[]; SLOTS];
+            for (i, m) in msgs.iter().enumerate().take(n) {
+                if m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                    self.overrun = true;
+                    continue;
+                }
+                let len = (m.msg_len as usize).min(SLOT_LEN);
+                batch[i] = &buf[i * SLOT_LEN..i * SLOT_LEN + len];
+            }
+            self.apply(&batch[..n]);
+            self.buf = buf;
+            // Fewer than asked for: the queue was empty.
+            if n < SLOTS {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Applies the link messages of a batch of datagrams. Each AF_UNSPEC
+    /// link message carries the link's whole state, so only the last one
+    /// per ifindex in the batch is decoded: a port change queues several
+    /// about the same port, and decoding is most of a drain's cost.
+    fn apply(&mut self, datagrams: &[&[u8]]) {
+        // (ifindex, message type, payload, deleted earlier in the batch) of
+        // the last message per link. An ifindex deleted and then made again
+        // (`ip link add index N`) is a new link: what the view knew of the
+        // old one must not be reused.
+        let mut last: Vec<(u32, u16, &[u8], bool)> = Vec::new();
+        for mut data in datagrams.iter().copied() {
+            while !data.is_empty() {
+                let Ok(msg) = NetlinkBuffer::new_checked(data) else {
+                    self.overrun = true;
+                    break;
+                };
+                let len = msg.length() as usize;
+                let kind = msg.message_type();
+                if kind == RTM_NEWLINK || kind == RTM_DELLINK {
+                    let payload = &data[16..len];
+                    if let Ok(header) = LinkHeader::parse(payload) {
+                        // AF_BRIDGE: the bridge's own notes about a port;
+                        // its RTM_DELLINK means "left the bridge".
+                        if header.interface_family == AddressFamily::Unspec {
+                            let mut deleted = false;
+                            last.retain(|(index, kind, _, gone)| {
+                                let same = *index == header.index;
+                                deleted |= same && (*gone || *kind == RTM_DELLINK);
+                                !same
+                            });
+                            last.push((header.index, kind, payload, deleted));
+                        }
+                    }
+                }
+                let next = (len + 3) & !3;
+                if len == 0 || next >= data.len() {
+                    break;
+                }
+                data = &data[next..];
+            }
+        }
+        for (index, kind, payload, deleted) in last {
+            if deleted || kind == RTM_DELLINK {
+                self.remove(index);
+            }
+            if kind == RTM_NEWLINK {
+                if let Some(link) = ViewLink::parse(payload, self.links.get(&index)) {
+                    self.insert(link);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, link: ViewLink) {
+        if let Some(old) = self.links.get_mut(&link.index) {
+            if old.name == link.name {
+                *old = link;
+                return;
+            }
+        }
+        if let Some(old) = self.links.get(&link.index) {
+            if old.name != link.name && self.names.get(&old.name) == Some(&link.index) {
+                self.names.remove(&old.name);
+            }
+        }
+        self.names.insert(link.name.clone(), link.index);
+        self.links.insert(link.index, link);
+    }
+
+    fn remove(&mut self, index: u32) {
+        if let Some(old) = self.links.remove(&index) {
+            if self.names.get(&old.name) == Some(&index) {
+                self.names.remove(&old.name);
+            }
+        }
+    }
+
+    fn find(&self, target: super::LinkRef<'_>) -> Option<&ViewLink> {
+        let index = match target {
+            super::LinkRef::Index(i) => i,
+            super::LinkRef::Name(n) => *self.names.get(n)?,
+        };
+        let link = self.links.get(&index)?;
+        match target {
+            super::LinkRef::Name(n) if &*link.name != n => None,
+            _ => Some(link),
+        }
+    }
+}
+
+/// A socket filter that drops AF_BRIDGE link messages in the kernel: a
+/// third of what a port change queues, and nothing the view uses. Classic
+/// BPF, because netlink-sys has no filter API: load the byte after the
+/// 16-byte nlmsghdr (`ifi_family`), drop on AF_BRIDGE, keep all else.
+fn drop_bridge_family(socket: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const AF_BRIDGE: u32 = libc::AF_BRIDGE as u32;
+    let code = [
+        libc::sock_filter {
+            code: (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16,
+            jt: 0,
+            jf: 0,
+            k: 16,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: AF_BRIDGE,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: u32::MAX,
+        },
+    ];
+    let prog = libc::sock_fprog {
+        len: code.len() as u16,
+        filter: code.as_ptr().cast_mut(),
+    };
+    // SAFETY: SO_ATTACH_FILTER copies the program `prog` points at, which
+    // lives for the call.
+    let ret = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&prog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl LinkView {
+    /// Joins RTNLGRP_LINK in `nl`'s namespace, then fills the view from a
+    /// dump; notifications that arrive meanwhile are applied after it.
+    async fn start(nl: &Netlink, op: Op, iface: &str) -> Result<Self> {
+        #[cfg(feature = "test-hooks")]
+        let rcvbuf = Some(nl.hooks().event_rcvbuf()).filter(|&n| n > 0);
+        #[cfg(not(feature = "test-hooks"))]
+        let rcvbuf: Option<usize> = None;
+        let socket = netns::run_in(nl.netns(), || {
+            let mut socket = Socket::new(NETLINK_ROUTE)?;
+            // Best effort: capped at net.core.rmem_max; an overrun is
+            // recovered from anyway.
+            let _ = socket.set_rx_buf_sz(rcvbuf.unwrap_or(RCVBUF));
+            drop_bridge_family(&socket)?;
+            socket.bind(&SocketAddr::new(0, 1 << (RTNLGRP_LINK - 1)))?;
+            socket.set_non_blocking(true)?;
+            Ok(socket)
+        })
+        .map_err(|e| Error::io(op, iface, e))?;
+        let view = LinkView {
+            state: Mutex::new(ViewState {
+                socket,
+                links: HashMap::new(),
+                names: HashMap::new(),
+                overrun: true,
+                buf: vec![0; SLOTS * SLOT_LEN],
+            }),
+            rebuild: tokio::sync::Mutex::new(()),
+        };
+        view.refresh(nl, op, iface).await?;
+        Ok(view)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ViewState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drains the socket; rebuilds from a dump after an overrun.
+    async fn refresh(&self, nl: &Netlink, op: Op, iface: &str) -> Result<()> {
+        {
+            let mut st = self.state();
+            st.drain().map_err(|e| Error::io(op, iface, e))?;
+            if !st.overrun {
+                return Ok(());
+            }
+        }
+        let _one = self.rebuild.lock().await;
+        // Another task may have rebuilt it while this one waited.
+        for _ in 0..3 {
+            {
+                let mut st = self.state();
+                st.drain().map_err(|e| Error::io(op, iface, e))?;
+                if !st.overrun {
+                    return Ok(());
+                }
+                // From here on, whatever the dump misses is queued.
+                st.overrun = false;
+            }
+            nl.note_view_rebuild();
+            let all = nl.all_links(op, iface).await?;
+            let mut st = self.state();
+            st.links.clear();
+            st.names.clear();
+            for s in &all {
+                st.insert(ViewLink::from_snapshot(s));
+            }
+            // What changed during the dump is queued: apply it on top
+            // (each notification is a link's whole state, newer than or
+            // equal to the dump's).
+            st.drain().map_err(|e| Error::io(op, iface, e))?;
+            if !st.overrun {
+                return Ok(());
+            }
+        }
+        Err(Error::io(
+            op,
+            iface,
+            io::Error::other(
+                "link notifications overran three times while the link view was rebuilt \
+                 (raise net.core.rmem_max)",
+            ),
+        ))
+    }
+}
+
+impl Netlink {
+    /// The link `target` as the link view knows it, once every queued
+    /// notification is read: the check a port operation makes instead of
+    /// an RTM_GETLINK. [`Error::NotFound`] if there is no such link.
+    pub(crate) async fn view_link(
+        &self,
+        op: Op,
+        iface: &str,
+        target: super::LinkRef<'_>,
+    ) -> Result<ViewLink> {
+        // A kernel round trip in the place of a lookup (it reads the
+        // notification socket): counted, and failed by the fault tests,
+        // like the lookup it replaces.
+        self.note_view_read();
+        self.fault_step(op, iface)?;
+        let view = self.link_view(op, iface).await?;
+        view.refresh(self, op, iface).await?;
+        let found = view.state().find(target).cloned();
+        found.ok_or_else(|| Error::NotFound {
+            op,
+            iface: iface.to_string(),
+            errno: None,
+        })
+    }
+
+    /// The name of link `index` in the view, without draining first (for
+    /// wording an error).
+    pub(crate) fn view_name(&self, index: u32) -> Option<String> {
+        let view = self.inner.view.get()?;
+        let st = view.state();
+        st.links.get(&index).map(|l| l.name.to_string())
+    }
+
+    async fn link_view(&self, op: Op, iface: &str) -> Result<&LinkView> {
+        self.inner
+            .view
+            .get_or_try_init(|| LinkView::start(self, op, iface))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkMessage};
+    use rtnetlink::packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+    use rtnetlink::packet_route::RouteNetlinkMessage;
+
+    fn message(family: AddressFamily, del: bool, index: u32, name: &str, master: u32) -> Vec<u8> {
+        let mut m = LinkMessage::default();
+        m.header.interface_family = family;
+        m.header.index = index;
+        m.header.flags = LinkFlags::Up;
+        m.attributes.push(LinkAttribute::IfName(name.into()));
+        m.attributes.push(LinkAttribute::Mtu(1400));
+        m.attributes.push(LinkAttribute::Controller(master));
+        m.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Veth,
+            )]));
+        let inner = if del {
+            RouteNetlinkMessage::DelLink(m)
+        } else {
+            RouteNetlinkMessage::NewLink(m)
+        };
+        let mut msg = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(inner));
+        msg.finalize();
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.serialize(&mut buf);
+        buf
+    }
+
+    fn state() -> ViewState {
+        ViewState {
+            socket: Socket::new(NETLINK_ROUTE).expect("a netlink socket"),
+            links: HashMap::new(),
+            names: HashMap::new(),
+            overrun: false,
+            buf: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn notifications_add_rename_move_and_delete_links() {
+        let mut st = state();
+        st.apply(&[&message(AddressFamily::Unspec, false, 7, "vnet0", 0)]);
+        let l = st
+            .find(super::super::LinkRef::Name("vnet0"))
+            .expect("added");
+        assert_eq!(
+            (l.index, l.kind.as_deref(), l.master, l.up, l.mtu),
+            (7, Some("veth"), None, true, 1400)
+        );
+        // A rename drops the old name; a master is recorded.
+        st.apply(&[&message(AddressFamily::Unspec, false, 7, "guest0", 3)]);
+        assert!(st.find(super::super::LinkRef::Name("vnet0")).is_none());
+        assert_eq!(
+            st.find(super::super::LinkRef::Index(7))
+                .expect("kept")
+                .master,
+            Some(3)
+        );
+        // The bridge's AF_BRIDGE "left the bridge" is not a deletion.
+        st.apply(&[&message(AddressFamily::Bridge, true, 7, "guest0", 3)]);
+        assert!(st.find(super::super::LinkRef::Index(7)).is_some());
+        st.apply(&[&message(AddressFamily::Unspec, true, 7, "guest0", 0)]);
+        assert!(st.find(super::super::LinkRef::Index(7)).is_none());
+        assert!(st.names.is_empty());
+        assert!(!st.overrun);
+    }
+
+    #[test]
+    fn only_the_last_message_of_a_link_counts_and_names_swap() {
+        let mut st = state();
+        st.apply(&[
+            &message(AddressFamily::Unspec, false, 1, "a", 0),
+            &message(AddressFamily::Unspec, false, 2, "b", 0),
+        ]);
+        // In one batch: 1 goes a -> x -> b, 2 goes b -> a.
+        st.apply(&[
+            &message(AddressFamily::Unspec, false, 1, "x", 0),
+            &message(AddressFamily::Unspec, false, 2, "a", 0),
+            &message(AddressFamily::Unspec, false, 1, "b", 5),
+        ]);
+        fn by(st: &ViewState, n: &str) -> Option<u32> {
+            st.find(super::super::LinkRef::Name(n)).map(|l| l.index)
+        }
+        assert_eq!(
+            (by(&st, "a"), by(&st, "b"), by(&st, "x")),
+            (Some(2), Some(1), None)
+        );
+        assert_eq!(st.links[&1].master, Some(5));
+        // Made and deleted in one batch: gone.
+        st.apply(&[
+            &message(AddressFamily::Unspec, false, 3, "c", 0),
+            &message(AddressFamily::Unspec, true, 3, "c", 0),
+        ]);
+        assert_eq!(by(&st, "c"), None);
+        // Deleted and made again with its ifindex, in one batch: the new
+        // link's kind, not the old one's.
+        let mut bridge = message(AddressFamily::Unspec, false, 2, "a", 0);
+        let at = bridge
+            .windows(4)
+            .position(|w| w == b"veth")
+            .expect("the kind in the message");
+        bridge[at..at + 4].copy_from_slice(b"vxla");
+        st.apply(&[&message(AddressFamily::Unspec, true, 2, "a", 0), &bridge]);
+        assert_eq!(st.links[&2].kind.as_deref(), Some("vxla"));
+    }
+
+    #[test]
+    fn two_messages_in_one_datagram_and_garbage() {
+        let mut st = state();
+        let mut both = message(AddressFamily::Unspec, false, 1, "a", 0);
+        both.extend(message(AddressFamily::Unspec, false, 2, "b", 1));
+        st.apply(&[&both]);
+        assert_eq!(st.links.len(), 2);
+        st.apply(&[&[1, 2, 3]]);
+        assert!(
+            st.overrun,
+            "a datagram that does not parse forces a rebuild"
+        );
+    }
+}
