@@ -3,6 +3,9 @@
 //! rtnetlink in the same run. The kernel itself is not perfectly flat, so
 //! the figure that matters is our growth divided by raw rtnetlink's.
 //!
+//! Then the memory the link view (the port checks' view of every link)
+//! costs at that size.
+//!
 //! `cargo bench --bench growth [-- quick]`; prints a markdown table.
 
 use std::time::{Duration, Instant};
@@ -49,6 +52,30 @@ fn main() -> BoxResult<()> {
         println!(
             "\nbridgekit's growth / raw rtnetlink's growth: {:.3} (goal: at most 1.10)",
             g_ours / g_raw
+        );
+        // The link view's memory at this size: a new connection, whose
+        // first port operation builds its view of every link.
+        let nl2 = Netlink::connect()?;
+        let br2 = Bridge::open(&nl2, "bkgr0").await?;
+        let before = rss_kib();
+        br2.attach_port(port, PortConfig::new()).await?;
+        let after = rss_kib();
+        br2.detach_port(port).await?;
+        let links = std::process::Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .map_or(0, |o| {
+                o.stdout
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .count()
+            });
+        println!(
+            "\nThe link view at {links} links: resident memory +{} KiB on the first port \
+             operation of a new connection (the view and the dump that filled it), \
+             about {} bytes per link.",
+            after.saturating_sub(before),
+            after.saturating_sub(before) * 1024 / links.max(1) as u64
         );
         println!("\nMachine: {}", machine());
         br.delete().await?;
