@@ -216,18 +216,28 @@ impl Bridge {
             .nl
             .view_link(op, &port.label(), port.link_ref())
             .await?;
+        let label = seen.name.to_string();
+        if seen.index == self.index {
+            return Err(Error::invalid(
+                format!("port {label}"),
+                "a bridge cannot be its own port",
+            ));
+        }
+        if seen.kind.as_deref() == Some("bridge") {
+            return Err(Error::invalid(
+                format!("port {label}"),
+                "is a bridge; bridges cannot be nested",
+            ));
+        }
         if let Some(other) = seen.master.filter(|m| *m != self.index) {
-            if !config.allow_move && seen.index != self.index {
+            if !config.allow_move {
                 let bridge = match self.nl.view_name(other) {
                     Some(name) => name,
-                    None => match self.nl.link(op, &seen.name, LinkRef::Index(other)).await {
-                        Ok(l) => l.name,
-                        Err(_) => format!("#{other}"),
-                    },
+                    None => format!("#{other}"),
                 };
                 return Err(Error::PortBusy {
                     op,
-                    port: seen.name.to_string(),
+                    port: label,
                     bridge,
                 });
             }
@@ -239,32 +249,6 @@ impl Bridge {
             // not keep.
             Some(_) => self.port_link(op, port).await?,
         };
-        let label = link.name.clone();
-        if link.index == self.index {
-            return Err(Error::invalid(
-                format!("port {label}"),
-                "a bridge cannot be its own port",
-            ));
-        }
-        if link.is_bridge() {
-            return Err(Error::invalid(
-                format!("port {label}"),
-                "is a bridge; bridges cannot be nested",
-            ));
-        }
-        if let Some(other) = link.master.filter(|m| *m != self.index) {
-            if !config.allow_move {
-                let bridge = match self.nl.link(op, &label, LinkRef::Index(other)).await {
-                    Ok(l) => l.name,
-                    Err(_) => format!("#{other}"),
-                };
-                return Err(Error::PortBusy {
-                    op,
-                    port: label,
-                    bridge,
-                });
-            }
-        }
         let resolved;
         let config = if config.backup().is_some() {
             resolved = self.resolve_backup(op, &link, config).await?;
