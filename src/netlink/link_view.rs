@@ -480,6 +480,11 @@ impl Netlink {
         st.links.get(&index).map(|l| l.name.to_string())
     }
 
+    /// How many links the link view holds (0 before it started).
+    pub(crate) fn view_len(&self) -> usize {
+        self.inner.view.get().map_or(0, |v| v.state().links.len())
+    }
+
     async fn link_view(&self, op: Op, iface: &str) -> Result<&LinkView> {
         self.inner
             .view
