@@ -182,7 +182,8 @@ impl BridgeConfig {
     ///   does when nothing was killed.
     ///
     /// # Cancellation
-    /// Runs on a task of its own: a dropped future still ends whole.
+    /// A dropped future still ends whole: the rest runs on a task of its
+    /// own.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad config (nothing sent);
@@ -204,10 +205,7 @@ impl BridgeConfig {
     pub async fn apply(&self, nl: &Netlink) -> Result<Applied> {
         self.validate()?;
         let (config, owned) = (self.clone(), nl.clone());
-        run_to_end(nl, Op::Apply, self.name().as_str(), async move {
-            apply_steps(&owned, config).await
-        })
-        .await
+        run_to_end(nl, async move { apply_steps(&owned, config).await }).await
     }
 }
 

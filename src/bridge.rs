@@ -595,8 +595,8 @@ impl Bridge {
     /// `apply` of the same config finishes them.
     ///
     /// # Cancellation
-    /// The steps run on a task of their own: if this future is dropped,
-    /// they still run to the end — a fully created bridge, or none (a
+    /// If this future is dropped, the steps left still run to the end, on
+    /// a task of their own — a fully created bridge, or none (a
     /// failed step is rolled back as usual). After a drop, find out which
     /// with [`Bridge::open`]. Only a runtime shutdown stops them halfway.
     ///
@@ -615,12 +615,8 @@ impl Bridge {
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "create", iface = %config.name()), err(Display))]
     pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         config.validate()?;
-        let label = config.name.to_string();
         let owned = nl.clone();
-        run_to_end(nl, Op::CreateBridge, &label, async move {
-            Self::create_steps(&owned, config).await
-        })
-        .await
+        run_to_end(nl, async move { Self::create_steps(&owned, config).await }).await
     }
 
     /// `create`, as the one engine does it: one creating message with
@@ -1287,8 +1283,8 @@ impl Bridge {
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "delete", iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<LegacyNic> {
-        let (label, nl) = (self.name.to_string(), self.nl.clone());
-        run_to_end(&nl, Op::DeleteBridge, &label, async move {
+        let nl = self.nl.clone();
+        run_to_end(&nl, async move {
             // The legacy tap is named after the bridge as it is named now.
             let link = self.read(Op::DeleteBridge).await?;
             self.nl

@@ -10,7 +10,9 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use crate::journal::{Journal, PortId, Step};
-use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK};
+use crate::netlink::{
+    LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK, ViewLink,
+};
 use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
 use crate::state::PortState;
 use crate::vlan::VlanMember;
@@ -98,11 +100,8 @@ impl Bridge {
     /// A port of this bridge, or [`Error::NotAPort`].
     /// [`own_port`](Self::own_port) checked against the link view (no
     /// request): name, index, kind, master, admin state and MTU only.
-    pub(crate) async fn own_port_in_view(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
-        let link = self
-            .nl
-            .view_link(op, &port.label(), port.link_ref())
-            .await?;
+    pub(crate) async fn own_port_in_view(&self, op: Op, port: &PortRef) -> Result<ViewLink> {
+        let link = self.nl.view_link(op, port.link_ref(), None).await?;
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
@@ -110,7 +109,7 @@ impl Bridge {
                 bridge: self.name.to_string(),
             });
         }
-        Ok(link.to_snapshot())
+        Ok(link)
     }
 
     pub(crate) async fn own_port(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
@@ -160,8 +159,8 @@ impl Bridge {
     /// failed attach leaves the host exactly as it was.
     ///
     /// # Cancellation
-    /// The steps run on a task of their own: dropping this future does not
-    /// stop them halfway. The port ends fully attached and configured, or
+    /// Dropping this future does not stop the steps halfway: the rest run
+    /// on a task of their own. The port ends fully attached and configured, or
     /// as it was (a failed step is undone as usual); [`Bridge::ports`] tells
     /// which.
     ///
@@ -186,13 +185,35 @@ impl Bridge {
             // A check against the link view and at most one change
             // request: a dropped future has sent it or not, so no task of
             // its own is needed.
-            return self.attach_one(&port, &config).await.map(drop);
+            return self.attach_single(&port, &config).await;
         }
         let this = self.clone();
-        run_to_end(&self.nl, Op::AttachPort, &port.to_string(), async move {
+        run_to_end(&self.nl, async move {
             this.attach_one(&port, &config).await.map(drop)
         })
         .await
+    }
+
+    /// [`attach_port`](Self::attach_port) of a config that needs one
+    /// change at most. A port on no bridge gets exactly that one
+    /// RTM_SETLINK (master, and up if asked), with nothing to undo if it
+    /// fails; any other port goes the general way.
+    async fn attach_single(&self, port: &PortRef, config: &PortConfig) -> Result<()> {
+        let _membership = self.nl.membership().await;
+        let seen = self.attach_check(port, config).await?;
+        // A VXLAN port's MTU is checked after it joined, and undone.
+        if seen.master.is_some() || seen.kind.as_deref() == Some("vxlan") {
+            return self.attach_checked(port, &seen, config).await.map(drop);
+        }
+        self.nl.port_checked();
+        let change = LinkChange {
+            master: Some(self.index),
+            up: (config.up && !seen.up).then_some(true),
+            ..LinkChange::default()
+        };
+        self.nl
+            .set_link(Op::AttachPort, &seen.name, seen.index, &change)
+            .await
     }
 
     /// One attach, undone in full on failure; on success returns what it
@@ -209,23 +230,26 @@ impl Bridge {
         port: &PortRef,
         config: &PortConfig,
     ) -> Result<Attached> {
+        let seen = self.attach_check(port, config).await?;
+        self.attach_checked(port, &seen, config).await
+    }
+
+    /// The port as the link view knows it, once the attach's refusals are
+    /// passed: not this bridge, not a bridge, not another bridge's port
+    /// (unless moving is allowed). The check reads the link view, not the
+    /// kernel: one change request in all for a port on no bridge.
+    async fn attach_check(&self, port: &PortRef, config: &PortConfig) -> Result<ViewLink> {
         let op = Op::AttachPort;
-        // The check reads the link view, not the kernel: one change request
-        // in all for a port that belongs to no bridge.
-        let seen = self
-            .nl
-            .view_link(op, &port.label(), port.link_ref())
-            .await?;
-        let label = seen.name.to_string();
+        let seen = self.nl.view_link(op, port.link_ref(), None).await?;
         if seen.index == self.index {
             return Err(Error::invalid(
-                format!("port {label}"),
+                format!("port {}", seen.name),
                 "a bridge cannot be its own port",
             ));
         }
         if seen.kind.as_deref() == Some("bridge") {
             return Err(Error::invalid(
-                format!("port {label}"),
+                format!("port {}", seen.name),
                 "is a bridge; bridges cannot be nested",
             ));
         }
@@ -237,11 +261,23 @@ impl Bridge {
                 };
                 return Err(Error::PortBusy {
                     op,
-                    port: label,
+                    port: seen.name.to_string(),
                     bridge,
                 });
             }
         }
+        Ok(seen)
+    }
+
+    /// The attach after [`attach_check`](Self::attach_check), undone in
+    /// full on failure.
+    async fn attach_checked(
+        &self,
+        port: &PortRef,
+        seen: &ViewLink,
+        config: &PortConfig,
+    ) -> Result<Attached> {
+        let op = Op::AttachPort;
         let link = match seen.master {
             None => seen.to_snapshot(),
             // Already a port (of this bridge, or of another it is moved
@@ -344,7 +380,7 @@ impl Bridge {
             && !already_ours
             && config.options.is_empty()
             && config.vlans.is_empty()
-            && config.fdb_entries().is_empty();
+            && !config.has_fdb_entries();
         if !already_ours {
             let change = LinkChange {
                 master: Some(self.index),

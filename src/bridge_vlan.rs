@@ -297,9 +297,9 @@ impl Bridge {
     /// All of `members` travel in one netlink message, a range as one
     /// begin/end pair: `VlanRange::all()` is one message, not 4094. A VLAN
     /// already present takes the new flags. The result is read back; if the
-    /// kernel fails midway, the VLANs this call touched are restored. Runs
-    /// on a task of its own, so dropping this future does not stop it
-    /// halfway.
+    /// kernel fails midway, the VLANs this call touched are restored.
+    /// Dropping this future does not stop it halfway: the rest runs on a
+    /// task of its own.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty list, a PVID range, two PVIDs or
@@ -319,7 +319,7 @@ impl Bridge {
         let port = port.to_port()?;
         vlan::validate(members)?;
         let (this, members) = (self.clone(), members.to_vec());
-        run_to_end(&self.nl, Op::AddVlans, &port.to_string(), async move {
+        run_to_end(&self.nl, async move {
             let target = this.vlan_target(Op::AddVlans, &port).await?;
             let mut journal = Journal::new();
             match this.apply_vlans(&target, &members, &mut journal).await {
@@ -348,7 +348,7 @@ impl Bridge {
         let port = port.to_port()?;
         vlan::validate_ranges(ranges)?;
         let (this, ranges) = (self.clone(), ranges.to_vec());
-        run_to_end(&self.nl, Op::RemoveVlans, &port.to_string(), async move {
+        run_to_end(&self.nl, async move {
             this.remove_vlans_steps(port, &ranges).await
         })
         .await

@@ -38,13 +38,7 @@ impl Bridge {
         let port = port.to_port()?;
         validate(map)?;
         let (this, map) = (self.clone(), map.to_vec());
-        run_to_end(
-            &self.nl,
-            Op::AddVlanTunnels,
-            &port.to_string(),
-            async move { this.add_tunnels(port, &map).await },
-        )
-        .await
+        run_to_end(&self.nl, async move { this.add_tunnels(port, &map).await }).await
     }
 
     async fn add_tunnels(&self, port: PortRef, map: &[(VlanId, Vni)]) -> Result<()> {

@@ -77,6 +77,12 @@ pub(crate) fn port_options_known(running: Option<KernelVersion>, names: &[&str])
         .all(|n| port_option_since(n).is_some_and(|since| since <= running))
 }
 
+/// Whether `running` is at least as new as every port option: the answer
+/// for most hosts, found without listing the options a change sets.
+pub(crate) fn knows_all_port_options(running: KernelVersion) -> bool {
+    PORT_OPTIONS.iter().all(|(_, since)| *since <= running)
+}
+
 /// The kernel that added the port option `what`.
 pub(crate) fn port_option_since(what: &str) -> Option<KernelVersion> {
     PORT_OPTIONS

@@ -81,9 +81,9 @@
 //!   [`Bridge::attach_port`], [`Bridge::attach_ports`],
 //!   [`Bridge::detach_ports`], [`Bridge::add_vlans`], [`Bridge::remove_vlans`])
 //!   undoes the steps it took and returns the first error.
-//! - Those calls run on a task of their own. Dropping their future (a
-//!   timeout, a `select!`) does not stop them halfway: they end whole, done
-//!   or undone. [`Netlink::finish_pending`] waits for them; then
+//! - Dropping the future of one of those calls (a timeout, a `select!`)
+//!   does not stop it halfway: the rest of it runs on a task of its own,
+//!   and it ends whole, done or undone. [`Netlink::finish_pending`] waits for them; then
 //!   [`Bridge::open`], [`Bridge::status`] and [`Bridge::ports`] show which.
 //! - Single-request calls (`set_mtu`, `up`, `add_address`, `add_fdb`,
 //!   `detach_port`, ...) are either sent or not; [`Bridge::wait_dad`]

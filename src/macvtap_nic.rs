@@ -244,8 +244,7 @@ impl MacvtapNic {
         let (lower, name) = config.validate()?;
         let op = Op::CreateMacvtapNic;
         let nl = nl.clone();
-        let label = name.to_string();
-        run_to_end(&nl.clone(), op, &label, async move {
+        run_to_end(&nl.clone(), async move {
             let lower_link = nl
                 .link(op, lower.as_str(), LinkRef::Name(lower.as_str()))
                 .await?;

@@ -44,15 +44,6 @@ pub enum PortRef {
 }
 
 impl PortRef {
-    /// As [`Display`](std::fmt::Display) writes it, without an allocation
-    /// for a name.
-    pub(crate) fn label(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            PortRef::Name(n) => std::borrow::Cow::Borrowed(n.as_str()),
-            PortRef::Index(i) => std::borrow::Cow::Owned(format!("#{i}")),
-        }
-    }
-
     /// The netlink layer's form of this reference.
     pub(crate) fn link_ref(&self) -> crate::netlink::LinkRef<'_> {
         match self {
@@ -576,7 +567,13 @@ impl PortConfig {
         self.options.is_empty()
             && self.backup.is_none()
             && self.vlans.is_empty()
-            && self.fdb_entries().is_empty()
+            && !self.has_fdb_entries()
+    }
+
+    /// Whether [`fdb_entries`](Self::fdb_entries) has any, without
+    /// building the list.
+    pub(crate) fn has_fdb_entries(&self) -> bool {
+        !self.fdb.is_empty() || self.managed.is_some()
     }
 
     /// Every static FDB entry to add, the managed guest MAC included.

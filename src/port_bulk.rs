@@ -38,8 +38,8 @@ impl Bridge {
     /// before anything is sent.
     ///
     /// # Cancellation
-    /// The call runs on a task of its own: dropping this future does not
-    /// stop it halfway. It ends with all of its ports attached, or with
+    /// Dropping this future does not stop the call halfway: the rest runs
+    /// on a task of its own. It ends with all of its ports attached, or with
     /// each as it was.
     ///
     /// # Errors
@@ -70,10 +70,7 @@ impl Bridge {
         let refs: Vec<PortRef> = list.iter().map(|(p, _)| p.clone()).collect();
         check_unique(&refs)?;
         let this = self.clone();
-        run_to_end(&self.nl, Op::AttachPort, self.name.as_str(), async move {
-            this.attach_all(list).await
-        })
-        .await
+        run_to_end(&self.nl, async move { this.attach_all(list).await }).await
     }
 
     async fn attach_all(&self, list: Vec<(PortRef, PortConfig)>) -> Result<()> {
@@ -110,8 +107,8 @@ impl Bridge {
     /// FDB entries, which the kernel drops on detach, are not restored.
     ///
     /// # Cancellation
-    /// Runs on a task of its own: dropping this future does not stop it
-    /// halfway.
+    /// Dropping this future does not stop it halfway: the rest runs on a
+    /// task of its own.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad name or a port listed twice;
@@ -130,10 +127,7 @@ impl Bridge {
             .collect::<Result<Vec<_>>>()?;
         check_unique(&refs)?;
         let this = self.clone();
-        run_to_end(&self.nl, Op::DetachPort, self.name.as_str(), async move {
-            this.detach_all(refs).await
-        })
-        .await
+        run_to_end(&self.nl, async move { this.detach_all(refs).await }).await
     }
 
     async fn detach_all(&self, refs: Vec<PortRef>) -> Result<()> {
@@ -141,7 +135,7 @@ impl Bridge {
         let _membership = self.nl.membership().await;
         let mut links = Vec::with_capacity(refs.len());
         for port in &refs {
-            let link = self.own_port_in_view(op, port).await?;
+            let link = self.own_port_in_view(op, port).await?.to_snapshot();
             if links.iter().any(|l: &LinkSnapshot| l.index == link.index) {
                 return Err(named_twice(&link.name));
             }

@@ -49,20 +49,29 @@ impl Hooks {
 
     /// Counts one step, and fails it if a fault was injected for it.
     pub(crate) fn step(&self, op: Op, iface: &str) -> Result<()> {
+        match self.step_errno() {
+            Some(errno) => {
+                tracing::debug!(%op, iface, errno, "injected fault");
+                Err(Error::from_errno(op, iface, errno))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one step; the errno it fails with, if a fault was injected
+    /// for it.
+    pub(crate) fn step_errno(&self) -> Option<i32> {
         let n = self.steps.fetch_add(1, Ordering::SeqCst);
         let mut fault = self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(Fault { at, errno, sticky }) = *fault {
-            if sticky && n >= at {
-                tracing::debug!(%op, iface, errno, "injected fault (sticky)");
-                return Err(Error::from_errno(op, iface, errno));
-            }
-            if at == n {
-                *fault = None;
-                tracing::debug!(%op, iface, errno, "injected fault");
-                return Err(Error::from_errno(op, iface, errno));
-            }
+        let Fault { at, errno, sticky } = (*fault)?;
+        if sticky && n >= at {
+            return Some(errno);
         }
-        Ok(())
+        if at == n {
+            *fault = None;
+            return Some(errno);
+        }
+        None
     }
 
     pub(crate) fn note_view_rebuild(&self) {

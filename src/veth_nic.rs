@@ -244,8 +244,7 @@ impl VethNic {
             .unwrap_or_else(|| format!("vb{tag}"));
         let temp = format!("vp{tag}");
         let bridge = bridge.clone();
-        let label = host.clone();
-        run_to_end(&bridge.netlink().clone(), op, &label, async move {
+        run_to_end(&bridge.netlink().clone(), async move {
             nl.create_veth(op, &host, &temp).await?;
             let made = async {
                 let host_link = nl.link(op, &host, LinkRef::Name(&host)).await?;

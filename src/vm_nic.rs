@@ -294,8 +294,6 @@ impl VmNic {
         let this = bridge.clone();
         run_to_end(
             &bridge.nl,
-            Op::CreateVmNic,
-            &config.name.clone(),
             async move { Self::create_steps(this, config).await },
         )
         .await
@@ -310,9 +308,13 @@ impl VmNic {
         let mtu = match config.mtu {
             Some(m) => m,
             None => {
-                nl.view_link(op, bridge.name().as_str(), LinkRef::Index(bridge.index()))
-                    .await?
-                    .mtu
+                nl.view_link(
+                    op,
+                    LinkRef::Index(bridge.index()),
+                    Some(bridge.name().as_str()),
+                )
+                .await?
+                .mtu
             }
         };
         let spec = TapSpec {
@@ -356,9 +358,7 @@ impl VmNic {
         }
         let steps = async {
             let name = IfName::new(&tap.name)?;
-            let link = nl
-                .view_link(op, name.as_str(), LinkRef::Name(name.as_str()))
-                .await?;
+            let link = nl.view_link(op, LinkRef::Name(name.as_str()), None).await?;
             let change = LinkChange {
                 mtu: Some(mtu),
                 mac: Some(host_mac),

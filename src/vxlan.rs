@@ -456,8 +456,7 @@ impl Vxlan {
     pub async fn create(nl: &Netlink, config: VxlanConfig) -> Result<Vxlan> {
         let vni = config.validate()?;
         let owned = nl.clone();
-        let label = config.name.to_string();
-        run_to_end(nl, Op::CreateVxlan, &label, async move {
+        run_to_end(nl, async move {
             let vx = make_device(&owned, &config, vni).await?;
             let Some(remotes) = config.remotes() else {
                 return Ok(vx);

@@ -364,10 +364,7 @@ impl Vxlan {
             return Ok(());
         }
         let this = self.clone();
-        run_to_end(&self.nl, Op::AddRemote, self.name.as_str(), async move {
-            this.add_all(remotes).await
-        })
-        .await
+        run_to_end(&self.nl, async move { this.add_all(remotes).await }).await
     }
 
     pub(crate) async fn add_all(&self, remotes: Vec<Remote>) -> Result<()> {

@@ -200,3 +200,57 @@ fn a_port_moved_by_another_process_between_check_and_change() {
         Ok(())
     });
 }
+
+/// The view's socket filter drops, in the kernel, the link messages the
+/// view has no use for (AF_BRIDGE ones, and those carrying IFLA_EVENT: a
+/// features change repeats a link's state) and keeps every other one.
+#[test]
+fn the_socket_filter_drops_bridge_notes_and_event_copies_only() {
+    use netlink_packet_route::link::{LinkAttribute, LinkEvent, LinkMessage};
+    use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+    use rtnetlink::packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
+
+    fn bytes(family: AddressFamily, del: bool, event: Option<LinkEvent>) -> Vec<u8> {
+        let mut m = LinkMessage::default();
+        m.header.interface_family = family;
+        m.header.index = 7;
+        m.attributes.push(LinkAttribute::IfName("vnet0".into()));
+        m.attributes.push(LinkAttribute::Mtu(1500));
+        if let Some(e) = event {
+            m.attributes.push(LinkAttribute::Event(e));
+        }
+        m.attributes.push(LinkAttribute::Controller(3));
+        let inner = if del {
+            RouteNetlinkMessage::DelLink(m)
+        } else {
+            RouteNetlinkMessage::NewLink(m)
+        };
+        let mut msg = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::from(inner));
+        msg.finalize();
+        let mut buf = vec![0; msg.buffer_len()];
+        msg.serialize(&mut buf);
+        buf
+    }
+
+    netns_test(|nl| async move {
+        let keeps = |family, del, event| nl.link_view_filter_keeps(&bytes(family, del, event));
+        assert!(
+            keeps(AddressFamily::Unspec, false, None)?,
+            "a link's new state"
+        );
+        assert!(keeps(AddressFamily::Unspec, true, None)?, "a deletion");
+        assert!(
+            !keeps(AddressFamily::Bridge, false, None)?,
+            "a bridge's note"
+        );
+        assert!(
+            !keeps(AddressFamily::Bridge, true, None)?,
+            "left the bridge"
+        );
+        assert!(
+            !keeps(AddressFamily::Unspec, false, Some(LinkEvent::Features))?,
+            "a features-change copy"
+        );
+        Ok(())
+    });
+}

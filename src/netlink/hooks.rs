@@ -124,4 +124,29 @@ impl Netlink {
     pub fn force_port_option_read_back(&self, on: bool) {
         self.hooks().force_read_back.store(on, Ordering::SeqCst);
     }
+
+    /// Whether the link view's socket filter lets `message` (one whole
+    /// netlink message) through: sent from a second socket straight to a
+    /// filtered one, in this connection's namespace (needs CAP_NET_ADMIN
+    /// there, as the suite has).
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn link_view_filter_keeps(&self, message: &[u8]) -> std::io::Result<bool> {
+        use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+        crate::netns::run_in(self.netns(), || {
+            let mut to = Socket::new(NETLINK_ROUTE)?;
+            super::link_view::drop_unused(&to)?;
+            let port = to.bind_auto()?.port_number();
+            to.set_non_blocking(true)?;
+            let from = Socket::new(NETLINK_ROUTE)?;
+            from.send_to(message, &SocketAddr::new(port, 0), 0)?;
+            // Unicast delivery runs the filter before sendto returns.
+            let mut buf = vec![0u8; 64 * 1024];
+            match to.recv(&mut &mut buf[..], libc::MSG_DONTWAIT) {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
 }

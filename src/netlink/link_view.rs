@@ -16,15 +16,13 @@
 //! It starts on the first port operation of a [`Netlink`](super::Netlink):
 //! a user who never attaches a port pays nothing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use netlink_packet_route::AddressFamily;
-use netlink_packet_route::link::{InfoKind, LinkFlags, LinkHeader};
-use rtnetlink::packet_core::{
-    NetlinkBuffer, NlaBuffer, NlasIterator, Parseable, parse_string, parse_u32,
-};
+use netlink_packet_route::link::InfoKind;
+use rtnetlink::packet_core::{NlaBuffer, NlasIterator, Parseable, parse_string, parse_u32};
 use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::{LinkSnapshot, Netlink, RTNLGRP_LINK};
@@ -52,6 +50,8 @@ const IFLA_MTU: u16 = 4;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;
+const NLMSG_HDRLEN: usize = 16;
+const AF_UNSPEC: u8 = libc::AF_UNSPEC as u8;
 
 /// What the view knows of one link: the fields the port checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,42 +94,174 @@ impl ViewLink {
     /// holds for this ifindex; a link's kind never changes, so its
     /// IFLA_LINKINFO is not decoded again, and an unchanged name is shared,
     /// not copied. `None` for a message that does not parse.
-    fn parse(payload: &[u8], known: Option<&ViewLink>) -> Option<Self> {
-        let header = LinkHeader::parse(payload).ok()?;
-        let mut link = ViewLink {
-            index: header.index,
-            name: Arc::from(""),
-            kind: known.and_then(|k| k.kind.clone()),
-            master: None,
-            up: header.flags.contains(LinkFlags::Up),
-            mtu: 0,
-        };
-        for nla in NlasIterator::new(payload.get(16..)?) {
-            let nla = nla.ok()?;
-            match nla.kind() {
+    fn parse(message: &[u8], known: Option<&ViewLink>) -> Option<Self> {
+        let header = LinkMessage::read(message)?;
+        let (mut name, mut mtu, mut master) = (None, 0, None);
+        let mut kind = known.and_then(|k| k.kind.clone());
+        let wanted = 1 << IFLA_IFNAME
+            | 1 << IFLA_MTU
+            | 1 << IFLA_MASTER
+            | u64::from(known.is_none()) << IFLA_LINKINFO;
+        for_each_attribute(header.attributes, wanted, |attribute, value| {
+            match attribute {
                 IFLA_IFNAME => {
-                    let raw = nla.value();
-                    let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
-                    link.name = match known {
+                    let raw = value.strip_suffix(&[0]).unwrap_or(value);
+                    name = Some(match known {
                         Some(k) if k.name.as_bytes() == raw => k.name.clone(),
-                        _ => parse_string(nla.value()).ok()?.into(),
-                    };
+                        _ => Arc::<str>::from(parse_string(value).ok()?),
+                    });
                 }
-                IFLA_MTU => link.mtu = parse_u32(nla.value()).ok()?,
-                IFLA_MASTER => link.master = Some(parse_u32(nla.value()).ok()?).filter(|m| *m != 0),
+                IFLA_MTU => mtu = parse_u32(value).ok()?,
+                IFLA_MASTER => master = Some(parse_u32(value).ok()?).filter(|m| *m != 0),
                 IFLA_LINKINFO if known.is_none() => {
-                    for info in NlasIterator::new(nla.value()) {
+                    for info in NlasIterator::new(value) {
                         let info: NlaBuffer<&[u8]> = info.ok()?;
                         if info.kind() == IFLA_INFO_KIND {
-                            let kind = InfoKind::parse(&info).ok()?;
-                            link.kind = Some(kind.to_string().into());
+                            kind = Some(InfoKind::parse(&info).ok()?.to_string().into());
                         }
                     }
                 }
                 _ => {}
             }
+            Some(())
+        })?;
+        Some(ViewLink {
+            index: header.index,
+            name: name.filter(|n| !n.is_empty())?,
+            kind,
+            master,
+            up: header.flags & libc::IFF_UP as u32 != 0,
+            mtu,
+        })
+    }
+}
+
+/// One netlink message at the start of `data`: its type and its bytes
+/// (header included, padding not); `None` if it is cut short.
+///
+/// Read straight from the bytes (`struct nlmsghdr`, linux/netlink.h: a
+/// fixed, native-endian C struct), like [`LinkMessage::read`], because a
+/// drain reads several per port check and netlink-packet-core's checked
+/// buffer costs more than the rest of the reading.
+fn netlink_message(data: &[u8]) -> Option<(u16, &[u8])> {
+    let len = u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize;
+    let kind = u16::from_ne_bytes(data.get(4..6)?.try_into().ok()?);
+    let message = data.get(..len).filter(|_| len >= NLMSG_HDRLEN)?;
+    Some((kind, message))
+}
+
+/// What the view reads of a link message's `struct ifinfomsg`
+/// (linux/rtnetlink.h): family, ifindex and flags, then its attributes.
+struct LinkMessage<'a> {
+    family: u8,
+    index: u32,
+    flags: u32,
+    attributes: &'a [u8],
+}
+
+impl<'a> LinkMessage<'a> {
+    /// `message`: a whole netlink message, header included.
+    fn read(message: &'a [u8]) -> Option<Self> {
+        // struct ifinfomsg { u8 family; u8 pad; u16 type; i32 index;
+        // u32 flags; u32 change; }, after the 16-byte nlmsghdr.
+        let ifi = message.get(NLMSG_HDRLEN..NLMSG_HDRLEN + 16)?;
+        Some(LinkMessage {
+            family: ifi[0],
+            index: u32::from_ne_bytes(ifi[4..8].try_into().ok()?),
+            flags: u32::from_ne_bytes(ifi[8..12].try_into().ok()?),
+            attributes: &message[NLMSG_HDRLEN + 16..],
+        })
+    }
+}
+
+/// A link message of a drained batch, the last about its link so far.
+#[derive(Clone, Copy)]
+struct Pending<'a> {
+    index: u32,
+    kind: u16,
+    message: &'a [u8],
+    /// The link was deleted earlier in the batch.
+    deleted: bool,
+}
+
+impl Pending<'_> {
+    const NONE: Self = Pending {
+        index: 0,
+        kind: 0,
+        message: &[],
+        deleted: false,
+    };
+}
+
+/// Calls `f` with the type and value of each attribute in `data` (one
+/// level, no nesting) whose type is below 64 and set in `wanted`; `None`
+/// if an attribute is cut short or `f` says so.
+///
+/// Written out, where the rest of the crate uses netlink-packet-core's
+/// `NlasIterator`: a link notification carries some fifty top-level
+/// attributes, of which the view wants four, and walking them through the
+/// generic checked buffer was the largest user-space cost of a port check.
+fn for_each_attribute(
+    data: &[u8],
+    wanted: u64,
+    mut f: impl FnMut(u16, &[u8]) -> Option<()>,
+) -> Option<()> {
+    // linux/netlink.h: the type's top two bits are flags.
+    const NLA_TYPE_MASK: u16 = 0x3fff;
+    let mut at = 0;
+    while let Some(header) = data.get(at..at + 4) {
+        // struct nlattr { u16 nla_len; u16 nla_type; }, native-endian: one
+        // load for both.
+        let header = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
+        let (len, kind) = if cfg!(target_endian = "little") {
+            (header & 0xffff, header >> 16)
+        } else {
+            (header >> 16, header & 0xffff)
+        };
+        let (len, kind) = (len as usize, kind as u16 & NLA_TYPE_MASK);
+        let end = at + len;
+        if len < 4 || end > data.len() {
+            return None;
         }
-        (!link.name.is_empty()).then_some(link)
+        if kind < 64 && (wanted >> kind) & 1 != 0 {
+            f(kind, &data[at + 4..end])?;
+        }
+        at = (end + 3) & !3;
+    }
+    // Only the last attribute's padding may run past the end.
+    (at >= data.len()).then_some(())
+}
+
+/// Hashes an ifindex with one multiplication. The map's default, SipHash,
+/// costs more than the rest of a lookup, and guards against keys chosen to
+/// collide: ifindexes are chosen by the kernel (or by root, with `ip link
+/// add index N`).
+#[derive(Default, Clone, Copy)]
+struct IndexHash;
+
+impl std::hash::BuildHasher for IndexHash {
+    type Hasher = IndexHasher;
+    fn build_hasher(&self) -> IndexHasher {
+        IndexHasher(0)
+    }
+}
+
+struct IndexHasher(u64);
+
+impl std::hash::Hasher for IndexHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for a u32 key; correct for any other.
+        for &b in bytes {
+            self.write_u32(u32::from(b) ^ (self.0 as u32).rotate_left(8));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        // Fibonacci hashing: the product's high bits, which the map's
+        // control bytes use, depend on every bit of the key.
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -144,7 +276,7 @@ pub(crate) struct LinkView {
 struct ViewState {
     /// Non-blocking, joined to RTNLGRP_LINK only.
     socket: Socket,
-    links: HashMap<u32, ViewLink>,
+    links: HashMap<u32, ViewLink, IndexHash>,
     names: HashMap<Arc<str>, u32>,
     /// Notifications were lost: rebuild from a dump before answering.
     overrun: bool,
@@ -223,48 +355,59 @@ impl ViewState {
     /// per ifindex in the batch is decoded: a port change queues several
     /// about the same port, and decoding is most of a drain's cost.
     fn apply(&mut self, datagrams: &[&[u8]]) {
-        // (ifindex, message type, payload, deleted earlier in the batch) of
-        // the last message per link. An ifindex deleted and then made again
-        // (`ip link add index N`) is a new link: what the view knew of the
-        // old one must not be reused.
-        let mut last: Vec<(u32, u16, &[u8], bool)> = Vec::new();
+        // The last message per link, in a batch of at most PENDING links
+        // (a datagram holds one notification; more links than that are
+        // applied in turns, which is as right, only slower).
+        const PENDING: usize = 2 * SLOTS;
+        let mut last = [Pending::NONE; PENDING];
+        let mut n = 0;
         for mut data in datagrams.iter().copied() {
             while !data.is_empty() {
-                let Ok(msg) = NetlinkBuffer::new_checked(data) else {
+                let Some((kind, message)) = netlink_message(data) else {
                     self.overrun = true;
                     break;
                 };
-                let len = msg.length() as usize;
-                let kind = msg.message_type();
-                if kind == RTM_NEWLINK || kind == RTM_DELLINK {
-                    let payload = &data[16..len];
-                    if let Ok(header) = LinkHeader::parse(payload) {
-                        // AF_BRIDGE: the bridge's own notes about a port;
-                        // its RTM_DELLINK means "left the bridge".
-                        if header.interface_family == AddressFamily::Unspec {
-                            let mut deleted = false;
-                            last.retain(|(index, kind, _, gone)| {
-                                let same = *index == header.index;
-                                deleted |= same && (*gone || *kind == RTM_DELLINK);
-                                !same
-                            });
-                            last.push((header.index, kind, payload, deleted));
+                if let (RTM_NEWLINK | RTM_DELLINK, Some(link)) = (kind, LinkMessage::read(message))
+                {
+                    // AF_BRIDGE (the bridge's own notes about a port, whose
+                    // RTM_DELLINK means "left the bridge") is dropped by the
+                    // socket filter; skipped here too.
+                    if link.family == AF_UNSPEC {
+                        // An ifindex deleted and then made again (`ip link
+                        // add index N`) is a new link: what the view knew of
+                        // the old one must not be reused.
+                        let mut deleted = false;
+                        if let Some(i) = last[..n].iter().position(|p| p.index == link.index) {
+                            deleted = last[i].deleted || last[i].kind == RTM_DELLINK;
+                            last.copy_within(i + 1..n, i);
+                            n -= 1;
                         }
+                        if n == PENDING {
+                            self.apply_last(&last);
+                            n = 0;
+                        }
+                        last[n] = Pending {
+                            index: link.index,
+                            kind,
+                            message,
+                            deleted,
+                        };
+                        n += 1;
                     }
                 }
-                let next = (len + 3) & !3;
-                if len == 0 || next >= data.len() {
-                    break;
-                }
-                data = &data[next..];
+                data = data.get((message.len() + 3) & !3..).unwrap_or_default();
             }
         }
-        for (index, kind, payload, deleted) in last {
-            if deleted || kind == RTM_DELLINK {
-                self.remove(index);
+        self.apply_last(&last[..n]);
+    }
+
+    fn apply_last(&mut self, last: &[Pending<'_>]) {
+        for p in last {
+            if p.deleted || p.kind == RTM_DELLINK {
+                self.remove(p.index);
             }
-            if kind == RTM_NEWLINK {
-                if let Some(link) = ViewLink::parse(payload, self.links.get(&index)) {
+            if p.kind == RTM_NEWLINK {
+                if let Some(link) = ViewLink::parse(p.message, self.links.get(&p.index)) {
                     self.insert(link);
                 }
             }
@@ -308,38 +451,51 @@ impl ViewState {
     }
 }
 
-/// A socket filter that drops AF_BRIDGE link messages in the kernel: a
-/// third of what a port change queues, and nothing the view uses. Classic
-/// BPF, because netlink-sys has no filter API: load the byte after the
-/// 16-byte nlmsghdr (`ifi_family`), drop on AF_BRIDGE, keep all else.
-fn drop_bridge_family(socket: &Socket) -> io::Result<()> {
+/// A socket filter that drops, in the kernel, the link messages the view
+/// has no use for, so they are neither queued nor read:
+/// - AF_BRIDGE ones: the bridge's own notes about its ports, a third of
+///   what a port change queues (and their RTM_DELLINK means "left the
+///   bridge", not "deleted");
+/// - those with an `IFLA_EVENT` attribute (features changed, and the
+///   bonding/reboot/peer-notify events): a port joining or leaving a bridge
+///   recomputes the bridge's features, which queues one more copy of its
+///   whole state. Each change the view follows (name, master, flags, MTU,
+///   creation, deletion) queues a message of its own without that
+///   attribute, so what these carry was already seen.
+///
+/// Classic BPF, because netlink-sys has no filter API: load the byte after
+/// the 16-byte nlmsghdr (`ifi_family`) and drop on AF_BRIDGE; then ask the
+/// kernel's netlink-attribute lookup (`SKF_AD_NLATTR`, Linux 2.6.29) for a
+/// top-level `IFLA_EVENT` after the 16-byte ifinfomsg, and drop if found.
+/// The lookup answers 0 (keep) for anything it cannot walk.
+pub(super) fn drop_unused(socket: &Socket) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     const AF_BRIDGE: u32 = libc::AF_BRIDGE as u32;
+    const IFLA_EVENT: u32 = 44;
+    // The nlmsghdr and the ifinfomsg: where the attributes start.
+    const ATTRS: u32 = 32;
+    const NLATTR: u32 = (libc::SKF_AD_OFF + libc::SKF_AD_NLATTR) as u32;
+    let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
     let code = [
-        libc::sock_filter {
-            code: (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16,
-            jt: 0,
-            jf: 0,
-            k: 16,
-        },
-        libc::sock_filter {
-            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-            jt: 0,
-            jf: 1,
-            k: AF_BRIDGE,
-        },
-        libc::sock_filter {
-            code: (libc::BPF_RET | libc::BPF_K) as u16,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        },
-        libc::sock_filter {
-            code: (libc::BPF_RET | libc::BPF_K) as u16,
-            jt: 0,
-            jf: 0,
-            k: u32::MAX,
-        },
+        // 0: A = ifi_family
+        op(libc::BPF_LD | libc::BPF_B | libc::BPF_ABS, 0, 0, 16),
+        // 1: AF_BRIDGE: to 6 (drop)
+        op(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 4, 0, AF_BRIDGE),
+        // 2-4: A = offset of IFLA_EVENT among the attributes, or 0
+        op(libc::BPF_LD | libc::BPF_IMM, 0, 0, ATTRS),
+        op(libc::BPF_LDX | libc::BPF_IMM, 0, 0, IFLA_EVENT),
+        op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, NLATTR),
+        // 5: none: to 7 (keep); found: to 6 (drop)
+        op(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 1, 0, 0),
+        // 6: drop
+        op(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
+        // 7: keep all of it
+        op(libc::BPF_RET | libc::BPF_K, 0, 0, u32::MAX),
     ];
     let prog = libc::sock_fprog {
         len: code.len() as u16,
@@ -375,7 +531,7 @@ impl LinkView {
             // Best effort: capped at net.core.rmem_max; an overrun is
             // recovered from anyway.
             let _ = socket.set_rx_buf_sz(rcvbuf.unwrap_or(RCVBUF));
-            drop_bridge_family(&socket)?;
+            drop_unused(&socket)?;
             socket.bind(&SocketAddr::new(0, 1 << (RTNLGRP_LINK - 1)))?;
             socket.set_non_blocking(true)?;
             Ok(socket)
@@ -384,7 +540,7 @@ impl LinkView {
         let view = LinkView {
             state: Mutex::new(ViewState {
                 socket,
-                links: HashMap::new(),
+                links: HashMap::default(),
                 names: HashMap::new(),
                 overrun: true,
                 buf: vec![0; SLOTS * SLOT_LEN],
@@ -399,15 +555,25 @@ impl LinkView {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Drains the socket: whether the view is then up to date (`false`:
+    /// notifications overran, [`rebuild`](Self::rebuild) it).
+    fn drained(&self) -> io::Result<bool> {
+        let mut st = self.state();
+        st.drain()?;
+        Ok(!st.overrun)
+    }
+
     /// Drains the socket; rebuilds from a dump after an overrun.
     async fn refresh(&self, nl: &Netlink, op: Op, iface: &str) -> Result<()> {
-        {
-            let mut st = self.state();
-            st.drain().map_err(|e| Error::io(op, iface, e))?;
-            if !st.overrun {
-                return Ok(());
-            }
+        if self.drained().map_err(|e| Error::io(op, iface, e))? {
+            return Ok(());
         }
+        self.rebuild(nl, op, iface).await
+    }
+
+    /// Rebuilds the view from a dump, and applies on top what changed
+    /// meanwhile.
+    async fn rebuild(&self, nl: &Netlink, op: Op, iface: &str) -> Result<()> {
         let _one = self.rebuild.lock().await;
         // Another task may have rebuilt it while this one waited.
         for _ in 0..3 {
@@ -451,23 +617,35 @@ impl Netlink {
     /// The link `target` as the link view knows it, once every queued
     /// notification is read: the check a port operation makes instead of
     /// an RTM_GETLINK. [`Error::NotFound`] if there is no such link.
+    /// `label` names it in errors; `None`: its name, or `#` and its index.
     pub(crate) async fn view_link(
         &self,
         op: Op,
-        iface: &str,
         target: super::LinkRef<'_>,
+        label: Option<&str>,
     ) -> Result<ViewLink> {
+        // Formatted only for an error: a port check is cheap enough that
+        // the `format!` of an index would show.
+        let label = || match (label, target) {
+            (Some(label), _) | (None, super::LinkRef::Name(label)) => Cow::Borrowed(label),
+            (None, super::LinkRef::Index(index)) => Cow::Owned(format!("#{index}")),
+        };
         // A kernel round trip in the place of a lookup (it reads the
         // notification socket): counted, and failed by the fault tests,
         // like the lookup it replaces.
         self.note_view_read();
-        self.fault_step(op, iface)?;
-        let view = self.link_view(op, iface).await?;
-        view.refresh(self, op, iface).await?;
+        self.fault_step_with(op, label)?;
+        let view = match self.inner.view.get() {
+            Some(view) => view,
+            None => self.link_view(op, &label()).await?,
+        };
+        if !view.drained().map_err(|e| Error::io(op, &label(), e))? {
+            view.rebuild(self, op, &label()).await?;
+        }
         let found = view.state().find(target).cloned();
         found.ok_or_else(|| Error::NotFound {
             op,
-            iface: iface.to_string(),
+            iface: label().into_owned(),
             errno: None,
         })
     }
@@ -496,7 +674,8 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_route::link::{LinkAttribute, LinkInfo, LinkMessage};
+    use netlink_packet_route::AddressFamily;
+    use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
     use rtnetlink::packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
     use rtnetlink::packet_route::RouteNetlinkMessage;
 
@@ -527,7 +706,7 @@ mod tests {
     fn state() -> ViewState {
         ViewState {
             socket: Socket::new(NETLINK_ROUTE).expect("a netlink socket"),
-            links: HashMap::new(),
+            links: HashMap::default(),
             names: HashMap::new(),
             overrun: false,
             buf: Vec::new(),

@@ -38,6 +38,7 @@ pub(crate) mod address_flags {
 }
 pub(crate) use fdb::FdbSnapshot;
 pub(crate) use link::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, PortOptions};
+pub(crate) use link_view::ViewLink;
 pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
     Subscription,
@@ -84,7 +85,8 @@ struct Inner {
     /// Held for the length of a dump: the kernel runs one dump at a time
     /// per socket and answers EBUSY to a second one started meanwhile.
     dumps: tokio::sync::Mutex<()>,
-    /// Multi-step operations running on their own task (see `complete.rs`).
+    /// Multi-step operations not yet at their end, whether their caller
+    /// still waits or dropped them (see `complete.rs`).
     pending: AtomicUsize,
     idle: tokio::sync::Notify,
 }
@@ -264,7 +266,11 @@ impl Netlink {
         if self.inner.hooks.force_read_back() {
             return true;
         }
-        !crate::kernel::port_options_known(self.inner.kernel, &options.names())
+        match self.inner.kernel {
+            // Most hosts: no need to list the options this change sets.
+            Some(k) if crate::kernel::knows_all_port_options(k) => false,
+            k => !crate::kernel::port_options_known(k, &options.names()),
+        }
     }
 
     /// Waits until every multi-step operation started through this
@@ -338,6 +344,23 @@ impl Netlink {
     pub(crate) fn fault_step(&self, op: Op, iface: &str) -> Result<()> {
         #[cfg(feature = "test-hooks")]
         self.inner.hooks.step(op, iface)?;
+        Ok(())
+    }
+
+    /// [`fault_step`](Self::fault_step) for a caller whose interface label
+    /// costs a `format!`: `iface` is called only if the step fails.
+    #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]
+    pub(crate) fn fault_step_with<'a>(
+        &self,
+        op: Op,
+        iface: impl FnOnce() -> std::borrow::Cow<'a, str>,
+    ) -> Result<()> {
+        #[cfg(feature = "test-hooks")]
+        if let Some(errno) = self.inner.hooks.step_errno() {
+            let iface = iface();
+            tracing::debug!(%op, iface = %iface, errno, "injected fault");
+            return Err(Error::from_errno(op, &iface, errno));
+        }
         Ok(())
     }
 
