@@ -96,43 +96,92 @@ impl ViewLink {
     /// not copied. `None` for a message that does not parse.
     fn parse(message: &[u8], known: Option<&ViewLink>) -> Option<Self> {
         let header = LinkMessage::read(message)?;
-        let (mut name, mut mtu, mut master) = (None, 0, None);
-        let mut kind = known.and_then(|k| k.kind.clone());
-        let wanted = 1 << IFLA_IFNAME
-            | 1 << IFLA_MTU
-            | 1 << IFLA_MASTER
-            | u64::from(known.is_none()) << IFLA_LINKINFO;
-        for_each_attribute(header.attributes, wanted, |attribute, value| {
-            match attribute {
-                IFLA_IFNAME => {
-                    let raw = value.strip_suffix(&[0]).unwrap_or(value);
-                    name = Some(match known {
-                        Some(k) if k.name.as_bytes() == raw => k.name.clone(),
-                        _ => Arc::<str>::from(parse_string(value).ok()?),
-                    });
-                }
-                IFLA_MTU => mtu = parse_u32(value).ok()?,
-                IFLA_MASTER => master = Some(parse_u32(value).ok()?).filter(|m| *m != 0),
-                IFLA_LINKINFO if known.is_none() => {
-                    for info in NlasIterator::new(value) {
-                        let info: NlaBuffer<&[u8]> = info.ok()?;
-                        if info.kind() == IFLA_INFO_KIND {
-                            kind = Some(InfoKind::parse(&info).ok()?.to_string().into());
-                        }
+        let found = Wanted::find(header.attributes)?;
+        let name = found.name?;
+        let raw = name.strip_suffix(&[0]).unwrap_or(name);
+        let name = match known {
+            Some(k) if k.name.as_bytes() == raw => k.name.clone(),
+            _ => Arc::<str>::from(parse_string(name).ok()?),
+        };
+        let kind = match (known, found.linkinfo) {
+            // A link's kind never changes: not decoded again.
+            (Some(k), _) => k.kind.clone(),
+            (None, None) => None,
+            (None, Some(info)) => {
+                let mut kind = None;
+                for info in NlasIterator::new(info) {
+                    let info: NlaBuffer<&[u8]> = info.ok()?;
+                    if info.kind() == IFLA_INFO_KIND {
+                        kind = Some(InfoKind::parse(&info).ok()?.to_string().into());
                     }
                 }
-                _ => {}
+                kind
             }
-            Some(())
-        })?;
+        };
         Some(ViewLink {
             index: header.index,
-            name: name.filter(|n| !n.is_empty())?,
+            name: Some(name).filter(|n| !n.is_empty())?,
             kind,
-            master,
+            master: match found.master {
+                Some(m) => Some(parse_u32(m).ok()?).filter(|m| *m != 0),
+                None => None,
+            },
             up: header.flags & libc::IFF_UP as u32 != 0,
-            mtu,
+            mtu: match found.mtu {
+                Some(m) => parse_u32(m).ok()?,
+                None => 0,
+            },
         })
+    }
+}
+
+/// The values of the attributes the view reads, found in one walk.
+#[derive(Default)]
+struct Wanted<'a> {
+    name: Option<&'a [u8]>,
+    mtu: Option<&'a [u8]>,
+    master: Option<&'a [u8]>,
+    linkinfo: Option<&'a [u8]>,
+}
+
+impl<'a> Wanted<'a> {
+    /// Walks the top-level attributes of a link message; `None` if one is
+    /// cut short.
+    ///
+    /// Written out, where the rest of the crate uses netlink-packet-core's
+    /// `NlasIterator`: a link notification carries some forty top-level
+    /// attributes, of which the view wants four, and this walk is most of
+    /// what a port check costs in user space. A loop of its own, with
+    /// nothing else live, keeps it to a few instructions an attribute.
+    #[inline(never)]
+    fn find(data: &'a [u8]) -> Option<Self> {
+        // linux/netlink.h: the type's top two bits are flags.
+        const NLA_TYPE_MASK: u16 = 0x3fff;
+        let mut found = Wanted::default();
+        let mut at = 0;
+        while let Some(header) = data.get(at..at + 4) {
+            // struct nlattr { u16 nla_len; u16 nla_type; }, native-endian.
+            let len = usize::from(u16::from_ne_bytes([header[0], header[1]]));
+            let kind = u16::from_ne_bytes([header[2], header[3]]) & NLA_TYPE_MASK;
+            let end = at + len;
+            if len < 4 || end > data.len() {
+                return None;
+            }
+            let slot = match kind {
+                IFLA_IFNAME => &mut found.name,
+                IFLA_MTU => &mut found.mtu,
+                IFLA_MASTER => &mut found.master,
+                IFLA_LINKINFO => &mut found.linkinfo,
+                _ => {
+                    at = (end + 3) & !3;
+                    continue;
+                }
+            };
+            *slot = Some(&data[at + 4..end]);
+            at = (end + 3) & !3;
+        }
+        // Only the last attribute's padding may run past the end.
+        (at >= data.len()).then_some(found)
     }
 }
 
@@ -191,45 +240,6 @@ impl Pending<'_> {
         message: &[],
         deleted: false,
     };
-}
-
-/// Calls `f` with the type and value of each attribute in `data` (one
-/// level, no nesting) whose type is below 64 and set in `wanted`; `None`
-/// if an attribute is cut short or `f` says so.
-///
-/// Written out, where the rest of the crate uses netlink-packet-core's
-/// `NlasIterator`: a link notification carries some fifty top-level
-/// attributes, of which the view wants four, and walking them through the
-/// generic checked buffer was the largest user-space cost of a port check.
-fn for_each_attribute(
-    data: &[u8],
-    wanted: u64,
-    mut f: impl FnMut(u16, &[u8]) -> Option<()>,
-) -> Option<()> {
-    // linux/netlink.h: the type's top two bits are flags.
-    const NLA_TYPE_MASK: u16 = 0x3fff;
-    let mut at = 0;
-    while let Some(header) = data.get(at..at + 4) {
-        // struct nlattr { u16 nla_len; u16 nla_type; }, native-endian: one
-        // load for both.
-        let header = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
-        let (len, kind) = if cfg!(target_endian = "little") {
-            (header & 0xffff, header >> 16)
-        } else {
-            (header >> 16, header & 0xffff)
-        };
-        let (len, kind) = (len as usize, kind as u16 & NLA_TYPE_MASK);
-        let end = at + len;
-        if len < 4 || end > data.len() {
-            return None;
-        }
-        if kind < 64 && (wanted >> kind) & 1 != 0 {
-            f(kind, &data[at + 4..end])?;
-        }
-        at = (end + 3) & !3;
-    }
-    // Only the last attribute's padding may run past the end.
-    (at >= data.len()).then_some(())
 }
 
 /// Hashes an ifindex with one multiplication. The map's default, SipHash,
