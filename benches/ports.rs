@@ -27,7 +27,11 @@ fn main() -> BoxResult<()> {
         let nl = Netlink::connect()?;
         let (conn, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(conn);
-        let br = Bridge::create(&nl, BridgeConfig::new(BR)?).await?;
+        // A fixed MAC, as a VM manager's bridge has (the reason bridgekit
+        // exists). Without one, the kernel gives the bridge the lowest
+        // port MAC, so each port change also changes the bridge's address
+        // and queues one more notification.
+        let br = Bridge::create(&nl, BridgeConfig::new(BR)?.mac("52:54:00:00:00:fc")).await?;
         br.up().await?;
         let raw = Raw {
             h: handle,

@@ -538,7 +538,7 @@ impl Bridge {
                 let vni = config.validate()?;
                 let vx = vxlan::make_device(&self.nl, config, vni).await?;
                 journal.made(Step::LinkCreated(PortId {
-                    name: name.to_string(),
+                    name: name.into(),
                     index: vx.index(),
                 }));
                 changes.push(Change::VxlanCreated(vx.name().clone()));
@@ -570,7 +570,7 @@ impl Bridge {
             .filter(|r| !r.is_extern_learned())
             .collect();
         let id = PortId {
-            name: name.to_string(),
+            name: name.into(),
             index: vx.index(),
         };
         let stale: Vec<Remote> = have
@@ -654,7 +654,7 @@ impl Bridge {
             return Ok(());
         }
         let current = link.port.unwrap_or_default();
-        let cfg = &self.resolve_backup(op, &link, cfg).await?;
+        let cfg = &self.resolve_backup(op, &link.name, link.index, cfg).await?;
         let mut differs = !cfg.options.mismatches(&current).is_empty() || (cfg.up && !link.up);
         let target = VlanTarget {
             name: link.name.clone(),
@@ -668,7 +668,7 @@ impl Bridge {
                 .into_iter()
                 .any(|(id, p, u)| table[usize::from(id.get())] != Some((p, u)));
         }
-        let wanted_fdb = cfg.fdb_entries();
+        let wanted_fdb: Vec<_> = cfg.fdb_entries().collect();
         let mut fdb_missing = Vec::new();
         if !wanted_fdb.is_empty() {
             let have = self

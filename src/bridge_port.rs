@@ -19,10 +19,51 @@ use crate::vlan::VlanMember;
 
 /// A port attach that succeeded, with the steps to take it back.
 pub(crate) struct Attached {
-    /// The port as it was before the attach.
-    pub(crate) link: LinkSnapshot,
+    /// The port.
+    pub(crate) port: PortId,
     /// What the attach did, to take back.
     pub(crate) journal: Journal,
+}
+
+/// What an attach needs to know of the port as it found it: to configure
+/// it, and to undo that.
+struct Found<'a> {
+    name: &'a str,
+    index: u32,
+    master: Option<u32>,
+    up: bool,
+    mtu: u32,
+    vxlan: bool,
+    /// Its options as a port of `master`.
+    port: Option<PortOptions>,
+}
+
+impl<'a> Found<'a> {
+    /// A port on no bridge, as the link view knows it: all an attach
+    /// needs, so no lookup.
+    fn free(seen: &'a ViewLink) -> Self {
+        Found {
+            name: &seen.name,
+            index: seen.index,
+            master: None,
+            up: seen.up,
+            mtu: seen.mtu,
+            vxlan: seen.kind.as_deref() == Some("vxlan"),
+            port: None,
+        }
+    }
+
+    fn read(link: &'a LinkSnapshot) -> Self {
+        Found {
+            name: &link.name,
+            index: link.index,
+            master: link.master,
+            up: link.up,
+            mtu: link.mtu,
+            vxlan: link.kind.as_deref() == Some("vxlan"),
+            port: link.port,
+        }
+    }
 }
 
 impl Bridge {
@@ -278,38 +319,48 @@ impl Bridge {
         config: &PortConfig,
     ) -> Result<Attached> {
         let op = Op::AttachPort;
-        let link = match seen.master {
-            None => seen.to_snapshot(),
+        let read;
+        let found = match seen.master {
+            None => Found::free(seen),
             // Already a port (of this bridge, or of another it is moved
             // from): the undo needs its port options, which the view does
             // not keep.
-            Some(_) => self.port_link(op, port).await?,
+            Some(_) => {
+                read = self.port_link(op, port).await?;
+                Found::read(&read)
+            }
         };
         let resolved;
         let config = if config.backup().is_some() {
-            resolved = self.resolve_backup(op, &link, config).await?;
+            resolved = self
+                .resolve_backup(op, found.name, found.index, config)
+                .await?;
             &resolved
         } else {
             config
         };
         self.nl.port_checked();
+        let id = PortId {
+            name: found.name.into(),
+            index: found.index,
+        };
         let mut journal = Journal::new();
-        let mut result = self.configure_port(&link, config, &mut journal).await;
-        if result.is_ok() && link.kind.as_deref() == Some("vxlan") {
-            result = self.check_vxlan_mtu(op, &link).await;
+        let mut result = self.configure_port(&found, &id, config, &mut journal).await;
+        if result.is_ok() && found.vxlan {
+            result = self.check_vxlan_mtu(op, &found).await;
         }
         if let Err(e) = result {
             let failed = journal.rollback(self).await;
             return Err(e.with_undo_failures(failed));
         }
-        Ok(Attached { link, journal })
+        Ok(Attached { port: id, journal })
     }
 
     /// A VXLAN port whose MTU is below the bridge's would drop every frame
     /// too big for it, silently. The kernel lowers a bridge's MTU to its
     /// ports' smallest, unless the MTU was set by hand: then it stays, and
     /// the attach is refused (and undone) here.
-    async fn check_vxlan_mtu(&self, op: Op, port: &LinkSnapshot) -> Result<()> {
+    async fn check_vxlan_mtu(&self, op: Op, port: &Found<'_>) -> Result<()> {
         let bridge = self.read(op).await?;
         if bridge.mtu <= port.mtu {
             return Ok(());
@@ -331,7 +382,8 @@ impl Bridge {
     pub(crate) async fn resolve_backup(
         &self,
         op: Op,
-        port: &LinkSnapshot,
+        name: &str,
+        index: u32,
         config: &PortConfig,
     ) -> Result<PortConfig> {
         let mut config = config.clone();
@@ -340,15 +392,15 @@ impl Bridge {
             Some(None) => 0,
             Some(Some(backup)) => {
                 let link = self.port_link(op, backup).await?;
-                if link.index == port.index {
+                if link.index == index {
                     return Err(Error::invalid(
-                        format!("backup port {} of {}", link.name, port.name),
+                        format!("backup port {} of {name}", link.name),
                         "a port cannot be its own backup",
                     ));
                 }
                 if link.master != Some(self.index) {
                     return Err(Error::invalid(
-                        format!("backup port {} of {}", link.name, port.name),
+                        format!("backup port {} of {name}", link.name),
                         format!("is not a port of bridge {}", self.name),
                     ));
                 }
@@ -361,15 +413,13 @@ impl Bridge {
 
     async fn configure_port(
         &self,
-        link: &LinkSnapshot,
+        link: &Found<'_>,
+        id: &PortId,
         config: &PortConfig,
         journal: &mut Journal,
     ) -> Result<()> {
-        let (label, index) = (link.name.as_str(), link.index);
-        let id = || PortId {
-            name: label.to_string(),
-            index,
-        };
+        let (label, index) = (link.name, link.index);
+        let id = || id.clone();
         let already_ours = link.master == Some(self.index);
         let bring_up = config.up && !link.up;
         // With nothing to set in between (options, VLANs, FDB entries: a

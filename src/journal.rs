@@ -20,10 +20,11 @@ use crate::netlink::{LinkChange, PortOptions};
 use crate::sysctl::Ipv6Sysctl;
 use crate::vlan::{VlanId, VlanMember};
 
-/// A port a step changed: its name and ifindex.
+/// A port a step changed: its name and ifindex. The name is shared by the
+/// steps of one port (a clone is a count, not a copy).
 #[derive(Debug, Clone)]
 pub(crate) struct PortId {
-    pub(crate) name: String,
+    pub(crate) name: std::sync::Arc<str>,
     pub(crate) index: u32,
 }
 

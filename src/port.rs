@@ -577,15 +577,12 @@ impl PortConfig {
     }
 
     /// Every static FDB entry to add, the managed guest MAC included.
-    pub(crate) fn fdb_entries(&self) -> Vec<(MacAddr6, Option<VlanId>)> {
-        let mut entries = self.fdb.clone();
-        if let Some(mac) = self.managed {
+    pub(crate) fn fdb_entries(&self) -> impl Iterator<Item = (MacAddr6, Option<VlanId>)> + '_ {
+        let managed = self.managed.and_then(|mac| {
             let pvid = self.vlans.iter().find(|m| m.pvid).map(|m| m.range.start());
-            if !entries.contains(&(mac, pvid)) {
-                entries.push((mac, pvid));
-            }
-        }
-        entries
+            (!self.fdb.contains(&(mac, pvid))).then_some((mac, pvid))
+        });
+        self.fdb.iter().copied().chain(managed)
     }
 }
 

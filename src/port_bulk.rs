@@ -82,9 +82,9 @@ impl Bridge {
         for (port, config) in &list {
             match self.attach_one_locked(port, config).await {
                 Ok(attached) => {
-                    let twice = seen.contains(&attached.link.index);
-                    seen.push(attached.link.index);
-                    let name = attached.link.name.clone();
+                    let twice = seen.contains(&attached.port.index);
+                    seen.push(attached.port.index);
+                    let name = attached.port.name.to_string();
                     journal.append(attached.journal);
                     if twice {
                         let failed = journal.rollback(self).await;
@@ -178,7 +178,7 @@ impl Bridge {
             }
             journal.made(Step::PortDetached {
                 port: PortId {
-                    name: link.name.clone(),
+                    name: link.name.as_str().into(),
                     index: link.index,
                 },
                 options: options.remove(&link.index).flatten(),
