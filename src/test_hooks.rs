@@ -27,6 +27,9 @@ pub(crate) struct Hooks {
     /// Kernel-facing steps: netlink requests and sysctl writes.
     pub(crate) steps: AtomicU64,
     pub(crate) fault: Mutex<Option<Fault>>,
+    /// `fault` holds one: steps look at it only then, so an unarmed step
+    /// costs a counter, not a lock (the benches build with these hooks).
+    pub(crate) armed: AtomicBool,
     /// Receive buffer for notification sockets; 0 = the kernel default.
     pub(crate) event_rcvbuf: AtomicUsize,
     /// Notification overruns (ENOBUFS) seen and recovered from.
@@ -40,6 +43,11 @@ pub(crate) struct Hooks {
     /// Run between a port check and the change it allows.
     #[allow(clippy::type_complexity)]
     pub(crate) after_port_check: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+    /// `after_port_check` holds one.
+    pub(crate) racing: AtomicBool,
+    /// Send change requests through rtnetlink's connection, as when
+    /// another task holds the request socket.
+    pub(crate) via_connection: AtomicBool,
 }
 
 impl Hooks {
@@ -62,16 +70,25 @@ impl Hooks {
     /// for it.
     pub(crate) fn step_errno(&self) -> Option<i32> {
         let n = self.steps.fetch_add(1, Ordering::SeqCst);
+        if !self.armed.load(Ordering::SeqCst) {
+            return None;
+        }
         let mut fault = self.fault.lock().unwrap_or_else(|p| p.into_inner());
         let Fault { at, errno, sticky } = (*fault)?;
         if sticky && n >= at {
             return Some(errno);
         }
         if at == n {
-            *fault = None;
+            self.set_fault(&mut fault, None);
             return Some(errno);
         }
         None
+    }
+
+    /// Sets or clears the fault, under its lock.
+    pub(crate) fn set_fault(&self, slot: &mut Option<Fault>, fault: Option<Fault>) {
+        *slot = fault;
+        self.armed.store(fault.is_some(), Ordering::SeqCst);
     }
 
     pub(crate) fn note_view_rebuild(&self) {
@@ -80,6 +97,9 @@ impl Hooks {
 
     /// Runs the hook set to run between a port check and its change.
     pub(crate) fn port_checked(&self) {
+        if !self.racing.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(f) = &*self
             .after_port_check
             .lock()

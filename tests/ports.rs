@@ -567,3 +567,37 @@ fn wait_forwarding_follows_stp_and_says_why_when_it_times_out() {
         Ok(())
     });
 }
+
+/// A change request that finds the request socket taken by another task
+/// goes through rtnetlink's connection: the same changes, the same
+/// refusals.
+#[test]
+fn change_requests_through_rtnetlinks_connection_act_the_same() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:00:01")).await?;
+        veth("p0", "p0peer");
+        let guest = "52:54:00:00:00:42";
+        let mut refusals = Vec::new();
+        for via_connection in [true, false] {
+            nl.requests_via_connection(via_connection);
+            br.attach_port("p0", PortConfig::managed(guest).hairpin(true).up())
+                .await?;
+            let link = ip_link("p0").unwrap();
+            assert_eq!(link["master"], "br0");
+            assert!(link["flags"].as_array().unwrap().iter().any(|f| f == "UP"));
+            let s = slave("p0");
+            assert_eq!(s["learning"], false);
+            assert_eq!(s["flood"], false);
+            assert_eq!(s["hairpin"], true);
+            assert!(sh(&["bridge", "fdb", "show", "br", "br0"]).contains(guest));
+            br.detach_port("p0").await?;
+            assert!(ip_link("p0").unwrap().get("master").is_none());
+            // The kernel refuses a loopback device as a port (EINVAL).
+            let err = br.attach_port("lo", PortConfig::new()).await.unwrap_err();
+            assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
+            refusals.push(err.to_string());
+        }
+        assert_eq!(refusals[0], refusals[1], "the same words either way");
+        Ok(())
+    });
+}

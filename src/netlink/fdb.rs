@@ -2,10 +2,11 @@
 //! forwarding database.
 use futures::TryStreamExt;
 use macaddr::MacAddr6;
-use netlink_packet_route::AddressFamily;
 use netlink_packet_route::neighbour::{
     NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
 
 use super::Netlink;
 use crate::error::{Op, Result};
@@ -25,20 +26,23 @@ impl Netlink {
         mac: MacAddr6,
         vlan: Option<VlanId>,
     ) -> Result<()> {
-        self.call(op, iface, |h| {
-            let mut req = h
-                .neighbours()
-                .add_bridge(port, mac.as_bytes())
-                .state(NeighbourState::Noarp)
-                .flags(NeighbourFlags::Controller)
-                .replace();
-            if let Some(v) = vlan {
-                req.message_mut()
-                    .attributes
-                    .push(NeighbourAttribute::Vlan(v.get()));
-            }
-            req.execute()
-        })
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Bridge;
+        msg.header.ifindex = port;
+        msg.header.state = NeighbourState::Noarp;
+        msg.header.flags = NeighbourFlags::Controller;
+        msg.attributes.push(NeighbourAttribute::LinkLayerAddress(
+            mac.as_bytes().to_vec(),
+        ));
+        if let Some(v) = vlan {
+            msg.attributes.push(NeighbourAttribute::Vlan(v.get()));
+        }
+        self.request(
+            op,
+            iface,
+            RouteNetlinkMessage::NewNeighbour(msg),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
         .await
     }
 
@@ -61,7 +65,7 @@ impl Netlink {
         if let Some(v) = vlan {
             msg.attributes.push(NeighbourAttribute::Vlan(v.get()));
         }
-        self.call(op, iface, |h| h.neighbours().del(msg).execute())
+        self.request(op, iface, RouteNetlinkMessage::DelNeighbour(msg), 0)
             .await
     }
 

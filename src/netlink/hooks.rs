@@ -27,11 +27,15 @@ impl Netlink {
     pub fn inject_fault(&self, after: u64, errno: i32) {
         let h = self.hooks();
         let at = h.steps.load(Ordering::SeqCst) + after;
-        *h.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault {
-            at,
-            errno,
-            sticky: false,
-        });
+        let mut slot = h.fault.lock().unwrap_or_else(|p| p.into_inner());
+        h.set_fault(
+            &mut slot,
+            Some(Fault {
+                at,
+                errno,
+                sticky: false,
+            }),
+        );
     }
 
     /// Makes every kernel-facing step from the `after`-th on fail with
@@ -42,11 +46,15 @@ impl Netlink {
     pub fn inject_failing_from(&self, after: u64, errno: i32) {
         let h = self.hooks();
         let at = h.steps.load(Ordering::SeqCst) + after;
-        *h.fault.lock().unwrap_or_else(|p| p.into_inner()) = Some(Fault {
-            at,
-            errno,
-            sticky: true,
-        });
+        let mut slot = h.fault.lock().unwrap_or_else(|p| p.into_inner());
+        h.set_fault(
+            &mut slot,
+            Some(Fault {
+                at,
+                errno,
+                sticky: true,
+            }),
+        );
     }
 
     /// Whether a fault set by [`inject_fault`](Netlink::inject_fault) is
@@ -66,7 +74,9 @@ impl Netlink {
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn clear_fault(&self) {
-        *self.hooks().fault.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let h = self.hooks();
+        let mut slot = h.fault.lock().unwrap_or_else(|p| p.into_inner());
+        h.set_fault(&mut slot, None);
     }
 
     /// How many times a port check read the link view.
@@ -86,17 +96,25 @@ impl Netlink {
         self.hooks().view_rebuilds.load(Ordering::SeqCst)
     }
 
+    /// Sends every change request through rtnetlink's connection (the
+    /// way taken while another task holds the request socket) instead of
+    /// the request socket, or (`false`) as usual.
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn requests_via_connection(&self, on: bool) {
+        self.hooks().via_connection.store(on, Ordering::SeqCst);
+    }
+
     /// Runs `f` in every port attach and detach, after the check against
     /// the link view and before the change request it allowed (`None`:
     /// no more), so a test can race another process into that window.
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn after_port_check(&self, f: Option<Box<dyn Fn() + Send + Sync>>) {
-        *self
-            .hooks()
-            .after_port_check
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = f;
+        let h = self.hooks();
+        let mut slot = h.after_port_check.lock().unwrap_or_else(|p| p.into_inner());
+        h.racing.store(f.is_some(), Ordering::SeqCst);
+        *slot = f;
     }
 
     /// The receive buffer (bytes) of the notification sockets opened from

@@ -3,12 +3,13 @@
 //! parse of a link message.
 use futures::TryStreamExt;
 use macaddr::MacAddr6;
-use netlink_packet_route::AddressFamily;
 use netlink_packet_route::link::{
     AfSpecInet6, AfSpecUnspec, BridgePortState, In6AddrGenMode, InfoBridge, InfoBridgePort,
     InfoData, InfoKind, InfoPortData, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo,
     LinkMessage, State,
 };
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec};
 use std::time::Duration;
 
@@ -152,7 +153,14 @@ impl Netlink {
         change: &LinkChange,
     ) -> Result<()> {
         let msg = change.apply(LinkUnspec::new_with_index(index)).build();
-        self.call(op, iface, |h| h.link().set(msg).execute()).await
+        // The flags rtnetlink's `link().set()` sends.
+        self.request(
+            op,
+            iface,
+            RouteNetlinkMessage::SetLink(msg),
+            NLM_F_EXCL | NLM_F_CREATE,
+        )
+        .await
     }
 
     /// RTM_NEWLINK on an existing bridge with IFLA_LINKINFO: the only way the
@@ -167,13 +175,14 @@ impl Netlink {
         let builder =
             LinkMessageBuilder::<LinkBridge>::new_with_info_kind(InfoKind::Bridge).index(index);
         let msg = bridge.apply(builder).build();
-        self.call(op, iface, |h| h.link().change(msg).execute())
+        self.request(op, iface, RouteNetlinkMessage::NewLink(msg), 0)
             .await
     }
 
     /// RTM_DELLINK by index.
     pub(crate) async fn delete_link(&self, op: Op, iface: &str, index: u32) -> Result<()> {
-        self.call(op, iface, |h| h.link().del(index).execute())
+        let msg = LinkUnspec::new_with_index(index).build();
+        self.request(op, iface, RouteNetlinkMessage::DelLink(msg), 0)
             .await
     }
 
@@ -187,7 +196,7 @@ impl Netlink {
         options: &PortOptions,
     ) -> Result<()> {
         let msg = options.apply(LinkBridgePort::new(index)).build();
-        self.call(op, iface, |h| h.link().set_port(msg).execute())
+        self.request(op, iface, RouteNetlinkMessage::NewLink(msg), 0)
             .await
     }
 
@@ -361,10 +370,9 @@ impl PortOptions {
         *self == PortOptions::default()
     }
 
-    fn apply(
-        &self,
-        mut b: LinkMessageBuilder<LinkBridgePort>,
-    ) -> LinkMessageBuilder<LinkBridgePort> {
+    /// The options set here as one list for the message, built in one go
+    /// (an attach sends it on every port it configures).
+    fn apply(&self, b: LinkMessageBuilder<LinkBridgePort>) -> LinkMessageBuilder<LinkBridgePort> {
         let flags = [
             (
                 self.learning,
@@ -385,27 +393,22 @@ impl PortOptions {
             (self.neigh_vlan_suppress, InfoBridgePort::NeighVlanSuppress),
             (self.vlan_tunnel, InfoBridgePort::VlanTunnel),
         ];
-        for (value, attr) in flags {
-            if let Some(v) = value {
-                b = b.append_info_data(attr(v));
-            }
+        let mut infos: Vec<InfoBridgePort> = flags
+            .into_iter()
+            .filter_map(|(value, attr)| value.map(attr))
+            .collect();
+        infos.extend(self.cost.map(InfoBridgePort::Cost));
+        infos.extend(self.priority.map(InfoBridgePort::Priority));
+        infos.extend(
+            self.multicast_router
+                .map(|r| InfoBridgePort::MulticastRouter(r.to_kernel().into())),
+        );
+        infos.extend(self.group_fwd_mask.map(InfoBridgePort::GroupFwdMask));
+        infos.extend(self.backup_port.map(InfoBridgePort::BackupPort));
+        if infos.is_empty() {
+            return b;
         }
-        if let Some(c) = self.cost {
-            b = b.cost(c);
-        }
-        if let Some(p) = self.priority {
-            b = b.priority(p);
-        }
-        if let Some(r) = self.multicast_router {
-            b = b.append_info_data(InfoBridgePort::MulticastRouter(r.to_kernel().into()));
-        }
-        if let Some(m) = self.group_fwd_mask {
-            b = b.append_info_data(InfoBridgePort::GroupFwdMask(m));
-        }
-        if let Some(i) = self.backup_port {
-            b = b.append_info_data(InfoBridgePort::BackupPort(i));
-        }
-        b
+        b.set_port_data(InfoPortData::BridgePort(infos))
     }
 
     /// The names of the options set here (as `mismatches` and the kernel

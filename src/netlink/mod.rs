@@ -10,6 +10,7 @@
 //! (AF_BRIDGE neighbours: the FDB), `notify.rs` (multicast groups).
 
 use rtnetlink::Handle;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
 use std::future::Future;
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
@@ -22,6 +23,7 @@ use crate::error::{Error, Op, Result};
 use crate::netns;
 
 mod address;
+mod direct;
 mod fdb;
 #[cfg(feature = "test-hooks")]
 mod hooks;
@@ -65,6 +67,8 @@ pub struct Netlink {
 
 struct Inner {
     handle: Handle,
+    /// The socket change requests go on (see `direct.rs`).
+    direct: std::sync::Mutex<direct::Direct>,
     netns: OwnedFd,
     /// The thread in this namespace for sysctl and sysfs work.
     worker: netns::Worker,
@@ -123,6 +127,12 @@ fn route_socket() -> std::io::Result<Socket> {
     Ok(socket)
 }
 
+/// The sockets of one connection, opened in the calling thread's
+/// namespace: rtnetlink's, and the one change requests go on.
+fn sockets() -> std::io::Result<(Socket, direct::Direct)> {
+    Ok((route_socket()?, direct::Direct::open()?))
+}
+
 fn into_tokio(socket: Socket) -> TokioSocket {
     // SAFETY: the fd comes from a socket we own and give up here; a runtime
     // is current (checked by the callers), which TokioSocket needs.
@@ -153,8 +163,8 @@ impl Netlink {
     pub fn connect() -> Result<Self> {
         require_runtime()?;
         let ns = netns::current().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
-        let socket = route_socket().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
-        Ok(Self::from_parts(socket, ns))
+        let sockets = sockets().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        Ok(Self::from_parts(sockets, ns))
     }
 
     /// Connects to the network namespace behind `path` (`/run/netns/NAME`,
@@ -184,9 +194,9 @@ impl Netlink {
         let path = path.as_ref();
         let where_ = path.display().to_string();
         let ns = netns::open(path).map_err(|e| Error::io(Op::Connect, &where_, e))?;
-        let socket =
-            netns::run_in(&ns, route_socket).map_err(|e| Error::io(Op::Connect, &where_, e))?;
-        Ok(Self::from_parts(socket, ns))
+        let sockets =
+            netns::run_in(&ns, sockets).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        Ok(Self::from_parts(sockets, ns))
     }
 
     /// A connection to the namespace behind `path` that counts and fails
@@ -195,9 +205,9 @@ impl Netlink {
     pub(crate) fn connect_sibling(&self, op: Op, path: &Path) -> Result<Self> {
         let where_ = path.display().to_string();
         let ns = netns::open(path).map_err(|e| Error::io(op, &where_, e))?;
-        let socket = netns::run_in(&ns, route_socket).map_err(|e| Error::io(op, &where_, e))?;
+        let sockets = netns::run_in(&ns, sockets).map_err(|e| Error::io(op, &where_, e))?;
         #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
-        let mut nl = Self::from_parts(socket, ns);
+        let mut nl = Self::from_parts(sockets, ns);
         #[cfg(feature = "test-hooks")]
         {
             let inner = Arc::get_mut(&mut nl.inner).expect("a new connection has no clone");
@@ -206,12 +216,13 @@ impl Netlink {
         Ok(nl)
     }
 
-    fn from_parts(socket: Socket, netns: OwnedFd) -> Self {
+    fn from_parts((socket, direct): (Socket, direct::Direct), netns: OwnedFd) -> Self {
         let (conn, handle, _) = rtnetlink::from_socket(into_tokio(socket));
         tokio::spawn(conn);
         Netlink {
             inner: Arc::new(Inner {
                 handle,
+                direct: std::sync::Mutex::new(direct),
                 worker: netns::Worker::default(),
                 netns,
                 #[cfg(feature = "test-hooks")]
@@ -371,6 +382,99 @@ impl Netlink {
         f: impl FnOnce(&netns::WorkerEnv) -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         self.inner.worker.run(&self.inner.netns, f).await
+    }
+
+    /// Sends one change request with `flags` and returns once the kernel
+    /// acknowledged it: counted, logged and mapped like
+    /// [`call`](Self::call)'s.
+    ///
+    /// It goes on this connection's own request socket and its
+    /// acknowledgement is read in the same call (see `direct.rs`), with no
+    /// await point, so a dropped caller has sent it whole or not at all.
+    /// While another task's request holds that socket, it goes through
+    /// rtnetlink's connection instead, rather than block a thread on the
+    /// lock (the kernel runs one link change at a time anyway).
+    pub(crate) async fn request(
+        &self,
+        op: Op,
+        iface: &str,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<()> {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.count_request();
+        self.fault_step(op, iface)?;
+        debug!(%op, iface, "netlink request");
+        #[cfg(feature = "test-hooks")]
+        let direct = !self.inner.hooks.via_connection.load(Ordering::SeqCst);
+        #[cfg(not(feature = "test-hooks"))]
+        let direct = true;
+        let tried = match direct {
+            true => self.request_direct(message, flags),
+            false => Err(message),
+        };
+        let answer = match tried {
+            Ok(answer) => answer,
+            Err(busy) => self.request_via_connection(busy, flags).await,
+        };
+        match answer {
+            Ok(direct::Ack::Ok) => {
+                debug!(%op, iface, "kernel acknowledged");
+                Ok(())
+            }
+            Ok(direct::Ack::Refused(errno, message)) => {
+                let err = Error::from_kernel(op, iface, errno, message);
+                debug!(%op, iface, error = %err, "kernel refused");
+                Err(err)
+            }
+            Err(e) => Err(Error::io(op, iface, e)),
+        }
+    }
+
+    /// [`request`](Self::request) on the request socket; the message back
+    /// if another task holds it.
+    fn request_direct(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> std::result::Result<std::io::Result<direct::Ack>, RouteNetlinkMessage> {
+        let mut direct = match self.inner.direct.try_lock() {
+            Ok(direct) => direct,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(message),
+        };
+        Ok(direct.request(message, flags))
+    }
+
+    /// [`request`](Self::request) through rtnetlink's connection.
+    async fn request_via_connection(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> std::io::Result<direct::Ack> {
+        use futures::StreamExt;
+        use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
+        let mut message = NetlinkMessage::from(message);
+        message.header.flags = flags | NLM_F_REQUEST | NLM_F_ACK;
+        let mut answers = self
+            .inner
+            .handle
+            .clone()
+            .request(message)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        // The connection ends the stream at the acknowledgement; an error
+        // comes as a message of its own.
+        while let Some(answer) = answers.next().await {
+            if let NetlinkPayload::Error(e) = answer.payload {
+                if let Some(code) = e.code {
+                    return Ok(direct::Ack::Refused(
+                        -code.get(),
+                        ext_ack_message(&e.header),
+                    ));
+                }
+            }
+        }
+        Ok(direct::Ack::Ok)
     }
 
     /// Counts, logs and maps the errors of one kernel request.
