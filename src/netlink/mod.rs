@@ -1,5 +1,6 @@
-//! The netlink connection: one rtnetlink socket per [`Netlink`], its
-//! locks, and the request and dump plumbing every message family uses.
+//! The netlink connection: an rtnetlink socket and a request socket per
+//! [`Netlink`], its locks, and the request and dump plumbing every message
+//! family uses (`direct.rs`: change requests acknowledged in the same call).
 //!
 //! Other modules call the crate-private functions of this module's
 //! children with typed values; only `netlink/` touches rtnetlink and
@@ -50,9 +51,11 @@ pub(crate) use vxlan::{RemoteSnapshot, VxlanParams};
 /// A netlink connection to one network namespace: the context every
 /// bridgekit call takes.
 ///
-/// Cheap to clone (an `Arc`); all clones share one rtnetlink socket, whose
-/// reader task runs on the tokio runtime that was current at
-/// [`connect`](Netlink::connect) time and ends when the last clone is dropped.
+/// Cheap to clone (an `Arc`); all clones share its sockets: an rtnetlink
+/// socket for dumps and lookups, whose reader task runs on the tokio
+/// runtime that was current at [`connect`](Netlink::connect) time and ends
+/// when the last clone is dropped, and a socket for change requests, each
+/// acknowledged by the kernel before the call that sent it returns.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), bridgekit::Error> {
