@@ -53,6 +53,7 @@ impl<'a> Found<'a> {
         }
     }
 
+    /// A port as a lookup read it (with its port options, for the undo).
     fn read(link: &'a LinkSnapshot) -> Self {
         Found {
             name: &link.name,
@@ -414,12 +415,13 @@ impl Bridge {
     async fn configure_port(
         &self,
         link: &Found<'_>,
-        id: &PortId,
+        port: &PortId,
         config: &PortConfig,
         journal: &mut Journal,
     ) -> Result<()> {
         let (label, index) = (link.name, link.index);
-        let id = || id.clone();
+        // A count, not a copy: the steps share the port's name.
+        let id = || port.clone();
         let already_ours = link.master == Some(self.index);
         let bring_up = config.up && !link.up;
         // With nothing to set in between (options, VLANs, FDB entries: a
