@@ -85,6 +85,13 @@ impl Hooks {
         None
     }
 
+    /// Fails the step `after` steps from now (`sticky`: and every one after).
+    pub(crate) fn arm(&self, after: u64, errno: i32, sticky: bool) {
+        let at = self.steps.load(Ordering::SeqCst) + after;
+        let mut slot = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        self.set_fault(&mut slot, Some(Fault { at, errno, sticky }));
+    }
+
     /// Sets or clears the fault, under its lock.
     pub(crate) fn set_fault(&self, slot: &mut Option<Fault>, fault: Option<Fault>) {
         *slot = fault;

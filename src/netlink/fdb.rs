@@ -26,17 +26,8 @@ impl Netlink {
         mac: MacAddr6,
         vlan: Option<VlanId>,
     ) -> Result<()> {
-        let mut msg = NeighbourMessage::default();
-        msg.header.family = AddressFamily::Bridge;
-        msg.header.ifindex = port;
+        let mut msg = master_entry(port, mac, vlan);
         msg.header.state = NeighbourState::Noarp;
-        msg.header.flags = NeighbourFlags::Controller;
-        msg.attributes.push(NeighbourAttribute::LinkLayerAddress(
-            mac.as_bytes().to_vec(),
-        ));
-        if let Some(v) = vlan {
-            msg.attributes.push(NeighbourAttribute::Vlan(v.get()));
-        }
         self.request(
             op,
             iface,
@@ -55,16 +46,7 @@ impl Netlink {
         mac: MacAddr6,
         vlan: Option<VlanId>,
     ) -> Result<()> {
-        let mut msg = NeighbourMessage::default();
-        msg.header.family = AddressFamily::Bridge;
-        msg.header.ifindex = port;
-        msg.header.flags = NeighbourFlags::Controller;
-        msg.attributes.push(NeighbourAttribute::LinkLayerAddress(
-            mac.as_bytes().to_vec(),
-        ));
-        if let Some(v) = vlan {
-            msg.attributes.push(NeighbourAttribute::Vlan(v.get()));
-        }
+        let msg = master_entry(port, mac, vlan);
         self.request(op, iface, RouteNetlinkMessage::DelNeighbour(msg), 0)
             .await
     }
@@ -146,4 +128,20 @@ impl FdbSnapshot {
             extern_learn: m.header.flags.contains(NeighbourFlags::ExtLearned),
         })
     }
+}
+
+/// An AF_BRIDGE neighbour message naming one master FDB entry (NTF_MASTER):
+/// `mac` on `port`, in `vlan` if given.
+fn master_entry(port: u32, mac: MacAddr6, vlan: Option<VlanId>) -> NeighbourMessage {
+    let mut msg = NeighbourMessage::default();
+    msg.header.family = AddressFamily::Bridge;
+    msg.header.ifindex = port;
+    msg.header.flags = NeighbourFlags::Controller;
+    msg.attributes.push(NeighbourAttribute::LinkLayerAddress(
+        mac.as_bytes().to_vec(),
+    ));
+    if let Some(v) = vlan {
+        msg.attributes.push(NeighbourAttribute::Vlan(v.get()));
+    }
+    msg
 }

@@ -4,7 +4,6 @@
 use std::sync::atomic::Ordering;
 
 use super::Netlink;
-use crate::test_hooks::Fault;
 
 /// Testing hooks (feature `test-hooks`, for bridgekit's own suite).
 impl Netlink {
@@ -25,17 +24,7 @@ impl Netlink {
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn inject_fault(&self, after: u64, errno: i32) {
-        let h = self.hooks();
-        let at = h.steps.load(Ordering::SeqCst) + after;
-        let mut slot = h.fault.lock().unwrap_or_else(|p| p.into_inner());
-        h.set_fault(
-            &mut slot,
-            Some(Fault {
-                at,
-                errno,
-                sticky: false,
-            }),
-        );
+        self.hooks().arm(after, errno, false);
     }
 
     /// Makes every kernel-facing step from the `after`-th on fail with
@@ -44,17 +33,7 @@ impl Netlink {
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn inject_failing_from(&self, after: u64, errno: i32) {
-        let h = self.hooks();
-        let at = h.steps.load(Ordering::SeqCst) + after;
-        let mut slot = h.fault.lock().unwrap_or_else(|p| p.into_inner());
-        h.set_fault(
-            &mut slot,
-            Some(Fault {
-                at,
-                errno,
-                sticky: true,
-            }),
-        );
+        self.hooks().arm(after, errno, true);
     }
 
     /// Whether a fault set by [`inject_fault`](Netlink::inject_fault) is
