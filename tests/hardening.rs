@@ -39,7 +39,7 @@ fn ipv6_addrs(iface: &str) -> Vec<String> {
 }
 
 fn is_up(iface: &str) -> bool {
-    ip_link(iface).is_some_and(|l| l["flags"].as_array().unwrap().iter().any(|f| f == "UP"))
+    ip_link(iface).is_some_and(|l| admin_up(&l))
 }
 
 #[test]

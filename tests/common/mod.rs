@@ -194,6 +194,14 @@ pub fn ip_link(name: &str) -> Option<Value> {
 }
 
 /// All link names in this namespace, per `ip -j link show`.
+/// Whether a link as `ip -j link show` gives it (see [`ip_link`]) is
+/// administratively up.
+pub fn admin_up(link: &Value) -> bool {
+    link["flags"]
+        .as_array()
+        .is_some_and(|flags| flags.iter().any(|f| f == "UP"))
+}
+
 pub fn ip_link_names() -> Vec<String> {
     let v: Value = serde_json::from_str(&sh(&["ip", "-j", "link", "show"])).unwrap();
     v.as_array()
