@@ -21,13 +21,16 @@ use crate::port::{PortConfig, PortRef};
 use crate::sysctl::Ipv6Sysctl;
 use crate::vlan;
 use crate::vxlan::{self, VxlanConfig};
-use crate::vxlan_remote::Remote;
+use crate::vxlan_remote::{self, Meets, Remote, RemoteKind};
 
 /// One change [`BridgeConfig::apply`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Change {
-    /// The bridge did not exist and was created (with everything in the config).
+    /// The bridge did not exist and was created, with all of its own
+    /// settings in the config. The changes that follow it in
+    /// [`Applied::changes`] are those the create made to other interfaces:
+    /// VXLAN devices created, their remotes, ports attached.
     Created,
     /// The MAC was changed.
     Mac {
@@ -86,6 +89,21 @@ pub enum Change {
         /// The entry.
         remote: Remote,
     },
+}
+
+impl Change {
+    /// A change to an interface other than the bridge: a port, a VXLAN
+    /// device or its remotes.
+    fn is_beyond_the_bridge(&self) -> bool {
+        matches!(
+            self,
+            Change::PortAttached(_)
+                | Change::PortReconfigured(_)
+                | Change::VxlanCreated(_)
+                | Change::RemoteAdded { .. }
+                | Change::RemoteRemoved { .. }
+        )
+    }
 }
 
 /// In words: `created`, `MTU 1500 -> 1400`, `port vnet0 attached`.
@@ -213,6 +231,8 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
     let name = config.name().as_str().to_string();
     match Bridge::open(nl, &name).await {
         Ok(bridge) => {
+            vxlan::preflight_all(nl, Op::Apply, &config.vxlans, &config.name, config.mtu).await?;
+            preflight_ports(nl, Op::Apply, &config).await?;
             let mut changes = Vec::new();
             let mut journal = Journal::new();
             bridge
@@ -220,15 +240,56 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
                 .await?;
             Ok(Applied { bridge, changes })
         }
+        Err(Error::NotABridge { iface, kind, .. }) => Err(Error::NotABridge {
+            op: Op::Apply,
+            iface,
+            kind,
+        }),
         Err(Error::NotFound { .. }) => {
-            let bridge = Bridge::create_steps(nl, config).await?;
-            Ok(Applied {
-                bridge,
-                changes: vec![Change::Created],
-            })
+            let (bridge, made) = Bridge::create_steps(nl, config).await?;
+            // The bridge's own settings are all part of `Created`; what the
+            // create did to other interfaces is reported as apply reports it.
+            let changes = std::iter::once(Change::Created)
+                .chain(made.into_iter().filter(Change::is_beyond_the_bridge))
+                .collect();
+            Ok(Applied { bridge, changes })
         }
         Err(e) => Err(e),
     }
+}
+
+/// The ports of `config` as one read of the kernel finds them, checked
+/// before any change: each exists (but a VXLAN port the config makes),
+/// and no interface is declared twice (once by name, once by ifindex).
+pub(crate) async fn preflight_ports(nl: &Netlink, op: Op, config: &BridgeConfig) -> Result<()> {
+    let mut seen: Vec<(u32, &PortRef)> = Vec::with_capacity(config.ports.len());
+    for (port, _) in &config.ports {
+        if matches!(port, PortRef::Name(n) if config.vxlans.iter().any(|v| v.name() == n)) {
+            continue;
+        }
+        let link = match nl.link(op, &port.to_string(), port.link_ref()).await {
+            Ok(l) => l,
+            Err(Error::NotFound {
+                op, iface, errno, ..
+            }) => {
+                return Err(Error::NotFound {
+                    op,
+                    iface,
+                    errno,
+                    bridge: Some(config.name.to_string()),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some((_, other)) = seen.iter().find(|(i, _)| *i == link.index) {
+            return Err(Error::invalid(
+                format!("port {port} of bridge {}", config.name),
+                format!("is {other} too: one interface declared twice (one config per port)"),
+            ));
+        }
+        seen.push((link.index, port));
+    }
+    Ok(())
 }
 
 impl Bridge {
@@ -547,42 +608,52 @@ impl Bridge {
             Err(e) => return Err(e),
         };
         if let Some(mtu) = bridge_mtu {
-            let vx_mtu = vx.mtu().await?;
-            if vx_mtu < mtu {
-                return Err(Error::invalid(
-                    format!("VXLAN port {name} (MTU {vx_mtu})"),
-                    format!(
-                        "cannot carry the MTU {mtu} asked of bridge {}: frames above {vx_mtu} \
-                         would be dropped; lower the bridge's MTU, or raise the underlay's (the \
-                         VXLAN MTU is the underlay's less 50 bytes over IPv4, 70 over IPv6)",
-                        self.name
-                    ),
-                ));
-            }
+            // Checked before any change too (preflight); this read-back
+            // holds the kernel to it.
+            vxlan::check_carries(config.name(), vx.mtu().await?, mtu, &self.name)?;
         }
         let Some(want) = config.remotes() else {
             return Ok(());
         };
-        let have: Vec<Remote> = vx
-            .remotes_as(op)
-            .await?
-            .into_iter()
-            .filter(|r| !r.is_extern_learned())
-            .collect();
+        // The ownership rule: the declared remotes are made static entries
+        // (one whose MAC the device learned replaces the learned entry:
+        // pins it); undeclared static entries are removed unless the
+        // device's remotes are shared with another writer; learned and
+        // extern_learn entries are never removed.
+        let have = vx.remotes_as(op).await?;
         let id = PortId {
             name: name.into(),
             index: vx.index(),
         };
-        let stale: Vec<Remote> = have
-            .iter()
-            .filter(|h| !want.iter().any(|w| w.same(h)))
-            .copied()
-            .collect();
-        let missing: Vec<Remote> = want
-            .iter()
-            .filter(|w| !have.iter().any(|h| h.same(w)))
-            .copied()
-            .collect();
+        let (stale, kept): (Vec<Remote>, Vec<Remote>) = have.iter().partition(|h| {
+            !config.shared_remotes
+                && h.kind() == RemoteKind::Static
+                && !want.iter().any(|w| w.same(h))
+        });
+        // Every refusal before the first change.
+        let mut missing = Vec::new();
+        for w in want {
+            match vxlan_remote::meets(w, &kept) {
+                Meets::Present(_) => {}
+                Meets::Nothing => missing.push((*w, false)),
+                Meets::Learned => missing.push((*w, true)),
+                Meets::Conflict(old) => {
+                    return Err(Error::invalid(
+                        format!("remote {w} of {name}"),
+                        format!(
+                            "conflicts with {old}, a {} entry already there (a MAC has one \
+                             VTEP){}",
+                            old.kind(),
+                            if config.shared_remotes {
+                                "; the device's remotes are shared: apply removes none"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
         for r in &stale {
             journal.push(Step::RemoteRemoved {
                 vxlan: id.clone(),
@@ -597,13 +668,13 @@ impl Bridge {
                 remote: *r,
             });
         }
-        for r in &missing {
+        for (r, replace) in &missing {
             journal.push(Step::RemoteAdded {
                 vxlan: id.clone(),
                 remote: *r,
             });
             self.nl
-                .remote_add(op, name, vx.index(), &r.to_kernel())
+                .remote_add(op, name, vx.index(), &r.to_kernel(), *replace)
                 .await?;
             journal.confirm();
             changes.push(Change::RemoteAdded {
@@ -614,7 +685,8 @@ impl Bridge {
         if stale.is_empty() && missing.is_empty() {
             return Ok(());
         }
-        vx.check_remotes(op, &missing, &stale).await
+        let added: Vec<Remote> = missing.iter().map(|(r, _)| *r).collect();
+        vx.check_remotes(op, &added, &stale).await
     }
 
     async fn set_auto_link_local(&self, on: bool) -> Result<()> {

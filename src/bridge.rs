@@ -7,6 +7,7 @@ use tracing::{debug, warn};
 
 use crate::address::AddressStatus;
 use crate::address::ToAddress;
+use crate::apply::Change;
 use crate::bridge_options::{BridgeOption, MulticastRouter, OptionKind};
 use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
@@ -458,15 +459,23 @@ impl BridgeConfig {
         if let Some((what, reason)) = &self.bad {
             return Err(Error::invalid(what.clone(), reason.clone()));
         }
-        for (_, port) in &self.ports {
-            port.validate()?;
-        }
         for (i, vx) in self.vxlans.iter().enumerate() {
             vx.validate()?;
             if self.vxlans[..i].iter().any(|o| o.name() == vx.name()) {
                 return Err(Error::invalid(
                     format!("VXLAN port {}", vx.name()),
                     "is declared twice",
+                ));
+            }
+        }
+        for (i, (port, cfg)) in self.ports.iter().enumerate() {
+            cfg.validate()?;
+            // Two configs for one port would each be applied in turn: every
+            // apply would flap it between them.
+            if self.ports[..i].iter().any(|(o, _)| o == port) {
+                return Err(Error::invalid(
+                    format!("port {port} of bridge {}", self.name),
+                    "is declared twice (one config per port)",
                 ));
             }
         }
@@ -616,7 +625,10 @@ impl Bridge {
     pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         config.validate()?;
         let owned = nl.clone();
-        run_to_end(nl, async move { Self::create_steps(&owned, config).await }).await
+        run_to_end(nl, async move {
+            Ok(Self::create_steps(&owned, config).await?.0)
+        })
+        .await
     }
 
     /// `create`, as the one engine does it: one creating message with
@@ -628,8 +640,22 @@ impl Bridge {
     /// `apply` on a missing bridge comes here too, so a create that a
     /// killed process left half-done is finished by `apply` of the same
     /// config, with the very steps an uninterrupted `create` takes.
-    pub(crate) async fn create_steps(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
+    pub(crate) async fn create_steps(
+        nl: &Netlink,
+        config: BridgeConfig,
+    ) -> Result<(Bridge, Vec<Change>)> {
         let name = config.name.as_str();
+        // What needs no change to find wrong is refused before the bridge
+        // exists: no listener sees a link come and go.
+        crate::vxlan::preflight_all(
+            nl,
+            Op::CreateBridge,
+            &config.vxlans,
+            &config.name,
+            config.mtu,
+        )
+        .await?;
+        crate::apply::preflight_ports(nl, Op::CreateBridge, &config).await?;
         let staged = config.staged();
         let options = BridgeOptions {
             // Staged: STP comes after bring-up, since it turns carrier off.
@@ -688,7 +714,7 @@ impl Bridge {
             )
             .await?;
         debug!(bridge = name, changes = changes.len(), "bridge created");
-        Ok(bridge)
+        Ok((bridge, changes))
     }
 
     /// Compares a bridge option with what the kernel reports: not reported

@@ -38,7 +38,7 @@ impl Bridge {
             .nl
             .add_address(&self.describe(net), self.index, net, false)
             .await;
-        ipv6_disabled_means(added, net, self.name.as_str())
+        address_refusal(added, net, self.name.as_str())
     }
 
     /// Adds an IPv6 address with `nodad` (`ip addr add ADDR dev BRIDGE
@@ -66,7 +66,7 @@ impl Bridge {
             .nl
             .add_address(&self.describe(net), self.index, net, true)
             .await;
-        ipv6_disabled_means(added, net, self.name.as_str())
+        address_refusal(added, net, self.name.as_str())
     }
 
     /// Removes an address (`ip addr del ADDR dev BRIDGE`).
@@ -299,10 +299,18 @@ fn dad_verdict(
     })
 }
 
-/// The kernel refuses an IPv6 address with EACCES on a link whose IPv6 is
-/// turned off (`disable_ipv6=1`): say so, rather than "permission denied".
-fn ipv6_disabled_means(result: Result<()>, net: IpNet, iface: &str) -> Result<()> {
+/// The kernel's refusal of an address, in bridgekit's words: EEXIST is the
+/// address that exists (not the interface), and EACCES for an IPv6
+/// address means the link's IPv6 is turned off (`disable_ipv6=1`), not
+/// "permission denied".
+fn address_refusal(result: Result<()>, net: IpNet, iface: &str) -> Result<()> {
     match result {
+        // The interface exists: the address is what is already there.
+        Err(Error::AlreadyExists { op, .. }) => Err(Error::AlreadyExists {
+            op,
+            iface: iface.to_string(),
+            entry: Some(format!("address {net}")),
+        }),
         Err(Error::Netlink { errno, .. }) if errno == libc::EACCES && net.addr().is_ipv6() => {
             Err(Error::Ipv6Disabled {
                 op: Op::AddAddress,

@@ -69,7 +69,25 @@ impl<'a> Found<'a> {
 
 impl Bridge {
     pub(crate) async fn port_link(&self, op: Op, port: &PortRef) -> Result<LinkSnapshot> {
-        self.nl.link(op, &port.to_string(), port.link_ref()).await
+        self.nl
+            .link(op, &port.to_string(), port.link_ref())
+            .await
+            .map_err(|e| self.as_port(e))
+    }
+
+    /// A missing interface, named as the port of this bridge it was to be.
+    pub(crate) fn as_port(&self, e: Error) -> Error {
+        match e {
+            Error::NotFound {
+                op, iface, errno, ..
+            } => Error::NotFound {
+                op,
+                iface,
+                errno,
+                bridge: Some(self.name.to_string()),
+            },
+            e => e,
+        }
     }
 
     /// Waits until `port` forwards frames (`bridge link show` says
@@ -143,7 +161,11 @@ impl Bridge {
     /// [`own_port`](Self::own_port) checked against the link view (no
     /// request): name, index, kind, master, admin state and MTU only.
     pub(crate) async fn own_port_in_view(&self, op: Op, port: &PortRef) -> Result<ViewLink> {
-        let link = self.nl.view_link(op, port.link_ref(), None).await?;
+        let link = self
+            .nl
+            .view_link(op, port.link_ref(), None)
+            .await
+            .map_err(|e| self.as_port(e))?;
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
@@ -282,7 +304,11 @@ impl Bridge {
     /// kernel: one change request in all for a port on no bridge.
     async fn attach_check(&self, port: &PortRef, config: &PortConfig) -> Result<ViewLink> {
         let op = Op::AttachPort;
-        let seen = self.nl.view_link(op, port.link_ref(), None).await?;
+        let seen = self
+            .nl
+            .view_link(op, port.link_ref(), None)
+            .await
+            .map_err(|e| self.as_port(e))?;
         if seen.index == self.index {
             return Err(Error::invalid(
                 format!("port {}", seen.name),

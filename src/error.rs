@@ -190,7 +190,7 @@ pub enum Error {
     },
     /// The interface does not exist (the kernel answered ENODEV or
     /// ENOENT, or bridgekit found no such link).
-    #[error("{op} {iface}: no such interface")]
+    #[error("{op} {iface}{}: no such interface", of_bridge(bridge))]
     NotFound {
         /// What was attempted.
         op: Op,
@@ -199,6 +199,9 @@ pub enum Error {
         /// The kernel's errno, as it answered (`None` when bridgekit found
         /// the interface missing itself, in a dump).
         errno: Option<i32>,
+        /// The bridge, when the missing interface was to be its port
+        /// (attach, detach, configure, `apply`).
+        bridge: Option<String>,
     },
     /// The interface exists but the entry asked for (an FDB entry, an
     /// address, a VLAN) does not.
@@ -215,13 +218,17 @@ pub enum Error {
         /// entry missing itself).
         errno: Option<i32>,
     },
-    /// An interface or address of that name already exists (EEXIST).
-    #[error("{op} {iface}: already exists")]
+    /// An interface of that name, or the entry asked for on it (an
+    /// address), already exists (EEXIST).
+    #[error("{op} {iface}: {} already exists", entry.as_deref().unwrap_or("it"))]
     AlreadyExists {
         /// What was attempted.
         op: Op,
         /// The interface name.
         iface: String,
+        /// The entry that exists on the interface (`address
+        /// 192.0.2.1/24`); `None` when the interface itself does.
+        entry: Option<String>,
     },
     /// The interface exists but is not a bridge.
     #[error("{op} {iface}: interface exists but is a {kind}, not a bridge")]
@@ -431,6 +438,13 @@ fn not_forwarding_message(
     format!("port {port} of {bridge} did not reach forwarding in time: it is {state}; {why}")
 }
 
+fn of_bridge(bridge: &Option<String>) -> String {
+    match bridge {
+        Some(b) => format!(" (a port of bridge {b})"),
+        None => String::new(),
+    }
+}
+
 fn kernel_words(message: &Option<String>) -> String {
     match message {
         Some(m) => format!(": {m}"),
@@ -444,6 +458,12 @@ fn permission_message(op: Op, iface: &str) -> String {
             "{op} {iface}: permission denied writing {} (needs CAP_NET_ADMIN in the \
              interface's network namespace, as its root, and a writable /proc/sys)",
             knob.path(iface)
+        ),
+        Op::CreateMacvtapNic => format!(
+            "{op} {iface}: permission denied opening its queue device (/dev/tapN): the node \
+             belongs to the host's root, and a process in a user namespace may neither open it \
+             nor make one of its own (mknod); create macvtap NICs as root of the host's user \
+             namespace"
         ),
         _ => format!(
             "{op} {iface}: permission denied (needs CAP_NET_ADMIN in the interface's network namespace)"
@@ -501,8 +521,13 @@ impl Error {
                 op,
                 iface,
                 errno: Some(errno),
+                bridge: None,
             },
-            libc::EEXIST => Error::AlreadyExists { op, iface },
+            libc::EEXIST => Error::AlreadyExists {
+                op,
+                iface,
+                entry: None,
+            },
             libc::EPERM => Error::PermissionDenied { op, iface },
             libc::EOPNOTSUPP => Error::Unsupported {
                 op,

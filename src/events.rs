@@ -888,6 +888,7 @@ impl Bridge {
                 op: Op::WatchEvents,
                 iface: name.clone(),
                 errno: None,
+                bridge: None,
             })?;
         let state = State {
             nl: self.nl.clone(),

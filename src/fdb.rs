@@ -155,7 +155,9 @@ impl Bridge {
             .fdb_del(Op::RemoveFdb, &link.name, link.index, mac, vlan)
             .await
         {
-            Err(Error::NotFound { op, iface, errno }) => Err(Error::NoSuchEntry {
+            Err(Error::NotFound {
+                op, iface, errno, ..
+            }) => Err(Error::NoSuchEntry {
                 op,
                 iface,
                 entry: entry_label(mac, vlan),

@@ -119,6 +119,7 @@ async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> 
                 op,
                 iface,
                 errno: Some(libc::ENOENT),
+                bridge: None,
             },
         },
         _ => Error::io(op, name, e),

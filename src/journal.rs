@@ -311,8 +311,14 @@ async fn undo(br: &Bridge, step: Step) -> Result<(), Error> {
             .await
         }
         Step::RemoteRemoved { vxlan, remote } => {
-            nl.remote_add(Op::AddRemote, &vxlan.name, vxlan.index, &remote.to_kernel())
-                .await
+            nl.remote_add(
+                Op::AddRemote,
+                &vxlan.name,
+                vxlan.index,
+                &remote.to_kernel(),
+                false,
+            )
+            .await
         }
         Step::PortDetached { port, options } => {
             br.put_back(&port.name, port.index, Some(br.index()), options)

@@ -153,8 +153,8 @@ pub use sysctl::Ipv6Sysctl;
 pub use veth_nic::{VethNic, VethNicConfig};
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
 pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};
-pub use vxlan::{VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan, VxlanConfig};
-pub use vxlan_remote::Remote;
+pub use vxlan::{ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan, VxlanConfig};
+pub use vxlan_remote::{Remote, RemoteKind};
 
 /// Re-exported so callers name MACs and networks with the same types.
 pub use ipnet;

@@ -136,6 +136,21 @@ impl<'de> Deserialize<'de> for Mtu {
     }
 }
 
+/// A bridge timer in milliseconds, checked where it stands: the kernel
+/// takes it in centiseconds, as a u32.
+fn de_timer_ms<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    let ms = u64::deserialize(d)?;
+    crate::bridge::to_centiseconds("bridge timer", Duration::from_millis(ms)).map_err(de_err)?;
+    Ok(Some(ms))
+}
+
+/// A NIC's queue count, checked where it stands.
+fn de_queues<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u16>, D::Error> {
+    let q = u16::deserialize(d)?;
+    crate::vm_nic::validate_queues(q).map_err(de_err)?;
+    Ok(Some(q))
+}
+
 /// An interface address, `ADDRESS/PREFIX_LENGTH`.
 struct Address(IpNet);
 
@@ -758,9 +773,17 @@ struct BridgeDoc {
     mtu: Option<Mtu>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stp: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_timer_ms"
+    )]
     forward_delay_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_timer_ms"
+    )]
     ageing_time_ms: Option<u64>,
     /// On by default, as with the builder.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
@@ -930,6 +953,8 @@ struct VxlanDoc {
     mac: Option<MacAddrDe>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     remotes: Option<Vec<Remote>>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    shared_remotes: bool,
 }
 
 impl Serialize for VxlanConfig {
@@ -949,6 +974,7 @@ impl Serialize for VxlanConfig {
             mtu: self.mtu.map(Mtu),
             mac: self.mac.map(MacAddrDe),
             remotes: self.remotes.clone(),
+            shared_remotes: self.shared_remotes,
         }
         .serialize(s)
     }
@@ -981,6 +1007,7 @@ impl<'de> Deserialize<'de> for VxlanConfig {
         c.mtu = doc.mtu.map(|m| m.0);
         c.mac = doc.mac.map(|m| m.0);
         c.remotes = doc.remotes;
+        c.shared_remotes = doc.shared_remotes;
         c.validate().map_err(de_err)?;
         Ok(c)
     }
@@ -1057,7 +1084,11 @@ struct VmNicDoc {
     guest_mac: MacAddrDe,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_queues"
+    )]
     queues: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     vnet_hdr: Option<bool>,

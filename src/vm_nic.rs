@@ -219,12 +219,7 @@ impl VmNicConfig {
         if percents > 1 || (percents == 1 && !self.name.contains("%d")) {
             return Err(Error::invalid(what(), "a template has exactly one \"%d\""));
         }
-        if !(1..=MAX_QUEUES).contains(&self.queues) {
-            return Err(Error::invalid(
-                format!("queue count {}", self.queues),
-                format!("must be within 1..={MAX_QUEUES}"),
-            ));
-        }
+        validate_queues(self.queues)?;
         if let Some(mtu) = self.mtu {
             if !(crate::bridge::MIN_MTU..=crate::bridge::MAX_MTU).contains(&mtu) {
                 return Err(Error::invalid(
@@ -330,6 +325,7 @@ impl VmNic {
                 Some(libc::EBUSY) | Some(libc::EEXIST) => Error::AlreadyExists {
                     op,
                     iface: config.name.clone(),
+                    entry: None,
                 },
                 _ => Error::io(op, &config.name, e),
             }
@@ -545,5 +541,16 @@ fn remove_tap(fds: Vec<OwnedFd>, persistent: bool, name: &str) -> std::io::Resul
         }
     }
     drop(fds);
+    Ok(())
+}
+
+/// A NIC's queue count: 1..=[`MAX_QUEUES`].
+pub(crate) fn validate_queues(queues: u16) -> Result<()> {
+    if !(1..=MAX_QUEUES).contains(&queues) {
+        return Err(Error::invalid(
+            format!("queue count {queues}"),
+            format!("must be within 1..={MAX_QUEUES}"),
+        ));
+    }
     Ok(())
 }

@@ -81,6 +81,48 @@ impl Vni {
     }
 }
 
+/// What [`VxlanConfig::new`] takes as a VNI: a [`Vni`], or a plain number
+/// (checked by [`Vxlan::create`] and `apply`, with the rest of the config).
+///
+/// ```
+/// use bridgekit::{ToVni, Vni};
+/// assert_eq!(Vni::new(7)?.to_vni_number()?, 7);
+/// assert_eq!(7u32.to_vni_number()?, 7);
+/// assert!((-1i32).to_vni_number().is_err());
+/// # Ok::<(), bridgekit::Error>(())
+/// ```
+pub trait ToVni {
+    /// The number, or [`Error::InvalidInput`] for one no VNI can be.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a negative number.
+    fn to_vni_number(self) -> Result<u32>;
+}
+
+impl ToVni for Vni {
+    fn to_vni_number(self) -> Result<u32> {
+        Ok(self.0)
+    }
+}
+
+impl ToVni for u32 {
+    fn to_vni_number(self) -> Result<u32> {
+        Ok(self)
+    }
+}
+
+/// A bare literal (`VxlanConfig::new("vx100", 100)`) is an `i32`.
+impl ToVni for i32 {
+    fn to_vni_number(self) -> Result<u32> {
+        u32::try_from(self).map_err(|_| {
+            Error::invalid(
+                format!("VNI {self}"),
+                format!("must be within 1..={}", Vni::MAX),
+            )
+        })
+    }
+}
+
 impl fmt::Display for Vni {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -129,24 +171,29 @@ pub struct VxlanConfig {
     pub(crate) mac: Option<MacAddr6>,
     pub(crate) bad_mac: Option<(String, String)>,
     pub(crate) remotes: Option<Vec<Remote>>,
+    pub(crate) shared_remotes: bool,
 }
 
 impl VxlanConfig {
-    /// A VXLAN device `name` for `vni`: UDP port 4789, learning on (the
-    /// kernel's default), no local address or underlay. The VNI is checked
-    /// by [`Vxlan::create`], with the rest.
+    /// A VXLAN device `name` for `vni`, a [`Vni`] or a plain number: UDP
+    /// port 4789, learning on (the kernel's default), no local address or
+    /// underlay. A number is checked by [`Vxlan::create`] (and `apply`),
+    /// with the rest.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad name.
+    /// [`Error::InvalidInput`] for a bad name or a negative VNI.
     ///
     /// ```
-    /// let cfg = bridgekit::VxlanConfig::new("vx100", 100)?;
+    /// use bridgekit::{Vni, VxlanConfig};
+    /// let cfg = VxlanConfig::new("vx100", Vni::new(100)?)?;
+    /// let same = VxlanConfig::new("vx100", 100)?;
+    /// assert_eq!(cfg, same);
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
-    pub fn new(name: impl AsRef<str>, vni: u32) -> Result<Self> {
+    pub fn new(name: impl AsRef<str>, vni: impl ToVni) -> Result<Self> {
         Ok(VxlanConfig {
             name: IfName::new(name.as_ref())?,
-            vni,
+            vni: vni.to_vni_number()?,
             external: false,
             local: None,
             underlay: None,
@@ -160,6 +207,7 @@ impl VxlanConfig {
             mac: None,
             bad_mac: None,
             remotes: None,
+            shared_remotes: false,
         })
     }
 
@@ -181,7 +229,7 @@ impl VxlanConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn external(name: impl AsRef<str>) -> Result<Self> {
-        let mut c = Self::new(name, 0)?;
+        let mut c = Self::new(name, 0u32)?;
         c.external = true;
         Ok(c)
     }
@@ -303,7 +351,11 @@ impl VxlanConfig {
     /// A remote VTEP the device has (repeatable): [`Vxlan::create`] adds
     /// them all or makes no device; in
     /// [`BridgeConfig::vxlan_port`](crate::BridgeConfig::vxlan_port),
-    /// `apply` makes the device's static remotes exactly these.
+    /// `apply` makes the device's static remotes exactly these (or, with
+    /// [`shared_remotes`](Self::shared_remotes), adds these and removes
+    /// none). Entries the device learned from frames, and a control
+    /// plane's `extern_learn` entries, are never removed; a declared
+    /// remote for a MAC the device learned pins it.
     ///
     /// ```
     /// use bridgekit::{Remote, VxlanConfig};
@@ -314,6 +366,30 @@ impl VxlanConfig {
     /// ```
     pub fn remote(mut self, remote: Remote) -> Self {
         self.remotes.get_or_insert_with(Vec::new).push(remote);
+        self
+    }
+
+    /// Another writer also adds static remotes to this device — a control
+    /// plane such as FRR's zebra (its EVPN flood list is static, not
+    /// `extern_learn`), or a person with `bridge fdb append` — so `apply`
+    /// adds the declared remotes and removes none; take one away with
+    /// [`Vxlan::remove_remote`]. Off by default: the declared remotes are
+    /// then the device's static remotes, and `apply` removes the others.
+    ///
+    /// The kernel cannot say who wrote a static entry (it keeps one state
+    /// per MAC, shared by all of the flood list's destinations), so the
+    /// choice is the config's to make.
+    ///
+    /// ```
+    /// use bridgekit::{Remote, VxlanConfig};
+    /// // zebra manages this device's EVPN flood list; bridgekit adds one more.
+    /// let cfg = VxlanConfig::new("vx100", 100)?
+    ///     .remote(Remote::flood("192.0.2.9".parse()?))
+    ///     .shared_remotes(true);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shared_remotes(mut self, shared: bool) -> Self {
+        self.shared_remotes = shared;
         self
     }
 
@@ -427,6 +503,8 @@ pub struct Vxlan {
     /// `None` in external mode.
     pub(crate) vni: Option<Vni>,
     pub(crate) local: Option<IpAddr>,
+    /// The rest of the device's settings, as read when the handle was made.
+    pub(crate) params: VxlanParams,
 }
 
 impl Vxlan {
@@ -544,6 +622,50 @@ impl Vxlan {
     #[must_use]
     pub fn local(&self) -> Option<IpAddr> {
         self.local
+    }
+
+    /// The destination UDP port (`dstport`), as read when this handle was
+    /// made.
+    ///
+    /// ```no_run
+    /// # fn f(vx: bridgekit::Vxlan) { assert_eq!(vx.port(), bridgekit::VXLAN_PORT); }
+    /// ```
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.params.port
+    }
+
+    /// Whether the device learns remote MACs from received frames
+    /// (`learning`), as read when this handle was made.
+    ///
+    /// ```no_run
+    /// # fn f(vx: bridgekit::Vxlan) { println!("learning {}", vx.learning()); }
+    /// ```
+    #[must_use]
+    pub fn learning(&self) -> bool {
+        self.params.learning
+    }
+
+    /// The underlay device's ifindex (`dev`), if the device has one, as
+    /// read when this handle was made.
+    ///
+    /// ```no_run
+    /// # fn f(vx: bridgekit::Vxlan) { println!("underlay {:?}", vx.underlay_index()); }
+    /// ```
+    #[must_use]
+    pub fn underlay_index(&self) -> Option<u32> {
+        self.params.underlay
+    }
+
+    /// The outer TTL (`ttl`), `None` for the kernel's default (`ttl auto`),
+    /// as read when this handle was made.
+    ///
+    /// ```no_run
+    /// # fn f(vx: bridgekit::Vxlan) { println!("TTL {:?}", vx.ttl()); }
+    /// ```
+    #[must_use]
+    pub fn ttl(&self) -> Option<u8> {
+        self.params.ttl.filter(|t| *t != 0)
     }
 
     /// The device's MTU, read from the kernel.
@@ -664,7 +786,95 @@ pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxl
         index: link.index,
         vni,
         local: params.local,
+        params,
     })
+}
+
+/// Everything about the VXLAN ports of a bridge config that one read of the
+/// kernel can find wrong, checked before `create` or `apply` changes
+/// anything: an existing device of another kind or other settings, a
+/// missing underlay, a local address the underlay lacks, and an MTU that
+/// cannot carry the bridge's. A refusal then leaves no link behind that
+/// came and went.
+pub(crate) async fn preflight_all(
+    nl: &Netlink,
+    op: Op,
+    vxlans: &[VxlanConfig],
+    bridge: &IfName,
+    bridge_mtu: Option<u32>,
+) -> Result<()> {
+    for vx in vxlans {
+        let name = vx.name.as_str();
+        let mtu = match nl.link(op, name, LinkRef::Name(name)).await {
+            Ok(link) => {
+                existing(nl, op, vx, &link).await?;
+                link.mtu
+            }
+            Err(Error::NotFound { .. }) => {
+                vx.validate()?;
+                match underlay(nl, Op::CreateVxlan, vx).await? {
+                    // What the kernel gives a new device: the MTU asked for,
+                    // or its underlay's less the encapsulation, or 1500.
+                    Some((_, under_mtu)) => {
+                        vx.mtu.unwrap_or(under_mtu.saturating_sub(vx.overhead()))
+                    }
+                    None => vx.mtu.unwrap_or(1500),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(want) = bridge_mtu {
+            check_carries(vx.name(), mtu, want, bridge)?;
+        }
+    }
+    Ok(())
+}
+
+/// A VXLAN port of MTU `have` cannot carry the MTU `want` asked of
+/// `bridge`.
+pub(crate) fn check_carries(name: &IfName, have: u32, want: u32, bridge: &IfName) -> Result<()> {
+    if have >= want {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!("VXLAN port {name} (MTU {have})"),
+        format!(
+            "cannot carry the MTU {want} asked of bridge {bridge}: frames above {have} would be \
+             dropped; lower the bridge's MTU, or raise the underlay's (the VXLAN MTU is the \
+             underlay's less 50 bytes over IPv4, 70 over IPv6)"
+        ),
+    ))
+}
+
+/// The underlay `config` names, checked: it exists, carries the MTU asked
+/// of the device, and has the local address. Its ifindex and MTU.
+async fn underlay(nl: &Netlink, op: Op, config: &VxlanConfig) -> Result<Option<(u32, u32)>> {
+    let Some(u) = &config.underlay else {
+        return Ok(None);
+    };
+    let name = config.name.as_str();
+    let under = nl.link(op, u, LinkRef::Name(u)).await?;
+    let max = under.mtu.saturating_sub(config.overhead());
+    if let Some(mtu) = config.mtu.filter(|m| *m > max) {
+        return Err(Error::invalid(
+            format!("MTU {mtu} of VXLAN device {name}"),
+            format!(
+                "does not fit under {u}: its MTU {} less {} bytes of encapsulation allows at most {max}",
+                under.mtu,
+                config.overhead()
+            ),
+        ));
+    }
+    if let Some(local) = config.local {
+        let addrs = nl.addresses(op, u, under.index).await?;
+        if !addrs.iter().any(|a| a.net.addr() == local) {
+            return Err(Error::invalid(
+                format!("local VTEP address {local} of {name}"),
+                format!("is not an address of the underlay {u}"),
+            ));
+        }
+    }
+    Ok(Some((under.index, under.mtu)))
 }
 
 /// Creates the device `config` describes (not its remotes), reads it back,
@@ -676,31 +886,7 @@ pub(crate) async fn make_device(
 ) -> Result<Vxlan> {
     let op = Op::CreateVxlan;
     let name = config.name.as_str();
-    let mut underlay_index = None;
-    if let Some(u) = &config.underlay {
-        let under = nl.link(op, u, LinkRef::Name(u)).await?;
-        let max = under.mtu.saturating_sub(config.overhead());
-        if let Some(mtu) = config.mtu.filter(|m| *m > max) {
-            return Err(Error::invalid(
-                format!("MTU {mtu} of VXLAN device {name}"),
-                format!(
-                    "does not fit under {u}: its MTU {} less {} bytes of encapsulation allows at most {max}",
-                    under.mtu,
-                    config.overhead()
-                ),
-            ));
-        }
-        if let Some(local) = config.local {
-            let addrs = nl.addresses(op, u, under.index).await?;
-            if !addrs.iter().any(|a| a.net.addr() == local) {
-                return Err(Error::invalid(
-                    format!("local VTEP address {local} of {name}"),
-                    format!("is not an address of the underlay {u}"),
-                ));
-            }
-        }
-        underlay_index = Some(under.index);
-    }
+    let underlay_index = underlay(nl, op, config).await?.map(|(index, _)| index);
     let params = VxlanParams {
         vni: vni.map_or(0, Vni::get),
         external: config.external,

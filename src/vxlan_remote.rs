@@ -4,7 +4,7 @@
 //! append 00:00:00:00:00:00 dev VXLAN dst IP` and `bridge fdb add MAC dev
 //! VXLAN dst IP`, each one request, checked before and read back after.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -15,7 +15,7 @@ use crate::complete::run_to_end;
 use crate::error::{Error, Op, Result};
 use crate::mac::{ToMac, validate_unicast};
 use crate::name::IfName;
-use crate::netlink::RemoteSnapshot;
+use crate::netlink::{RemoteOrigin, RemoteSnapshot};
 use crate::vxlan::{Vni, Vxlan};
 
 /// One remote entry of a VXLAN device: a destination VTEP, for the flood
@@ -37,8 +37,92 @@ pub struct Remote {
     vni: Option<Vni>,
     port: Option<u16>,
     src_vni: Option<Vni>,
-    extern_learn: bool,
-    bad_mac: bool,
+    kind: RemoteKind,
+    bad_mac: Option<BadMac>,
+}
+
+/// What kind of entry a remote is, as the kernel keeps it
+/// ([`Remote::kind`]). Only [`Static`](RemoteKind::Static) entries are
+/// remotes in the sense of a config: what [`BridgeConfig::apply`](crate::BridgeConfig::apply)
+/// adds, and (unless the config says the device's remotes are shared,
+/// [`VxlanConfig::shared_remotes`](crate::VxlanConfig::shared_remotes))
+/// removes when undeclared. The other kinds are never removed by `apply`.
+///
+/// ```
+/// use bridgekit::{Remote, RemoteKind};
+/// // An entry built here is what bridgekit writes: a static one.
+/// assert_eq!(Remote::flood("192.0.2.2".parse()?).kind(), RemoteKind::Static);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemoteKind {
+    /// Static (`permanent`: NUD_PERMANENT or NUD_NOARP), written by
+    /// bridgekit, iproute2's `bridge fdb add|append`, or zebra's EVPN
+    /// flood list. The kernel does not keep who wrote one: its state is
+    /// one per MAC, so the flood list's destinations all read as whoever
+    /// appended last.
+    Static,
+    /// Learned by the device from a received frame (learning on): it ages
+    /// out, and the device may learn it again elsewhere. `apply` never
+    /// removes one; a declared remote for its MAC replaces it with a
+    /// static entry (pins it).
+    Learned,
+    /// Installed by a control plane as `extern_learn` (zebra's EVPN
+    /// MACs). `apply` never removes one.
+    ExternLearned,
+}
+
+impl RemoteKind {
+    fn from_origin(o: RemoteOrigin) -> RemoteKind {
+        match o {
+            RemoteOrigin::Static => RemoteKind::Static,
+            RemoteOrigin::Learned => RemoteKind::Learned,
+            RemoteOrigin::ExternLearned => RemoteKind::ExternLearned,
+        }
+    }
+}
+
+/// `static`, `learned`, `extern_learn`: as `bridge fdb` words them.
+impl fmt::Display for RemoteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RemoteKind::Static => "static",
+            RemoteKind::Learned => "learned",
+            RemoteKind::ExternLearned => "extern_learn",
+        })
+    }
+}
+
+/// A MAC given to [`Remote::for_mac`] that cannot be one, kept (with its
+/// text, up to 40 bytes) for the error that the entry's use returns. A
+/// `Remote` is `Copy`, hence the inline buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct BadMac {
+    text: [u8; 40],
+    len: u8,
+    /// It parsed, but is not unicast.
+    parsed: bool,
+}
+
+impl BadMac {
+    fn new(text: &str, parsed: bool) -> BadMac {
+        let mut end = text.len().min(40);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut buf = [0u8; 40];
+        buf[..end].copy_from_slice(&text.as_bytes()[..end]);
+        BadMac {
+            text: buf,
+            len: end as u8,
+            parsed,
+        }
+    }
+
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.text[..usize::from(self.len)]).unwrap_or("?")
+    }
 }
 
 impl Remote {
@@ -57,8 +141,8 @@ impl Remote {
             vni: None,
             port: None,
             src_vni: None,
-            extern_learn: false,
-            bad_mac: false,
+            kind: RemoteKind::Static,
+            bad_mac: None,
         }
     }
 
@@ -72,8 +156,17 @@ impl Remote {
     #[must_use]
     pub fn for_mac(mac: impl ToMac, dst: IpAddr) -> Remote {
         let (mac, bad_mac) = match mac.to_mac() {
-            Ok(m) => (m, validate_unicast(m).is_err()),
-            Err(_) => (MacAddr6::nil(), true),
+            Ok(m) => (
+                m,
+                validate_unicast(m)
+                    .err()
+                    .map(|_| BadMac::new(&crate::mac::lower(m), true)),
+            ),
+            // The parse error names the text given: `MAC address "zz"`.
+            Err(Error::InvalidInput { what, .. }) => {
+                (MacAddr6::nil(), Some(BadMac::new(&what, false)))
+            }
+            Err(e) => (MacAddr6::nil(), Some(BadMac::new(&e.to_string(), false))),
         };
         Remote {
             mac,
@@ -81,7 +174,7 @@ impl Remote {
             vni: None,
             port: None,
             src_vni: None,
-            extern_learn: false,
+            kind: RemoteKind::Static,
             bad_mac,
         }
     }
@@ -192,8 +285,24 @@ impl Remote {
         self.mac.is_nil()
     }
 
+    /// What kind of entry it is, as the device's FDB says: static, learned
+    /// by the device, or a control plane's (`extern_learn`). An entry
+    /// built with [`flood`](Self::flood) or [`for_mac`](Self::for_mac) is
+    /// [`RemoteKind::Static`]: what bridgekit writes.
+    ///
+    /// ```
+    /// let r = bridgekit::Remote::for_mac("52:54:00:12:34:56", "192.0.2.3".parse()?);
+    /// assert_eq!(r.kind(), bridgekit::RemoteKind::Static);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> RemoteKind {
+        self.kind
+    }
+
     /// Whether a control plane installed it (`extern_learn`: zebra's EVPN
-    /// entries); only in what [`Vxlan::remotes`] reads.
+    /// entries); only in what [`Vxlan::remotes`] reads. The same as
+    /// `kind() == RemoteKind::ExternLearned`.
     ///
     /// ```
     /// assert!(!bridgekit::Remote::flood("192.0.2.2".parse()?).is_extern_learned());
@@ -201,7 +310,7 @@ impl Remote {
     /// ```
     #[must_use]
     pub fn is_extern_learned(&self) -> bool {
-        self.extern_learn
+        self.kind == RemoteKind::ExternLearned
     }
 
     /// The same entry: MAC, destination, VNI and port (not who made it).
@@ -228,7 +337,7 @@ impl Remote {
             vni: self.vni.map(Vni::get),
             port: self.port,
             src_vni: self.src_vni.map(Vni::get),
-            extern_learn: false,
+            origin: RemoteOrigin::Static,
         }
     }
 
@@ -239,8 +348,8 @@ impl Remote {
             vni: r.vni.and_then(|v| Vni::new(v).ok()),
             port: r.port,
             src_vni: r.src_vni.and_then(|v| Vni::new(v).ok()),
-            extern_learn: r.extern_learn,
-            bad_mac: false,
+            kind: RemoteKind::from_origin(r.origin),
+            bad_mac: None,
         }
     }
 
@@ -264,11 +373,18 @@ impl Remote {
                 "src_vni is for a device in external mode; this one has a VNI of its own",
             ));
         }
-        if self.bad_mac {
-            return Err(Error::invalid(
-                format!("remote MAC of {} -> {}", vx.name, self.dst),
-                "must be a unicast MAC (use Remote::flood for the flood list)",
-            ));
+        if let Some(bad) = &self.bad_mac {
+            return Err(if bad.parsed {
+                Error::invalid(
+                    format!("remote MAC {} of {} (-> {})", bad.text(), vx.name, self.dst),
+                    "must be a unicast MAC (use Remote::flood for the flood list)",
+                )
+            } else {
+                Error::invalid(
+                    format!("remote {} of {} (-> {})", bad.text(), vx.name, self.dst),
+                    "expected six hex bytes separated by ':' (52:54:00:12:34:56)",
+                )
+            });
         }
         if self.dst.is_unspecified() || self.dst.is_loopback() {
             return Err(Error::invalid(
@@ -370,26 +486,38 @@ impl Vxlan {
     pub(crate) async fn add_all(&self, remotes: Vec<Remote>) -> Result<()> {
         let op = Op::AddRemote;
         let have = self.remotes_as(op).await?;
-        let taken: HashMap<Slot, &Remote> = have.iter().map(|o| (o.slot(), o)).collect();
+        let mut pin = Vec::with_capacity(remotes.len());
         for r in &remotes {
-            if let Some(old) = taken.get(&r.slot()) {
-                let reason = if old.same(r) {
-                    "is already there".to_string()
-                } else {
-                    format!("conflicts with {old}, already there (a MAC has one VTEP)")
-                };
-                return Err(Error::invalid(
-                    format!("remote {r} on {}", self.name),
-                    reason,
-                ));
+            match meets(r, &have) {
+                Meets::Nothing => pin.push(false),
+                Meets::Learned => pin.push(true),
+                Meets::Present(old) => {
+                    let reason = match old.kind {
+                        RemoteKind::Static => "is already there".to_string(),
+                        kind => format!("is already there, as an {kind} entry"),
+                    };
+                    return Err(Error::invalid(
+                        format!("remote {r} on {}", self.name),
+                        reason,
+                    ));
+                }
+                Meets::Conflict(old) => {
+                    return Err(Error::invalid(
+                        format!("remote {r} on {}", self.name),
+                        format!(
+                            "conflicts with {old} ({}), already there (a MAC has one VTEP)",
+                            old.kind
+                        ),
+                    ));
+                }
             }
         }
         let mut added: Vec<Remote> = Vec::with_capacity(remotes.len());
         let mut result = Ok(());
-        for r in &remotes {
+        for (r, replace) in remotes.iter().zip(pin) {
             match self
                 .nl
-                .remote_add(op, self.name.as_str(), self.index, &r.to_kernel())
+                .remote_add(op, self.name.as_str(), self.index, &r.to_kernel(), replace)
                 .await
             {
                 Ok(()) => added.push(*r),
@@ -426,11 +554,12 @@ impl Vxlan {
         }
     }
 
-    /// Removes one remote (for the flood list, that destination only).
+    /// Removes one remote (for the flood list, that destination only),
+    /// whoever made it: asked by name, it goes.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a bad entry; [`Error::NotFound`] if the
-    /// device has no such remote (nothing sent);
+    /// [`Error::InvalidInput`] for a bad entry; [`Error::NoSuchEntry`] if
+    /// the device has no such remote (nothing sent);
     /// [`Error::NotApplied`] if it is still there after.
     ///
     /// ```no_run
@@ -444,9 +573,10 @@ impl Vxlan {
         let op = Op::RemoveRemote;
         let have = self.remotes_as(op).await?;
         if !have.iter().any(|r| r.same(&remote)) {
-            return Err(Error::NotFound {
+            return Err(Error::NoSuchEntry {
                 op,
-                iface: format!("{} (remote {remote})", self.name),
+                iface: self.name.to_string(),
+                entry: format!("remote {remote}"),
                 errno: None,
             });
         }
@@ -456,10 +586,9 @@ impl Vxlan {
         self.check_remotes(op, &[], &[remote]).await
     }
 
-    /// The device's remotes: the flood list and the per-MAC entries, with
-    /// those a control plane installed marked
-    /// ([`Remote::is_extern_learned`]). Entries the device learned from
-    /// received frames are included too.
+    /// The device's remotes: the flood list and the per-MAC entries, each
+    /// with who made it ([`Remote::kind`]): bridgekit, another tool, the
+    /// device's learning from received frames, or a control plane.
     ///
     /// # Errors
     /// Kernel errors.
@@ -481,23 +610,30 @@ impl Vxlan {
         self.check_remotes(op, remotes, &[]).await
     }
 
-    /// Reads the remotes back once: each of `present` must be there, none
-    /// of `absent`.
+    /// Reads the remotes back once: each of `present` must be there as a
+    /// static entry, none of `absent` there as a static or extern_learn
+    /// one (a learned one may come back with the next frame, and is no
+    /// remote of anyone's).
     pub(crate) async fn check_remotes(
         &self,
         op: Op,
         present: &[Remote],
         absent: &[Remote],
     ) -> Result<()> {
-        let now: HashSet<_> = self.remotes_as(op).await?.iter().map(Remote::key).collect();
+        let read = self.remotes_as(op).await?;
+        let now: HashSet<_> = read
+            .iter()
+            .filter(|r| r.kind != RemoteKind::Learned)
+            .map(|r| (r.key(), r.kind == RemoteKind::Static))
+            .collect();
         let wrong = present
             .iter()
-            .find(|r| !now.contains(&r.key()))
+            .find(|r| !now.contains(&(r.key(), true)))
             .map(|r| (r, "present", "absent"))
             .or_else(|| {
                 absent
                     .iter()
-                    .find(|r| now.contains(&r.key()))
+                    .find(|r| now.contains(&(r.key(), true)) || now.contains(&(r.key(), false)))
                     .map(|r| (r, "absent", "present"))
             });
         match wrong {
@@ -520,6 +656,36 @@ impl Vxlan {
             .into_iter()
             .map(Remote::from_kernel)
             .collect())
+    }
+}
+
+/// What a remote to add meets on a device.
+pub(crate) enum Meets {
+    /// Nothing in its place: add it.
+    Nothing,
+    /// The device learned its MAC: add it in place of the learned entry.
+    Learned,
+    /// The same entry, static (bridgekit's or another's) or extern_learn.
+    Present(Remote),
+    /// Another static or extern_learn entry in its place (another VTEP for
+    /// its MAC).
+    Conflict(Remote),
+}
+
+/// What `want` meets among `have`, the device's entries.
+pub(crate) fn meets(want: &Remote, have: &[Remote]) -> Meets {
+    let mut learned = false;
+    for h in have.iter().filter(|h| h.slot() == want.slot()) {
+        match h.kind {
+            RemoteKind::Learned => learned = true,
+            _ if h.same(want) => return Meets::Present(*h),
+            _ => return Meets::Conflict(*h),
+        }
+    }
+    if learned {
+        Meets::Learned
+    } else {
+        Meets::Nothing
     }
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use bridgekit::{BridgeConfig, Change, Error, PortConfig};
+use bridgekit::{BridgeConfig, Change, Error, IfName, Op, PortConfig, PortRef};
 use common::*;
 use futures::StreamExt;
 
@@ -26,7 +26,11 @@ fn applying_twice_changes_nothing_the_second_time() {
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0peer", "up"]);
         let first = desired().apply(&nl).await?;
-        assert_eq!(first.changes, [Change::Created]);
+        // Created, and what the create did beyond the bridge: the port.
+        assert_eq!(
+            first.changes,
+            [Change::Created, Change::PortAttached(IfName::new("p0")?)]
+        );
         let link = ip_link("br0").unwrap();
         assert_eq!(link["address"], "52:54:00:00:11:01");
         assert_eq!(link["mtu"], 1450);
@@ -89,7 +93,11 @@ fn create_is_apply_on_nothing() {
             let before = nl.requests_sent();
             let applied = config.apply(&nl).await?;
             let by_apply = nl.requests_sent() - before;
-            assert_eq!(applied.changes, [Change::Created], "{what}");
+            assert_eq!(
+                applied.changes,
+                [Change::Created, Change::PortAttached(IfName::new("p0")?)],
+                "{what}"
+            );
             assert_eq!(
                 by_apply,
                 by_create + 1,
@@ -237,6 +245,81 @@ fn stp_goes_off_before_a_delay_only_valid_without_it() {
         let data = ip_link("br0").unwrap()["linkinfo"]["info_data"].clone();
         assert_eq!(data["stp_state"], 0);
         assert_eq!(data["forward_delay"], 0);
+        Ok(())
+    });
+}
+
+/// Issue #27, item 3: one port declared twice (by name, or by name and by
+/// ifindex) is refused, before anything changes; every apply would
+/// otherwise flap it between the two configs.
+#[test]
+fn a_port_declared_twice_is_refused() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        let twice = BridgeConfig::new("br0")?
+            .port("p0", PortConfig::new().learning(false))
+            .port("p0", PortConfig::new().learning(true));
+        let err = twice.apply(&nl).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert!(err.to_string().contains("p0"), "{err}");
+        assert!(ip_link("br0").is_none(), "nothing is made");
+        let index = ip_link("p0").unwrap()["ifindex"].as_u64().unwrap() as u32;
+        let by_index = BridgeConfig::new("br0")?
+            .port("p0", PortConfig::new().learning(false))
+            .port(PortRef::Index(index), PortConfig::new().learning(true));
+        let err = by_index.apply(&nl).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+        assert!(ip_link("br0").is_none(), "nothing is made: {err}");
+        Ok(())
+    });
+}
+
+/// Issue #27, items 4 and 5: a missing port, or a name that is not a
+/// bridge, is refused with words that name what they should, and a
+/// refused create leaves no link that came and went.
+#[test]
+fn refusals_say_what_and_where_and_make_nothing_first() {
+    netns_test(|nl| async move {
+        // A missing port: refused before the bridge exists, naming both.
+        let err = BridgeConfig::new("br0")?
+            .port("nope0", PortConfig::new())
+            .apply(&nl)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("nope0") && text.contains("br0"), "{text}");
+        assert!(ip_link("br0").is_none(), "a refused apply made br0");
+        // attach_port of a missing port names the bridge too.
+        let br = BridgeConfig::new("br0")?.apply(&nl).await?.bridge;
+        let err = br
+            .attach_port("nope0", PortConfig::new())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("nope0") && text.contains("br0"), "{text}");
+        // apply on a veth says apply, not "open bridge".
+        veth("v0", "v0peer");
+        let err = BridgeConfig::new("v0")?.apply(&nl).await.unwrap_err();
+        assert!(
+            matches!(err, Error::NotABridge { op: Op::Apply, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with("apply configuration to v0"),
+            "{err}"
+        );
+        // An address added twice: the interface is the interface, the
+        // address is what exists.
+        br.add_address("10.99.0.1/24").await?;
+        let err = br.add_address("10.99.0.1/24").await.unwrap_err();
+        match &err {
+            Error::AlreadyExists { iface, entry, .. } => {
+                assert_eq!(iface, "br0");
+                assert_eq!(entry.as_deref(), Some("address 10.99.0.1/24"));
+            }
+            other => panic!("{other}"),
+        }
         Ok(())
     });
 }

@@ -357,7 +357,10 @@ fn missing_and_wrong_kind_interfaces() {
             .attach_port("nope0", PortConfig::new())
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "attach port nope0: no such interface");
+        assert_eq!(
+            err.to_string(),
+            "attach port nope0 (a port of bridge br0): no such interface"
+        );
         let err = br.attach_port("br0", PortConfig::new()).await.unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -19,6 +19,8 @@ use common::*;
 enum Tried {
     Works,
     Unsupported(String),
+    /// Not tried here: a rootless run (said by `skip_rootless`).
+    Skipped,
 }
 
 /// Judges a call that should have changed what `check` reads through
@@ -31,6 +33,9 @@ fn judge(name: &str, result: Result<(), Error>, check: impl FnOnce() -> bool) ->
             Tried::Works
         }
         Err(e @ Error::Unsupported { .. }) => Tried::Unsupported(e.to_string()),
+        Err(e @ Error::PermissionDenied { .. }) if skip_rootless(&format!("{name} ({e})")) => {
+            Tried::Skipped
+        }
         Err(e) => panic!("{name}: neither done nor Unsupported: {e}"),
     }
 }
@@ -70,6 +75,7 @@ fn expect(name: &str, tried: Tried) {
                 report(name, &format!("no (needs {since})"));
             }
         }
+        Tried::Skipped => {}
     }
 }
 

@@ -46,6 +46,12 @@ async fn create_or_skip(nl: &bridgekit::Netlink, config: MacvtapNicConfig) -> Op
             lacks("the macvtap link kind (CONFIG_MACVTAP)");
             None
         }
+        Err(e @ Error::PermissionDenied { .. })
+            if skip_rootless(&format!("a macvtap NIC's queue device ({e})")) =>
+        {
+            assert_eq!(ip_link_names(), before, "a refused create left a link");
+            None
+        }
         Err(e) => panic!("create: {e}"),
     }
 }

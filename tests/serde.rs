@@ -211,6 +211,17 @@ const BAD_BRIDGES: &[(&str, &str, &str)] = &[
         "config",
         "2..=30 s",
     ),
+    // Issue #27, item 5: an absurd timer is refused at its field.
+    (
+        r#"{"name": "br0", "forward_delay_ms": 18446744073709551}"#,
+        "`forward_delay_ms`",
+        "at most u32 centiseconds",
+    ),
+    (
+        r#"{"name": "br0", "ageing_time_ms": 99999999999999}"#,
+        "`ageing_time_ms`",
+        "at most u32 centiseconds",
+    ),
     (
         r#"{"name": "br0", "disable_ipv6": true, "addresses": ["fd00::1/64"]}"#,
         "config",
@@ -263,9 +274,10 @@ fn bad_vm_nic_and_port_documents() {
             "`guest_mac`",
             "multicast",
         ),
+        // Issue #27, item 5: at its field, not at the document's root.
         (
             r#"{"guest_mac": "52:54:00:00:00:01", "queues": 0}"#,
-            "config",
+            "`queues`",
             "queue count 0",
         ),
         (

@@ -9,7 +9,8 @@ mod common;
 use std::net::IpAddr;
 
 use bridgekit::{
-    Bridge, BridgeConfig, Error, Netlink, PortConfig, Remote, Vni, Vxlan, VxlanConfig,
+    Bridge, BridgeConfig, Change, Error, IfName, Netlink, PortConfig, Remote, RemoteKind, Vni,
+    Vxlan, VxlanConfig,
 };
 use common::*;
 use futures::StreamExt;
@@ -180,6 +181,22 @@ fn bad_vxlan_input_is_refused_with_nothing_changed() {
             assert!(matches!(e, Error::InvalidInput { .. }), "{what}: {e}");
         }
         assert_eq!(nl.requests_sent(), sent, "nothing sent for bad entries");
+        // Issue #27, item 5: a MAC that does not parse is named as given,
+        // and not called "not unicast".
+        let e = vx
+            .add_remote(Remote::for_mac("52:54:zz:00:78:01", ip("10.78.0.4")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid remote MAC address \"52:54:zz:00:78:01\" of vx0 (-> 10.78.0.4): expected \
+             six hex bytes separated by ':' (52:54:00:12:34:56)"
+        );
+        let e = vx
+            .add_remote(Remote::for_mac("01:00:5e:00:00:01", ip("10.78.0.4")))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("01:00:5e:00:00:01"), "{e}");
         let e = vx
             .add_remote(Remote::flood(ip("10.78.0.2")))
             .await
@@ -250,9 +267,15 @@ fn remotes_are_added_listed_and_removed_one_request_each() {
             .remove_remote(Remote::flood(ip("10.79.0.3")))
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::NotFound { .. }), "{e}");
+        // Issue #27, item 5: the device exists; the entry does not.
+        assert!(matches!(e, Error::NoSuchEntry { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "remove remote VTEP from vx0: remote 00:00:00:00:00:00 -> 10.79.0.3 not present"
+        );
 
-        // Remotes added by another process are listed too.
+        // Remotes added by another process are listed too, as static
+        // entries.
         sh(&[
             "bridge",
             "fdb",
@@ -263,11 +286,12 @@ fn remotes_are_added_listed_and_removed_one_request_each() {
             "dst",
             "10.79.0.9",
         ]);
-        assert!(
-            vx.remotes()
-                .await?
-                .contains(&Remote::flood(ip("10.79.0.9")))
-        );
+        let listed = vx.remotes().await?;
+        let theirs = listed
+            .iter()
+            .find(|r| r.to_string() == Remote::flood(ip("10.79.0.9")).to_string())
+            .unwrap_or_else(|| panic!("not listed: {listed:?}"));
+        assert_eq!(theirs.kind(), RemoteKind::Static);
         Ok(())
     });
 }
@@ -450,7 +474,7 @@ fn apply_converges_vxlan_ports_and_their_remotes() {
             }
             other => other?,
         };
-        assert_eq!(first.changes, [bridgekit::Change::Created]);
+        assert_eq!(first.changes[0], bridgekit::Change::Created);
         let link = ip_link("vx0").unwrap();
         assert_eq!(link["master"], "br0");
         assert_eq!(link["linkinfo"]["info_data"]["id"], 600);
@@ -596,9 +620,11 @@ fn remote_changes_show_up_in_the_event_stream() {
         match next_remote(&mut events).await {
             bridgekit::BridgeEvent::RemoteAdded { remote, .. } => {
                 assert_eq!(
-                    remote,
-                    Remote::for_mac("52:54:00:00:86:09", ip("10.86.0.3"))
+                    remote.to_string(),
+                    Remote::for_mac("52:54:00:00:86:09", ip("10.86.0.3")).to_string()
                 );
+                // iproute2 wrote it: a static entry.
+                assert_eq!(remote.kind(), RemoteKind::Static);
             }
             other => panic!("expected RemoteAdded, got {other}"),
         }
@@ -1069,6 +1095,228 @@ fn an_external_device_and_its_per_segment_remotes() {
                 .contains("src_vni is for a device in external mode"),
             "{e}"
         );
+        Ok(())
+    });
+}
+
+/// Starts `bridge monitor fdb` and `ip monitor link` in this namespace;
+/// `quiet` stops them and returns what they saw.
+struct Monitors(Vec<std::process::Child>);
+
+impl Monitors {
+    fn start() -> Monitors {
+        let spawn = |args: &[&str]| {
+            std::process::Command::new(args[0])
+                .args(&args[1..])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let m = Monitors(vec![
+            spawn(&["bridge", "monitor", "fdb"]),
+            spawn(&["ip", "monitor", "link"]),
+        ]);
+        // Let both subscribe before anything happens.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        m
+    }
+
+    /// What the monitors printed, after a moment for late notifications.
+    fn seen(mut self) -> String {
+        use std::io::Read;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut out = String::new();
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+            if let Some(mut o) = c.stdout.take() {
+                let _ = o.read_to_string(&mut out);
+            }
+        }
+        out
+    }
+}
+
+/// Issue #27, items 1, 6 and 7: after real traffic the device holds
+/// learned entries (learning on, the default). Applying the same config
+/// again changes nothing — no `RemoteRemoved`, nothing in `bridge monitor
+/// fdb` or `ip monitor link` — the learned entries stay, and `remotes()`
+/// says which entries are learned. A declared remote for a learned MAC
+/// pins it as a static entry. The first apply reports what it made.
+#[test]
+fn re_apply_after_traffic_leaves_learned_entries_alone() {
+    netns_test(|nl| async move {
+        let peer = PeerNetns::new();
+        veth("u0", "u1");
+        sh(&["ip", "link", "set", "u1", "netns", &peer.tid()]);
+        sh(&["ip", "addr", "add", "10.86.0.1/24", "dev", "u0"]);
+        sh(&["ip", "link", "set", "u0", "up"]);
+        peer.sh(&["ip", "addr", "add", "10.86.0.2/24", "dev", "u1"]);
+        peer.sh(&["ip", "link", "set", "u1", "up"]);
+        peer.sh(&["ip", "link", "set", "lo", "up"]);
+        let nl_b = Netlink::connect_in_netns(peer.path())?;
+        let desired = |me: &str, other: &str, underlay: &str, mac: &str, addr: &str| {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac(mac)
+                .address(addr)
+                .vxlan_port(
+                    // Learning stays on: the kernel's default, and the point.
+                    VxlanConfig::new("vx0", Vni::new(860).unwrap())
+                        .unwrap()
+                        .local(ip(me))
+                        .underlay(underlay)
+                        .remote(Remote::flood(ip(other))),
+                    PortConfig::new().up(),
+                )
+        };
+        let a = desired(
+            "10.86.0.1",
+            "10.86.0.2",
+            "u0",
+            "52:54:00:00:86:01",
+            "10.87.0.1/24",
+        );
+        let b = desired(
+            "10.86.0.2",
+            "10.86.0.1",
+            "u1",
+            "52:54:00:00:86:02",
+            "10.87.0.2/24",
+        );
+        let first = match a.apply(&nl).await {
+            Err(Error::Unsupported { detail, .. }) => {
+                lacks(&format!("VXLAN ({detail})"));
+                return Ok(());
+            }
+            other => other?,
+        };
+        // Item 7: the first apply says what it made beyond the bridge.
+        let vx0 = IfName::new("vx0")?;
+        assert_eq!(
+            first.changes,
+            [
+                Change::Created,
+                Change::VxlanCreated(vx0.clone()),
+                Change::RemoteAdded {
+                    vxlan: vx0.clone(),
+                    remote: Remote::flood(ip("10.86.0.2")),
+                },
+                Change::PortAttached(vx0.clone()),
+            ]
+        );
+        b.apply(&nl_b).await?;
+        assert!(ping(&peer, "10.87.0.1"), "IPv4 across the tunnel");
+        // The device learned the peer bridge's MAC behind its VTEP.
+        let learned = fdb("vx0")
+            .into_iter()
+            .find(|e| e["mac"] == "52:54:00:00:86:02" && e.get("dst").is_some())
+            .unwrap_or_else(|| panic!("no learned entry: {:?}", fdb("vx0")));
+        assert_eq!(learned["dst"], "10.86.0.2");
+        assert!(
+            learned.get("state").is_none_or(|s| s != "permanent"),
+            "{learned}"
+        );
+        // Item 6: remotes() says which entry is which.
+        let vx = Vxlan::open(&nl, "vx0").await?;
+        let kinds: Vec<(String, RemoteKind)> = vx
+            .remotes()
+            .await?
+            .iter()
+            .map(|r| (r.to_string(), r.kind()))
+            .collect();
+        assert!(
+            kinds.contains(&("52:54:00:00:86:02 -> 10.86.0.2".into(), RemoteKind::Learned)),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&("00:00:00:00:00:00 -> 10.86.0.2".into(), RemoteKind::Static)),
+            "{kinds:?}"
+        );
+        // Item 6: the handle reads back what iproute2 shows.
+        let shown = ip_link("vx0").unwrap();
+        assert_eq!(
+            vx.learning(),
+            shown["linkinfo"]["info_data"]["learning"] == true
+        );
+        assert_eq!(
+            u64::from(vx.port()),
+            shown["linkinfo"]["info_data"]["port"].as_u64().unwrap()
+        );
+        assert_eq!(
+            vx.underlay_index().map(u64::from),
+            shown["linkinfo"]["info_data"]["link"]
+                .as_str()
+                .and_then(|l| ip_link(l)?["ifindex"].as_u64())
+        );
+        assert_eq!(vx.ttl(), None, "ttl auto: {shown}");
+
+        // Item 1: the same config again changes nothing, and nobody sees a
+        // thing happen.
+        let before = fdb("vx0");
+        let watch = Monitors::start();
+        let again = a.apply(&nl).await?;
+        let seen = watch.seen();
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        assert!(seen.trim().is_empty(), "the re-apply was seen:\n{seen}");
+        assert_eq!(fdb("vx0"), before, "the re-apply changed the FDB");
+
+        // Item 1, imperatively: a static remote for the learned MAC pins it.
+        vx.add_remote(Remote::for_mac("52:54:00:00:86:02", ip("10.86.0.2")))
+            .await?;
+        let pinned = fdb("vx0")
+            .into_iter()
+            .find(|e| e["mac"] == "52:54:00:00:86:02" && e.get("dst").is_some())
+            .unwrap();
+        assert_eq!(pinned["state"], "permanent", "{pinned}");
+        assert!(
+            vx.remotes()
+                .await?
+                .iter()
+                .any(
+                    |r| r.mac().to_string().to_lowercase() == "52:54:00:00:86:02"
+                        && r.kind() == RemoteKind::Static
+                )
+        );
+        Ok(())
+    });
+}
+
+/// Issue #27, item 4: a bridge MTU a new VXLAN port could not carry, and
+/// a VXLAN port named like an existing veth, are refused before any link
+/// is made: `ip monitor link` sees nothing come and go.
+#[test]
+fn vxlan_refusals_come_before_any_link_is_made() {
+    netns_test(|nl| async move {
+        underlay("10.88.1.1/24");
+        veth("vxv", "vxvpeer");
+        let vx = |name: &str| {
+            VxlanConfig::new(name, 881)
+                .unwrap()
+                .local(ip("10.88.1.1"))
+                .underlay("u0")
+        };
+        let cases = [
+            // u0 has MTU 1500: a VXLAN device on it gets 1450.
+            BridgeConfig::new("br0")?
+                .mtu(1500)
+                .vxlan_port(vx("vx0"), PortConfig::new()),
+            // vxv is a veth.
+            BridgeConfig::new("br0")?.vxlan_port(vx("vxv"), PortConfig::new()),
+        ];
+        for config in cases {
+            let links = ip_link_names();
+            let watch = Monitors::start();
+            let err = config.apply(&nl).await.unwrap_err();
+            let seen = watch.seen();
+            assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+            assert!(
+                seen.trim().is_empty(),
+                "{err}: links came and went:\n{seen}"
+            );
+            assert_eq!(ip_link_names(), links);
+        }
         Ok(())
     });
 }

@@ -46,6 +46,7 @@ impl Netlink {
                 op,
                 iface: iface.to_string(),
                 errno: None,
+                bridge: None,
             }),
         }
     }

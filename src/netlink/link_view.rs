@@ -657,6 +657,7 @@ impl Netlink {
             op,
             iface: label().into_owned(),
             errno: None,
+            bridge: None,
         })
     }
 

@@ -46,7 +46,7 @@ pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
     Subscription,
 };
-pub(crate) use vxlan::{RemoteSnapshot, VxlanParams};
+pub(crate) use vxlan::{RemoteOrigin, RemoteSnapshot, VxlanParams};
 
 /// A netlink connection to one network namespace: the context every
 /// bridgekit call takes.

@@ -12,8 +12,8 @@ use netlink_packet_route::neighbour::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::{LinkMessageBuilder, LinkVxlan};
 
@@ -72,9 +72,39 @@ pub(crate) struct RemoteSnapshot {
     pub port: Option<u16>,
     /// The segment the entry serves on an external device (NDA_SRC_VNI).
     pub src_vni: Option<u32>,
-    /// NTF_EXT_LEARNED: a control plane (zebra) installed it.
-    pub extern_learn: bool,
+    /// Who made it, from the entry's flags and NUD state.
+    pub origin: RemoteOrigin,
 }
+
+/// How a remote entry came to be, as the kernel keeps it: NTF_EXT_LEARNED
+/// marks a control plane's; a state with NUD_PERMANENT or NUD_NOARP, one
+/// written as static; any other, one the device learned from a frame (it
+/// ages out). Who wrote a static entry the kernel does not keep: the
+/// state is one per MAC, so the flood list's destinations share the state
+/// of whoever appended last (measured: zebra's NUD_PERMANENT | NUD_NOARP
+/// flood entry reads NUD_PERMANENT after bridgekit appends another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RemoteOrigin {
+    Static,
+    Learned,
+    ExternLearned,
+}
+
+impl RemoteOrigin {
+    fn of(state: NeighbourState, flags: NeighbourFlags) -> RemoteOrigin {
+        if flags.contains(NeighbourFlags::ExtLearned) {
+            return RemoteOrigin::ExternLearned;
+        }
+        if u16::from(state) & (NUD_PERMANENT | NUD_NOARP) != 0 {
+            RemoteOrigin::Static
+        } else {
+            RemoteOrigin::Learned
+        }
+    }
+}
+
+const NUD_NOARP: u16 = 0x40;
+const NUD_PERMANENT: u16 = 0x80;
 
 impl RemoteSnapshot {
     /// A VXLAN device's own entry with a destination, from a notification
@@ -141,19 +171,28 @@ impl Netlink {
     /// NLM_F_APPEND (a flood list holds several destinations for the one
     /// all-zero MAC: each is appended), so the request is built here:
     /// NLM_F_CREATE with NLM_F_APPEND for the flood list, NLM_F_EXCL for a
-    /// MAC's entry (one destination each).
+    /// MAC's entry (one destination each), or NLM_F_REPLACE with `replace`:
+    /// a MAC the device learned is pinned (the kernel turns the learned
+    /// entry into this static one, destination and all).
     pub(crate) async fn remote_add(
         &self,
         op: Op,
         iface: &str,
         index: u32,
         remote: &RemoteSnapshot,
+        replace: bool,
     ) -> Result<()> {
         let msg = remote_message(index, remote);
         let append = remote.mac == MacAddr6::nil();
         self.call(op, iface, |mut h| async move {
             let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(msg));
-            let how = if append { NLM_F_APPEND } else { NLM_F_EXCL };
+            let how = if append {
+                NLM_F_APPEND
+            } else if replace {
+                NLM_F_REPLACE
+            } else {
+                NLM_F_EXCL
+            };
             req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | how;
             let mut response = h.request(req)?;
             while let Some(m) = response.next().await {
@@ -270,6 +309,6 @@ fn parse_remote(m: &NeighbourMessage) -> Option<RemoteSnapshot> {
         vni,
         port,
         src_vni,
-        extern_learn: m.header.flags.contains(NeighbourFlags::ExtLearned),
+        origin: RemoteOrigin::of(m.header.state, m.header.flags),
     })
 }

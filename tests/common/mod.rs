@@ -28,6 +28,7 @@ fn enter_user_namespace_when_not_root() {
     if uid == 0 {
         return;
     }
+    ROOTLESS.store(true, std::sync::atomic::Ordering::Relaxed);
     if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
         eprintln!(
             "bridgekit tests: not root and cannot enter a user namespace ({}); \
@@ -39,6 +40,27 @@ fn enter_user_namespace_when_not_root() {
     let _ = std::fs::write("/proc/self/setgroups", "deny");
     let _ = std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"));
     let _ = std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"));
+}
+
+static ROOTLESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this run started as a normal user (and so runs as root of a
+/// user namespace of its own): device nodes and other users' files are
+/// out of reach then.
+pub fn rootless() -> bool {
+    ROOTLESS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A test that cannot run without the host's root: skips visibly in a
+/// rootless run and says why (returns true), or returns false.
+pub fn skip_rootless(what: &str) -> bool {
+    if !rootless() {
+        return false;
+    }
+    skip(&format!(
+        "{what} needs the host's root (a rootless run is root only of a user namespace of its own)"
+    ));
+    true
 }
 
 /// iproute2's `bridge` (and on some systems `ip`) lives in `/usr/sbin`,
