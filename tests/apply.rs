@@ -323,3 +323,63 @@ fn refusals_say_what_and_where_and_make_nothing_first() {
         Ok(())
     });
 }
+
+/// Issue #27: after real traffic (the bridge has learned its peers' MACs
+/// on its ports), applying the same config again over every kind of port
+/// bridgekit manages — a plain veth port, a managed port with its static
+/// FDB entry, a VM NIC's tap — changes nothing: no change reported, and
+/// `bridge monitor fdb` and `ip monitor link` see nothing. (VXLAN ports:
+/// tests/vxlan.rs, after traffic across a tunnel.)
+#[test]
+fn re_apply_after_traffic_changes_nothing_on_any_port_kind() {
+    netns_test(|nl| async move {
+        let peer = PeerNetns::new();
+        veth("p0", "p0peer");
+        sh(&["ip", "link", "set", "p0peer", "netns", &peer.tid()]);
+        peer.sh(&["ip", "addr", "add", "10.90.0.2/24", "dev", "p0peer"]);
+        peer.sh(&["ip", "link", "set", "p0peer", "up"]);
+        veth("p1", "p1peer");
+        sh(&["ip", "link", "set", "p1peer", "up"]);
+        let p1peer_mac = ip_link("p1peer").unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut desired = BridgeConfig::new("br0")?
+            .mac("52:54:00:00:90:01")
+            .address("10.90.0.1/24")
+            .port("p0", PortConfig::new().up())
+            .port("p1", PortConfig::managed(p1peer_mac.as_str()).up());
+        let first = desired.apply(&nl).await?;
+        let taps = can_make_taps();
+        let _nic = if taps {
+            let nic = bridgekit::VmNic::create(
+                &first.bridge,
+                bridgekit::VmNicConfig::new("52:54:00:00:90:07").name("tap0"),
+            )
+            .await?;
+            desired = desired.port("tap0", PortConfig::new());
+            Some(nic)
+        } else {
+            None
+        };
+        desired.apply(&nl).await?;
+        first.bridge.wait_dad(Duration::from_secs(30)).await?;
+        wait_forwarding("p0").await;
+        assert!(ping(&peer, "10.90.0.1"), "the peer reaches the bridge");
+        // The bridge learned the peer's MAC on p0: a dynamic entry.
+        let shown: serde_json::Value =
+            serde_json::from_str(&peer.sh(&["ip", "-j", "link", "show", "p0peer"]))?;
+        let peer_mac = shown[0]["address"].as_str().unwrap().to_string();
+        let fdb = || sh(&["bridge", "-j", "fdb", "show", "br", "br0"]);
+        assert!(fdb().contains(&peer_mac), "nothing learned: {}", fdb());
+
+        let before = fdb();
+        let watch = Monitors::start();
+        let again = desired.apply(&nl).await?;
+        let seen = watch.seen();
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        assert!(seen.trim().is_empty(), "the re-apply was seen:\n{seen}");
+        assert_eq!(fdb(), before, "the re-apply changed the FDB");
+        Ok(())
+    });
+}

@@ -1099,45 +1099,6 @@ fn an_external_device_and_its_per_segment_remotes() {
     });
 }
 
-/// Starts `bridge monitor fdb` and `ip monitor link` in this namespace;
-/// `quiet` stops them and returns what they saw.
-struct Monitors(Vec<std::process::Child>);
-
-impl Monitors {
-    fn start() -> Monitors {
-        let spawn = |args: &[&str]| {
-            std::process::Command::new(args[0])
-                .args(&args[1..])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        };
-        let m = Monitors(vec![
-            spawn(&["bridge", "monitor", "fdb"]),
-            spawn(&["ip", "monitor", "link"]),
-        ]);
-        // Let both subscribe before anything happens.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        m
-    }
-
-    /// What the monitors printed, after a moment for late notifications.
-    fn seen(mut self) -> String {
-        use std::io::Read;
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let mut out = String::new();
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-            if let Some(mut o) = c.stdout.take() {
-                let _ = o.read_to_string(&mut out);
-            }
-        }
-        out
-    }
-}
-
 /// Issue #27, items 1, 6 and 7: after real traffic the device holds
 /// learned entries (learning on, the default). Applying the same config
 /// again changes nothing — no `RemoteRemoved`, nothing in `bridge monitor

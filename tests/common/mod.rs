@@ -573,3 +573,43 @@ pub async fn wait_forwarding(port: &str) {
     }
     panic!("{port} did not reach forwarding within 10 s");
 }
+
+/// `bridge monitor fdb` and `ip monitor link`, started in this namespace:
+/// an independent witness that a call changed nothing (`seen` stops them
+/// and returns what they printed).
+pub struct Monitors(Vec<std::process::Child>);
+
+impl Monitors {
+    pub fn start() -> Monitors {
+        let spawn = |args: &[&str]| {
+            std::process::Command::new(args[0])
+                .args(&args[1..])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let m = Monitors(vec![
+            spawn(&["bridge", "monitor", "fdb"]),
+            spawn(&["ip", "monitor", "link"]),
+        ]);
+        // Let both subscribe before anything happens.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        m
+    }
+
+    /// What the monitors printed, after a moment for late notifications.
+    pub fn seen(mut self) -> String {
+        use std::io::Read;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut out = String::new();
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+            if let Some(mut o) = c.stdout.take() {
+                let _ = o.read_to_string(&mut out);
+            }
+        }
+        out
+    }
+}
