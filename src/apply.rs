@@ -232,7 +232,7 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
     match Bridge::open(nl, &name).await {
         Ok(bridge) => {
             vxlan::preflight_all(nl, Op::Apply, &config.vxlans, &config.name, config.mtu).await?;
-            preflight_ports(nl, Op::Apply, &config).await?;
+            preflight_ports(nl, Op::Apply, &config, Some(bridge.index)).await?;
             let mut changes = Vec::new();
             let mut journal = Journal::new();
             bridge
@@ -259,11 +259,18 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
 }
 
 /// The ports of `config` as one read of the kernel finds them, checked
-/// before any change: each exists (but a VXLAN port the config makes),
-/// and no interface is declared twice (once by name, once by ifindex).
-pub(crate) async fn preflight_ports(nl: &Netlink, op: Op, config: &BridgeConfig) -> Result<()> {
+/// before any change: each exists (but a VXLAN port the config makes), is
+/// no bridge, belongs to no other bridge (unless the config allows the
+/// move), and no interface is declared twice (once by name, once by
+/// ifindex). `bridge` is the bridge's ifindex if it exists.
+pub(crate) async fn preflight_ports(
+    nl: &Netlink,
+    op: Op,
+    config: &BridgeConfig,
+    bridge: Option<u32>,
+) -> Result<()> {
     let mut seen: Vec<(u32, &PortRef)> = Vec::with_capacity(config.ports.len());
-    for (port, _) in &config.ports {
+    for (port, cfg) in &config.ports {
         if matches!(port, PortRef::Name(n) if config.vxlans.iter().any(|v| v.name() == n)) {
             continue;
         }
@@ -281,6 +288,25 @@ pub(crate) async fn preflight_ports(nl: &Netlink, op: Op, config: &BridgeConfig)
             }
             Err(e) => return Err(e),
         };
+        if link.kind.as_deref() == Some("bridge") && Some(link.index) != bridge {
+            return Err(Error::invalid(
+                format!("port {}", link.name),
+                "is a bridge; bridges cannot be nested",
+            ));
+        }
+        if let Some(other) = link.master.filter(|m| Some(*m) != bridge) {
+            if !cfg.allow_move {
+                let owner = match nl.link(op, "", LinkRef::Index(other)).await {
+                    Ok(l) => l.name,
+                    Err(_) => format!("#{other}"),
+                };
+                return Err(Error::PortBusy {
+                    op,
+                    port: link.name,
+                    bridge: owner,
+                });
+            }
+        }
         if let Some((_, other)) = seen.iter().find(|(i, _)| *i == link.index) {
             return Err(Error::invalid(
                 format!("port {port} of bridge {}", config.name),

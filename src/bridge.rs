@@ -655,7 +655,7 @@ impl Bridge {
             config.mtu,
         )
         .await?;
-        crate::apply::preflight_ports(nl, Op::CreateBridge, &config).await?;
+        crate::apply::preflight_ports(nl, Op::CreateBridge, &config, None).await?;
         let staged = config.staged();
         let options = BridgeOptions {
             // Staged: STP comes after bring-up, since it turns carrier off.

@@ -290,6 +290,29 @@ fn refusals_say_what_and_where_and_make_nothing_first() {
         let text = err.to_string();
         assert!(text.contains("nope0") && text.contains("br0"), "{text}");
         assert!(ip_link("br0").is_none(), "a refused apply made br0");
+        // A port of another bridge, and a bridge as a port: refused before
+        // the new bridge exists too.
+        veth("pb0", "pb0peer");
+        BridgeConfig::new("brx")?
+            .port("pb0", PortConfig::new())
+            .apply(&nl)
+            .await?;
+        let watch = Monitors::start();
+        let busy = BridgeConfig::new("br1")?
+            .port("pb0", PortConfig::new())
+            .apply(&nl)
+            .await
+            .unwrap_err();
+        let nested = BridgeConfig::new("br1")?
+            .port("brx", PortConfig::new())
+            .apply(&nl)
+            .await
+            .unwrap_err();
+        let seen = watch.seen();
+        assert!(matches!(busy, Error::PortBusy { .. }), "{busy}");
+        assert!(busy.to_string().contains("brx"), "{busy}");
+        assert!(matches!(nested, Error::InvalidInput { .. }), "{nested}");
+        assert!(seen.trim().is_empty(), "links came and went:\n{seen}");
         // attach_port of a missing port names the bridge too.
         let br = BridgeConfig::new("br0")?.apply(&nl).await?.bridge;
         let err = br
