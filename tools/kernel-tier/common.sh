@@ -54,8 +54,8 @@ tier_boot() {
         timeout -k 5 "$limit" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 |
             tr -d '\r' | tee "$log" | grep -v --line-buffered 'BRIDGEKIT-KERNEL-TIER-' || true
         status=$(sed -n 's/.*BRIDGEKIT-KERNEL-TIER-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-        # The guest's uptime when the command started: what the boot cost.
-        TIER_BOOT_UP=$(sed -n 's/.*BRIDGEKIT-KERNEL-TIER-UP=\([0-9.]*\).*/\1/p' "$log" | tail -n 1)
+        # How each test binary ended, for the runner's table.
+        [ -z "${TIER_MARKERS:-}" ] || grep -a -o 'BRIDGEKIT-KERNEL-TIER-BIN .*' "$log" >"$TIER_MARKERS" || true
         if [ -n "$status" ]; then
             rm -f "$log"
             return "$status"
