@@ -274,20 +274,10 @@ pub(crate) async fn preflight_ports(
         if matches!(port, PortRef::Name(n) if config.vxlans.iter().any(|v| v.name() == n)) {
             continue;
         }
-        let link = match nl.link(op, &port.to_string(), port.link_ref()).await {
-            Ok(l) => l,
-            Err(Error::NotFound {
-                op, iface, errno, ..
-            }) => {
-                return Err(Error::NotFound {
-                    op,
-                    iface,
-                    errno,
-                    bridge: Some(config.name.to_string()),
-                });
-            }
-            Err(e) => return Err(e),
-        };
+        let link = nl
+            .link(op, &port.to_string(), port.link_ref())
+            .await
+            .map_err(|e| e.into_port_of(config.name.as_str()))?;
         if link.kind.as_deref() == Some("bridge") && Some(link.index) != bridge {
             return Err(Error::invalid(
                 format!("port {}", link.name),

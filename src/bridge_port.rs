@@ -77,17 +77,7 @@ impl Bridge {
 
     /// A missing interface, named as the port of this bridge it was to be.
     pub(crate) fn as_port(&self, e: Error) -> Error {
-        match e {
-            Error::NotFound {
-                op, iface, errno, ..
-            } => Error::NotFound {
-                op,
-                iface,
-                errno,
-                bridge: Some(self.name.to_string()),
-            },
-            e => e,
-        }
+        e.into_port_of(self.name.as_str())
     }
 
     /// Waits until `port` forwards frames (`bridge link show` says

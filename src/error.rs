@@ -438,6 +438,24 @@ fn not_forwarding_message(
     format!("port {port} of {bridge} did not reach forwarding in time: it is {state}; {why}")
 }
 
+impl Error {
+    /// A missing interface ([`Error::NotFound`]) named as the port of
+    /// `bridge` it was to be; any other error as it is.
+    pub(crate) fn into_port_of(self, bridge: &str) -> Error {
+        match self {
+            Error::NotFound {
+                op, iface, errno, ..
+            } => Error::NotFound {
+                op,
+                iface,
+                errno,
+                bridge: Some(bridge.to_string()),
+            },
+            e => e,
+        }
+    }
+}
+
 fn of_bridge(bridge: &Option<String>) -> String {
     match bridge {
         Some(b) => format!(" (a port of bridge {b})"),
