@@ -23,6 +23,7 @@ fn desired() -> BridgeConfig {
 #[test]
 fn applying_twice_changes_nothing_the_second_time() {
     netns_test(|nl| async move {
+        dad_at_test_speed(None);
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0peer", "up"]);
         let first = desired().apply(&nl).await?;
@@ -356,6 +357,7 @@ fn refusals_say_what_and_where_and_make_nothing_first() {
 #[test]
 fn re_apply_after_traffic_changes_nothing_on_any_port_kind() {
     netns_test(|nl| async move {
+        dad_at_test_speed(None);
         let peer = PeerNetns::new();
         veth("p0", "p0peer");
         sh(&["ip", "link", "set", "p0peer", "netns", &peer.tid()]);

@@ -32,6 +32,7 @@ fn plain_netns_test(body: impl FnOnce() -> TestResult + Send + 'static) {
 #[test]
 fn a_bridge_lifecycle_from_a_plain_thread() {
     plain_netns_test(|| {
+        dad_at_test_speed(None);
         let nl = Netlink::connect()?;
         let br = Bridge::create(
             &nl,

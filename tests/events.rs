@@ -45,6 +45,7 @@ fn port_of(name: &str) -> u32 {
 #[test]
 fn each_step_yields_exactly_its_events() {
     netns_test(|nl| async move {
+        dad_at_test_speed(None);
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:0f:01")).await?;
         br.wait_dad(Duration::from_secs(10)).await?;
         veth("p0", "p0peer");
@@ -81,8 +82,7 @@ fn each_step_yields_exactly_its_events() {
         .await;
 
         // Make DAD quick, then add an address and let DAD finish.
-        std::fs::write("/proc/sys/net/ipv6/conf/br0/dad_transmits", "1")?;
-        std::fs::write("/proc/sys/net/ipv6/neigh/br0/retrans_time_ms", "100")?;
+        dad_at_test_speed(Some("br0"));
         br.add_address("fd00:f::1/64").await?;
         expect(
             &mut events,

@@ -414,14 +414,8 @@ fn differences(want: &Value, got: &Value) -> String {
 /// Times `op`, takes the reference view, then kills it at `POINTS` points
 /// and checks that a restart converges to the reference every time.
 pub async fn harness(nl: &Netlink, op: Op) -> TestResult {
-    // No random wait (up to 1 s) before DAD starts on the links made from
-    // now on in this namespace (conf/default is the namespace's own): 40
-    // restarts each wait for DAD, on an emulated CPU in the tier.
-    sh(&[
-        "sysctl",
-        "-qw",
-        "net.ipv6.conf.default.router_solicitation_delay=0",
-    ]);
+    // 40 restarts each wait for DAD, on an emulated CPU in the tier.
+    super::dad_at_test_speed(None);
     op.prepare(nl).await;
     let took = run_child("kill_child", (KILL_OP, op.name()), None).ok_or("no duration")?;
     let held = op.restart(nl).await;

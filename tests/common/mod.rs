@@ -109,6 +109,43 @@ where
     }
 }
 
+/// DAD at test speed, for the tests whose subject is not DAD itself: they
+/// still wait for real Duplicate Address Detection, but not for the
+/// kernel's defaults, which the emulated CPUs of the kernel tier pay for
+/// on every boot (#28). dad.rs and the DAD rows of kernel_features keep
+/// the defaults.
+///
+/// Only two knobs reach this far:
+/// - `net.ipv6.conf.{default,all}.router_solicitation_delay=0`, per
+///   namespace: DAD starts at once on links made from now on, instead of
+///   after a random wait of up to 1 s.
+/// - `net.ipv6.neigh.<dev>.retrans_time_ms`, per device: the time between
+///   probes (1 s). There is no `conf.*.retrans_time_ms`, and
+///   `neigh.default` is one value for the whole kernel, shown only in the
+///   initial namespace, so a test can lower it only on a link that exists
+///   before its address is added: pass that link as `dev`.
+pub fn dad_at_test_speed(dev: Option<&str>) {
+    for scope in ["default", "all"] {
+        let knob = format!("/proc/sys/net/ipv6/conf/{scope}/router_solicitation_delay");
+        std::fs::write(&knob, "0").unwrap_or_else(|e| panic!("write {knob}: {e}"));
+    }
+    if let Some(dev) = dev {
+        for (knob, value) in [
+            (
+                format!("/proc/sys/net/ipv6/conf/{dev}/router_solicitation_delay"),
+                "0",
+            ),
+            (format!("/proc/sys/net/ipv6/conf/{dev}/dad_transmits"), "1"),
+            (
+                format!("/proc/sys/net/ipv6/neigh/{dev}/retrans_time_ms"),
+                "100",
+            ),
+        ] {
+            std::fs::write(&knob, value).unwrap_or_else(|e| panic!("write {knob}: {e}"));
+        }
+    }
+}
+
 /// Moves the calling thread into a new, empty network namespace, and
 /// brings its loopback up.
 pub fn enter_new_netns() {
