@@ -83,7 +83,7 @@ fn raise_nofile(need: u64) -> BoxResult<()> {
     Ok(())
 }
 
-/// The tap ioctls bridgekit makes (`src/tap.rs`): one `/dev/net/tun` fd
+/// The tap ioctls bridgekit makes (`src/sys/tap.rs`): one `/dev/net/tun` fd
 /// per queue, TUNSETIFF with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
 /// IFF_MULTI_QUEUE (IFF_TUN_EXCL on the first).
 fn raw_tap(name: &str) -> std::io::Result<Vec<OwnedFd>> {

@@ -57,19 +57,19 @@ use futures::StreamExt;
 use ipnet::IpNet;
 use macaddr::MacAddr6;
 
-use crate::address::{AddressStatus, ToAddress};
-use crate::apply::Change;
+use crate::bridge::apply::Change;
+use crate::bridge::events::BridgeEvent;
+use crate::bridge::fdb::FdbEntry;
+use crate::bridge::legacy::LegacyNic;
+use crate::bridge::port::{PortConfig, PortStatus, ToPort};
 use crate::bridge::{BridgeConfig, BridgeStatus};
-use crate::bridge_options::BridgeOption;
 use crate::error::{Error, Op, Result};
-use crate::events::BridgeEvent;
-use crate::fdb::FdbEntry;
-use crate::legacy::LegacyNic;
-use crate::mac::ToMac;
-use crate::name::IfName;
-use crate::port::{PortConfig, PortStatus, ToPort};
-use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
-use crate::vm_nic::VmNicConfig;
+use crate::nic::vm::VmNicConfig;
+use crate::values::address::{AddressStatus, ToAddress};
+use crate::values::bridge_option::BridgeOption;
+use crate::values::mac::ToMac;
+use crate::values::name::IfName;
+use crate::values::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
 
 /// The runtime thread: a current-thread tokio runtime that runs until the
 /// last handle is dropped.
@@ -422,11 +422,11 @@ impl Bridge {
         fn set_forward_delay(&self, delay: Duration) -> ();
         Op::SetBridgeOptions, "br.set_ageing_time(std::time::Duration::from_secs(300))",
         fn set_ageing_time(&self, time: Duration) -> ();
-        Op::SetIpv6Sysctl(crate::sysctl::Ipv6Sysctl::AcceptRa), "br.set_accept_ra(false)",
+        Op::SetIpv6Sysctl(crate::values::sysctl::Ipv6Sysctl::AcceptRa), "br.set_accept_ra(false)",
         fn set_accept_ra(&self, on: bool) -> ();
-        Op::SetIpv6Sysctl(crate::sysctl::Ipv6Sysctl::Autoconf), "br.set_autoconf(false)",
+        Op::SetIpv6Sysctl(crate::values::sysctl::Ipv6Sysctl::Autoconf), "br.set_autoconf(false)",
         fn set_autoconf(&self, on: bool) -> ();
-        Op::SetIpv6Sysctl(crate::sysctl::Ipv6Sysctl::DisableIpv6), "br.set_disable_ipv6(true)",
+        Op::SetIpv6Sysctl(crate::values::sysctl::Ipv6Sysctl::DisableIpv6), "br.set_disable_ipv6(true)",
         fn set_disable_ipv6(&self, on: bool) -> ();
         Op::ReadLink, "br.status()",
         fn status(&self) -> BridgeStatus;
@@ -795,7 +795,7 @@ impl Bridge {
 #[derive(Debug)]
 pub struct BridgeEvents {
     // Dropped before the driver: its socket is the runtime's.
-    events: Option<crate::events::BridgeEvents>,
+    events: Option<crate::bridge::events::BridgeEvents>,
     name: String,
     driver: Arc<Driver>,
 }
@@ -877,7 +877,7 @@ impl Iterator for BridgeEvents {
 /// ```
 #[derive(Debug)]
 pub struct VmNic {
-    inner: crate::vm_nic::VmNic,
+    inner: crate::nic::vm::VmNic,
     driver: Arc<Driver>,
 }
 
@@ -895,7 +895,7 @@ impl VmNic {
     pub fn create(bridge: &Bridge, config: VmNicConfig) -> Result<VmNic> {
         let br = bridge.inner.clone();
         let inner = bridge.run(Op::CreateVmNic, async move {
-            crate::vm_nic::VmNic::create(&br, config).await
+            crate::nic::vm::VmNic::create(&br, config).await
         })?;
         Ok(VmNic {
             inner,
@@ -994,7 +994,7 @@ impl VmNic {
 /// ```
 #[derive(Debug)]
 pub struct VethNic {
-    inner: crate::veth_nic::VethNic,
+    inner: crate::nic::veth::VethNic,
     driver: Arc<Driver>,
 }
 
@@ -1010,10 +1010,10 @@ impl VethNic {
     /// let nic = bridgekit::blocking::VethNic::create(&br, bridgekit::VethNicConfig::new("/run/netns/sb1"))?;
     /// # Ok(()) }
     /// ```
-    pub fn create(bridge: &Bridge, config: crate::veth_nic::VethNicConfig) -> Result<VethNic> {
+    pub fn create(bridge: &Bridge, config: crate::nic::veth::VethNicConfig) -> Result<VethNic> {
         let br = bridge.inner.clone();
         let inner = bridge.run(Op::CreateVethNic, async move {
-            crate::veth_nic::VethNic::create(&br, config).await
+            crate::nic::veth::VethNic::create(&br, config).await
         })?;
         Ok(VethNic {
             inner,
@@ -1075,7 +1075,7 @@ impl VethNic {
 /// ```
 #[derive(Debug)]
 pub struct MacvtapNic {
-    inner: crate::macvtap_nic::MacvtapNic,
+    inner: crate::nic::macvtap::MacvtapNic,
     driver: Arc<Driver>,
 }
 
@@ -1093,11 +1093,11 @@ impl MacvtapNic {
     /// ```
     pub fn create(
         nl: &Netlink,
-        config: crate::macvtap_nic::MacvtapNicConfig,
+        config: crate::nic::macvtap::MacvtapNicConfig,
     ) -> Result<MacvtapNic> {
         let inner_nl = nl.nl.clone();
         let inner = nl.driver.run(Op::CreateMacvtapNic, "macvtap", async move {
-            crate::macvtap_nic::MacvtapNic::create(&inner_nl, config).await
+            crate::nic::macvtap::MacvtapNic::create(&inner_nl, config).await
         })?;
         Ok(MacvtapNic {
             inner,

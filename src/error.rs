@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
-use crate::sysctl::Ipv6Sysctl;
+use crate::values::sysctl::Ipv6Sysctl;
 
 /// What bridgekit was doing when an error happened.
 ///
@@ -288,6 +288,7 @@ pub enum Error {
     #[error("{cause}; undoing it failed too: {}", join_errors(undo))]
     UndoFailed {
         /// The error that made the operation stop.
+        #[source]
         cause: Box<Error>,
         /// The undo steps that failed.
         undo: Vec<Error>,
@@ -350,7 +351,7 @@ pub enum Error {
         /// The port.
         port: String,
         /// Its STP state when the time ran out.
-        state: crate::state::PortState,
+        state: crate::values::link_state::PortState,
         /// Whether the port was up with carrier.
         port_up: bool,
         /// Whether the bridge was up.
@@ -415,7 +416,7 @@ pub enum Error {
 fn not_forwarding_message(
     bridge: &str,
     port: &str,
-    state: crate::state::PortState,
+    state: crate::values::link_state::PortState,
     port_up: bool,
     bridge_up: bool,
     stp: bool,
@@ -563,6 +564,90 @@ impl Error {
                 message: errno_message(errno),
                 kernel_message,
             },
+        }
+    }
+
+    /// The errnos whose meaning depends on what was asked, read in
+    /// bridgekit's words. All of them live here, next to
+    /// [`from_kernel`](Self::from_kernel), so that a new operation reuses
+    /// a reading instead of writing its own.
+    ///
+    /// An address removal refused with EADDRNOTAVAIL: the address is not on
+    /// the link ([`Error::NoSuchEntry`]).
+    pub(crate) fn address_absent(self, iface: &str, net: ipnet::IpNet) -> Error {
+        match self {
+            Error::Netlink { op, errno, .. } if errno == libc::EADDRNOTAVAIL => {
+                Error::NoSuchEntry {
+                    op,
+                    iface: iface.to_string(),
+                    entry: format!("address {net}"),
+                    errno: Some(errno),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// An address add refused: EEXIST is the address that exists (not the
+    /// interface), and EACCES for an IPv6 address means the link's IPv6 is
+    /// turned off (`disable_ipv6=1`), not "permission denied".
+    pub(crate) fn address_refused(self, iface: &str, net: ipnet::IpNet) -> Error {
+        match self {
+            Error::AlreadyExists { op, .. } => Error::AlreadyExists {
+                op,
+                iface: iface.to_string(),
+                entry: Some(format!("address {net}")),
+            },
+            Error::Netlink { errno, .. } if errno == libc::EACCES && net.addr().is_ipv6() => {
+                Error::Ipv6Disabled {
+                    op: Op::AddAddress,
+                    iface: iface.to_string(),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// An FDB entry removal answered ENOENT: the entry is not there
+    /// ([`Error::NoSuchEntry`]), the port is (it was read just before).
+    pub(crate) fn fdb_absent(self, entry: String) -> Error {
+        match self {
+            Error::NotFound {
+                op, iface, errno, ..
+            } => Error::NoSuchEntry {
+                op,
+                iface,
+                entry,
+                errno,
+            },
+            other => other,
+        }
+    }
+
+    /// TUNSETIFF refused: EBUSY or EEXIST is a device of that name already
+    /// there.
+    pub(crate) fn tap_create(op: Op, iface: &str, source: std::io::Error) -> Self {
+        match source.raw_os_error() {
+            Some(libc::EBUSY | libc::EEXIST) => Error::AlreadyExists {
+                op,
+                iface: iface.to_string(),
+                entry: None,
+            },
+            _ => Error::io(op, iface, source),
+        }
+    }
+
+    /// A sysctl write refused for want of rights: EPERM or EACCES (no
+    /// CAP_NET_ADMIN over the namespace, not its root) or EROFS
+    /// (`/proc/sys` mounted read-only, as in containers). `None` for
+    /// another errno.
+    pub(crate) fn sysctl_denied(op: Op, iface: &str, source: &std::io::Error) -> Option<Self> {
+        match source.raw_os_error() {
+            Some(libc::EPERM | libc::EACCES | libc::EROFS) => Some(Error::PermissionDenied {
+                op,
+                iface: iface.to_string(),
+            }),
+            _ => None,
         }
     }
 

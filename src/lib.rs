@@ -96,65 +96,44 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod address;
-mod apply;
+// The layers, bottom up; a module imports only from its own layer or
+// below (tools/layers checks it in CI):
+// error, values, sys -> netlink -> engine -> vxlan -> bridge -> nic ->
+// blocking, serde_doc.
 pub mod blocking;
 mod bridge;
-mod bridge_addr;
-mod bridge_options;
-mod bridge_port;
-mod bridge_vlan;
-mod bridge_vlan_tunnel;
-mod complete;
+mod engine;
 mod error;
-mod events;
-mod fdb;
-mod hardening;
-mod journal;
-mod kernel;
-mod legacy;
-mod mac;
-mod macvtap_nic;
-mod name;
 mod netlink;
-mod netns;
-mod port;
-mod port_bulk;
+mod nic;
 #[cfg(feature = "serde")]
-mod serde_data;
-mod state;
-mod sysctl;
-mod tap;
+mod serde_doc;
+mod sys;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
-mod veth_nic;
-mod vlan;
-mod vm_nic;
+mod values;
 mod vxlan;
-mod vxlan_remote;
 
-pub use address::{AddressStatus, ToAddress};
-pub use apply::{Applied, Change};
-pub use bridge::{Bridge, BridgeConfig, BridgeStatus, MAX_MTU, MIN_MTU};
-pub use bridge_options::{BridgeOption, MulticastRouter};
+pub use bridge::{
+    Applied, Bridge, BridgeConfig, BridgeEvent, BridgeEvents, BridgeStatus, Change, EventKinds,
+    FdbEntry, FdbKind, LegacyNic, PortConfig, PortRef, PortStatus, ToPort, legacy_nic_name,
+};
 pub use error::{Error, Op, Result};
-pub use events::{BridgeEvent, BridgeEvents, EventKinds};
-pub use fdb::{FdbEntry, FdbKind};
-pub use legacy::{LegacyNic, legacy_nic_name};
-pub use mac::{ToMac, eui64_link_local};
-pub use macvtap_nic::{MacvtapMode, MacvtapNic, MacvtapNicConfig};
-pub use name::{IFNAME_MAX_LEN, IfName};
 pub use netlink::Netlink;
-pub use port::{PortConfig, PortRef, PortStatus, ToPort};
+pub use nic::{
+    MacvtapNic, MacvtapNicConfig, VethNic, VethNicConfig, VmNic, VmNicConfig, host_mac_for,
+};
 #[cfg(feature = "serde")]
-pub use serde_data::from_deserializer;
-pub use state::{OperState, PortState};
-pub use sysctl::Ipv6Sysctl;
-pub use veth_nic::{VethNic, VethNicConfig};
-pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};
-pub use vm_nic::{VmNic, VmNicConfig, host_mac_for};
-pub use vxlan::{ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan, VxlanConfig};
-pub use vxlan_remote::{Remote, RemoteKind};
+pub use serde_doc::from_deserializer;
+pub use values::{
+    AddressStatus, BridgeOption, IFNAME_MAX_LEN, IfName, Ipv6Sysctl, MAX_MTU, MAX_VLAN_ID, MIN_MTU,
+    MacvtapMode, MulticastRouter, OperState, PortState, ToAddress, ToMac, VlanId, VlanMember,
+    VlanProtocol, VlanRange, eui64_link_local,
+};
+pub use vxlan::{
+    Remote, RemoteKind, ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan,
+    VxlanConfig,
+};
 
 /// Re-exported so callers name MACs and networks with the same types.
 pub use ipnet;

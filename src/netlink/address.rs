@@ -5,8 +5,8 @@ use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessa
 use std::net::IpAddr;
 
 use super::Netlink;
-use crate::address::AddressStatus;
 use crate::error::{Op, Result};
+use crate::values::address::AddressStatus;
 
 impl Netlink {
     // ----- addresses ---------------------------------------------------

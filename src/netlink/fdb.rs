@@ -10,7 +10,7 @@ use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
 
 use super::Netlink;
 use crate::error::{Op, Result};
-use crate::vlan::VlanId;
+use crate::values::vlan::VlanId;
 
 impl Netlink {
     // ----- forwarding database ------------------------------------------

@@ -130,7 +130,7 @@ impl Netlink {
     #[cfg(feature = "test-hooks")]
     pub fn link_view_filter_keeps(&self, message: &[u8]) -> std::io::Result<bool> {
         use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
-        crate::netns::run_in(self.netns(), || {
+        crate::sys::netns::run_in(self.netns(), || {
             let mut to = Socket::new(NETLINK_ROUTE)?;
             super::link_view::drop_unused(&to)?;
             let port = to.bind_auto()?.port_number();

@@ -14,10 +14,11 @@ use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec};
 use std::time::Duration;
 
 use super::Netlink;
-use crate::bridge_options::{BridgeOption, MulticastRouter, OptionKind};
 use crate::error::{Error, Op, Result};
-use crate::state::{OperState, PortState};
-use crate::vlan::VlanProtocol;
+use crate::values::bridge_option::{BridgeOption, MulticastRouter, OptionKind};
+use crate::values::link_state::{OperState, PortState};
+use crate::values::macvtap_mode::MacvtapMode;
+use crate::values::vlan::VlanProtocol;
 
 impl Netlink {
     // ----- links -------------------------------------------------------
@@ -118,8 +119,15 @@ impl Netlink {
         name: &str,
         lower: u32,
         mac: MacAddr6,
-        mode: netlink_packet_route::link::MacVtapMode,
+        mode: MacvtapMode,
     ) -> Result<()> {
+        use netlink_packet_route::link::MacVtapMode as M;
+        let mode = match mode {
+            MacvtapMode::Bridge => M::Bridge,
+            MacvtapMode::Vepa => M::Vepa,
+            MacvtapMode::Private => M::Private,
+            MacvtapMode::Passthru => M::Passthrough,
+        };
         let msg = rtnetlink::LinkMacVtap::new(name, lower, mode)
             .address(mac.into_array().to_vec())
             .build();

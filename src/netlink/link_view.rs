@@ -27,7 +27,7 @@ use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::{LinkSnapshot, Netlink, RTNLGRP_LINK};
 use crate::error::{Error, Op, Result};
-use crate::netns;
+use crate::sys::netns;
 
 /// Datagrams read per recvmmsg(2), and the room for each. A datagram holds
 /// one notification; a link message with every attribute is a few KiB. One

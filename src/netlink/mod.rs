@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tracing::debug;
 
 use crate::error::{Error, Op, Result};
-use crate::netns;
+use crate::sys::netns;
 
 mod address;
 mod direct;
@@ -80,7 +80,7 @@ struct Inner {
     hooks: Arc<crate::test_hooks::Hooks>,
     /// Whether the running kernel knows every bridge port option bridgekit
     /// sends, so its acknowledgement of a port-option change is truthful.
-    kernel: Option<crate::kernel::KernelVersion>,
+    kernel: Option<crate::sys::kernel::KernelVersion>,
     /// Held while a port's master is looked up and changed, so two tasks
     /// of this process cannot both see a port free and both take it (the
     /// kernel has no compare-and-set for IFLA_MASTER: the second would
@@ -230,7 +230,7 @@ impl Netlink {
                 netns,
                 #[cfg(feature = "test-hooks")]
                 hooks: Default::default(),
-                kernel: crate::kernel::KernelVersion::running(),
+                kernel: crate::sys::kernel::KernelVersion::running(),
                 membership: tokio::sync::Mutex::new(()),
                 view: tokio::sync::OnceCell::new(),
                 dumps: tokio::sync::Mutex::new(()),
@@ -282,8 +282,8 @@ impl Netlink {
         }
         match self.inner.kernel {
             // Most hosts: no need to list the options this change sets.
-            Some(k) if crate::kernel::knows_all_port_options(k) => false,
-            k => !crate::kernel::port_options_known(k, &options.names()),
+            Some(k) if crate::sys::kernel::knows_all_port_options(k) => false,
+            k => !crate::sys::kernel::port_options_known(k, &options.names()),
         }
     }
 

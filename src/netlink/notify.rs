@@ -6,7 +6,7 @@ use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
 
 use super::{AddrSnapshot, FdbSnapshot, LinkSnapshot, Netlink, RemoteSnapshot, into_tokio};
 use crate::error::{Error, Op, Result};
-use crate::netns;
+use crate::sys::netns;
 
 impl Netlink {
     // ----- notifications -----------------------------------------------

@@ -10,7 +10,7 @@ use rtnetlink::LinkBridgeVlan;
 
 use super::Netlink;
 use crate::error::{Op, Result};
-use crate::vlan::{self, VlanId, VlanMember};
+use crate::values::vlan::{self, VlanId, VlanMember};
 
 impl Netlink {
     // ----- VLANs -------------------------------------------------------

@@ -2,70 +2,24 @@
 //! lower device (a physical NIC, a bond, a VLAN), no bridge involved, with
 //! its `/dev/tapN` queue fds handed to the VMM. All of it, or none of it.
 
-use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 
 use macaddr::MacAddr6;
-use tracing::warn;
 
-use crate::bridge::validate_mtu;
-use crate::complete::run_to_end;
+use crate::engine::complete::run_to_end;
+use crate::engine::{Journal, Step};
 use crate::error::{Error, Op, Result};
-use crate::mac::{ToMac, validate_unicast};
-use crate::name::IfName;
 use crate::netlink::{LinkChange, LinkRef, Netlink};
+use crate::values::mac::{ToMac, validate_unicast};
+use crate::values::macvtap_mode::MacvtapMode;
+use crate::values::mtu::validate_mtu;
+use crate::values::name::IfName;
 
 /// Most queues a macvtap device takes (`MAX_TAP_QUEUES`).
 pub(crate) const MAX_MACVTAP_QUEUES: u16 = 256;
-
-/// How a macvtap device shares its lower device (`ip link add ... type
-/// macvtap mode MODE`).
-///
-/// ```
-/// assert_eq!(bridgekit::MacvtapMode::Bridge.to_string(), "bridge");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum MacvtapMode {
-    /// Guests on the same lower device reach each other directly (the
-    /// usual choice, and the default).
-    #[default]
-    Bridge,
-    /// Every frame goes out to the adjacent switch, which must reflect
-    /// frames between guests (802.1Qbg "hairpin").
-    Vepa,
-    /// Guests on the same lower device never reach each other.
-    Private,
-    /// The guest takes the lower device over: one macvtap per lower
-    /// device, with the lower device's MAC and MTU.
-    Passthru,
-}
-
-impl MacvtapMode {
-    fn to_kernel(self) -> netlink_packet_route::link::MacVtapMode {
-        use netlink_packet_route::link::MacVtapMode as M;
-        match self {
-            MacvtapMode::Bridge => M::Bridge,
-            MacvtapMode::Vepa => M::Vepa,
-            MacvtapMode::Private => M::Private,
-            MacvtapMode::Passthru => M::Passthrough,
-        }
-    }
-}
-
-impl fmt::Display for MacvtapMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MacvtapMode::Bridge => "bridge",
-            MacvtapMode::Vepa => "vepa",
-            MacvtapMode::Private => "private",
-            MacvtapMode::Passthru => "passthru",
-        })
-    }
-}
 
 /// What [`MacvtapNic::create`] makes: the lower device, the guest's MAC,
 /// the mode, and the queues.
@@ -253,7 +207,7 @@ impl MacvtapNic {
                 name.as_str(),
                 lower_link.index,
                 config.guest_mac,
-                config.mode.to_kernel(),
+                config.mode,
             )
             .await
             .map_err(|e| match e {
@@ -273,8 +227,10 @@ impl MacvtapNic {
                         op,
                         iface: name.to_string(),
                         what: "MAC".into(),
-                        expected: crate::mac::lower(config.guest_mac),
-                        actual: link.mac.map_or_else(|| "nothing".into(), crate::mac::lower),
+                        expected: crate::values::mac::lower(config.guest_mac),
+                        actual: link
+                            .mac
+                            .map_or_else(|| "nothing".into(), crate::values::mac::lower),
                     });
                 }
                 let change = LinkChange {
@@ -305,13 +261,11 @@ impl MacvtapNic {
             }
             .await;
             match made {
-                Err(e) => match nl.delete_link_by_name(op, name.as_str()).await {
-                    Err(undo) => {
-                        warn!(%name, error = %undo, "could not delete the macvtap after a failure");
-                        Err(e.with_undo_failures(vec![undo]))
-                    }
-                    Ok(()) => Err(e),
-                },
+                Err(e) => {
+                    let mut journal = Journal::new();
+                    journal.made(Step::LinkNamed(op, name.as_str().into()));
+                    Err(e.with_undo_failures(journal.rollback(&nl).await))
+                }
                 ok => ok,
             }
         })
@@ -445,7 +399,10 @@ async fn open_queues(
 /// Runs `f` with the path of a character device node for `rdev` made in a
 /// private directory, removed afterwards.
 fn with_private_node<T>(rdev: libc::dev_t, f: impl FnOnce(&str) -> io::Result<T>) -> io::Result<T> {
-    let dir = std::env::temp_dir().join(format!("bridgekit-macvtap-{}", crate::name::random_tag()));
+    let dir = std::env::temp_dir().join(format!(
+        "bridgekit-macvtap-{}",
+        crate::values::name::random_tag()
+    ));
     std::fs::create_dir(&dir)?;
     let path = dir.join("tap");
     let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).map_err(io::Error::other)?;
@@ -474,18 +431,11 @@ fn open_queue(path: &str, vnet_hdr: bool) -> io::Result<OwnedFd> {
     if vnet_hdr {
         flags |= libc::IFF_VNET_HDR;
     }
-    // SAFETY: an all-zero ifreq is valid; the flags field is set below.
-    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-    ifr.ifr_ifru.ifru_flags = flags as libc::c_short;
-    // SAFETY: TUNSETIFF reads a struct ifreq.
-    let ret = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut ifr) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    crate::sys::tap::set_iff(&file, "", flags)?;
     Ok(file.into())
 }
 
 /// `mvt` and eight hex digits, different for each call.
 fn random_name() -> String {
-    format!("mvt{}", crate::name::random_tag())
+    format!("mvt{}", crate::values::name::random_tag())
 }

@@ -22,20 +22,22 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-use crate::address::ToAddress;
-use crate::bridge::{BridgeConfig, validate_mtu};
-use crate::bridge_options::{BridgeOption, MulticastRouter};
+use crate::bridge::BridgeConfig;
+use crate::bridge::fdb::FdbKind;
+use crate::bridge::port::ToPort;
+use crate::bridge::port::{PortConfig, PortRef};
 use crate::error::{Error, Result};
-use crate::fdb::FdbKind;
-use crate::mac::{lower, validate_unicast};
-use crate::name::IfName;
-use crate::port::ToPort;
-use crate::port::{PortConfig, PortRef};
-use crate::state::{OperState, PortState};
-use crate::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
-use crate::vm_nic::VmNicConfig;
+use crate::nic::vm::VmNicConfig;
+use crate::values::address::ToAddress;
+use crate::values::bridge_option::{BridgeOption, MulticastRouter};
+use crate::values::link_state::{OperState, PortState};
+use crate::values::mac::validate_unicast;
+use crate::values::mtu::validate_mtu;
+use crate::values::name::IfName;
+use crate::values::ser::{self, as_millis};
+use crate::values::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
+use crate::vxlan::Remote;
 use crate::vxlan::{VXLAN_PORT, Vni, VxlanConfig};
-use crate::vxlan_remote::Remote;
 
 /// Deserializes a bridgekit config (or any `Deserialize` type) and, when
 /// the document is bad, says where: [`Error::InvalidInput`] whose `what`
@@ -140,14 +142,15 @@ impl<'de> Deserialize<'de> for Mtu {
 /// takes it in centiseconds, as a u32.
 fn de_timer_ms<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
     let ms = u64::deserialize(d)?;
-    crate::bridge::to_centiseconds("bridge timer", Duration::from_millis(ms)).map_err(de_err)?;
+    crate::values::bridge_option::to_centiseconds("bridge timer", Duration::from_millis(ms))
+        .map_err(de_err)?;
     Ok(Some(ms))
 }
 
 /// A NIC's queue count, checked where it stands.
 fn de_queues<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u16>, D::Error> {
     let q = u16::deserialize(d)?;
-    crate::vm_nic::validate_queues(q).map_err(de_err)?;
+    crate::nic::vm::validate_queues(q).map_err(de_err)?;
     Ok(Some(q))
 }
 
@@ -162,45 +165,6 @@ impl<'de> Deserialize<'de> for Address {
 }
 
 /// Serializers for fields of foreign types (`#[serde(serialize_with)]`).
-pub(crate) mod ser {
-    use super::*;
-
-    /// A MAC as `ip link` prints it (lower case).
-    pub(crate) fn mac<S: Serializer>(mac: &MacAddr6, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&lower(*mac))
-    }
-
-    /// An optional MAC.
-    pub(crate) fn opt_mac<S: Serializer>(
-        mac: &Option<MacAddr6>,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        match mac {
-            Some(m) => s.serialize_str(&lower(*m)),
-            None => s.serialize_none(),
-        }
-    }
-
-    /// A duration in whole milliseconds (the kernel keeps bridge timers
-    /// in centiseconds, so nothing it holds is lost).
-    pub(crate) fn millis<S: Serializer>(
-        d: &Duration,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_u64(as_millis(*d))
-    }
-
-    /// An address as `ADDRESS/PREFIX_LENGTH`.
-    pub(crate) fn net<S: Serializer>(n: &IpNet, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(n)
-    }
-}
-
-/// Milliseconds, rounded to the nearest one.
-fn as_millis(d: Duration) -> u64 {
-    u64::try_from((d.as_nanos() + 500_000) / 1_000_000).unwrap_or(u64::MAX)
-}
-
 /// Types written as the word `ip`/`bridge` print for them.
 macro_rules! serialize_as_display {
     ($($t:ty),*) => {$(

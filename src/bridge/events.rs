@@ -21,17 +21,17 @@ use ipnet::IpNet;
 use macaddr::MacAddr6;
 
 use crate::bridge::Bridge;
-use crate::bridge_options::{BridgeOption, MulticastRouter};
+use crate::bridge::fdb::FdbEntry;
 use crate::error::{Op, Result};
-use crate::fdb::FdbEntry;
-use crate::name::IfName;
 use crate::netlink::{
     AddrSnapshot, FdbSnapshot, LinkRef, LinkSnapshot, Netlink, Notification, RTNLGRP_IPV4_IFADDR,
     RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH, RemoteSnapshot, Subscription,
 };
-use crate::state::{OperState, PortState};
-use crate::vlan::{VlanId, VlanMember};
-use crate::vxlan_remote::Remote;
+use crate::values::bridge_option::{BridgeOption, MulticastRouter};
+use crate::values::link_state::{OperState, PortState};
+use crate::values::name::IfName;
+use crate::values::vlan::{VlanId, VlanMember};
+use crate::vxlan::Remote;
 
 /// Something that happened to a bridge, from [`Bridge::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +157,7 @@ impl std::fmt::Display for BridgeEvent {
             BridgeEvent::Carrier(c) => write!(f, "carrier {}", on(*c)),
             BridgeEvent::OperState(s) => write!(f, "operstate {s}"),
             BridgeEvent::AdminUp(up) => f.write_str(if *up { "up" } else { "down" }),
-            BridgeEvent::Mac(m) => write!(f, "MAC {}", crate::mac::lower(*m)),
+            BridgeEvent::Mac(m) => write!(f, "MAC {}", crate::values::mac::lower(*m)),
             BridgeEvent::Mtu(m) => write!(f, "MTU {m}"),
             BridgeEvent::AddressAdded(a) => write!(f, "address {a} added"),
             BridgeEvent::AddressRemoved(a) => write!(f, "address {a} removed"),
@@ -194,8 +194,8 @@ impl std::fmt::Display for BridgeEvent {
 
 fn fdb_label(e: &FdbEntry) -> String {
     match e.vlan {
-        Some(v) => format!("{} vlan {v} {}", crate::mac::lower(e.mac), e.kind),
-        None => format!("{} {}", crate::mac::lower(e.mac), e.kind),
+        Some(v) => format!("{} vlan {v} {}", crate::values::mac::lower(e.mac), e.kind),
+        None => format!("{} {}", crate::values::mac::lower(e.mac), e.kind),
     }
 }
 

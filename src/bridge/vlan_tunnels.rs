@@ -6,11 +6,12 @@
 use std::collections::HashSet;
 
 use crate::bridge::Bridge;
-use crate::bridge_vlan::{VlanTarget, explain_unsupported};
-use crate::complete::run_to_end;
+use crate::bridge::port::{PortRef, ToPort};
+use crate::bridge::vlans::explain_unsupported;
+use crate::engine::complete::run_to_end;
+use crate::engine::{Journal, Step, VlanTarget};
 use crate::error::{Error, Op, Result};
-use crate::port::{PortRef, ToPort};
-use crate::vlan::VlanId;
+use crate::values::vlan::VlanId;
 use crate::vxlan::Vni;
 
 impl Bridge {
@@ -46,12 +47,25 @@ impl Bridge {
         let target = self.vlan_target(op, &port).await?;
         let before = self.tunnels_of(op, &target).await?;
         let wire: Vec<(u16, u32)> = map.iter().map(|(v, n)| (v.get(), n.get())).collect();
-        let sent = self
-            .nl
-            .set_vlan_tunnels(op, &target.name, target.index, &wire, true)
-            .await
-            .map_err(explain_unsupported);
-        let err = match sent {
+        // What this call may add, to take back on failure: the kernel can
+        // apply part of a message before it refuses the rest.
+        let added: Vec<(u16, u32)> = wire
+            .iter()
+            .filter(|m| !before.contains(m))
+            .copied()
+            .collect();
+        let mut journal = Journal::new();
+        let send = async {
+            self.nl
+                .set_vlan_tunnels(op, &target.name, target.index, &wire, true)
+                .await
+                .map_err(explain_unsupported)
+        };
+        let step = Step::VlanTunnels {
+            target: target.clone(),
+            added: added.clone(),
+        };
+        let err = match journal.step(step, send).await {
             Err(e) => e,
             Ok(()) => match self.tunnels_of(op, &target).await {
                 Err(e) => e,
@@ -70,35 +84,10 @@ impl Bridge {
                 },
             },
         };
-        // Take back what this call may have added (the kernel can apply
-        // part of a message before it refuses the rest).
-        let added: Vec<(u16, u32)> = wire
-            .iter()
-            .filter(|m| !before.contains(m))
-            .copied()
-            .collect();
         if added.is_empty() || matches!(err, Error::Unsupported { .. }) {
             return Err(err);
         }
-        match self
-            .nl
-            .set_vlan_tunnels(
-                Op::RemoveVlanTunnels,
-                &target.name,
-                target.index,
-                &added,
-                false,
-            )
-            .await
-        {
-            Ok(()) => Err(err),
-            // After a refused message the mappings may never have been
-            // made: a failed removal is news only if the kernel said Ok.
-            Err(undo) if matches!(err, Error::NotApplied { .. }) => {
-                Err(err.with_undo_failures(vec![undo]))
-            }
-            Err(_) => Err(err),
-        }
+        Err(err.with_undo_failures(journal.rollback(&self.nl).await))
     }
 
     /// Removes the VLAN-to-VNI mappings of these VLANs from a port (VLANs

@@ -9,15 +9,15 @@ use macaddr::MacAddr6;
 use tracing::warn;
 
 use crate::bridge::Bridge;
-use crate::complete::run_to_end;
+use crate::bridge::port::{PortConfig, PortRef};
+use crate::engine::complete::run_to_end;
+use crate::engine::{Journal, Step};
 use crate::error::{Error, Op, Result};
-use crate::journal::{Journal, Step};
-use crate::mac::{ToMac, validate_unicast};
-use crate::name::IfName;
 use crate::netlink::{LinkChange, LinkRef};
-use crate::netns;
-use crate::port::{PortConfig, PortRef};
-use crate::tap::{self, MAX_QUEUES, TapSpec};
+use crate::sys::netns;
+use crate::sys::tap::{self, MAX_QUEUES, TapSpec};
+use crate::values::mac::{ToMac, validate_unicast};
+use crate::values::name::IfName;
 
 /// The host-side MAC libvirt gives a guest's tap: the guest MAC with the
 /// first byte set to `0xFE`.
@@ -221,13 +221,13 @@ impl VmNicConfig {
         }
         validate_queues(self.queues)?;
         if let Some(mtu) = self.mtu {
-            if !(crate::bridge::MIN_MTU..=crate::bridge::MAX_MTU).contains(&mtu) {
+            if !(crate::values::mtu::MIN_MTU..=crate::values::mtu::MAX_MTU).contains(&mtu) {
                 return Err(Error::invalid(
                     format!("MTU {mtu}"),
                     format!(
                         "must be within {}..={}",
-                        crate::bridge::MIN_MTU,
-                        crate::bridge::MAX_MTU
+                        crate::values::mtu::MIN_MTU,
+                        crate::values::mtu::MAX_MTU
                     ),
                 ));
             }
@@ -320,16 +320,8 @@ impl VmNic {
             owner: config.owner,
             group: config.group,
         };
-        let tap = netns::run_in(nl.netns(), || tap::create(&spec)).map_err(|e| {
-            match e.raw_os_error() {
-                Some(libc::EBUSY) | Some(libc::EEXIST) => Error::AlreadyExists {
-                    op,
-                    iface: config.name.clone(),
-                    entry: None,
-                },
-                _ => Error::io(op, &config.name, e),
-            }
-        })?;
+        let tap = netns::run_in(nl.netns(), || tap::create(&spec))
+            .map_err(|e| Error::tap_create(op, &config.name, e))?;
         let host_mac = config
             .host_mac
             .unwrap_or_else(|| host_mac_for(config.guest_mac));
@@ -378,7 +370,7 @@ impl VmNic {
                 fds: tap.fds,
             }),
             Err(e) => {
-                let failed = journal.rollback(&bridge).await;
+                let failed = journal.rollback(bridge.netlink()).await;
                 // The journal cleared persistence: closing the queue fds
                 // removes the tap.
                 drop(tap.fds);
@@ -461,19 +453,6 @@ impl VmNic {
     #[must_use]
     pub fn queue_fds(&self) -> &[OwnedFd] {
         &self.fds
-    }
-
-    /// The old name of [`queue_fds`](Self::queue_fds) (the config's
-    /// [`VmNicConfig::queues`] sets a count; this returns fds).
-    ///
-    /// ```no_run
-    /// # #[allow(deprecated)]
-    /// # fn f(nic: bridgekit::VmNic) { let n = nic.queues().len(); }
-    /// ```
-    #[deprecated(since = "0.2.0", note = "renamed queue_fds")]
-    #[must_use]
-    pub fn queues(&self) -> &[OwnedFd] {
-        self.queue_fds()
     }
 
     /// Takes the queue fds (e.g. to pass them to a VMM process). A

@@ -7,16 +7,17 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use macaddr::MacAddr6;
-use tracing::warn;
 
-use crate::address::ToAddress;
-use crate::bridge::{Bridge, validate_mtu};
-use crate::complete::run_to_end;
+use crate::bridge::Bridge;
+use crate::bridge::port::PortConfig;
+use crate::engine::complete::run_to_end;
+use crate::engine::{Journal, Step};
 use crate::error::{Error, Op, Result};
-use crate::mac::{ToMac, validate_unicast};
-use crate::name::IfName;
-use crate::netlink::{LinkChange, LinkRef, Netlink};
-use crate::port::PortConfig;
+use crate::netlink::{LinkChange, LinkRef};
+use crate::values::address::ToAddress;
+use crate::values::mac::{ToMac, validate_unicast};
+use crate::values::mtu::validate_mtu;
+use crate::values::name::IfName;
 
 /// What [`VethNic::create`] makes: the sandbox's namespace, the name,
 /// MAC, MTU and addresses of the sandbox end, and the host end's name and
@@ -237,7 +238,7 @@ impl VethNic {
         let inside = nl.connect_sibling(op, &config.netns)?;
         let ns = std::fs::File::open(&config.netns)
             .map_err(|e| Error::io(op, &config.netns.display().to_string(), e))?;
-        let tag = crate::name::random_tag();
+        let tag = crate::values::name::random_tag();
         let host = config
             .host_name
             .clone()
@@ -270,7 +271,9 @@ impl VethNic {
                     .link(op, &config.name, LinkRef::Name(&config.name))
                     .await?;
                 for a in &config.addresses {
-                    inside.add_address(&config.name, moved.index, *a, false).await?;
+                    inside
+                        .add_address(&config.name, moved.index, *a, false)
+                        .await?;
                 }
                 let up = LinkChange {
                     up: Some(true),
@@ -293,11 +296,9 @@ impl VethNic {
                 Err(e) => {
                     // Deleting the host end takes the other end with it,
                     // wherever it is now.
-                    if let Err(undo) = delete_by_name(&nl, &host).await {
-                        warn!(%host, error = %undo, "could not delete the veth pair after a failure");
-                        return Err(e.with_undo_failures(vec![undo]));
-                    }
-                    Err(e)
+                    let mut journal = Journal::new();
+                    journal.made(Step::LinkNamed(Op::DeleteVethNic, host.as_str().into()));
+                    Err(e.with_undo_failures(journal.rollback(&nl).await))
                 }
             }
         })
@@ -351,11 +352,4 @@ impl VethNic {
             .delete_link(Op::DeleteVethNic, self.host.as_str(), self.host_index)
             .await
     }
-}
-
-async fn delete_by_name(nl: &Netlink, name: &str) -> Result<()> {
-    let link = nl
-        .link(Op::DeleteVethNic, name, LinkRef::Name(name))
-        .await?;
-    nl.delete_link(Op::DeleteVethNic, name, link.index).await
 }

@@ -1,5 +1,6 @@
-//! Tap devices through `/dev/net/tun` ioctls — the one module with
-//! `unsafe` ioctl calls, behind a small safe API.
+//! Tap devices through `/dev/net/tun` ioctls, behind a small safe API.
+//! TUNSETIFF is made here only ([`set_iff`]), for taps and for macvtap
+//! queues alike; `sys/netns.rs` makes the namespace syscalls.
 //!
 //! The kernel creates taps only this way (netlink cannot create one that a
 //! process can read and write). Every ioctl here takes a `struct ifreq`
@@ -69,15 +70,24 @@ fn attach_queue(name: &str, flags: i32) -> io::Result<(File, String)> {
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
         .open("/dev/net/tun")?;
+    let used = set_iff(&file, name, flags)?;
+    Ok((file, used))
+}
+
+/// TUNSETIFF on an open tun/tap or macvtap queue fd: attaches it to the
+/// device `name` (a tap; created if missing) with `flags`, or, on a
+/// macvtap queue (`name` empty), sets its feature flags. Returns the name
+/// the kernel used. The one place the crate makes this ioctl.
+pub(crate) fn set_iff(file: &File, name: &str, flags: i32) -> io::Result<String> {
     let mut req = ifreq(name, flags)?;
     // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `req`
     // is, for the duration of the call.
     check(unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut req) })?;
-    // SAFETY: the kernel NUL-terminates ifr_name (IFNAMSIZ bytes).
-    let used = unsafe { CStr::from_ptr(req.ifr_name.as_ptr()) }
+    // SAFETY: the kernel NUL-terminates ifr_name (IFNAMSIZ bytes), and
+    // leaves the all-zero name of a macvtap queue as it is.
+    Ok(unsafe { CStr::from_ptr(req.ifr_name.as_ptr()) }
         .to_string_lossy()
-        .into_owned();
-    Ok((file, used))
+        .into_owned())
 }
 
 fn int_ioctl(file: &File, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {

@@ -1,15 +1,13 @@
 //! VLAN filtering on a bridge: the bridge-wide switches and the VLAN
 //! membership of ports and of the bridge itself.
 
-use tracing::warn;
-
 use crate::bridge::Bridge;
-use crate::complete::run_to_end;
+use crate::bridge::port::{PortRef, ToPort};
+use crate::engine::complete::run_to_end;
+use crate::engine::{Journal, Step, VlanTarget};
 use crate::error::{Error, Op, Result};
-use crate::journal::{Journal, Step};
 use crate::netlink::{BridgeOptions, LinkSnapshot};
-use crate::port::{PortRef, ToPort};
-use crate::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
+use crate::values::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
 
 /// What the kernel lacks when it answers EOPNOTSUPP to a VLAN request.
 const NO_VLAN_FILTERING: &str =
@@ -24,15 +22,6 @@ pub(crate) fn explain_unsupported(e: Error) -> Error {
         },
         other => other,
     }
-}
-
-/// Whose VLANs a request is about.
-#[derive(Debug, Clone)]
-pub(crate) struct VlanTarget {
-    pub(crate) name: String,
-    pub(crate) index: u32,
-    /// The bridge itself (`bridge vlan ... self`), not a port.
-    pub(crate) bridge_self: bool,
 }
 
 impl Bridge {
@@ -240,56 +229,6 @@ impl Bridge {
         }
     }
 
-    /// Best effort: puts the VLANs `members` touched back as `before` had
-    /// them (new ones removed, changed ones re-added with their old flags).
-    pub(crate) async fn restore_vlans(
-        &self,
-        target: &VlanTarget,
-        before: &[VlanMember],
-        members: &[VlanMember],
-    ) -> Result<()> {
-        let old = vlan::table(before);
-        let touched = vlan::table(members);
-        let at = |t: &[Option<(bool, bool)>], id: VlanId| t[usize::from(id.get())];
-        let fresh = vlan::compress(
-            vlan::expand(members)
-                .into_iter()
-                .filter(|(id, _, _)| at(&old, *id).is_none()),
-        );
-        // Old memberships the call touched, and the old PVID wherever it
-        // was: a new PVID elsewhere takes the flag from it.
-        let changed = vlan::compress(
-            vlan::expand(before)
-                .into_iter()
-                .filter(|(id, pvid, _)| *pvid || at(&touched, *id).is_some()),
-        );
-        let mut first = Ok(());
-        for (list, add) in [(fresh, false), (changed, true)] {
-            if list.is_empty() {
-                continue;
-            }
-            let op = if add { Op::AddVlans } else { Op::RemoveVlans };
-            if let Err(e) = self
-                .nl
-                .set_vlans(
-                    op,
-                    &target.name,
-                    target.index,
-                    target.bridge_self,
-                    &list,
-                    add,
-                )
-                .await
-            {
-                warn!(iface = %target.name, error = %e, "could not restore VLANs after a failed change");
-                if first.is_ok() {
-                    first = Err(e);
-                }
-            }
-        }
-        first
-    }
-
     /// Adds VLAN memberships to a port, or to the bridge itself when `port`
     /// names the bridge (`bridge vlan add dev PORT vid RANGE [pvid]
     /// [untagged] [self]`).
@@ -324,7 +263,7 @@ impl Bridge {
             let mut journal = Journal::new();
             match this.apply_vlans(&target, &members, &mut journal).await {
                 Ok(()) => Ok(()),
-                Err(e) => Err(e.with_undo_failures(journal.rollback(&this).await)),
+                Err(e) => Err(e.with_undo_failures(journal.rollback(&this.nl).await)),
             }
         })
         .await
@@ -395,7 +334,7 @@ impl Bridge {
         .await;
         match removed {
             Ok(()) => Ok(()),
-            Err(e) => Err(e.with_undo_failures(journal.rollback(self).await)),
+            Err(e) => Err(e.with_undo_failures(journal.rollback(&self.nl).await)),
         }
     }
 

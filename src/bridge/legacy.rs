@@ -4,8 +4,8 @@
 use tracing::warn;
 
 use crate::error::{Error, Op, Result};
-use crate::name::IfName;
 use crate::netlink::{LinkRef, Netlink};
+use crate::values::name::IfName;
 
 /// The name libvirt gave the dummy tap of `bridge`: `<bridge>-nic` when the
 /// bridge name is at most 11 bytes, else its first 8 bytes, its last 3

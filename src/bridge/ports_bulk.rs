@@ -9,11 +9,11 @@
 use std::collections::HashSet;
 
 use crate::bridge::Bridge;
-use crate::complete::run_to_end;
+use crate::bridge::port::{PortConfig, PortRef, ToPort};
+use crate::engine::complete::run_to_end;
+use crate::engine::{Journal, LinkId, Step};
 use crate::error::{Error, Op, Result};
-use crate::journal::{Journal, PortId, Step};
 use crate::netlink::{LinkChange, LinkRef, LinkSnapshot};
-use crate::port::{PortConfig, PortRef, ToPort};
 
 /// Refuses a list that names one port twice (by the same name or index).
 fn check_unique(ports: &[PortRef]) -> Result<()> {
@@ -87,12 +87,12 @@ impl Bridge {
                     let name = attached.port.name.to_string();
                     journal.append(attached.journal);
                     if twice {
-                        let failed = journal.rollback(self).await;
+                        let failed = journal.rollback(&self.nl).await;
                         return Err(named_twice(&name).with_undo_failures(failed));
                     }
                 }
                 Err(e) => {
-                    let failed = journal.rollback(self).await;
+                    let failed = journal.rollback(&self.nl).await;
                     return Err(e.with_undo_failures(failed));
                 }
             }
@@ -174,13 +174,11 @@ impl Bridge {
                 .set_link(op, &link.name, link.index, &nomaster)
                 .await
             {
-                return Err(e.with_undo_failures(journal.rollback(self).await));
+                return Err(e.with_undo_failures(journal.rollback(&self.nl).await));
             }
             journal.made(Step::PortDetached {
-                port: PortId {
-                    name: link.name.as_str().into(),
-                    index: link.index,
-                },
+                port: LinkId::new(link.name.as_str(), link.index),
+                bridge: self.index,
                 options: options.remove(&link.index).flatten(),
             });
         }

@@ -6,22 +6,24 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use macaddr::MacAddr6;
+use tracing::debug;
 
-use crate::bridge::{Bridge, BridgeConfig, timer_matches, to_centiseconds};
-use crate::bridge_options::BridgeOption;
-use crate::bridge_vlan::VlanTarget;
-use crate::complete::run_to_end;
+use crate::bridge::port::{PortConfig, PortRef};
+use crate::bridge::{Bridge, BridgeConfig, explain_exists};
+use crate::engine::complete::run_to_end;
+use crate::engine::ipv6;
+use crate::engine::{Journal, LinkId, Step, VlanTarget, act};
 use crate::error::{Error, Op, Result};
-use crate::hardening;
-use crate::journal::{Journal, PortId, Step};
-use crate::mac::eui64_link_local;
-use crate::name::IfName;
-use crate::netlink::{LinkChange, LinkRef, LinkSnapshot, Netlink};
-use crate::port::{PortConfig, PortRef};
-use crate::sysctl::Ipv6Sysctl;
-use crate::vlan;
+use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink};
+use crate::values::bridge_option::{
+    BridgeOption, from_centiseconds, timer_matches, to_centiseconds,
+};
+use crate::values::mac::eui64_link_local;
+use crate::values::name::IfName;
+use crate::values::sysctl::Ipv6Sysctl;
+use crate::values::vlan;
 use crate::vxlan::{self, VxlanConfig};
-use crate::vxlan_remote::{self, Meets, Remote, RemoteKind};
+use crate::vxlan::{Meets, Remote, RemoteKind};
 
 /// One change [`BridgeConfig::apply`] made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,8 +123,8 @@ impl std::fmt::Display for Change {
             Change::Mac { from, to } => write!(
                 f,
                 "MAC {} -> {}",
-                crate::mac::lower(*from),
-                crate::mac::lower(*to)
+                crate::values::mac::lower(*from),
+                crate::values::mac::lower(*to)
             ),
             Change::Mtu { from, to } => write!(f, "MTU {from} -> {to}"),
             Change::Stp(s) => write!(f, "STP {}", on(*s)),
@@ -309,6 +311,134 @@ pub(crate) async fn preflight_ports(
 }
 
 impl Bridge {
+    /// Creates a bridge as `config` describes (`ip link add NAME type bridge ...`).
+    ///
+    /// `create` is [`BridgeConfig::apply`] on nothing: one creating
+    /// message with what a new bridge takes at birth (forward delay,
+    /// ageing time, the [`BridgeOption`]s, and the MAC and STP unless the
+    /// staged order applies), then the same convergence `apply` runs on an
+    /// existing bridge, which makes the rest. The MTU follows in an
+    /// RTM_SETLINK of its own: the kernel keeps an MTU set that way when
+    /// ports join, while one given at creation is reset to the ports'
+    /// minimum by the first port. With a fixed MAC or STP the default
+    /// sequence of [`BridgeConfig::ipv6_ready_without_ports`] follows,
+    /// which leaves the bridge up. Everything is read back before `create`
+    /// returns. If any step fails the bridge is deleted and the first error
+    /// returned (with [`Error::UndoFailed`] if the deletion failed too). A
+    /// process killed inside `create` leaves a prefix of these steps done:
+    /// `apply` of the same config finishes them.
+    ///
+    /// # Cancellation
+    /// If this future is dropped, the steps left still run to the end, on
+    /// a task of their own — a fully created bridge, or none (a
+    /// failed step is rolled back as usual). After a drop, find out which
+    /// with [`Bridge::open`]. Only a runtime shutdown stops them halfway.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad config (nothing sent);
+    /// [`Error::AlreadyExists`] if a bridge of that name exists,
+    /// [`Error::NotABridge`] if another kind of interface has the name;
+    /// [`Error::PermissionDenied`] without CAP_NET_ADMIN;
+    /// [`Error::NotApplied`] if the kernel did not keep a value.
+    ///
+    /// ```no_run
+    /// # async fn f(nl: bridgekit::Netlink) -> Result<(), bridgekit::Error> {
+    /// let br = bridgekit::Bridge::create(&nl, bridgekit::BridgeConfig::new("br0")?).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "create", iface = %config.name()), err(Display))]
+    pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
+        config.validate()?;
+        let owned = nl.clone();
+        run_to_end(nl, async move {
+            Ok(Self::create_steps(&owned, config).await?.0)
+        })
+        .await
+    }
+
+    /// `create`, as the one engine does it: one creating message with
+    /// what a new bridge can take at birth, then [`BridgeConfig::apply`]'s
+    /// convergence on the bridge just made, which finds everything else
+    /// missing and makes it, in the order a new bridge needs (see
+    /// `converge_link`), reading back as it goes. The creation is the
+    /// journal's first step: if anything fails, the bridge is deleted.
+    /// `apply` on a missing bridge comes here too, so a create that a
+    /// killed process left half-done is finished by `apply` of the same
+    /// config, with the very steps an uninterrupted `create` takes.
+    pub(crate) async fn create_steps(
+        nl: &Netlink,
+        config: BridgeConfig,
+    ) -> Result<(Bridge, Vec<Change>)> {
+        let name = config.name.as_str();
+        // What needs no change to find wrong is refused before the bridge
+        // exists: no listener sees a link come and go.
+        crate::vxlan::preflight_all(
+            nl,
+            Op::CreateBridge,
+            &config.vxlans,
+            &config.name,
+            config.mtu,
+        )
+        .await?;
+        preflight_ports(nl, Op::CreateBridge, &config, None).await?;
+        let staged = config.staged();
+        let options = BridgeOptions {
+            // Staged: STP comes after bring-up, since it turns carrier off.
+            stp: if staged { Some(false) } else { config.stp },
+            forward_delay_cs: config
+                .forward_delay
+                .map(|d| to_centiseconds("", d))
+                .transpose()?,
+            ageing_time_cs: config
+                .ageing_time
+                .map(|d| to_centiseconds("", d))
+                .transpose()?,
+            extra: config.options.clone(),
+            ..BridgeOptions::default()
+        };
+        let link = LinkChange {
+            // Not the MTU: one given at creation is not marked as set by
+            // the user, and the first port to join resets it to the ports'
+            // minimum. Convergence sets it through RTM_SETLINK, which marks it.
+            mtu: None,
+            // Staged: the MAC comes after bring-up, since it turns carrier off.
+            mac: if staged { None } else { config.mac },
+            up: None,
+            ipv6_auto_link_local: None,
+            master: None,
+        };
+        if let Err(e) = nl.create_bridge(name, &link, &options).await {
+            return Err(explain_exists(nl, name, e).await);
+        }
+        // The name is ours: the exclusive create just succeeded.
+        let mut journal = Journal::new();
+        journal.made(Step::LinkNamed(Op::CreateBridge, name.into()));
+        let created = match nl.link(Op::CreateBridge, name, LinkRef::Name(name)).await {
+            Ok(l) => l,
+            Err(e) => return Err(e.with_undo_failures(journal.rollback(nl).await)),
+        };
+        let bridge = Bridge {
+            nl: nl.clone(),
+            index: created.index,
+            name: config.name.clone(),
+        };
+        // From here on by its ifindex, and its own settings go with it.
+        let mut journal = Journal::new();
+        journal.made(Step::BridgeCreated(bridge.id()));
+        let mut changes = Vec::new();
+        bridge
+            .converge(
+                Op::CreateBridge,
+                &config,
+                Some(created),
+                &mut changes,
+                &mut journal,
+            )
+            .await?;
+        debug!(bridge = name, changes = changes.len(), "bridge created");
+        Ok((bridge, changes))
+    }
+
     /// The one engine of `create` and `apply`: changes what differs from
     /// `config`, each step recorded in `journal` as it is made, in the
     /// order a new bridge needs them. If a step fails, the whole journal
@@ -330,7 +460,7 @@ impl Bridge {
         {
             Ok(()) => Ok(()),
             Err(e) => {
-                let failed = std::mem::take(journal).rollback(self).await;
+                let failed = std::mem::take(journal).rollback(&self.nl).await;
                 Err(e.with_undo_failures(failed))
             }
         }
@@ -352,9 +482,12 @@ impl Bridge {
             .await?;
         if let Some(on) = config.vlan_filtering {
             if link.vlan_filtering.unwrap_or(false) != on {
-                journal.push(Step::VlanFiltering(!on));
-                self.set_vlan_filtering(on).await?;
-                journal.confirm();
+                journal
+                    .step(
+                        Step::VlanFiltering(self.id(), !on),
+                        self.set_vlan_filtering(on),
+                    )
+                    .await?;
                 changes.push(Change::VlanFiltering(on));
             }
         }
@@ -365,9 +498,9 @@ impl Bridge {
                 .await?;
             for net in &config.addresses {
                 if !have.iter().any(|a| a.net == *net) {
-                    journal.push(Step::Address(*net));
-                    self.add_address(*net).await?;
-                    journal.confirm();
+                    journal
+                        .step(Step::Address(self.id(), *net), self.add_address(*net))
+                        .await?;
                     changes.push(Change::AddressAdded(*net));
                 }
             }
@@ -404,13 +537,13 @@ impl Bridge {
             if !config.wants_ipv6() {
                 return Ok(None); // no IPv6 here, and none asked for
             }
-            let detail = if hardening::ipv6_available(&self.nl, op, self.name.as_str()).await? {
+            let detail = if ipv6::ipv6_available(&self.nl, op, self.name.as_str()).await? {
                 format!(
                     "{} has no IPv6 state (an MTU below 1280, here {}, turns IPv6 off on a link)",
                     link.name, link.mtu
                 )
             } else {
-                hardening::NO_IPV6.to_string()
+                ipv6::NO_IPV6.to_string()
             };
             return Err(Error::Unsupported {
                 op,
@@ -421,13 +554,16 @@ impl Bridge {
         // Written as sysctls, then read back once through netlink.
         let mut written = Vec::new();
         for (knob, on) in config.ipv6_guard().steps() {
-            let Some(have) = hardening::read(link, knob) else {
+            let Some(have) = ipv6::read(link, knob) else {
                 continue;
             };
             if have != on {
-                journal.push(Step::Ipv6Sysctl(knob, have));
-                hardening::write(&self.nl, &link.name, self.index, knob, on).await?;
-                journal.confirm();
+                journal
+                    .step(
+                        Step::Ipv6Sysctl(self.id(), knob, have),
+                        ipv6::write(&self.nl, &link.name, self.index, knob, on),
+                    )
+                    .await?;
                 written.push((knob, on));
                 changes.push(match knob {
                     Ipv6Sysctl::AcceptRa => Change::AcceptRa(on),
@@ -445,7 +581,7 @@ impl Bridge {
                 Op::SetIpv6Sysctl(knob),
                 knob.name(),
                 on,
-                hardening::read(&after, knob),
+                ipv6::read(&after, knob),
             )?;
         }
         Ok(Some(after))
@@ -480,9 +616,9 @@ impl Bridge {
                 link.mtu = detour;
             }
             if to != link.mtu {
-                journal.push(Step::Mtu(link.mtu));
-                self.set_mtu(to).await?;
-                journal.confirm();
+                journal
+                    .step(Step::Mtu(self.id(), link.mtu), self.set_mtu(to))
+                    .await?;
                 changes.push(Change::Mtu { from: link.mtu, to });
                 // Raising it from below 1280 gives the bridge new IPv6
                 // state, with the namespace's defaults.
@@ -505,25 +641,31 @@ impl Bridge {
         if hand_made_ll.is_some() {
             let auto = link.ipv6.and_then(|v6| v6.auto_link_local);
             if auto != Some(false) {
-                journal.push(Step::AutoLinkLocal(true));
-                self.set_auto_link_local(false).await?;
-                journal.confirm();
+                journal
+                    .step(
+                        Step::AutoLinkLocal(self.id(), true),
+                        act::set_auto_link_local(&self.nl, &self.id(), false),
+                    )
+                    .await?;
                 changes.push(Change::AutoLinkLocal(false));
             }
         }
         if let Some(up) = config.wanted_up() {
             if up != link.up {
-                journal.push(Step::AdminUp(link.up));
-                self.set_admin_up(up).await?;
-                journal.confirm();
+                journal
+                    .step(
+                        Step::AdminUp(self.id(), link.up),
+                        act::set_admin_up(&self.nl, &self.id(), up),
+                    )
+                    .await?;
                 changes.push(Change::AdminUp(up));
             }
         }
         if let (Some(to), Some(from)) = (config.mac, link.mac) {
             if to != from {
-                journal.push(Step::Mac(from));
-                self.set_mac(to).await?;
-                journal.confirm();
+                journal
+                    .step(Step::Mac(self.id(), from), self.set_mac(to))
+                    .await?;
                 changes.push(Change::Mac { from, to });
             }
         }
@@ -534,48 +676,55 @@ impl Bridge {
         // refuses a forward delay outside 2..=30 s.
         let stp_change = config.stp.filter(|on| Some(*on) != link.stp);
         if stp_change == Some(false) {
-            journal.push(Step::Stp(true));
-            self.set_stp(false).await?;
-            journal.confirm();
+            journal
+                .step(Step::Stp(self.id(), true), self.set_stp(false))
+                .await?;
             changes.push(Change::Stp(false));
         }
         if let Some(fd) = config.forward_delay {
             if differs(fd, link.forward_delay_cs) {
                 let old = link.forward_delay_cs.unwrap_or(0);
-                journal.push(Step::ForwardDelay(Duration::from_millis(
-                    u64::from(old) * 10,
-                )));
-                self.set_forward_delay(fd).await?;
-                journal.confirm();
+                journal
+                    .step(
+                        Step::ForwardDelay(self.id(), from_centiseconds(old)),
+                        self.set_forward_delay(fd),
+                    )
+                    .await?;
                 changes.push(Change::ForwardDelay(fd));
             }
         }
         if let Some(at) = config.ageing_time {
             if differs(at, link.ageing_time_cs) {
                 let old = link.ageing_time_cs.unwrap_or(0);
-                journal.push(Step::AgeingTime(Duration::from_millis(u64::from(old) * 10)));
-                self.set_ageing_time(at).await?;
-                journal.confirm();
+                journal
+                    .step(
+                        Step::AgeingTime(self.id(), from_centiseconds(old)),
+                        self.set_ageing_time(at),
+                    )
+                    .await?;
                 changes.push(Change::AgeingTime(at));
             }
         }
         for option in &config.options {
             let read = link.bridge_option(option.kind());
             if !option.matches(read) {
-                if let Some(old) = read {
-                    journal.push(Step::Option(old));
-                }
-                self.set_option(*option).await?;
-                if read.is_some() {
-                    journal.confirm();
+                match read {
+                    Some(old) => {
+                        journal
+                            .step(Step::Option(self.id(), old), self.set_option(*option))
+                            .await?
+                    }
+                    // Nothing to go back to: the kernel has no such option
+                    // to read, and refuses to set it below.
+                    None => self.set_option(*option).await?,
                 }
                 changes.push(Change::Option(*option));
             }
         }
         if stp_change == Some(true) {
-            journal.push(Step::Stp(false));
-            self.set_stp(true).await?;
-            journal.confirm();
+            journal
+                .step(Step::Stp(self.id(), false), self.set_stp(true))
+                .await?;
             changes.push(Change::Stp(true));
         }
         if let Some(mac) = hand_made_ll {
@@ -586,11 +735,13 @@ impl Bridge {
                 .addresses(op, self.name.as_str(), self.index)
                 .await?;
             if !have.iter().any(|a| a.net == ll) {
-                journal.push(Step::Address(ll));
-                self.nl
-                    .add_address(&self.describe(ll), self.index, ll, false)
+                journal
+                    .step(
+                        Step::Address(self.id(), ll),
+                        self.nl
+                            .add_address(&self.describe(ll), self.index, ll, false),
+                    )
                     .await?;
-                journal.confirm();
                 changes.push(Change::AddressAdded(ll));
             }
         }
@@ -614,10 +765,7 @@ impl Bridge {
             Err(Error::NotFound { .. }) => {
                 let vni = config.validate()?;
                 let vx = vxlan::make_device(&self.nl, config, vni).await?;
-                journal.made(Step::LinkCreated(PortId {
-                    name: name.into(),
-                    index: vx.index(),
-                }));
+                journal.made(Step::LinkCreated(op, LinkId::new(name, vx.index())));
                 changes.push(Change::VxlanCreated(vx.name().clone()));
                 vx
             }
@@ -637,10 +785,7 @@ impl Bridge {
         // device's remotes are shared with another writer; learned and
         // extern_learn entries are never removed.
         let have = vx.remotes_as(op).await?;
-        let id = PortId {
-            name: name.into(),
-            index: vx.index(),
-        };
+        let id = LinkId::new(name, vx.index());
         let (stale, kept): (Vec<Remote>, Vec<Remote>) = have.iter().partition(|h| {
             !config.shared_remotes
                 && h.kind() == RemoteKind::Static
@@ -649,7 +794,7 @@ impl Bridge {
         // Every refusal before the first change.
         let mut missing = Vec::new();
         for w in want {
-            match vxlan_remote::meets(w, &kept) {
+            match vxlan::meets(w, &kept) {
                 Meets::Present(_) => {}
                 Meets::Nothing => missing.push((*w, false)),
                 Meets::Learned => missing.push((*w, true)),
@@ -671,28 +816,31 @@ impl Bridge {
             }
         }
         for r in &stale {
-            journal.push(Step::RemoteRemoved {
-                vxlan: id.clone(),
-                remote: *r,
-            });
-            self.nl
-                .remote_del(op, name, vx.index(), &r.to_kernel())
+            journal
+                .step(
+                    Step::RemoteRemoved {
+                        vxlan: id.clone(),
+                        remote: r.to_kernel(),
+                    },
+                    self.nl.remote_del(op, name, vx.index(), &r.to_kernel()),
+                )
                 .await?;
-            journal.confirm();
             changes.push(Change::RemoteRemoved {
                 vxlan: vx.name().clone(),
                 remote: *r,
             });
         }
         for (r, replace) in &missing {
-            journal.push(Step::RemoteAdded {
-                vxlan: id.clone(),
-                remote: *r,
-            });
-            self.nl
-                .remote_add(op, name, vx.index(), &r.to_kernel(), *replace)
+            journal
+                .step(
+                    Step::RemoteAdded {
+                        vxlan: id.clone(),
+                        remote: r.to_kernel(),
+                    },
+                    self.nl
+                        .remote_add(op, name, vx.index(), &r.to_kernel(), *replace),
+                )
                 .await?;
-            journal.confirm();
             changes.push(Change::RemoteAdded {
                 vxlan: vx.name().clone(),
                 remote: *r,
@@ -703,27 +851,6 @@ impl Bridge {
         }
         let added: Vec<Remote> = missing.iter().map(|(r, _)| *r).collect();
         vx.check_remotes(op, &added, &stale).await
-    }
-
-    async fn set_auto_link_local(&self, on: bool) -> Result<()> {
-        let change = LinkChange {
-            ipv6_auto_link_local: Some(on),
-            ..LinkChange::default()
-        };
-        self.nl
-            .set_link(Op::SetAddrGenMode, self.name.as_str(), self.index, &change)
-            .await
-    }
-
-    async fn set_admin_up(&self, up: bool) -> Result<()> {
-        let change = LinkChange {
-            up: Some(up),
-            ..LinkChange::default()
-        };
-        let op = if up { Op::SetUp } else { Op::SetDown };
-        self.nl
-            .set_link(op, self.name.as_str(), self.index, &change)
-            .await
     }
 
     async fn converge_port(

@@ -3,12 +3,12 @@
 use macaddr::MacAddr6;
 
 use crate::bridge::Bridge;
-use crate::error::{Error, Op, Result};
-use crate::mac::{ToMac, validate_unicast};
-use crate::name::IfName;
+use crate::bridge::port::ToPort;
+use crate::error::{Op, Result};
 use crate::netlink::FdbSnapshot;
-use crate::port::ToPort;
-use crate::vlan::VlanId;
+use crate::values::mac::{ToMac, validate_unicast};
+use crate::values::name::IfName;
+use crate::values::vlan::VlanId;
 
 /// What kind of FDB entry this is (`bridge fdb show` prints it as the state).
 ///
@@ -47,10 +47,7 @@ impl std::fmt::Display for FdbKind {
 #[non_exhaustive]
 pub struct FdbEntry {
     /// The MAC.
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::serde_data::ser::mac")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::values::ser::mac"))]
     pub mac: MacAddr6,
     /// The port it points to (or the bridge itself, for the bridge's own addresses).
     pub port: IfName,
@@ -102,8 +99,8 @@ impl Bridge {
     /// kernel removes a port's entries when the port leaves the bridge.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a multicast or zero MAC (nothing sent);
-    /// [`Error::NotFound`]; [`Error::NotAPort`] if `port` is not a port of
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a multicast or zero MAC (nothing sent);
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::NotAPort`](crate::Error::NotAPort) if `port` is not a port of
     /// this bridge; a kernel error (EINVAL) for a VLAN the port is not a
     /// member of.
     ///
@@ -132,8 +129,8 @@ impl Bridge {
     /// MAC dev PORT master [vlan VID]`).
     ///
     /// # Errors
-    /// [`Error::NoSuchEntry`] if there is no such entry; [`Error::NotFound`];
-    /// [`Error::NotAPort`].
+    /// [`Error::NoSuchEntry`](crate::Error::NoSuchEntry) if there is no such entry; [`Error::NotFound`](crate::Error::NotFound);
+    /// [`Error::NotAPort`](crate::Error::NotAPort).
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
@@ -150,21 +147,10 @@ impl Bridge {
         let port = port.to_port()?;
         let mac = mac.to_mac()?;
         let link = self.own_port(Op::RemoveFdb, &port).await?;
-        match self
-            .nl
+        self.nl
             .fdb_del(Op::RemoveFdb, &link.name, link.index, mac, vlan)
             .await
-        {
-            Err(Error::NotFound {
-                op, iface, errno, ..
-            }) => Err(Error::NoSuchEntry {
-                op,
-                iface,
-                entry: entry_label(mac, vlan),
-                errno,
-            }),
-            other => other,
-        }
+            .map_err(|e| e.fdb_absent(entry_label(mac, vlan)))
     }
 
     /// The bridge's FDB: static, local and learned entries of its ports and

@@ -241,6 +241,27 @@ impl fmt::Display for BridgeOption {
     }
 }
 
+/// Bridge timers travel as clock_t (1/100 s).
+pub(crate) fn to_centiseconds(what: &str, d: Duration) -> Result<u32> {
+    let cs = (d.as_nanos() + 5_000_000) / 10_000_000;
+    u32::try_from(cs).map_err(|_| {
+        Error::invalid(
+            format!("{what} {d:?}"),
+            "too long for the kernel (at most u32 centiseconds)",
+        )
+    })
+}
+
+pub(crate) fn from_centiseconds(cs: u32) -> Duration {
+    Duration::from_millis(u64::from(cs) * 10)
+}
+
+/// The kernel keeps timers in jiffies: a value read back may differ from
+/// the one sent by one centisecond.
+pub(crate) fn timer_matches(sent: u32, read: Option<u32>) -> bool {
+    read.is_some_and(|r| r.abs_diff(sent) <= 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

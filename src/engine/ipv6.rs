@@ -15,7 +15,7 @@ use std::path::Path;
 
 use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkRef, LinkSnapshot, Netlink};
-use crate::sysctl::{IPV6_SYSCTLS, Ipv6Sysctl};
+use crate::values::sysctl::{IPV6_SYSCTLS, Ipv6Sysctl};
 
 /// The settings as one desired state, in the order they are written: the
 /// protective ones first, so that turning IPv6 on finds them in place.
@@ -98,14 +98,14 @@ pub(crate) async fn write(
 
 /// Gives a failed sysctl write its meaning.
 async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> Error {
+    if let Some(denied) = Error::sysctl_denied(op, name, &e) {
+        return denied;
+    }
     let iface = name.to_string();
-    match e.raw_os_error() {
-        // EACCES: not allowed to write (no CAP_NET_ADMIN over the namespace,
-        // not its root); EROFS: /proc/sys mounted read-only (containers).
-        Some(libc::EPERM | libc::EACCES | libc::EROFS) => Error::PermissionDenied { op, iface },
+    match e.kind() {
         // No conf directory: the link is gone, renamed in between, or has no
         // IPv6 state (an MTU below 1280 removes it).
-        Some(libc::ENOENT) => match nl.link(op, name, LinkRef::Index(index)).await {
+        io::ErrorKind::NotFound => match nl.link(op, name, LinkRef::Index(index)).await {
             Err(e @ Error::NotFound { .. }) => e,
             Ok(link) if link.ipv6.is_none() => Error::Unsupported {
                 op,

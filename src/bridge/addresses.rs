@@ -13,7 +13,7 @@ use crate::bridge::Bridge;
 use crate::error::{Error, Op, Result};
 use crate::netlink::{AddrSnapshot, LinkRef, Notification, RTNLGRP_IPV6_IFADDR};
 
-use crate::address::{AddressStatus, ToAddress};
+use crate::values::address::{AddressStatus, ToAddress};
 
 impl Bridge {
     /// Adds an address (`ip addr add ADDR dev BRIDGE`). IPv4 addresses get
@@ -84,22 +84,10 @@ impl Bridge {
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_address", iface = %self.name), err(Display))]
     pub async fn remove_address(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
-        match self
-            .nl
+        self.nl
             .remove_address(&self.describe(net), self.index, net)
             .await
-        {
-            // The kernel's word for "no such address on this link".
-            Err(Error::Netlink { errno, .. }) if errno == libc::EADDRNOTAVAIL => {
-                Err(Error::NoSuchEntry {
-                    op: Op::RemoveAddress,
-                    iface: self.name.to_string(),
-                    entry: format!("address {net}"),
-                    errno: Some(errno),
-                })
-            }
-            other => other,
-        }
+            .map_err(|e| e.address_absent(self.name.as_str(), net))
     }
 
     /// The bridge's addresses with their flags (`ip addr show dev BRIDGE`).
@@ -299,24 +287,8 @@ fn dad_verdict(
     })
 }
 
-/// The kernel's refusal of an address, in bridgekit's words: EEXIST is the
-/// address that exists (not the interface), and EACCES for an IPv6
-/// address means the link's IPv6 is turned off (`disable_ipv6=1`), not
-/// "permission denied".
+/// The kernel's refusal of an address, in bridgekit's words
+/// ([`Error::address_refused`]).
 fn address_refusal(result: Result<()>, net: IpNet, iface: &str) -> Result<()> {
-    match result {
-        // The interface exists: the address is what is already there.
-        Err(Error::AlreadyExists { op, .. }) => Err(Error::AlreadyExists {
-            op,
-            iface: iface.to_string(),
-            entry: Some(format!("address {net}")),
-        }),
-        Err(Error::Netlink { errno, .. }) if errno == libc::EACCES && net.addr().is_ipv6() => {
-            Err(Error::Ipv6Disabled {
-                op: Op::AddAddress,
-                iface: iface.to_string(),
-            })
-        }
-        other => other,
-    }
+    result.map_err(|e| e.address_refused(iface, net))
 }

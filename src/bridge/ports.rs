@@ -1,26 +1,25 @@
 //! Attaching ports to a bridge and detaching them, all or nothing.
 
 use crate::bridge::Bridge;
-use crate::bridge_vlan::VlanTarget;
-use crate::complete::run_to_end;
+use crate::engine::complete::run_to_end;
 use crate::error::{Error, Op, Result};
-use crate::name::IfName;
+use crate::values::name::IfName;
 use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::journal::{Journal, PortId, Step};
+use crate::bridge::port::{PortConfig, PortRef, PortStatus, ToPort};
+use crate::engine::{Journal, LinkId, Step, VlanTarget};
 use crate::netlink::{
     LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK, ViewLink,
 };
-use crate::port::{PortConfig, PortRef, PortStatus, ToPort};
-use crate::state::PortState;
-use crate::vlan::VlanMember;
+use crate::values::link_state::PortState;
+use crate::values::vlan::VlanMember;
 
 /// A port attach that succeeded, with the steps to take it back.
 pub(crate) struct Attached {
     /// The port.
-    pub(crate) port: PortId,
+    pub(crate) port: LinkId,
     /// What the attach did, to take back.
     pub(crate) journal: Journal,
 }
@@ -357,7 +356,7 @@ impl Bridge {
             config
         };
         self.nl.port_checked();
-        let id = PortId {
+        let id = LinkId {
             name: found.name.into(),
             index: found.index,
         };
@@ -367,7 +366,7 @@ impl Bridge {
             result = self.check_vxlan_mtu(op, &found).await;
         }
         if let Err(e) = result {
-            let failed = journal.rollback(self).await;
+            let failed = journal.rollback(&self.nl).await;
             return Err(e.with_undo_failures(failed));
         }
         Ok(Attached { port: id, journal })
@@ -431,7 +430,7 @@ impl Bridge {
     async fn configure_port(
         &self,
         link: &Found<'_>,
-        port: &PortId,
+        port: &LinkId,
         config: &PortConfig,
         journal: &mut Journal,
     ) -> Result<()> {
@@ -517,32 +516,6 @@ impl Bridge {
         Ok(())
     }
 
-    /// Gives a port back its old master (`None`: no master) and, on a
-    /// bridge, its old port options.
-    pub(crate) async fn put_back(
-        &self,
-        label: &str,
-        index: u32,
-        master: Option<u32>,
-        options: Option<PortOptions>,
-    ) -> Result<()> {
-        let back = LinkChange {
-            master: Some(master.unwrap_or(0)),
-            ..LinkChange::default()
-        };
-        self.nl
-            .set_link(Op::DetachPort, label, index, &back)
-            .await?;
-        match (master, options) {
-            (Some(_), Some(opts)) if !opts.is_empty() => {
-                self.nl
-                    .set_port_options(Op::SetPortOptions, label, index, &opts)
-                    .await
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// Reads a port's options back and compares them with what was sent.
     async fn check_port_options(&self, label: &str, index: u32, sent: &PortOptions) -> Result<()> {
         let read = self
@@ -558,12 +531,12 @@ impl Bridge {
             // than the kernel that added it: it dropped it with an Ok.
             Some((what, _, _))
                 if read.port.is_some()
-                    && crate::kernel::port_option_since(what)
+                    && crate::sys::kernel::port_option_since(what)
                         .is_some_and(|since| !since.is_running()) =>
             {
-                let since = crate::kernel::port_option_since(what)
+                let since = crate::sys::kernel::port_option_since(what)
                     .map_or_else(String::new, |v| v.to_string());
-                let running = crate::kernel::KernelVersion::running()
+                let running = crate::sys::kernel::KernelVersion::running()
                     .map_or_else(|| "older".to_string(), |v| v.to_string());
                 Err(Error::Unsupported {
                     op: Op::SetPortOptions,

@@ -4,13 +4,13 @@
 
 use macaddr::MacAddr6;
 
-use crate::bridge_options::MulticastRouter;
 use crate::error::{Error, Result};
-use crate::mac::{ToMac, validate_unicast};
-use crate::name::IfName;
 use crate::netlink::{LinkSnapshot, PortOptions};
-use crate::state::PortState;
-use crate::vlan::{self, VlanId, VlanMember};
+use crate::values::bridge_option::MulticastRouter;
+use crate::values::link_state::PortState;
+use crate::values::mac::{ToMac, validate_unicast};
+use crate::values::name::IfName;
+use crate::values::vlan::{self, VlanId, VlanMember};
 
 /// Largest port priority the kernel accepts (`BR_MAX_PORT_PRIORITY`).
 const MAX_PORT_PRIORITY: u16 = 63;
@@ -481,18 +481,6 @@ impl PortConfig {
         self
     }
 
-    /// The old name of [`fdb_entry`](Self::fdb_entry), which says what it
-    /// adds ([`Bridge::fdb`](crate::Bridge::fdb) lists a bridge's entries).
-    ///
-    /// ```
-    /// # #[allow(deprecated)]
-    /// let cfg = bridgekit::PortConfig::new().fdb("52:54:00:00:00:01".parse().unwrap(), None);
-    /// ```
-    #[deprecated(since = "0.2.0", note = "renamed fdb_entry")]
-    pub fn fdb(self, mac: MacAddr6, vlan: Option<VlanId>) -> Self {
-        self.fdb_entry(mac, vlan)
-    }
-
     /// Allows taking the port from another bridge. Without this a port of
     /// another bridge is [`Error::PortBusy`] (the kernel would move it
     /// silently). Moving loses what the old bridge had for the port (its
@@ -605,7 +593,7 @@ pub struct PortStatus {
     /// MAC of the port.
     #[cfg_attr(
         feature = "serde",
-        serde(serialize_with = "crate::serde_data::ser::opt_mac")
+        serde(serialize_with = "crate::values::ser::opt_mac")
     )]
     pub mac: Option<MacAddr6>,
     /// MTU.

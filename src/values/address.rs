@@ -21,10 +21,7 @@ use crate::error::{Error, Result};
 #[non_exhaustive]
 pub struct AddressStatus {
     /// The address and prefix length.
-    #[cfg_attr(
-        feature = "serde",
-        serde(serialize_with = "crate::serde_data::ser::net")
-    )]
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::values::ser::net"))]
     pub address: IpNet,
     /// IPv6 DAD is still running (or waiting for carrier to start).
     pub tentative: bool,

@@ -1,0 +1,44 @@
+//! How the value types are written in serde documents (status output):
+//! MACs as `ip link` prints them, timers in milliseconds, addresses as
+//! `ADDRESS/PREFIX_LENGTH`. Used through `serialize_with` by the status
+//! types, whichever layer they live in.
+
+use std::time::Duration;
+
+use ipnet::IpNet;
+use macaddr::MacAddr6;
+use serde::Serializer;
+
+use super::mac::lower;
+
+/// A MAC as `ip link` prints it (lower case).
+pub(crate) fn mac<S: Serializer>(mac: &MacAddr6, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&lower(*mac))
+}
+
+/// An optional MAC.
+pub(crate) fn opt_mac<S: Serializer>(
+    mac: &Option<MacAddr6>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match mac {
+        Some(m) => s.serialize_str(&lower(*m)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A duration in whole milliseconds (the kernel keeps bridge timers
+/// in centiseconds, so nothing it holds is lost).
+pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(as_millis(*d))
+}
+
+/// An address as `ADDRESS/PREFIX_LENGTH`.
+pub(crate) fn net<S: Serializer>(n: &IpNet, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(n)
+}
+
+/// Milliseconds, rounded to the nearest one.
+pub(crate) fn as_millis(d: Duration) -> u64 {
+    u64::try_from((d.as_nanos() + 500_000) / 1_000_000).unwrap_or(u64::MAX)
+}
