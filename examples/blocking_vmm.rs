@@ -40,13 +40,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. The bridge, as every VMM start wants it: created, or left as it is.
     let nl = Netlink::connect()?;
-    let (br, changes) = nl.apply(
+    let applied = nl.apply(
         &BridgeConfig::new("bkvmm0")?
             .mac("52:54:00:00:00:01")
             .mtu(1500)
             .address("192.168.180.1/24"),
     )?;
-    let changes: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+    let br = applied.bridge;
+    let changes: Vec<String> = applied.changes.iter().map(|c| c.to_string()).collect();
     println!(
         "bridge {} (ifindex {}): {}",
         br.name(),

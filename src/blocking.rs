@@ -2,13 +2,20 @@
 //! threads and epoll (cloud-hypervisor, Firecracker), their own executor
 //! (crosvm), or plain threads.
 //!
-//! The same operations as the async API, each a plain function call that
-//! returns when the operation is done. They are run by a private
-//! single-threaded tokio runtime on a thread of its own, which the
-//! [`Netlink`] handle starts and owns (one per connection, shared by its
-//! clones and by every [`Bridge`] and [`VmNic`] made through it; it ends
-//! when the last of them is dropped). Your program needs no tokio, and
-//! none of your threads is taken over.
+//! The async API's bridge, port, VLAN, FDB, NIC and event operations,
+//! each a plain function call that returns when the operation is done.
+//! VXLAN devices, their remotes and a port's VLAN-to-VNI map are async
+//! only for now ([`crate::Vxlan`], [`crate::Bridge::add_vlan_tunnels`]).
+//! The calls are run by a private single-threaded tokio runtime on a
+//! thread of its own, which the [`Netlink`] handle starts and owns (one
+//! per connection, shared by its clones and by every [`Bridge`] and
+//! [`VmNic`] made through it; it ends when the last of them is dropped).
+//! Your program needs no tokio, and none of your threads is taken over.
+//!
+//! Each [`Netlink::connect`] costs up to two threads (that runtime's,
+//! and, from the first sysctl or sysfs access, the connection's namespace
+//! thread): make one per process (per network namespace) and clone it
+//! where it is needed.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -231,7 +238,8 @@ impl Netlink {
 
     /// Makes the bridge and everything else in `config` match: the
     /// blocking [`BridgeConfig::apply`]. Returns the bridge and the
-    /// changes made (none when everything already matched).
+    /// changes made (none when everything already matched), as its async
+    /// twin does.
     ///
     /// # Errors
     /// As [`BridgeConfig::apply`].
@@ -239,25 +247,36 @@ impl Netlink {
     /// ```no_run
     /// # fn f(nl: bridgekit::blocking::Netlink) -> Result<(), bridgekit::Error> {
     /// let config = bridgekit::BridgeConfig::new("virbr0")?.address("192.168.122.1/24");
-    /// let (br, changes) = nl.apply(&config)?;
-    /// println!("{}: {changes:?}", br.name());
+    /// let applied = nl.apply(&config)?;
+    /// println!("{}: {:?}", applied.bridge.name(), applied.changes);
     /// # Ok(()) }
     /// ```
-    pub fn apply(&self, config: &BridgeConfig) -> Result<(Bridge, Vec<Change>)> {
+    pub fn apply(&self, config: &BridgeConfig) -> Result<Applied> {
         let nl = self.nl.clone();
         let name = config.name().to_string();
         let config = config.clone();
         let applied = self
             .driver
             .run(Op::Apply, &name, async move { config.apply(&nl).await })?;
-        Ok((
-            Bridge {
+        Ok(Applied {
+            bridge: Bridge {
                 inner: applied.bridge,
                 driver: self.driver.clone(),
             },
-            applied.changes,
-        ))
+            changes: applied.changes,
+        })
     }
+}
+
+/// What [`Netlink::apply`] did: the bridge, and the changes made (empty
+/// when nothing differed); the blocking form of [`crate::Applied`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The bridge, now as configured.
+    pub bridge: Bridge,
+    /// The changes made, in order.
+    pub changes: Vec<Change>,
 }
 
 /// A Linux bridge: the blocking form of [`crate::Bridge`]. Every method

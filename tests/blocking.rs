@@ -120,10 +120,11 @@ fn apply_twice_changes_nothing_the_second_time() {
             .mac("52:54:00:00:30:02")
             .address("192.168.191.1/24")
             .port("bkb-a0", PortConfig::new().hairpin(true).up());
-        let (br, changes) = nl.apply(&config)?;
+        let applied = nl.apply(&config)?;
+        let (br, changes) = (applied.bridge, applied.changes);
         assert!(!changes.is_empty());
         assert_eq!(ip_link("bkb-a0").ok_or("port missing")?["master"], "bkb1");
-        let (_, again) = nl.apply(&config)?;
+        let again = nl.apply(&config)?.changes;
         assert!(again.is_empty(), "second apply changed {again:?}");
         br.delete()?;
         Ok(())
@@ -222,11 +223,13 @@ fn a_vmm_child_uses_the_queue_fds_it_inherits() {
         use std::os::fd::AsRawFd;
         use std::os::unix::process::CommandExt;
         let nl = Netlink::connect()?;
-        let (br, _) = nl.apply(
-            &BridgeConfig::new("bkb5")?
-                .mac("52:54:00:00:30:05")
-                .address("192.168.195.1/24"),
-        )?;
+        let br = nl
+            .apply(
+                &BridgeConfig::new("bkb5")?
+                    .mac("52:54:00:00:30:05")
+                    .address("192.168.195.1/24"),
+            )?
+            .bridge;
         let mac = macaddr::MacAddr6::from(GUEST_MAC);
         let nic = VmNic::create(
             &br,

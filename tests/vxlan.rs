@@ -94,7 +94,8 @@ fn a_vxlan_device_is_made_as_asked_with_the_mtu_of_its_underlay() {
             VxlanConfig::new("vx6", 101)?
                 .local(ip("fd77::1"))
                 .underlay("u0")
-                .udp6_zero_csum(true, true),
+                .udp6_zero_csum_tx(true)
+                .udp6_zero_csum_rx(true),
         )
         .await?;
         let link = ip_link("vx6").unwrap();

@@ -116,7 +116,8 @@ impl Bridge {
     }
 
     /// Waits until no IPv6 address on the bridge is tentative: DAD is over
-    /// and a DHCPv6/RA daemon can bind.
+    /// and a DHCPv6/RA daemon can bind (what `ip -6 addr show dev BRIDGE
+    /// tentative` printing nothing tells, without polling it).
     ///
     /// Event-driven: it subscribes to the kernel's IPv6 address
     /// notifications *before* reading the current addresses, so no change is

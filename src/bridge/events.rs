@@ -831,7 +831,8 @@ impl State {
 
 impl Bridge {
     /// A stream of this bridge's events (see [`BridgeEvent`]): one netlink
-    /// multicast subscription, filtered to this bridge and its ports. Only
+    /// multicast subscription, filtered to this bridge and its ports (`ip
+    /// monitor link address`, filtered). Only
     /// changes after the call are reported; the state at the start is what
     /// [`Bridge::status`] gives. If the kernel drops notifications, the
     /// stream reads the bridge again, yields [`BridgeEvent::Resynced`] and
@@ -856,7 +857,8 @@ impl Bridge {
 
     /// [`events`](Self::events), with the extra kinds of events in
     /// `kinds`: FDB entries, VLANs, multicast router modes (see
-    /// [`EventKinds`]). The same rules hold: changes after the call only,
+    /// [`EventKinds`]); `ip monitor link` with `bridge monitor fdb` and
+    /// `bridge monitor vlan`, filtered to this bridge. The same rules hold: changes after the call only,
     /// and after an overrun a [`BridgeEvent::Resynced`] and the
     /// differences, these kinds included.
     ///

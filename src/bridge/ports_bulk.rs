@@ -31,8 +31,9 @@ fn check_unique(ports: &[PortRef]) -> Result<()> {
 
 impl Bridge {
     /// Attaches several ports, each with its own [`PortConfig`], as
-    /// [`attach_port`](Bridge::attach_port) does, with one promise for the
-    /// call: if any port fails, every port this call attached is detached
+    /// [`attach_port`](Bridge::attach_port) does (`ip link set PORT master
+    /// BRIDGE` and `bridge link set dev PORT ...` for each), with one
+    /// promise for the call: if any port fails, every port this call attached is detached
     /// again (ports that were already on this bridge get their options and
     /// VLANs back), and the first error is returned. All input is checked
     /// before anything is sent.
@@ -100,7 +101,8 @@ impl Bridge {
         Ok(())
     }
 
-    /// Detaches several ports with one promise: every port is first checked
+    /// Detaches several ports (`ip link set PORT nomaster` for each) with
+    /// one promise: every port is first checked
     /// to be a port of this bridge (nothing changes if one is not); if the
     /// kernel then refuses one, the ports this call already detached are
     /// attached again with their previous port options. Their VLANs and

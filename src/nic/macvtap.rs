@@ -171,7 +171,10 @@ pub struct MacvtapNic {
 
 impl MacvtapNic {
     /// Creates the device with the guest's MAC and the mode in one
-    /// request, sets its MTU, brings it up and opens its queues. If any
+    /// request, sets its MTU, brings it up and opens its queues (`ip link
+    /// add NAME link LOWER address MAC type macvtap mode MODE`, `ip link
+    /// set NAME mtu MTU up`, then `open("/dev/tapIFINDEX")` and TUNSETIFF
+    /// once per queue). If any
     /// step fails the device is deleted and the first error returned; like
     /// the other multi-step calls it runs to its end (done, or undone)
     /// even if its future is dropped.

@@ -210,7 +210,12 @@ pub struct VethNic {
 impl VethNic {
     /// Creates the pair and sets it up: the sandbox end moved into its
     /// namespace and named there in one step, then its addresses and up;
-    /// the host end attached with the port config. If any step fails,
+    /// the host end attached with the port config (`ip link add HOST type
+    /// veth peer name TMP`, `ip link set TMP address MAC mtu MTU`, `ip link
+    /// set HOST mtu MTU`, `ip link set TMP netns NS name NAME`, `ip -n NS
+    /// addr add ADDR dev NAME`, `ip -n NS link set NAME up`, then `ip link
+    /// set HOST master BRIDGE` with the port options, as
+    /// [`Bridge::attach_port`](crate::Bridge::attach_port)). If any step fails,
     /// both ends are gone (deleting the host end takes the other with it)
     /// and the first error is returned. Like the other multi-step calls,
     /// it runs to its end (done, or undone) even if its future is dropped.

@@ -257,7 +257,10 @@ impl VmNic {
     /// makes a tap that a process can read only this way), in the
     /// namespace of the bridge's [`Netlink`](crate::Netlink); sets its MTU
     /// and host-side MAC in one RTM_SETLINK; attaches it to `bridge` with
-    /// the config's [`PortConfig`] and brings it up.
+    /// the config's [`PortConfig`] and brings it up (`ip tuntap add NAME
+    /// mode tap [multi_queue] [vnet_hdr]` and one TUNSETIFF per queue, `ip
+    /// link set NAME address HOST_MAC mtu MTU`, then `ip link set NAME
+    /// master BRIDGE` with the port options, and `ip link set NAME up`).
     ///
     /// If any step fails, everything is undone — the port detached, the
     /// tap removed — and the first error returned. Runs on a task of its

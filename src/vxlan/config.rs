@@ -178,15 +178,26 @@ impl VxlanConfig {
     }
 
     /// Over an IPv6 underlay, send UDP checksums of zero
-    /// (`udp6zerocsumtx`) and accept them (`udp6zerocsumrx`).
+    /// (`udp6zerocsumtx`).
     ///
     /// ```
-    /// let cfg = bridgekit::VxlanConfig::new("vx100", 100)?.udp6_zero_csum(true, true);
+    /// let cfg = bridgekit::VxlanConfig::new("vx100", 100)?.udp6_zero_csum_tx(true);
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
-    pub fn udp6_zero_csum(mut self, tx: bool, rx: bool) -> Self {
-        self.udp6_zero_csum_tx = Some(tx);
-        self.udp6_zero_csum_rx = Some(rx);
+    pub fn udp6_zero_csum_tx(mut self, on: bool) -> Self {
+        self.udp6_zero_csum_tx = Some(on);
+        self
+    }
+
+    /// Over an IPv6 underlay, accept UDP checksums of zero
+    /// (`udp6zerocsumrx`).
+    ///
+    /// ```
+    /// let cfg = bridgekit::VxlanConfig::new("vx100", 100)?.udp6_zero_csum_rx(true);
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn udp6_zero_csum_rx(mut self, on: bool) -> Self {
+        self.udp6_zero_csum_rx = Some(on);
         self
     }
 

@@ -45,7 +45,10 @@ pub struct Vxlan {
 impl Vxlan {
     /// Creates the device in one request and reads it back: VNI, local
     /// address, underlay, port, learning, TTL, checksum options and MTU
-    /// must be what was asked. If the read-back disagrees or fails, the
+    /// must be what was asked (`ip link add NAME type vxlan id VNI local
+    /// IP dev UNDERLAY dstport PORT [nolearning] [ttl TTL] [mtu MTU]`, then
+    /// `bridge fdb append 00:00:00:00:00:00 dev NAME dst IP` per flood
+    /// remote and `bridge fdb add MAC dev NAME dst IP` per MAC remote). If the read-back disagrees or fails, the
     /// device is deleted and the first error returned.
     ///
     /// Checked before anything is changed: the VNI (1..=16777215), the
