@@ -209,6 +209,80 @@ fn a_call_in_flight_outlives_the_other_handles() {
     });
 }
 
+/// Waits up to `ms` for `fd` to be readable, through a real epoll
+/// instance, as a VMM's event loop would.
+fn epoll_readable(fd: std::os::fd::BorrowedFd<'_>, ms: i32) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain epoll syscalls on fds this function owns or borrows.
+    unsafe {
+        let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+        assert!(
+            ep >= 0,
+            "epoll_create1: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 7,
+        };
+        assert_eq!(
+            libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev),
+            0
+        );
+        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 1];
+        let n = libc::epoll_wait(ep, out.as_mut_ptr(), 1, ms);
+        libc::close(ep);
+        n == 1 && { out[0].u64 } == 7
+    }
+}
+
+#[test]
+fn an_epoll_loop_waits_on_the_event_fd_and_another_thread_stops_it() {
+    use std::os::fd::AsFd;
+    use std::task::Poll;
+    plain_netns_test(|| {
+        let nl = Netlink::connect()?;
+        // Down: no link-local address, no DAD, nothing that could still
+        // be on its way when the stream starts.
+        let br = Bridge::create(&nl, BridgeConfig::new("bkb6")?.mtu(1500).up(false))?;
+        let mut events = br.events()?;
+        while events.next_timeout(Duration::from_millis(100))?.is_some() {}
+        // Nothing waits: the fd is not readable and try_next says so.
+        assert!(!epoll_readable(events.as_fd(), 200));
+        assert!(matches!(events.try_next(), Poll::Pending));
+        br.set_mtu(1400)?;
+        assert!(
+            epoll_readable(events.as_fd(), 5000),
+            "no wakeup for an MTU change"
+        );
+        let mut seen = Vec::new();
+        while let Poll::Ready(Some(event)) = events.try_next() {
+            seen.push(event?);
+        }
+        assert!(seen.contains(&BridgeEvent::Mtu(1400)), "{seen:?}");
+        // All taken: not readable again until the next event.
+        assert!(!epoll_readable(events.as_fd(), 200));
+
+        // A thread blocked in next() is released by another thread.
+        let closer = events.closer();
+        let started = Instant::now();
+        let blocked = std::thread::spawn(move || {
+            let got = events.next().map(|r| r.map(|e| e.to_string()));
+            (got, events)
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        closer.close();
+        let (got, events) = blocked.join().unwrap();
+        assert!(got.is_none(), "closed, yet next() gave {got:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Ended: readable, and try_next says so for good.
+        assert!(epoll_readable(events.as_fd(), 1000));
+        let mut events = events;
+        assert!(matches!(events.try_next(), Poll::Ready(None)));
+        Ok(())
+    });
+}
+
 // ----- a VMM child that really uses the inherited queue fds --------------
 
 const GUEST_CHILD: &str = "BRIDGEKIT_TEST_GUEST_FDS";

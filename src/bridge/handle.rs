@@ -52,17 +52,6 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Compares a bridge option with what the kernel reports
-    /// ([`act::check_option`]).
-    pub(crate) fn check_option(
-        &self,
-        op: Op,
-        want: BridgeOption,
-        link: &LinkSnapshot,
-    ) -> Result<()> {
-        act::check_option(op, self.name.as_str(), want, link)
-    }
-
     pub(crate) fn check<T: PartialEq + std::fmt::Display>(
         &self,
         op: Op,
@@ -71,10 +60,6 @@ impl Bridge {
         got: Option<T>,
     ) -> Result<()> {
         act::check(op, self.name.as_str(), what, want, got)
-    }
-
-    fn check_timer(&self, op: Op, what: &str, want: Duration, got: Option<u32>) -> Result<()> {
-        act::check_timer(op, self.name.as_str(), what, want, got)
     }
 
     /// The bridge as the engine names it: (name, ifindex).
@@ -281,16 +266,7 @@ impl Bridge {
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_option", iface = %self.name), err(Display))]
     pub async fn set_option(&self, option: BridgeOption) -> Result<()> {
         option.validate()?;
-        let link = self
-            .set_options(
-                Op::SetBridgeOptions,
-                BridgeOptions {
-                    extra: vec![option],
-                    ..BridgeOptions::default()
-                },
-            )
-            .await?;
-        self.check_option(Op::SetBridgeOptions, option, &link)
+        act::set_option(&self.nl, &self.id(), option).await
     }
 
     /// Turns IPv6 router advertisements on or off for the bridge
@@ -390,16 +366,7 @@ impl Bridge {
                 ));
             }
         }
-        let link = self
-            .set_options(
-                Op::SetBridgeOptions,
-                BridgeOptions {
-                    stp: Some(on),
-                    ..BridgeOptions::default()
-                },
-            )
-            .await?;
-        self.check(Op::SetBridgeOptions, "STP", on, link.stp)
+        act::set_stp(&self.nl, &self.id(), on).await
     }
 
     /// Sets the forward delay (`ip link set BRIDGE type bridge forward_delay CS`).
@@ -416,22 +383,8 @@ impl Bridge {
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_forward_delay", iface = %self.name), err(Display))]
     pub async fn set_forward_delay(&self, delay: Duration) -> Result<()> {
-        let cs = to_centiseconds("forward delay", delay)?;
-        let link = self
-            .set_options(
-                Op::SetBridgeOptions,
-                BridgeOptions {
-                    forward_delay_cs: Some(cs),
-                    ..BridgeOptions::default()
-                },
-            )
-            .await?;
-        self.check_timer(
-            Op::SetBridgeOptions,
-            "forward delay",
-            delay,
-            link.forward_delay_cs,
-        )
+        to_centiseconds("forward delay", delay)?;
+        act::set_forward_delay(&self.nl, &self.id(), delay).await
     }
 
     /// Sets the ageing time of learned entries (`ip link set BRIDGE type bridge ageing_time CS`).
@@ -447,22 +400,8 @@ impl Bridge {
     /// ```
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_ageing_time", iface = %self.name), err(Display))]
     pub async fn set_ageing_time(&self, time: Duration) -> Result<()> {
-        let cs = to_centiseconds("ageing time", time)?;
-        let link = self
-            .set_options(
-                Op::SetBridgeOptions,
-                BridgeOptions {
-                    ageing_time_cs: Some(cs),
-                    ..BridgeOptions::default()
-                },
-            )
-            .await?;
-        self.check_timer(
-            Op::SetBridgeOptions,
-            "ageing time",
-            time,
-            link.ageing_time_cs,
-        )
+        to_centiseconds("ageing time", time)?;
+        act::set_ageing_time(&self.nl, &self.id(), time).await
     }
 
     /// One snapshot of the bridge: link state, options, ports and addresses

@@ -5,7 +5,10 @@
 
 pub(crate) mod addresses;
 pub(crate) mod apply;
+pub(crate) mod change;
 pub(crate) mod config;
+pub(crate) mod converge;
+pub(crate) mod event;
 pub(crate) mod events;
 pub(crate) mod fdb;
 pub(crate) mod handle;
@@ -17,9 +20,10 @@ pub(crate) mod status;
 pub(crate) mod vlan_tunnels;
 pub(crate) mod vlans;
 
-pub use apply::{Applied, Change};
+pub use change::{Applied, Change};
 pub use config::BridgeConfig;
-pub use events::{BridgeEvent, BridgeEvents, EventKinds};
+pub use event::{BridgeEvent, EventKinds};
+pub use events::BridgeEvents;
 pub use fdb::{FdbEntry, FdbKind};
 pub use handle::Bridge;
 pub(crate) use handle::*;

@@ -467,26 +467,8 @@ impl Bridge {
             }
         }
         if !config.options.is_empty() {
-            self.nl
-                .set_port_options(Op::SetPortOptions, label, index, &config.options)
+            self.configure_port_options(link, port, config, journal)
                 .await?;
-            if already_ours {
-                let old = link.port.unwrap_or_default();
-                // Made, even if the read-back below finds an option
-                // dropped: the others were applied.
-                journal.made(Step::PortOptions {
-                    port: id(),
-                    old: config.options.previous(&old),
-                });
-            }
-            // RTM_NEWLINK drops a port option an older kernel does not
-            // know and still says Ok: read the options back there. Newer
-            // kernels apply every option we send or answer with an error,
-            // as do the other steps here.
-            if self.nl.port_options_need_read_back(&config.options) {
-                self.check_port_options(label, index, &config.options)
-                    .await?;
-            }
         }
         if !config.vlans.is_empty() {
             let target = VlanTarget {
@@ -512,6 +494,41 @@ impl Bridge {
             };
             self.nl.set_link(Op::SetUp, label, index, &up).await?;
             journal.made(Step::PortUp(id()));
+        }
+        Ok(())
+    }
+
+    /// The port options of `config` (not empty), sent in one message and
+    /// read back where the kernel may drop one; on a port that was already
+    /// ours the old values are a journal step.
+    async fn configure_port_options(
+        &self,
+        link: &Found<'_>,
+        port: &LinkId,
+        config: &PortConfig,
+        journal: &mut Journal,
+    ) -> Result<()> {
+        let (label, index) = (link.name, link.index);
+        let already_ours = link.master == Some(self.index);
+        self.nl
+            .set_port_options(Op::SetPortOptions, label, index, &config.options)
+            .await?;
+        if already_ours {
+            let old = link.port.unwrap_or_default();
+            // Made, even if the read-back below finds an option
+            // dropped: the others were applied.
+            journal.made(Step::PortOptions {
+                port: port.clone(),
+                old: config.options.previous(&old),
+            });
+        }
+        // RTM_NEWLINK drops a port option an older kernel does not
+        // know and still says Ok: read the options back there. Newer
+        // kernels apply every option we send or answer with an error,
+        // as do the other steps here.
+        if self.nl.port_options_need_read_back(&config.options) {
+            self.check_port_options(label, index, &config.options)
+                .await?;
         }
         Ok(())
     }

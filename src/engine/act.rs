@@ -186,6 +186,77 @@ pub(crate) async fn set_bridge_options(
     read(nl, op, link).await
 }
 
+/// Turns kernel STP on or off and reads it back.
+pub(crate) async fn set_stp(nl: &Netlink, link: &LinkId, on: bool) -> Result<()> {
+    let options = BridgeOptions {
+        stp: Some(on),
+        ..BridgeOptions::default()
+    };
+    let read = set_bridge_options(nl, Op::SetBridgeOptions, link, &options).await?;
+    check(Op::SetBridgeOptions, &link.name, "STP", on, read.stp)
+}
+
+/// Sets the forward delay and reads it back.
+pub(crate) async fn set_forward_delay(nl: &Netlink, link: &LinkId, delay: Duration) -> Result<()> {
+    let options = BridgeOptions {
+        forward_delay_cs: Some(to_centiseconds("forward delay", delay)?),
+        ..BridgeOptions::default()
+    };
+    let read = set_bridge_options(nl, Op::SetBridgeOptions, link, &options).await?;
+    let what = "forward delay";
+    check_timer(
+        Op::SetBridgeOptions,
+        &link.name,
+        what,
+        delay,
+        read.forward_delay_cs,
+    )
+}
+
+/// Sets the ageing time of learned entries and reads it back.
+pub(crate) async fn set_ageing_time(nl: &Netlink, link: &LinkId, time: Duration) -> Result<()> {
+    let options = BridgeOptions {
+        ageing_time_cs: Some(to_centiseconds("ageing time", time)?),
+        ..BridgeOptions::default()
+    };
+    let read = set_bridge_options(nl, Op::SetBridgeOptions, link, &options).await?;
+    let what = "ageing time";
+    check_timer(
+        Op::SetBridgeOptions,
+        &link.name,
+        what,
+        time,
+        read.ageing_time_cs,
+    )
+}
+
+/// Turns VLAN filtering on or off and reads it back.
+pub(crate) async fn set_vlan_filtering(nl: &Netlink, link: &LinkId, on: bool) -> Result<()> {
+    let options = BridgeOptions {
+        vlan_filtering: Some(on),
+        ..BridgeOptions::default()
+    };
+    let read = set_bridge_options(nl, Op::SetVlanOptions, link, &options).await?;
+    let what = "vlan_filtering";
+    check(
+        Op::SetVlanOptions,
+        &link.name,
+        what,
+        on,
+        read.vlan_filtering,
+    )
+}
+
+/// Sets one bridge option and reads it back ([`check_option`]).
+pub(crate) async fn set_option(nl: &Netlink, link: &LinkId, option: BridgeOption) -> Result<()> {
+    let options = BridgeOptions {
+        extra: vec![option],
+        ..BridgeOptions::default()
+    };
+    let read = set_bridge_options(nl, Op::SetBridgeOptions, link, &options).await?;
+    check_option(Op::SetBridgeOptions, &link.name, option, &read)
+}
+
 /// Writes one IPv6 sysctl of the link and reads it back through netlink.
 pub(crate) async fn set_ipv6_sysctl(
     nl: &Netlink,

@@ -18,7 +18,7 @@ use tracing::warn;
 
 use super::act::{self, VlanTarget};
 use crate::error::{Error, Op};
-use crate::netlink::{BridgeOptions, PortOptions, RemoteSnapshot};
+use crate::netlink::{PortOptions, RemoteSnapshot};
 use crate::values::bridge_option::BridgeOption;
 use crate::values::sysctl::Ipv6Sysctl;
 use crate::values::vlan::{VlanId, VlanMember};
@@ -321,71 +321,12 @@ async fn undo(nl: &crate::netlink::Netlink, step: Step) -> Result<(), Error> {
         Step::BridgeCreated(br) => nl.delete_link(Op::CreateBridge, &br.name, br.index).await,
         Step::Mac(link, m) => act::set_mac(nl, Op::SetMac, &link, m).await.map(drop),
         Step::Mtu(link, m) => act::set_mtu(nl, Op::SetMtu, &link, m).await,
-        Step::Stp(link, on) => {
-            let opts = BridgeOptions {
-                stp: Some(on),
-                ..BridgeOptions::default()
-            };
-            let read = act::set_bridge_options(nl, Op::SetBridgeOptions, &link, &opts).await?;
-            act::check(Op::SetBridgeOptions, &link.name, "STP", on, read.stp)
-        }
-        Step::ForwardDelay(link, d) => {
-            let opts = BridgeOptions {
-                forward_delay_cs: Some(crate::values::bridge_option::to_centiseconds(
-                    "forward delay",
-                    d,
-                )?),
-                ..BridgeOptions::default()
-            };
-            let read = act::set_bridge_options(nl, Op::SetBridgeOptions, &link, &opts).await?;
-            act::check_timer(
-                Op::SetBridgeOptions,
-                &link.name,
-                "forward delay",
-                d,
-                read.forward_delay_cs,
-            )
-        }
-        Step::AgeingTime(link, d) => {
-            let opts = BridgeOptions {
-                ageing_time_cs: Some(crate::values::bridge_option::to_centiseconds(
-                    "ageing time",
-                    d,
-                )?),
-                ..BridgeOptions::default()
-            };
-            let read = act::set_bridge_options(nl, Op::SetBridgeOptions, &link, &opts).await?;
-            act::check_timer(
-                Op::SetBridgeOptions,
-                &link.name,
-                "ageing time",
-                d,
-                read.ageing_time_cs,
-            )
-        }
-        Step::VlanFiltering(link, on) => {
-            let opts = BridgeOptions {
-                vlan_filtering: Some(on),
-                ..BridgeOptions::default()
-            };
-            let read = act::set_bridge_options(nl, Op::SetVlanOptions, &link, &opts).await?;
-            act::check(
-                Op::SetVlanOptions,
-                &link.name,
-                "vlan_filtering",
-                on,
-                read.vlan_filtering,
-            )
-        }
+        Step::Stp(link, on) => act::set_stp(nl, &link, on).await,
+        Step::ForwardDelay(link, d) => act::set_forward_delay(nl, &link, d).await,
+        Step::AgeingTime(link, d) => act::set_ageing_time(nl, &link, d).await,
+        Step::VlanFiltering(link, on) => act::set_vlan_filtering(nl, &link, on).await,
         Step::Ipv6Sysctl(link, knob, on) => act::set_ipv6_sysctl(nl, &link, knob, on).await,
-        Step::Option(link, old) => {
-            let opts = BridgeOptions {
-                extra: vec![old],
-                ..BridgeOptions::default()
-            };
-            let read = act::set_bridge_options(nl, Op::SetBridgeOptions, &link, &opts).await?;
-            act::check_option(Op::SetBridgeOptions, &link.name, old, &read)
-        }
+        Step::Option(link, old) => act::set_option(nl, &link, old).await,
         Step::Address(link, net) => act::remove_address(nl, &link, net).await,
         Step::AdminUp(link, up) => act::set_admin_up(nl, &link, up).await.map(drop),
         Step::AutoLinkLocal(link, on) => act::set_auto_link_local(nl, &link, on).await,

@@ -72,21 +72,15 @@ impl Direct {
             self.out.resize(len, 0);
         }
         message.serialize(&mut self.out[..len]);
-        let fd = self.socket.as_raw_fd();
         loop {
-            // SAFETY: `out` holds `len` initialised bytes; the kernel reads
-            // them and nothing else.
-            let sent = unsafe { libc::send(fd, self.out.as_ptr().cast(), len, 0) };
-            if sent >= 0 {
-                break;
-            }
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EINTR) {
-                return Err(e);
+            match self.socket.send(&self.out[..len], 0) {
+                Ok(_) => break,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => return Err(e),
             }
         }
         loop {
-            let got = self.receive(fd)?;
+            let got = self.receive()?;
             if let Some(ack) = self.ack_for(got) {
                 return Ok(ack);
             }
@@ -94,23 +88,16 @@ impl Direct {
     }
 
     /// Reads one datagram into `ack`: its length.
-    fn receive(&mut self, fd: libc::c_int) -> io::Result<usize> {
+    fn receive(&mut self) -> io::Result<usize> {
+        let fd = self.socket.as_raw_fd();
         let mut waited = false;
         loop {
-            // SAFETY: `ack` is ACK_BUF writable bytes, and the kernel
-            // writes at most that many.
-            let n = unsafe {
-                libc::recv(
-                    fd,
-                    self.ack.as_mut_ptr().cast(),
-                    self.ack.len(),
-                    libc::MSG_DONTWAIT,
-                )
+            // netlink-sys writes into the slice and at most its length.
+            let mut room: &mut [u8] = &mut self.ack[..];
+            let e = match self.socket.recv(&mut room, libc::MSG_DONTWAIT) {
+                Ok(n) => return Ok(n.min(ACK_BUF)),
+                Err(e) => e,
             };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let e = io::Error::last_os_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
                 Some(libc::EAGAIN) if !waited => {

@@ -29,6 +29,7 @@ mod fdb;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 mod link;
+mod link_snapshot;
 mod link_view;
 mod notify;
 mod vlan;
@@ -40,7 +41,8 @@ pub(crate) mod address_flags {
     pub(crate) use super::address::{dad_failed, tentative};
 }
 pub(crate) use fdb::FdbSnapshot;
-pub(crate) use link::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, PortOptions};
+pub(crate) use link::{BridgeOptions, LinkChange, LinkRef, PortOptions};
+pub(crate) use link_snapshot::LinkSnapshot;
 pub(crate) use link_view::ViewLink;
 pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,

@@ -315,38 +315,10 @@ impl VmNic {
                 .mtu
             }
         };
-        let spec = TapSpec {
-            name: config.name.clone(),
-            queues: config.queues,
-            vnet_hdr: config.vnet_hdr,
-            persistent: config.persistent,
-            owner: config.owner,
-            group: config.group,
-        };
-        let tap = netns::run_in(nl.netns(), || tap::create(&spec))
-            .map_err(|e| Error::tap_create(op, &config.name, e))?;
         let host_mac = config
             .host_mac
             .unwrap_or_else(|| host_mac_for(config.guest_mac));
-        // The undo journal: the tap first (through a duplicate of a queue
-        // fd, since the fds themselves go to the VM NIC), then the attach.
-        let mut journal = Journal::new();
-        let queue = tap.fds.first().map(OwnedFd::try_clone).transpose();
-        match queue {
-            Ok(Some(queue)) => journal.made(Step::Tap {
-                name: tap.name.clone(),
-                persistent: config.persistent,
-                queue,
-            }),
-            Ok(None) => {}
-            Err(e) => {
-                let undo = remove_tap(tap.fds, config.persistent, &tap.name).err();
-                let undo = undo.map(|u| Error::io(op, &tap.name, u));
-                return Err(
-                    Error::io(op, &tap.name, e).with_undo_failures(undo.into_iter().collect())
-                );
-            }
-        }
+        let (tap, mut journal) = make_tap(&nl, op, &config)?;
         let steps = async {
             let name = IfName::new(&tap.name)?;
             let link = nl.view_link(op, LinkRef::Name(name.as_str()), None).await?;
@@ -535,4 +507,39 @@ pub(crate) fn validate_queues(queues: u16) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Makes the tap through `/dev/net/tun` and starts the undo journal with
+/// it: through a duplicate of a queue fd, since the fds themselves go to
+/// the VM NIC. If even the duplicate fails, the tap is removed here.
+fn make_tap(
+    nl: &crate::netlink::Netlink,
+    op: Op,
+    config: &VmNicConfig,
+) -> Result<(tap::Tap, Journal)> {
+    let spec = TapSpec {
+        name: config.name.clone(),
+        queues: config.queues,
+        vnet_hdr: config.vnet_hdr,
+        persistent: config.persistent,
+        owner: config.owner,
+        group: config.group,
+    };
+    let tap = netns::run_in(nl.netns(), || tap::create(&spec))
+        .map_err(|e| Error::tap_create(op, &config.name, e))?;
+    let mut journal = Journal::new();
+    match tap.fds.first().map(OwnedFd::try_clone).transpose() {
+        Ok(Some(queue)) => journal.made(Step::Tap {
+            name: tap.name.clone(),
+            persistent: config.persistent,
+            queue,
+        }),
+        Ok(None) => {}
+        Err(e) => {
+            let undo = remove_tap(tap.fds, config.persistent, &tap.name).err();
+            let undo = undo.map(|u| Error::io(op, &tap.name, u));
+            return Err(Error::io(op, &tap.name, e).with_undo_failures(undo.into_iter().collect()));
+        }
+    }
+    Ok((tap, journal))
 }

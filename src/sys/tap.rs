@@ -11,7 +11,7 @@
 use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 /// What to ask of `/dev/net/tun`.
@@ -40,17 +40,29 @@ pub(crate) struct Tap {
 /// Most queues the kernel allows on one tap (`MAX_TAP_QUEUES`).
 pub(crate) const MAX_QUEUES: u16 = 256;
 
-fn ifreq(name: &str, flags: i32) -> io::Result<libc::ifreq> {
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+/// `struct ifreq` as TUNSETIFF reads and writes it: the name, then the
+/// flags at the start of the 24-byte union. Built in safe code
+/// (`libc::ifreq` holds a union, which only `mem::zeroed` makes).
+#[repr(C)]
+struct IfReq {
+    name: [u8; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _rest: [u8; 22],
+}
+
+const _: () = assert!(std::mem::size_of::<IfReq>() == std::mem::size_of::<libc::ifreq>());
+
+fn ifreq(name: &str, flags: i32) -> io::Result<IfReq> {
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        flags: flags as libc::c_short,
+        _rest: [0; 22],
+    };
     let bytes = name.as_bytes();
-    if bytes.len() >= req.ifr_name.len() {
+    if bytes.len() >= req.name.len() {
         return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
-    for (dst, src) in req.ifr_name.iter_mut().zip(bytes) {
-        *dst = *src as libc::c_char;
-    }
-    req.ifr_ifru.ifru_flags = flags as libc::c_short;
+    req.name[..bytes.len()].copy_from_slice(bytes);
     Ok(req)
 }
 
@@ -80,20 +92,20 @@ fn attach_queue(name: &str, flags: i32) -> io::Result<(File, String)> {
 /// the kernel used. The one place the crate makes this ioctl.
 pub(crate) fn set_iff(file: &File, name: &str, flags: i32) -> io::Result<String> {
     let mut req = ifreq(name, flags)?;
-    // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `req`
-    // is, for the duration of the call.
+    // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, whose layout
+    // `req` has (checked at compile time), for the duration of the call.
     check(unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut req) })?;
-    // SAFETY: the kernel NUL-terminates ifr_name (IFNAMSIZ bytes), and
-    // leaves the all-zero name of a macvtap queue as it is.
-    Ok(unsafe { CStr::from_ptr(req.ifr_name.as_ptr()) }
-        .to_string_lossy()
-        .into_owned())
+    // The kernel NUL-terminates the name (IFNAMSIZ bytes), and leaves the
+    // all-zero name of a macvtap queue as it is.
+    let name = CStr::from_bytes_until_nul(&req.name)
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    Ok(name.to_string_lossy().into_owned())
 }
 
-fn int_ioctl(file: &File, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {
+fn int_ioctl(fd: BorrowedFd<'_>, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {
     // SAFETY: TUNSETPERSIST/TUNSETOWNER/TUNSETGROUP take an integer by
     // value, not a pointer.
-    check(unsafe { libc::ioctl(file.as_raw_fd(), request, value) })
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), request, value) })
 }
 
 /// Creates the tap in the calling thread's network namespace (where the
@@ -117,13 +129,13 @@ pub(crate) fn create(spec: &TapSpec) -> io::Result<Tap> {
         files.push(file);
     }
     if let Some(uid) = spec.owner {
-        int_ioctl(&files[0], libc::TUNSETOWNER, uid.into())?;
+        int_ioctl(files[0].as_fd(), libc::TUNSETOWNER, uid.into())?;
     }
     if let Some(gid) = spec.group {
-        int_ioctl(&files[0], libc::TUNSETGROUP, gid.into())?;
+        int_ioctl(files[0].as_fd(), libc::TUNSETGROUP, gid.into())?;
     }
     if spec.persistent {
-        int_ioctl(&files[0], libc::TUNSETPERSIST, 1)?;
+        int_ioctl(files[0].as_fd(), libc::TUNSETPERSIST, 1)?;
     }
     Ok(Tap {
         name,
@@ -134,6 +146,5 @@ pub(crate) fn create(spec: &TapSpec) -> io::Result<Tap> {
 /// Clears persistence on a tap through one of its fds, so it goes away
 /// when the last fd closes.
 pub(crate) fn clear_persist(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: TUNSETPERSIST takes an integer by value.
-    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETPERSIST, 0 as libc::c_ulong) })
+    int_ioctl(fd.as_fd(), libc::TUNSETPERSIST, 0)
 }

@@ -445,78 +445,7 @@ pub(crate) async fn make_device(
     let made = async {
         let link = nl.link(op, name, LinkRef::Name(name)).await?;
         let vx = from_link(nl, op, &link)?;
-        let read = link.vxlan.unwrap_or_default();
-        let check = |what: &str, want: String, got: String| {
-            if want == got {
-                Ok(())
-            } else {
-                Err(Error::NotApplied {
-                    op,
-                    iface: name.to_string(),
-                    what: what.into(),
-                    expected: want,
-                    actual: got,
-                })
-            }
-        };
-        let opt = |v: Option<String>| v.unwrap_or_else(|| "none".into());
-        check(
-            "external mode",
-            config.external.to_string(),
-            read.external.to_string(),
-        )?;
-        check(
-            "VNI",
-            vni.map_or(0, Vni::get).to_string(),
-            read.vni.to_string(),
-        )?;
-        check("port", config.port.to_string(), read.port.to_string())?;
-        check(
-            "learning",
-            config.learning.to_string(),
-            read.learning.to_string(),
-        )?;
-        check(
-            "local address",
-            opt(config.local.map(|a| a.to_string())),
-            opt(read.local.map(|a| a.to_string())),
-        )?;
-        check(
-            "underlay",
-            opt(underlay_index.map(|i| i.to_string())),
-            opt(read.underlay.map(|i| i.to_string())),
-        )?;
-        if let Some(ttl) = config.ttl {
-            check("TTL", ttl.to_string(), opt(read.ttl.map(|t| t.to_string())))?;
-        }
-        for (what, want, got) in [
-            ("udpcsum", config.udp_csum, read.udp_csum),
-            (
-                "udp6zerocsumtx",
-                config.udp6_zero_csum_tx,
-                read.udp6_zero_csum_tx,
-            ),
-            (
-                "udp6zerocsumrx",
-                config.udp6_zero_csum_rx,
-                read.udp6_zero_csum_rx,
-            ),
-        ] {
-            if let Some(want) = want {
-                check(what, want.to_string(), opt(got.map(|g| g.to_string())))?;
-            }
-        }
-        if let Some(mtu) = config.mtu {
-            check("MTU", mtu.to_string(), link.mtu.to_string())?;
-        }
-        if let Some(mac) = config.mac {
-            check(
-                "MAC",
-                crate::values::mac::lower(mac),
-                link.mac
-                    .map_or_else(|| "none".into(), crate::values::mac::lower),
-            )?;
-        }
+        check_made(config, vni, underlay_index, &link)?;
         Ok::<_, Error>(vx)
     }
     .await;
@@ -527,5 +456,85 @@ pub(crate) async fn make_device(
             journal.made(Step::LinkNamed(op, name.into()));
             Err(e.with_undo_failures(journal.rollback(nl).await))
         }
+    }
+}
+
+/// A VXLAN device just made against what was asked: the first setting
+/// that reads back otherwise is [`Error::NotApplied`].
+fn check_made(
+    config: &VxlanConfig,
+    vni: Option<Vni>,
+    underlay_index: Option<u32>,
+    link: &LinkSnapshot,
+) -> Result<()> {
+    let read = link.vxlan.unwrap_or_default();
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+    let text = |v: Option<bool>| opt(v.map(|b| b.to_string()));
+    let mut pairs: Vec<(&str, String, String)> = vec![
+        (
+            "external mode",
+            config.external.to_string(),
+            read.external.to_string(),
+        ),
+        (
+            "VNI",
+            vni.map_or(0, Vni::get).to_string(),
+            read.vni.to_string(),
+        ),
+        ("port", config.port.to_string(), read.port.to_string()),
+        (
+            "learning",
+            config.learning.to_string(),
+            read.learning.to_string(),
+        ),
+        (
+            "local address",
+            opt(config.local.map(|a| a.to_string())),
+            opt(read.local.map(|a| a.to_string())),
+        ),
+        (
+            "underlay",
+            opt(underlay_index.map(|i| i.to_string())),
+            opt(read.underlay.map(|i| i.to_string())),
+        ),
+    ];
+    if let Some(ttl) = config.ttl {
+        pairs.push(("TTL", ttl.to_string(), opt(read.ttl.map(|t| t.to_string()))));
+    }
+    for (what, want, got) in [
+        ("udpcsum", config.udp_csum, read.udp_csum),
+        (
+            "udp6zerocsumtx",
+            config.udp6_zero_csum_tx,
+            read.udp6_zero_csum_tx,
+        ),
+        (
+            "udp6zerocsumrx",
+            config.udp6_zero_csum_rx,
+            read.udp6_zero_csum_rx,
+        ),
+    ] {
+        if want.is_some() {
+            pairs.push((what, text(want), text(got)));
+        }
+    }
+    if let Some(mtu) = config.mtu {
+        pairs.push(("MTU", mtu.to_string(), link.mtu.to_string()));
+    }
+    if let Some(mac) = config.mac {
+        let got = link
+            .mac
+            .map_or_else(|| "none".into(), crate::values::mac::lower);
+        pairs.push(("MAC", crate::values::mac::lower(mac), got));
+    }
+    match pairs.into_iter().find(|(_, want, got)| want != got) {
+        None => Ok(()),
+        Some((what, expected, actual)) => Err(Error::NotApplied {
+            op: Op::CreateVxlan,
+            iface: config.name.to_string(),
+            what: what.into(),
+            expected,
+            actual,
+        }),
     }
 }

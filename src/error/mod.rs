@@ -1,169 +1,10 @@
 //! The crate's error type and the one place where kernel errnos get meaning.
 
-use std::fmt;
 use std::net::Ipv6Addr;
 
-use crate::values::sysctl::Ipv6Sysctl;
+mod op;
 
-/// What bridgekit was doing when an error happened.
-///
-/// Every kernel-facing [`Error`] variant carries one, so a log line says what
-/// was attempted, not only what failed.
-///
-/// ```
-/// use bridgekit::Op;
-/// assert_eq!(Op::CreateBridge.to_string(), "create bridge");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Op {
-    /// Opening the netlink connection or binding it to a network namespace.
-    Connect,
-    /// Creating a bridge (`ip link add NAME type bridge`).
-    CreateBridge,
-    /// Looking up an existing bridge (`ip link show NAME`).
-    OpenBridge,
-    /// Deleting a bridge (`ip link del NAME`).
-    DeleteBridge,
-    /// Changing a MAC address (`ip link set NAME address MAC`).
-    SetMac,
-    /// Changing the MTU (`ip link set NAME mtu MTU`).
-    SetMtu,
-    /// Bringing an interface up (`ip link set NAME up`).
-    SetUp,
-    /// Bringing an interface down (`ip link set NAME down`).
-    SetDown,
-    /// Changing bridge options (`ip link set NAME type bridge ...`).
-    SetBridgeOptions,
-    /// Changing the IPv6 address generation mode (`ip link set NAME addrgenmode ...`).
-    SetAddrGenMode,
-    /// Adding an address (`ip addr add ADDR dev NAME`).
-    AddAddress,
-    /// Removing an address (`ip addr del ADDR dev NAME`).
-    RemoveAddress,
-    /// Listing addresses (`ip addr show dev NAME`).
-    ListAddresses,
-    /// Reading link state (`ip -d link show NAME`).
-    ReadLink,
-    /// Listing the ports of a bridge (`ip link show master NAME`).
-    ListPorts,
-    /// Waiting for IPv6 duplicate address detection.
-    WaitDad,
-    /// Wait for a port to forward.
-    WaitForwarding,
-    /// Attaching a port (`ip link set PORT master BRIDGE`).
-    AttachPort,
-    /// Detaching a port (`ip link set PORT nomaster`).
-    DetachPort,
-    /// Setting port options (`ip link set PORT type bridge_slave ...`).
-    SetPortOptions,
-    /// Removing a legacy libvirt `<bridge>-nic` tap.
-    RemoveLegacyNic,
-    /// Changing bridge VLAN settings (`ip link set NAME type bridge vlan_filtering|vlan_default_pvid|vlan_protocol ...`).
-    SetVlanOptions,
-    /// Adding VLANs (`bridge vlan add dev NAME vid ...`).
-    AddVlans,
-    /// Removing VLANs (`bridge vlan del dev NAME vid ...`).
-    RemoveVlans,
-    /// Listing VLANs (`bridge vlan show`).
-    ListVlans,
-    /// Adding a static FDB entry (`bridge fdb replace MAC dev PORT master static`).
-    AddFdb,
-    /// Removing an FDB entry (`bridge fdb del MAC dev PORT master`).
-    RemoveFdb,
-    /// Listing the FDB (`bridge fdb show br NAME`).
-    ListFdb,
-    /// Creating a VM NIC (a tap on a bridge).
-    CreateVmNic,
-    /// Deleting a VM NIC.
-    DeleteVmNic,
-    /// Create a veth guest NIC.
-    CreateVethNic,
-    /// Delete a veth guest NIC.
-    DeleteVethNic,
-    /// Create a macvtap guest NIC.
-    CreateMacvtapNic,
-    /// Delete a macvtap guest NIC.
-    DeleteMacvtapNic,
-    /// Map VLANs of a port to VNIs.
-    AddVlanTunnels,
-    /// Remove VLAN-to-VNI mappings of a port.
-    RemoveVlanTunnels,
-    /// List a port's VLAN-to-VNI map.
-    ListVlanTunnels,
-    /// Create a VXLAN device.
-    CreateVxlan,
-    /// Open a VXLAN device.
-    OpenVxlan,
-    /// Delete a VXLAN device.
-    DeleteVxlan,
-    /// Add a remote VTEP to a VXLAN device's FDB.
-    AddRemote,
-    /// Remove a remote VTEP from a VXLAN device's FDB.
-    RemoveRemote,
-    /// List a VXLAN device's remote VTEPs.
-    ListRemotes,
-    /// Watching a bridge's events.
-    WatchEvents,
-    /// Applying a desired bridge configuration.
-    Apply,
-    /// Writing an IPv6 sysctl of an interface
-    /// (`sysctl net.ipv6.conf.NAME.accept_ra=0`, ...).
-    SetIpv6Sysctl(Ipv6Sysctl),
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Op::Connect => "connect to netlink",
-            Op::CreateBridge => "create bridge",
-            Op::OpenBridge => "open bridge",
-            Op::DeleteBridge => "delete bridge",
-            Op::SetMac => "set MAC of",
-            Op::SetMtu => "set MTU of",
-            Op::SetUp => "bring up",
-            Op::SetDown => "bring down",
-            Op::SetBridgeOptions => "set bridge options of",
-            Op::SetAddrGenMode => "set IPv6 address generation mode of",
-            Op::AddAddress => "add address to",
-            Op::RemoveAddress => "remove address from",
-            Op::ListAddresses => "list addresses of",
-            Op::ReadLink => "read link state of",
-            Op::ListPorts => "list ports of",
-            Op::WaitDad => "wait for IPv6 DAD on",
-            Op::WaitForwarding => "wait for a port to forward on",
-            Op::AttachPort => "attach port",
-            Op::DetachPort => "detach port",
-            Op::SetPortOptions => "set port options of",
-            Op::RemoveLegacyNic => "remove legacy dummy tap",
-            Op::SetVlanOptions => "set VLAN options of",
-            Op::AddVlans => "add VLANs to",
-            Op::RemoveVlans => "remove VLANs from",
-            Op::ListVlans => "list VLANs of",
-            Op::AddFdb => "add FDB entry on",
-            Op::RemoveFdb => "remove FDB entry from",
-            Op::ListFdb => "list FDB of",
-            Op::CreateVmNic => "create VM NIC",
-            Op::DeleteVmNic => "delete VM NIC",
-            Op::CreateVethNic => "create veth NIC",
-            Op::DeleteVethNic => "delete veth NIC",
-            Op::CreateMacvtapNic => "create macvtap NIC",
-            Op::DeleteMacvtapNic => "delete macvtap NIC",
-            Op::AddVlanTunnels => "map VLANs to VNIs on",
-            Op::RemoveVlanTunnels => "remove VLAN-to-VNI mappings from",
-            Op::ListVlanTunnels => "list the VLAN-to-VNI map of",
-            Op::CreateVxlan => "create VXLAN device",
-            Op::OpenVxlan => "open VXLAN device",
-            Op::DeleteVxlan => "delete VXLAN device",
-            Op::AddRemote => "add remote VTEP to",
-            Op::RemoveRemote => "remove remote VTEP from",
-            Op::ListRemotes => "list remote VTEPs of",
-            Op::WatchEvents => "watch events of",
-            Op::Apply => "apply configuration to",
-            Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),
-        })
-    }
-}
+pub use op::Op;
 
 /// Everything that can go wrong in bridgekit.
 ///
@@ -762,6 +603,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::sysctl::Ipv6Sysctl;
 
     #[test]
     fn errno_maps_to_meaning() {

@@ -1,0 +1,146 @@
+//! What `apply` reports: each [`Change`] it made, and [`Applied`].
+
+use std::time::Duration;
+
+use ipnet::IpNet;
+use macaddr::MacAddr6;
+
+use crate::bridge::Bridge;
+use crate::values::bridge_option::BridgeOption;
+use crate::values::name::IfName;
+use crate::vxlan::Remote;
+
+/// One change [`BridgeConfig::apply`](crate::BridgeConfig::apply) made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The bridge did not exist and was created, with all of its own
+    /// settings in the config. The changes that follow it in
+    /// [`Applied::changes`] are those the create made to other interfaces:
+    /// VXLAN devices created, their remotes, ports attached.
+    Created,
+    /// The MAC was changed.
+    Mac {
+        /// Before.
+        from: MacAddr6,
+        /// After.
+        to: MacAddr6,
+    },
+    /// The MTU was changed.
+    Mtu {
+        /// Before.
+        from: u32,
+        /// After.
+        to: u32,
+    },
+    /// STP was turned on or off.
+    Stp(bool),
+    /// The forward delay was changed.
+    ForwardDelay(Duration),
+    /// The ageing time was changed.
+    AgeingTime(Duration),
+    /// VLAN filtering was turned on or off.
+    VlanFiltering(bool),
+    /// A bridge option was set to this value.
+    Option(BridgeOption),
+    /// IPv6 router advertisements were turned on or off (`accept_ra`).
+    AcceptRa(bool),
+    /// IPv6 address autoconfiguration was turned on or off (`autoconf`).
+    Autoconf(bool),
+    /// IPv6 was turned off (`true`) or on (`false`) (`disable_ipv6`).
+    DisableIpv6(bool),
+    /// An address was added.
+    AddressAdded(IpNet),
+    /// A port was attached.
+    PortAttached(IfName),
+    /// A port's options, VLANs, FDB entries or admin state were changed.
+    PortReconfigured(IfName),
+    /// The bridge was brought up (`true`) or down.
+    AdminUp(bool),
+    /// Automatic IPv6 link-local addresses were turned on or off
+    /// (`addrgenmode eui64|none`).
+    AutoLinkLocal(bool),
+    /// A VXLAN device of the config did not exist and was created.
+    VxlanCreated(IfName),
+    /// A remote VTEP was added to a VXLAN device.
+    RemoteAdded {
+        /// The VXLAN device.
+        vxlan: IfName,
+        /// The entry.
+        remote: Remote,
+    },
+    /// A static remote VTEP the config does not name was removed.
+    RemoteRemoved {
+        /// The VXLAN device.
+        vxlan: IfName,
+        /// The entry.
+        remote: Remote,
+    },
+}
+
+impl Change {
+    /// A change to an interface other than the bridge: a port, a VXLAN
+    /// device or its remotes.
+    pub(crate) fn is_beyond_the_bridge(&self) -> bool {
+        matches!(
+            self,
+            Change::PortAttached(_)
+                | Change::PortReconfigured(_)
+                | Change::VxlanCreated(_)
+                | Change::RemoteAdded { .. }
+                | Change::RemoteRemoved { .. }
+        )
+    }
+}
+
+/// In words: `created`, `MTU 1500 -> 1400`, `port vnet0 attached`.
+///
+/// ```
+/// use bridgekit::Change;
+/// assert_eq!(Change::Mtu { from: 1500, to: 1400 }.to_string(), "MTU 1500 -> 1400");
+/// ```
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let on = |b: bool| if b { "on" } else { "off" };
+        let secs = |d: &Duration| format!("{} s", d.as_secs_f64());
+        match self {
+            Change::Created => f.write_str("created"),
+            Change::Mac { from, to } => write!(
+                f,
+                "MAC {} -> {}",
+                crate::values::mac::lower(*from),
+                crate::values::mac::lower(*to)
+            ),
+            Change::Mtu { from, to } => write!(f, "MTU {from} -> {to}"),
+            Change::Stp(s) => write!(f, "STP {}", on(*s)),
+            Change::ForwardDelay(d) => write!(f, "forward delay {}", secs(d)),
+            Change::AgeingTime(d) => write!(f, "ageing time {}", secs(d)),
+            Change::VlanFiltering(v) => write!(f, "VLAN filtering {}", on(*v)),
+            Change::Option(o) => write!(f, "{o}"),
+            Change::AcceptRa(v) => write!(f, "accept_ra {}", on(*v)),
+            Change::Autoconf(v) => write!(f, "autoconf {}", on(*v)),
+            Change::DisableIpv6(v) => write!(f, "IPv6 {}", on(!*v)),
+            Change::AddressAdded(a) => write!(f, "address {a} added"),
+            Change::PortAttached(p) => write!(f, "port {p} attached"),
+            Change::PortReconfigured(p) => write!(f, "port {p} reconfigured"),
+            Change::AdminUp(up) => f.write_str(if *up { "up" } else { "down" }),
+            Change::AutoLinkLocal(v) => write!(f, "automatic link-local {}", on(*v)),
+            Change::VxlanCreated(v) => write!(f, "VXLAN device {v} created"),
+            Change::RemoteAdded { vxlan, remote } => write!(f, "remote {remote} added to {vxlan}"),
+            Change::RemoteRemoved { vxlan, remote } => {
+                write!(f, "remote {remote} removed from {vxlan}")
+            }
+        }
+    }
+}
+
+/// What [`BridgeConfig::apply`](crate::BridgeConfig::apply) did: the bridge, and the changes made
+/// (empty when nothing differed).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The bridge, now as configured.
+    pub bridge: Bridge,
+    /// The changes made, in order.
+    pub changes: Vec<Change>,
+}
