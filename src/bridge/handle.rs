@@ -14,7 +14,7 @@ use crate::error::{Error, Op, Result};
 use crate::netlink::{BridgeOptions, LinkRef, LinkSnapshot, Netlink};
 use crate::values::address::AddressStatus;
 use crate::values::bridge_option::{
-    BridgeOption, MulticastRouter, OptionKind, from_centiseconds, to_centiseconds,
+    BridgeOption, BridgeOptionKind, MulticastRouter, from_centiseconds, to_centiseconds,
 };
 use crate::values::mac::{ToMac, validate_unicast};
 use crate::values::mtu::validate_mtu;
@@ -440,40 +440,44 @@ impl Bridge {
             vlan_filtering: link.vlan_filtering.unwrap_or(false),
             default_pvid: link.default_pvid.and_then(|p| VlanId::new(p).ok()),
             vlan_protocol: link.vlan_protocol,
-            hello_time: option_duration(&link, OptionKind::HelloTime),
-            max_age: option_duration(&link, OptionKind::MaxAge),
-            priority: match link.bridge_option(OptionKind::Priority) {
+            hello_time: option_duration(&link, BridgeOptionKind::HelloTime),
+            max_age: option_duration(&link, BridgeOptionKind::MaxAge),
+            priority: match link.bridge_option(BridgeOptionKind::Priority) {
                 Some(BridgeOption::Priority(p)) => p,
                 _ => 0,
             },
-            group_fwd_mask: match link.bridge_option(OptionKind::GroupFwdMask) {
+            group_fwd_mask: match link.bridge_option(BridgeOptionKind::GroupFwdMask) {
                 Some(BridgeOption::GroupFwdMask(m)) => m,
                 _ => 0,
             },
-            group_address: match link.bridge_option(OptionKind::GroupAddress) {
+            group_address: match link.bridge_option(BridgeOptionKind::GroupAddress) {
                 Some(BridgeOption::GroupAddress(m)) => m,
                 _ => MacAddr6::nil(),
             },
-            multicast_snooping: link.bridge_option(OptionKind::MulticastSnooping)
+            multicast_snooping: link.bridge_option(BridgeOptionKind::MulticastSnooping)
                 == Some(BridgeOption::MulticastSnooping(true)),
-            multicast_querier: link.bridge_option(OptionKind::MulticastQuerier)
+            multicast_querier: link.bridge_option(BridgeOptionKind::MulticastQuerier)
                 == Some(BridgeOption::MulticastQuerier(true)),
-            igmp_version: match link.bridge_option(OptionKind::IgmpVersion) {
+            igmp_version: match link.bridge_option(BridgeOptionKind::IgmpVersion) {
                 Some(BridgeOption::IgmpVersion(v)) => v,
                 _ => 0,
             },
-            mld_version: match link.bridge_option(OptionKind::MldVersion) {
+            mld_version: match link.bridge_option(BridgeOptionKind::MldVersion) {
                 Some(BridgeOption::MldVersion(v)) => v,
                 _ => 0,
             },
-            vlan_stats: match link.bridge_option(OptionKind::VlanStats) {
+            vlan_stats: match link.bridge_option(BridgeOptionKind::VlanStats) {
                 Some(BridgeOption::VlanStats(on)) => Some(on),
                 _ => None,
             },
-            multicast_router: match link.bridge_option(OptionKind::MulticastRouter) {
+            multicast_router: match link.bridge_option(BridgeOptionKind::MulticastRouter) {
                 Some(BridgeOption::MulticastRouter(r)) => r,
                 _ => MulticastRouter::Auto,
             },
+            options: BridgeOptionKind::ALL
+                .iter()
+                .filter_map(|kind| link.bridge_option(*kind))
+                .collect(),
             accept_ra: ipv6::read(&link, Ipv6Sysctl::AcceptRa),
             autoconf: ipv6::read(&link, Ipv6Sysctl::Autoconf),
             disable_ipv6: ipv6::read(&link, Ipv6Sysctl::DisableIpv6),
@@ -514,7 +518,7 @@ impl Bridge {
     }
 }
 
-fn option_duration(link: &LinkSnapshot, kind: OptionKind) -> Duration {
+fn option_duration(link: &LinkSnapshot, kind: BridgeOptionKind) -> Duration {
     match link.bridge_option(kind) {
         Some(BridgeOption::HelloTime(d) | BridgeOption::MaxAge(d)) => d,
         _ => Duration::ZERO,

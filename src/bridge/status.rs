@@ -6,7 +6,7 @@ use macaddr::MacAddr6;
 
 use crate::bridge::port::PortStatus;
 use crate::values::address::AddressStatus;
-use crate::values::bridge_option::MulticastRouter;
+use crate::values::bridge_option::{BridgeOption, BridgeOptionKind, MulticastRouter};
 use crate::values::link_state::OperState;
 use crate::values::name::IfName;
 use crate::values::vlan::{VlanId, VlanProtocol};
@@ -105,8 +105,36 @@ pub struct BridgeStatus {
     /// Whether IPv6 is turned off on it (`disable_ipv6`); `None` as for
     /// `accept_ra`.
     pub disable_ipv6: Option<bool>,
+    /// Every option of [`BridgeOption`]'s table the kernel reported, in
+    /// the table's order: the fields above for the common ones, and any
+    /// other (a document writes them as the config's `options` table).
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::values::ser::bridge_options")
+    )]
+    pub options: Vec<BridgeOption>,
     /// Ports, with their state, options and VLANs (see [`Bridge::ports`](crate::Bridge::ports)).
     pub ports: Vec<PortStatus>,
     /// Addresses with their flags.
     pub addresses: Vec<AddressStatus>,
+}
+
+impl BridgeStatus {
+    /// The value of one option, as the kernel reported it; `None` where
+    /// this kernel has no such option.
+    ///
+    /// ```no_run
+    /// # async fn f(br: &bridgekit::Bridge) -> bridgekit::Result<()> {
+    /// use bridgekit::{BridgeOption, BridgeOptionKind};
+    /// let status = br.status().await?;
+    /// if let Some(BridgeOption::MulticastSnooping(on)) =
+    ///     status.option(BridgeOptionKind::MulticastSnooping)
+    /// {
+    ///     println!("snooping {}", if on { "on" } else { "off" });
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn option(&self, kind: BridgeOptionKind) -> Option<BridgeOption> {
+        self.options.iter().copied().find(|o| o.kind() == kind)
+    }
 }

@@ -10,13 +10,13 @@ use netlink_packet_route::link::{
 };
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec};
-use std::time::Duration;
 
 use super::Netlink;
 use super::link_snapshot::LinkSnapshot;
 use crate::error::{Error, Op, Result};
-use crate::values::bridge_option::{BridgeOption, MulticastRouter};
+use crate::values::bridge_option::BridgeOption;
 use crate::values::macvtap_mode::MacvtapMode;
+use crate::values::multicast_router::MulticastRouter;
 use crate::values::vlan::VlanProtocol;
 
 impl Netlink {
@@ -289,11 +289,6 @@ pub(crate) struct BridgeOptions {
     pub extra: Vec<BridgeOption>,
 }
 
-/// Durations travel as clock_t (centiseconds); validated before.
-fn centiseconds(d: Duration) -> u32 {
-    u32::try_from((d.as_nanos() + 5_000_000) / 10_000_000).unwrap_or(u32::MAX)
-}
-
 impl BridgeOptions {
     fn apply(&self, mut b: LinkMessageBuilder<LinkBridge>) -> LinkMessageBuilder<LinkBridge> {
         // The kernel's br_changelink applies forward delay before STP state,
@@ -319,21 +314,7 @@ impl BridgeOptions {
             }));
         }
         for option in &self.extra {
-            b = b.append_info_data(match *option {
-                BridgeOption::HelloTime(d) => InfoBridge::HelloTime(centiseconds(d)),
-                BridgeOption::MaxAge(d) => InfoBridge::MaxAge(centiseconds(d)),
-                BridgeOption::Priority(p) => InfoBridge::Priority(p),
-                BridgeOption::GroupFwdMask(m) => InfoBridge::GroupFwdMask(m),
-                BridgeOption::GroupAddress(mac) => InfoBridge::GroupAddr(mac.into_array()),
-                BridgeOption::MulticastSnooping(on) => InfoBridge::MulticastSnooping(on),
-                BridgeOption::MulticastQuerier(on) => InfoBridge::MulticastQuerier(on),
-                BridgeOption::IgmpVersion(v) => InfoBridge::MulticastIgmpVersion(v),
-                BridgeOption::MldVersion(v) => InfoBridge::MulticastMldVersion(v),
-                BridgeOption::VlanStats(on) => InfoBridge::VlanStatsEnabled(on),
-                BridgeOption::MulticastRouter(r) => InfoBridge::MulticastRouter(
-                    netlink_packet_route::link::BridgeMulticastRouterType::from(r.to_kernel()),
-                ),
-            });
+            b = b.append_info_data(option.to_info());
         }
         if let Some(stp) = self.stp {
             b = b.stp_state(if stp {

@@ -8,10 +8,10 @@ use netlink_packet_route::link::{
     AfSpecInet6, AfSpecUnspec, BridgePortState, In6AddrGenMode, InfoBridge, InfoBridgePort,
     InfoData, InfoPortData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
-use std::time::Duration;
 
-use crate::values::bridge_option::{BridgeOption, MulticastRouter, OptionKind};
+use crate::values::bridge_option::{BridgeOption, BridgeOptionKind};
 use crate::values::link_state::{OperState, PortState};
+use crate::values::multicast_router::MulticastRouter;
 use crate::values::vlan::VlanProtocol;
 
 use super::link::PortOptions;
@@ -218,43 +218,6 @@ impl LinkSnapshot {
                 InfoBridge::AgeingTime(v) => self.ageing_time_cs = Some(*v),
                 InfoBridge::VlanFiltering(v) => self.vlan_filtering = Some(*v),
                 InfoBridge::VlanDefaultPvid(v) => self.default_pvid = Some(*v),
-                InfoBridge::HelloTime(cs) => {
-                    self.bridge_options
-                        .push(BridgeOption::HelloTime(Duration::from_millis(
-                            u64::from(*cs) * 10,
-                        )))
-                }
-                InfoBridge::MaxAge(cs) => {
-                    self.bridge_options
-                        .push(BridgeOption::MaxAge(Duration::from_millis(
-                            u64::from(*cs) * 10,
-                        )))
-                }
-                InfoBridge::Priority(p) => self.bridge_options.push(BridgeOption::Priority(*p)),
-                InfoBridge::GroupFwdMask(m) => {
-                    self.bridge_options.push(BridgeOption::GroupFwdMask(*m))
-                }
-                InfoBridge::GroupAddr(a) => self
-                    .bridge_options
-                    .push(BridgeOption::GroupAddress(MacAddr6::from(*a))),
-                InfoBridge::MulticastSnooping(on) => self
-                    .bridge_options
-                    .push(BridgeOption::MulticastSnooping(*on)),
-                InfoBridge::MulticastQuerier(on) => self
-                    .bridge_options
-                    .push(BridgeOption::MulticastQuerier(*on)),
-                InfoBridge::MulticastIgmpVersion(v) => {
-                    self.bridge_options.push(BridgeOption::IgmpVersion(*v))
-                }
-                InfoBridge::MulticastMldVersion(v) => {
-                    self.bridge_options.push(BridgeOption::MldVersion(*v))
-                }
-                InfoBridge::VlanStatsEnabled(on) => {
-                    self.bridge_options.push(BridgeOption::VlanStats(*on))
-                }
-                InfoBridge::MulticastRouter(r) => self.bridge_options.push(
-                    BridgeOption::MulticastRouter(MulticastRouter::from_kernel(u8::from(*r))),
-                ),
                 InfoBridge::VlanProtocol(p) => {
                     use netlink_packet_route::link::VlanProtocol as Kernel;
                     self.vlan_protocol = Some(match *p {
@@ -264,13 +227,13 @@ impl LinkSnapshot {
                         other => VlanProtocol::Other(u16::from(other)),
                     })
                 }
-                _ => {}
+                other => self.bridge_options.extend(BridgeOption::from_info(other)),
             }
         }
     }
 
     /// The reported value of the bridge option of `kind`.
-    pub(crate) fn bridge_option(&self, kind: OptionKind) -> Option<BridgeOption> {
+    pub(crate) fn bridge_option(&self, kind: BridgeOptionKind) -> Option<BridgeOption> {
         self.bridge_options
             .iter()
             .rev()

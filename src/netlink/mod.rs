@@ -4,7 +4,9 @@
 //!
 //! Other modules call the crate-private functions of this module's
 //! children with typed values; only `netlink/` touches rtnetlink and
-//! netlink-packet-route types. One file per message family:
+//! netlink-packet-route types, with one exception: the bridge option table
+//! (`values/bridge_option.rs`) names the `InfoBridge` attribute each option
+//! travels in, so that an option is one row. One file per message family:
 //! `link.rs` (RTM_*LINK: links, bridge and port options),
 //! `link_view.rs` (the links as notifications tell them, for port checks), `address.rs`
 //! (RTM_*ADDR), `vlan.rs` (AF_BRIDGE VLAN dumps and changes), `fdb.rs`

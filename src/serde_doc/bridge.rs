@@ -2,115 +2,60 @@
 
 use super::*;
 
-/// The bridge-wide options ([`BridgeOption`]) as a table.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct OptionsDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    hello_time_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_age_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    priority: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    group_fwd_mask: Option<u16>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_any_mac"
-    )]
-    group_address: Option<AnyMac>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    multicast_snooping: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    multicast_querier: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    igmp_version: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mld_version: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vlan_stats: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    multicast_router: Option<MulticastRouter>,
-}
-
-pub(super) fn ser_opt_any_mac<S: Serializer>(
-    mac: &Option<AnyMac>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    ser::opt_mac(&mac.as_ref().map(|m| m.0), s)
-}
+/// The bridge-wide options ([`BridgeOption`]) as a table, keys and values
+/// as the option table in `values/bridge_option.rs` declares them; each
+/// value checked as [`BridgeConfig::option`]'s caller would have it checked.
+#[derive(Default)]
+pub(super) struct OptionsDoc(Vec<BridgeOption>);
 
 impl OptionsDoc {
-    fn is_empty(&self) -> bool {
-        self.options().is_empty()
-    }
-
-    /// The options in the document's (fixed) order.
-    fn options(&self) -> Vec<BridgeOption> {
-        let ms = Duration::from_millis;
-        [
-            self.hello_time_ms.map(|v| BridgeOption::HelloTime(ms(v))),
-            self.max_age_ms.map(|v| BridgeOption::MaxAge(ms(v))),
-            self.priority.map(BridgeOption::Priority),
-            self.group_fwd_mask.map(BridgeOption::GroupFwdMask),
-            self.group_address
-                .as_ref()
-                .map(|m| BridgeOption::GroupAddress(m.0)),
-            self.multicast_snooping.map(BridgeOption::MulticastSnooping),
-            self.multicast_querier.map(BridgeOption::MulticastQuerier),
-            self.igmp_version.map(BridgeOption::IgmpVersion),
-            self.mld_version.map(BridgeOption::MldVersion),
-            self.vlan_stats.map(BridgeOption::VlanStats),
-            self.multicast_router.map(BridgeOption::MulticastRouter),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-}
-
-impl From<&[BridgeOption]> for OptionsDoc {
-    fn from(options: &[BridgeOption]) -> Self {
-        let mut d = OptionsDoc::default();
-        for o in options {
-            match *o {
-                BridgeOption::HelloTime(t) => d.hello_time_ms = Some(as_millis(t)),
-                BridgeOption::MaxAge(t) => d.max_age_ms = Some(as_millis(t)),
-                BridgeOption::Priority(p) => d.priority = Some(p),
-                BridgeOption::GroupFwdMask(m) => d.group_fwd_mask = Some(m),
-                BridgeOption::GroupAddress(m) => d.group_address = Some(AnyMac(m)),
-                BridgeOption::MulticastSnooping(b) => d.multicast_snooping = Some(b),
-                BridgeOption::MulticastQuerier(b) => d.multicast_querier = Some(b),
-                BridgeOption::IgmpVersion(v) => d.igmp_version = Some(v),
-                BridgeOption::MldVersion(v) => d.mld_version = Some(v),
-                BridgeOption::VlanStats(b) => d.vlan_stats = Some(b),
-                BridgeOption::MulticastRouter(r) => d.multicast_router = Some(r),
-            }
-        }
-        d
-    }
-}
-
-/// The options table, each value checked as [`BridgeConfig::option`]'s
-/// caller would have it checked.
-#[derive(Serialize, Default)]
-#[serde(transparent)]
-pub(super) struct ValidOptions(OptionsDoc);
-
-impl ValidOptions {
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
-impl<'de> Deserialize<'de> for ValidOptions {
+impl Serialize for OptionsDoc {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        ser::bridge_options(&self.0, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for OptionsDoc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let doc = OptionsDoc::deserialize(d)?;
-        for option in doc.options() {
-            option.validate().map_err(de_err)?;
+        d.deserialize_map(OptionsVisitor)
+    }
+}
+
+struct OptionsVisitor;
+
+impl<'de> Visitor<'de> for OptionsVisitor {
+    type Value = OptionsDoc;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a table of bridge options")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<OptionsDoc, A::Error> {
+        let mut options: Vec<BridgeOption> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(kind) = BridgeOptionKind::ALL
+                .iter()
+                .copied()
+                .find(|k| k.key() == key)
+            else {
+                return Err(de::Error::unknown_field(&key, BridgeOptionKind::KEYS));
+            };
+            if options.iter().any(|o| o.kind() == kind) {
+                return Err(de::Error::custom(format_args!("duplicate option `{key}`")));
+            }
+            options.push(BridgeOption::deserialize_value(kind, &mut map)?);
         }
-        Ok(ValidOptions(doc))
+        // The table's order, whatever the document's, as the builder keeps it.
+        options.sort_by_key(|o| BridgeOptionKind::ALL.iter().position(|k| *k == o.kind()));
+        Ok(OptionsDoc(options))
     }
 }
 
@@ -153,8 +98,8 @@ pub(super) struct BridgeDoc {
     up: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     vlan_filtering: Option<bool>,
-    #[serde(default, skip_serializing_if = "ValidOptions::is_empty")]
-    options: ValidOptions,
+    #[serde(default, skip_serializing_if = "OptionsDoc::is_empty")]
+    options: OptionsDoc,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     accept_ra: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,7 +161,7 @@ impl Serialize for BridgeConfig {
             ipv6_ready_without_ports: self.ipv6_ready_without_ports,
             up: self.admin_up,
             vlan_filtering: self.vlan_filtering,
-            options: ValidOptions(OptionsDoc::from(self.options.as_slice())),
+            options: OptionsDoc(self.options.clone()),
             accept_ra: self.accept_ra,
             autoconf: self.autoconf,
             disable_ipv6: self.disable_ipv6,
@@ -258,7 +203,7 @@ impl<'de> Deserialize<'de> for BridgeConfig {
         c.ipv6_ready_without_ports = doc.ipv6_ready_without_ports;
         c.admin_up = doc.up;
         c.vlan_filtering = doc.vlan_filtering;
-        c.options = doc.options.0.options();
+        c.options = doc.options.0;
         c.accept_ra = doc.accept_ra;
         c.autoconf = doc.autoconf;
         c.disable_ipv6 = doc.disable_ipv6;

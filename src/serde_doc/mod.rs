@@ -29,7 +29,7 @@ use crate::bridge::port::{PortConfig, PortRef};
 use crate::error::{Error, Result};
 use crate::nic::vm::VmNicConfig;
 use crate::values::address::ToAddress;
-use crate::values::bridge_option::{BridgeOption, MulticastRouter};
+use crate::values::bridge_option::{BridgeOption, BridgeOptionKind, MulticastRouter};
 use crate::values::link_state::{OperState, PortState};
 use crate::values::mac::validate_unicast;
 use crate::values::mtu::validate_mtu;
@@ -133,16 +133,6 @@ impl<'de> Deserialize<'de> for UnicastMac {
     }
 }
 
-/// Any MAC (a group address).
-struct AnyMac(MacAddr6);
-
-impl<'de> Deserialize<'de> for AnyMac {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_mac(&s).map(AnyMac).map_err(de_err)
-    }
-}
-
 /// An MTU within the range an interface takes.
 struct Mtu(u32);
 
@@ -190,32 +180,6 @@ macro_rules! serialize_as_display {
     )*};
 }
 serialize_as_display!(OperState, PortState, FdbKind, VlanProtocol, VlanRange);
-
-impl Serialize for MulticastRouter {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match self {
-            MulticastRouter::Other(v) => s.serialize_u8(*v),
-            known => s.collect_str(known),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for MulticastRouter {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(match s.as_str() {
-            "disabled" => MulticastRouter::Disabled,
-            "auto" => MulticastRouter::Auto,
-            "permanent" => MulticastRouter::Permanent,
-            "temporary" => MulticastRouter::Temporary,
-            other => {
-                return Err(de::Error::custom(format!(
-                    "invalid multicast router mode {other:?}: expected \"disabled\", \"auto\", \"permanent\" or \"temporary\" (ports only)"
-                )));
-            }
-        })
-    }
-}
 
 impl Serialize for VlanId {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {

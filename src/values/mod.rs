@@ -8,18 +8,21 @@ pub(crate) mod link_state;
 pub(crate) mod mac;
 pub(crate) mod macvtap_mode;
 pub(crate) mod mtu;
+pub(crate) mod multicast_router;
 pub(crate) mod name;
+pub(crate) mod option_value;
 #[cfg(feature = "serde")]
 pub(crate) mod ser;
 pub(crate) mod sysctl;
 pub(crate) mod vlan;
 
 pub use address::{AddressStatus, ToAddress};
-pub use bridge_option::{BridgeOption, MulticastRouter};
+pub use bridge_option::{BridgeOption, BridgeOptionKind};
 pub use link_state::{OperState, PortState};
 pub use mac::{ToMac, eui64_link_local};
 pub use macvtap_mode::MacvtapMode;
 pub use mtu::{MAX_MTU, MIN_MTU};
+pub use multicast_router::MulticastRouter;
 pub use name::{IFNAME_MAX_LEN, IfName};
 pub use sysctl::Ipv6Sysctl;
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};

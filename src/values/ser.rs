@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use macaddr::MacAddr6;
 use serde::Serializer;
 
+use super::bridge_option::BridgeOption;
 use super::mac::lower;
 
 /// A MAC as `ip link` prints it (lower case).
@@ -31,6 +32,20 @@ pub(crate) fn opt_mac<S: Serializer>(
 /// in centiseconds, so nothing it holds is lost).
 pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_u64(as_millis(*d))
+}
+
+/// Bridge options as a table of `key: value`, keys and values as
+/// [`BridgeOption`]'s table writes them.
+pub(crate) fn bridge_options<S: Serializer>(
+    options: &[BridgeOption],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(options.len()))?;
+    for option in options {
+        option.serialize_entry(&mut map)?;
+    }
+    map.end()
 }
 
 /// An address as `ADDRESS/PREFIX_LENGTH`.
