@@ -163,3 +163,78 @@ fn vlan_statistics_are_set_or_unsupported() {
         Ok(())
     });
 }
+
+/// The two options added as rows of the option table alone (#29): each is
+/// set by `create`, seen by iproute2, in status, converged by `apply` with
+/// its `Change`, undone when a later step of `apply` fails, and written and
+/// read in a document.
+#[test]
+fn options_added_as_table_rows_work_end_to_end() {
+    use bridgekit::BridgeOptionKind;
+    netns_test(|nl| async move {
+        let with = |on: bool| {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:00:16:02")
+                .option(BridgeOption::MulticastQueryUseIfaddr(on))
+                .option(BridgeOption::MulticastStats(on))
+        };
+        let br = Bridge::create(&nl, with(true)).await?;
+        let d = info_data("br0");
+        assert_eq!(d["mcast_query_use_ifaddr"], 1);
+        assert_eq!(d["mcast_stats_enabled"], 1);
+        let st = br.status().await?;
+        assert_eq!(
+            st.option(BridgeOptionKind::MulticastQueryUseIfaddr),
+            Some(BridgeOption::MulticastQueryUseIfaddr(true))
+        );
+        assert_eq!(
+            st.option(BridgeOptionKind::MulticastStats),
+            Some(BridgeOption::MulticastStats(true))
+        );
+        assert_eq!(
+            BridgeOption::MulticastStats(true).to_string(),
+            "mcast_stats_enabled on"
+        );
+
+        // Any step of apply fails: what it changed before goes back.
+        let steps = fail_each_step(
+            &nl,
+            "apply of the new options",
+            || async {
+                with(true).apply(&nl).await.unwrap();
+            },
+            || async { with(false).mtu(1400).apply(&nl).await.map(|_| ()) },
+            || async {},
+        )
+        .await;
+        assert!(steps >= 3, "only {steps} steps");
+        with(true).apply(&nl).await?;
+
+        let applied = with(false).apply(&nl).await?;
+        assert_eq!(
+            applied.changes,
+            [
+                Change::Option(BridgeOption::MulticastQueryUseIfaddr(false)),
+                Change::Option(BridgeOption::MulticastStats(false)),
+            ]
+        );
+        let d = info_data("br0");
+        assert_eq!(d["mcast_query_use_ifaddr"], 0);
+        assert_eq!(d["mcast_stats_enabled"], 0);
+        assert!(with(false).apply(&nl).await?.changes.is_empty());
+
+        #[cfg(feature = "serde")]
+        {
+            let json = serde_json::to_value(with(true))?;
+            assert_eq!(json["options"]["multicast_query_use_ifaddr"], true);
+            assert_eq!(json["options"]["multicast_stats"], true);
+            let back: BridgeConfig = bridgekit::from_deserializer(json.clone())?;
+            assert_eq!(back, with(true));
+            let status = serde_json::to_value(br.status().await?)?;
+            assert_eq!(status["options"]["multicast_stats"], false);
+            assert_eq!(status["options"]["multicast_query_use_ifaddr"], false);
+        }
+        Ok(())
+    });
+}

@@ -1,7 +1,8 @@
 //! The bridge options set as whole values — STP hello time, max age and
-//! priority; group forwarding; multicast snooping, querier, protocol
-//! versions and router mode; per-VLAN statistics — with the ranges the
-//! kernel accepts, checked before anything is sent.
+//! priority; group forwarding; multicast snooping, querier (its versions
+//! and source address), router mode and statistics; per-VLAN statistics —
+//! as one table, with the ranges the kernel accepts, checked before
+//! anything is sent.
 
 use std::fmt;
 use std::time::Duration;
@@ -184,6 +185,12 @@ bridge_options! {
     VlanStats(bool) = VlanStatsEnabled, "vlan_stats_enabled", "vlan_stats";
     /// The bridge as a multicast router port (`mcast_router`).
     MulticastRouter(MulticastRouter) = MulticastRouter, "mcast_router", "multicast_router";
+    /// The querier sends from the bridge's own address rather than
+    /// 0.0.0.0 / :: (`mcast_query_use_ifaddr`): some hosts ignore queries
+    /// from an unspecified source.
+    MulticastQueryUseIfaddr(bool) = MulticastQueryUseIfaddr, "mcast_query_use_ifaddr", "multicast_query_use_ifaddr";
+    /// Per-port IGMP/MLD statistics (`mcast_stats_enabled`).
+    MulticastStats(bool) = MulticastStatsEnabled, "mcast_stats_enabled", "multicast_stats";
 }
 
 pub(crate) const HELLO_TIME: std::ops::RangeInclusive<Duration> =
