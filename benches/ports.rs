@@ -1,9 +1,15 @@
 //! Port benchmarks: attach + detach of one port (plain and managed, ports
 //! down and up), of N = 1, 100, 1000 ports (sequential and bulk API), and a
 //! port joining VLANs 1-4094 — bridgekit next to raw rtnetlink (the same
-//! change messages, no checks: the floor), `ip -batch` (the best iproute2
-//! can do) and `ip` one process per step (what most VM managers do), all
-//! measured in this run, in a private network namespace.
+//! change messages, no checks), a plain netlink socket sending the same
+//! messages encoded once (the floor under any library), `ip -batch` (the
+//! best iproute2 can do) and `ip` one process per step (what most VM
+//! managers do), all measured in this run, in a private network namespace.
+//!
+//! The sides take turns in blocks, so each bridgekit block follows the
+//! baselines' changes, as on a host where other processes change links:
+//! its link view reads their notifications inside the timed block, and
+//! that catch-up is counted as bridgekit's cost.
 //!
 //! `cargo bench --bench ports [-- quick] [vlans]`; prints markdown tables.
 
@@ -16,6 +22,7 @@ use bridgekit::{Bridge, BridgeConfig, Netlink, PortConfig, VlanMember, VlanRange
 use harness::*;
 use netlink_packet_route::link::{BridgeVlanInfoFlags, InfoBridgePort};
 use netlink_packet_route::neighbour::{NeighbourFlags, NeighbourState};
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, LinkBridgePort, LinkBridgeVlan, LinkUnspec};
 
 const BR: &str = "bkbr0";
@@ -51,13 +58,69 @@ fn main() -> BoxResult<()> {
     })
 }
 
-/// Lets bridgekit's link view read, untimed, the notifications the
-/// baselines' changes queued for it (a check that fails: `port` is not
-/// attached). A host where other processes change links pays that reading
-/// at its next port operation instead, about a microsecond per
-/// notification (or one dump after an overrun); the README says so.
-async fn settle(br: &Bridge, port: u32) {
-    let _ = br.detach_port(port).await;
+/// The floor: a plain blocking netlink socket that sends the same change
+/// messages, encoded once, and reads each acknowledgement. No library, no
+/// runtime, no checks.
+struct Floor {
+    socket: rtnetlink::sys::Socket,
+    buf: Vec<u8>,
+    attach: Vec<Vec<u8>>,
+    detach: Vec<Vec<u8>>,
+}
+
+impl Floor {
+    /// The messages that put each of `ports` on bridge `br` and take it off.
+    fn new(br: u32, ports: &[u32]) -> BoxResult<Self> {
+        use rtnetlink::sys::protocols::NETLINK_ROUTE;
+        let mut socket = rtnetlink::sys::Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        let encode = |msg: netlink_packet_route::link::LinkMessage| {
+            use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage};
+            let mut m = NetlinkMessage::from(RouteNetlinkMessage::SetLink(msg));
+            m.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+            m.header.sequence_number = 1;
+            m.finalize();
+            let mut bytes = vec![0; m.buffer_len()];
+            m.serialize(&mut bytes);
+            bytes
+        };
+        Ok(Floor {
+            socket,
+            buf: vec![0; 32 * 1024],
+            attach: ports
+                .iter()
+                .map(|&i| encode(LinkUnspec::new_with_index(i).controller(br).build()))
+                .collect(),
+            detach: ports
+                .iter()
+                .map(|&i| encode(LinkUnspec::new_with_index(i).nocontroller().build()))
+                .collect(),
+        })
+    }
+
+    /// Sends one encoded request and reads its acknowledgement.
+    fn send(socket: &rtnetlink::sys::Socket, buf: &mut [u8], msg: &[u8]) -> BoxResult<()> {
+        socket.send(msg, 0)?;
+        let mut room: &mut [u8] = buf;
+        socket.recv(&mut room, 0)?;
+        let code = i32::from_ne_bytes(buf[16..20].try_into()?);
+        if code != 0 {
+            return Err(format!(
+                "kernel refused: {}",
+                std::io::Error::from_raw_os_error(-code)
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    fn attach(&mut self, k: usize) -> BoxResult<()> {
+        Self::send(&self.socket, &mut self.buf, &self.attach[k])
+    }
+
+    fn detach(&mut self, k: usize) -> BoxResult<()> {
+        Self::send(&self.socket, &mut self.buf, &self.detach[k])
+    }
 }
 
 /// The same change messages bridgekit sends, straight through rtnetlink.
@@ -107,13 +170,16 @@ async fn single_port(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
         "case",
         "bridgekit",
         "raw rtnetlink",
+        "plain socket",
         "ip -batch",
         "ip, one process per step",
         "ip / bridgekit",
         "bridgekit / raw",
+        "bridgekit / plain socket",
     ]);
     make_veths("bks", 1)?;
     let port = ifindex("bks0")?;
+    let mut plain = Floor::new(br.index(), &[port])?;
     for up in [false, true] {
         let state = if up { "up" } else { "down" };
         for end in ["bks0", "bks0p"] {
@@ -124,14 +190,13 @@ async fn single_port(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
                 Kind::Plain => PortConfig::new(),
                 Kind::Managed => PortConfig::managed(GUEST_STR),
             };
-            let (mut ours, mut floor) = (Vec::new(), Vec::new());
+            let (mut ours, mut floor, mut bare) = (Vec::new(), Vec::new(), Vec::new());
             // Warm-up, then interleaved blocks so drift hits both alike.
             for _ in 0..samples / 10 {
                 br.attach_port(port, cfg()).await?;
                 br.detach_port(port).await?;
             }
-            for block in 0..samples / 10 {
-                settle(br, port).await;
+            for _ in 0..samples / 10 {
                 for _ in 0..10 {
                     let t = Instant::now();
                     br.attach_port(port, cfg()).await?;
@@ -147,7 +212,14 @@ async fn single_port(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
                     raw.nomaster(port).await?;
                     floor.push(t.elapsed());
                 }
-                let _ = block;
+                if kind == Kind::Plain {
+                    for _ in 0..10 {
+                        let t = Instant::now();
+                        plain.attach(0)?;
+                        plain.detach(0)?;
+                        bare.push(t.elapsed());
+                    }
+                }
             }
             let mut shell = Vec::new();
             for _ in 0..ip_samples {
@@ -187,6 +259,7 @@ async fn single_port(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
                 None // the FDB entry needs `bridge`, not `ip`: no single batch does it
             };
             let (o, w, s) = (stats(ours), stats(floor), stats(shell));
+            let bare = (!bare.is_empty()).then(|| stats(bare));
             let name = match kind {
                 Kind::Plain => "plain",
                 Kind::Managed => "managed FDB",
@@ -195,10 +268,13 @@ async fn single_port(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
                 format!("{name}, ports {state}"),
                 show(&o),
                 show(&w),
+                bare.as_ref().map_or("—".into(), show),
                 batched.as_ref().map_or("—".into(), show),
                 show(&s),
                 format!("{:.1}×", ratio(&s, &o)),
                 format!("{:.2}×", ratio(&o, &w)),
+                bare.as_ref()
+                    .map_or("—".into(), |b| format!("{:.2}×", ratio(&o, b))),
             ]);
         }
     }
@@ -214,10 +290,12 @@ async fn many_ports(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
         "bridgekit, one call per port",
         "bridgekit, attach_ports/detach_ports",
         "raw rtnetlink",
+        "plain socket",
         "ip -batch",
         "ip, one process per step",
         "ip / bridgekit",
         "bridgekit / raw",
+        "bridgekit / plain socket",
         "bulk / sequential",
     ]);
     make_veths("bkn", max)?;
@@ -225,6 +303,7 @@ async fn many_ports(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
     for i in 0..max {
         idx.push(ifindex(&format!("bkn{i}"))?);
     }
+    let mut plain = Floor::new(br.index(), &idx)?;
     for n in [1usize, 100, 1000].into_iter().filter(|n| *n <= max) {
         let (rounds, ip_rounds) = match (n, quick) {
             (1, false) => (300, 40),
@@ -238,10 +317,15 @@ async fn many_ports(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
         };
         let ports = &idx[..n];
         let per = |d: Duration| d / n as u32;
-        let (mut seq, mut bulk, mut floor, mut batched, mut shell) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut seq, mut bulk, mut floor, mut bare, mut batched, mut shell) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         for round in 0..rounds + 1 {
-            settle(br, ports[0]).await;
             let t = Instant::now();
             for &p in ports {
                 br.attach_port(p, PortConfig::new()).await?;
@@ -265,12 +349,22 @@ async fn many_ports(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
                 raw.nomaster(p).await?;
             }
             let d_raw = t.elapsed();
+
+            let t = Instant::now();
+            for k in 0..n {
+                plain.attach(k)?;
+            }
+            for k in 0..n {
+                plain.detach(k)?;
+            }
+            let d_bare = t.elapsed();
             if round == 0 {
                 continue; // warm-up
             }
             seq.push(per(d_seq));
             bulk.push(per(d_bulk));
             floor.push(per(d_raw));
+            bare.push(per(d_bare));
             if round <= ip_rounds {
                 let lines: String = (0..n)
                     .map(|i| format!("link set bkn{i} master {BR}\n"))
@@ -287,10 +381,11 @@ async fn many_ports(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
                 shell.push(per(t.elapsed()));
             }
         }
-        let (q, b, w, ib, s) = (
+        let (q, b, w, f, ib, s) = (
             stats(seq),
             stats(bulk),
             stats(floor),
+            stats(bare),
             stats(batched),
             stats(shell),
         );
@@ -299,10 +394,12 @@ async fn many_ports(br: &Bridge, raw: &Raw, quick: bool) -> BoxResult<()> {
             show(&q),
             show(&b),
             show(&w),
+            show(&f),
             show(&ib),
             show(&s),
             format!("{:.1}×", ratio(&s, &q)),
             format!("{:.2}×", ratio(&q, &w)),
+            format!("{:.2}×", ratio(&q, &f)),
             format!("{:.2}×", ratio(&b, &q)),
         ]);
     }

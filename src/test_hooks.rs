@@ -45,12 +45,28 @@ pub(crate) struct Hooks {
     pub(crate) after_port_check: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     /// `after_port_check` holds one.
     pub(crate) racing: AtomicBool,
-    /// Send change requests through rtnetlink's connection, as when
-    /// another task holds the request socket.
-    pub(crate) via_connection: AtomicBool,
+    /// The next change request yields once between its send and reading
+    /// its answer (a test drops it there).
+    pub(crate) yield_after_send: AtomicBool,
+    /// A change request yielded there.
+    pub(crate) yielded_after_send: AtomicBool,
 }
 
 impl Hooks {
+    /// What a change request awaits between its send and its first read:
+    /// one yield when a test asked for it, else nothing.
+    pub(crate) fn after_send(&self) -> impl Future<Output = ()> + use<> {
+        let yield_now = self.yield_after_send.swap(false, Ordering::SeqCst);
+        if yield_now {
+            self.yielded_after_send.store(true, Ordering::SeqCst);
+        }
+        async move {
+            if yield_now {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::SeqCst);
     }

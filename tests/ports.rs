@@ -565,36 +565,80 @@ fn wait_forwarding_follows_stp_and_says_why_when_it_times_out() {
     });
 }
 
-/// A change request that finds the request socket taken by another task
-/// goes through rtnetlink's connection: the same changes, the same
-/// refusals.
+/// Every change request goes one way, on the request socket; a request
+/// dropped after its send, before its answer was read, leaves that answer
+/// queued, and the next requests are each answered by their own: a refusal
+/// stays a refusal, a success a success.
 #[test]
-fn change_requests_through_rtnetlinks_connection_act_the_same() {
+fn a_request_dropped_after_its_send_does_not_answer_the_next() {
     netns_test(|nl| async move {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:00:01")).await?;
         veth("p0", "p0peer");
-        let guest = "52:54:00:00:00:42";
-        let mut refusals = Vec::new();
-        for via_connection in [true, false] {
-            nl.requests_via_connection(via_connection);
-            br.attach_port("p0", PortConfig::managed(guest).hairpin(true).up())
-                .await?;
-            let link = ip_link("p0").unwrap();
-            assert_eq!(link["master"], "br0");
-            assert!(admin_up(&link));
-            let s = slave("p0");
-            assert_eq!(s["learning"], false);
-            assert_eq!(s["flood"], false);
-            assert_eq!(s["hairpin"], true);
-            assert!(sh(&["bridge", "fdb", "show", "br", "br0"]).contains(guest));
-            br.detach_port("p0").await?;
-            assert!(ip_link("p0").unwrap().get("master").is_none());
-            // The kernel refuses a loopback device as a port (EINVAL).
-            let err = br.attach_port("lo", PortConfig::new()).await.unwrap_err();
-            assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
-            refusals.push(err.to_string());
+        // Dropped after the kernel took (and refused) it: lo is no port.
+        nl.yield_after_next_send();
+        {
+            let mut attach = std::pin::pin!(br.attach_port("lo", PortConfig::new()));
+            while !nl.yielded_after_send() {
+                if let std::task::Poll::Ready(r) = futures::poll!(attach.as_mut()) {
+                    panic!("finished before its send: {r:?}");
+                }
+                tokio::task::yield_now().await;
+            }
         }
-        assert_eq!(refusals[0], refusals[1], "the same words either way");
+        // The queued EINVAL is not this request's answer.
+        br.attach_port("p0", PortConfig::new().hairpin(true).up())
+            .await?;
+        assert_eq!(ip_link("p0").unwrap()["master"], "br0");
+        assert_eq!(slave("p0")["hairpin"], true);
+        // Nor does a success answer a refusal.
+        nl.yield_after_next_send();
+        {
+            let mut detach = std::pin::pin!(br.detach_port("p0"));
+            while !nl.yielded_after_send() {
+                if let std::task::Poll::Ready(r) = futures::poll!(detach.as_mut()) {
+                    panic!("finished before its send: {r:?}");
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        let err = br.attach_port("lo", PortConfig::new()).await.unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
+        Ok(())
+    });
+}
+
+/// Many tasks' change requests on one connection wait their turn for the
+/// request socket (an async lock) and each gets its own answer.
+#[test]
+fn concurrent_change_requests_on_one_connection_each_get_their_answer() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:00:01")).await?;
+        for i in 0..8 {
+            veth(&format!("c{i}"), &format!("c{i}peer"));
+        }
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let br = br.clone();
+                tokio::spawn(async move {
+                    let port = format!("c{i}");
+                    for _ in 0..5 {
+                        br.attach_port(&port, PortConfig::new().learning(i % 2 == 0))
+                            .await?;
+                        br.detach_port(&port).await?;
+                    }
+                    br.attach_port(&port, PortConfig::new()).await?;
+                    // A refusal in the crowd is still a refusal.
+                    let refused = br.attach_port("lo", PortConfig::new()).await;
+                    Ok::<_, bridgekit::Error>(refused.unwrap_err().errno())
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap()?, Some(libc::EINVAL));
+        }
+        for i in 0..8 {
+            assert_eq!(ip_link(&format!("c{i}")).unwrap()["master"], "br0");
+        }
         Ok(())
     });
 }

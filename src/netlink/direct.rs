@@ -3,22 +3,28 @@
 //!
 //! The kernel handles a route-netlink request inside the `send` that
 //! carries it, and queues its acknowledgement before `send` returns. So
-//! the acknowledgement can be read at once, with a non-blocking `recv`.
-//! rtnetlink's connection instead hands each request to its own task
-//! through a channel and the answer back through another, with a wake-up
-//! each way; for a port attach that was more user-space work than all of
+//! the acknowledgement is almost always there to read at once, and the
+//! runtime's readiness (`AsyncFd`) is only waited on when it is not: a
+//! late acknowledgement parks the task, never a thread. rtnetlink's
+//! connection instead hands each request to its own task through a
+//! channel and the answer back through another, with a wake-up each way;
+//! for a port attach that was more user-space work than all of
 //! bridgekit's checks. The messages are still built and encoded by
 //! netlink-packet-route; only the transport and the acknowledgement's
 //! errno and extended-ack text (two fixed fields and a TLV walk) are read
 //! here. Dumps, and the requests whose answer carries data, stay on
 //! rtnetlink's connection.
+//!
+//! Cancellation: the request is one `send`, so a dropped caller has sent
+//! it whole or not at all. Dropped after the send and before the answer
+//! was read, it leaves that answer queued; the next request skips every
+//! answer whose sequence number is not its own.
 
 use std::io;
-use std::os::fd::AsRawFd;
 
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage};
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::sys::{Socket, protocols::NETLINK_ROUTE};
+use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_ROUTE};
 
 /// linux/netlink.h
 const NLMSG_ERROR: u16 = 2;
@@ -26,9 +32,6 @@ const NLMSG_HDRLEN: usize = 16;
 /// Room for any acknowledgement: an error's copies the request (up to a
 /// page for what is sent here) and adds extended-ack attributes.
 const ACK_BUF: usize = 32 * 1024;
-/// How long to wait for an acknowledgement the kernel did not queue at
-/// once, which it always does for route requests: a safety net, not a path.
-const LATE_ACK_MS: libc::c_int = 5_000;
 
 /// What the kernel answered to one request.
 pub(super) enum Ack {
@@ -37,20 +40,23 @@ pub(super) enum Ack {
     Refused(i32, Option<String>),
 }
 
-/// One socket for change requests, with its sequence numbers and buffers.
+/// One non-blocking socket for change requests, with its sequence numbers
+/// and buffers.
 pub(super) struct Direct {
-    socket: Socket,
+    /// netlink-sys's socket on the runtime's reactor (an `AsyncFd`).
+    socket: TokioSocket,
     seq: u32,
     out: Vec<u8>,
     ack: Vec<u8>,
 }
 
 impl Direct {
-    /// Opens the socket in the calling thread's network namespace.
+    /// Opens the socket in the calling thread's network namespace; must
+    /// run inside a runtime (the socket is registered with its reactor).
     pub(super) fn open() -> io::Result<Self> {
-        let mut socket = Socket::new(NETLINK_ROUTE)?;
-        socket.bind_auto()?;
-        socket.set_ext_ack(true)?;
+        let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
+        socket.socket_mut().bind_auto()?;
+        socket.socket_mut().set_ext_ack(true)?;
         Ok(Direct {
             socket,
             seq: 0,
@@ -60,8 +66,14 @@ impl Direct {
     }
 
     /// Sends `message` with `flags` (NLM_F_REQUEST and NLM_F_ACK added)
-    /// and returns the kernel's answer to it.
-    pub(super) fn request(&mut self, message: RouteNetlinkMessage, flags: u16) -> io::Result<Ack> {
+    /// and returns the kernel's answer to it. `after_send` runs between the
+    /// send and the first read (a test's window for dropping the caller).
+    pub(super) async fn request(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        after_send: impl Future<Output = ()>,
+    ) -> io::Result<Ack> {
         let mut message = NetlinkMessage::from(message);
         message.header.flags = flags | NLM_F_REQUEST | NLM_F_ACK;
         self.seq = self.seq.wrapping_add(1).max(1);
@@ -72,77 +84,55 @@ impl Direct {
             self.out.resize(len, 0);
         }
         message.serialize(&mut self.out[..len]);
-        loop {
-            match self.socket.send(&self.out[..len], 0) {
-                Ok(_) => break,
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) => return Err(e),
+        let (socket, out) = (&self.socket, &self.out[..len]);
+        while let Err(e) = std::future::poll_fn(|cx| socket.poll_send(cx, out)).await {
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(e);
             }
         }
+        after_send.await;
         loop {
-            let got = self.receive()?;
-            if let Some(ack) = self.ack_for(got) {
+            let got = self.receive().await?;
+            if let Some(ack) = ack_for(&self.ack[..got], self.seq) {
                 return Ok(ack);
             }
         }
     }
 
-    /// Reads one datagram into `ack`: its length.
-    fn receive(&mut self) -> io::Result<usize> {
-        let fd = self.socket.as_raw_fd();
-        let mut waited = false;
+    /// Reads one datagram into `ack`: its length. Returns at once when one
+    /// is queued, which is the rule (see the module's docs).
+    async fn receive(&mut self) -> io::Result<usize> {
         loop {
-            // netlink-sys writes into the slice and at most its length.
+            // netlink-sys writes into the slice and advances it past what
+            // it wrote.
             let mut room: &mut [u8] = &mut self.ack[..];
-            let e = match self.socket.recv(&mut room, libc::MSG_DONTWAIT) {
-                Ok(n) => return Ok(n.min(ACK_BUF)),
-                Err(e) => e,
-            };
-            match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) if !waited => {
-                    waited = true;
-                    let mut pfd = libc::pollfd {
-                        fd,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd.
-                    if unsafe { libc::poll(&mut pfd, 1, LATE_ACK_MS) } < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Some(libc::EAGAIN) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the kernel did not acknowledge the request",
-                    ));
-                }
-                _ => return Err(e),
+            match std::future::poll_fn(|cx| self.socket.poll_recv(cx, &mut room)).await {
+                Ok(()) => return Ok(ACK_BUF - room.len()),
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => return Err(e),
             }
         }
     }
+}
 
-    /// The answer to the request last sent, if the `len` bytes received
-    /// hold it (`struct nlmsghdr` then `struct nlmsgerr`, native-endian);
-    /// `None` for anything else (an answer to an earlier request).
-    fn ack_for(&self, len: usize) -> Option<Ack> {
-        let data = self.ack.get(..len)?;
-        let kind = u16::from_ne_bytes(data.get(4..6)?.try_into().ok()?);
-        let seq = u32::from_ne_bytes(data.get(8..12)?.try_into().ok()?);
-        if kind != NLMSG_ERROR || seq != self.seq {
-            return None;
-        }
-        let code = i32::from_ne_bytes(data.get(16..20)?.try_into().ok()?);
-        let size = (u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize).min(len);
-        Some(match code {
-            0 => Ack::Ok,
-            code => Ack::Refused(
-                -code,
-                super::ext_ack_message(data.get(NLMSG_HDRLEN + 4..size).unwrap_or_default()),
-            ),
-        })
+/// The answer to request `seq`, if `data` (one datagram) holds it
+/// (`struct nlmsghdr` then `struct nlmsgerr`, native-endian); `None` for
+/// anything else (an answer to an earlier request).
+fn ack_for(data: &[u8], seq: u32) -> Option<Ack> {
+    let kind = u16::from_ne_bytes(data.get(4..6)?.try_into().ok()?);
+    let got = u32::from_ne_bytes(data.get(8..12)?.try_into().ok()?);
+    if kind != NLMSG_ERROR || got != seq {
+        return None;
     }
+    let code = i32::from_ne_bytes(data.get(16..20)?.try_into().ok()?);
+    let size = (u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize).min(data.len());
+    Some(match code {
+        0 => Ack::Ok,
+        code => Ack::Refused(
+            -code,
+            super::ext_ack_message(data.get(NLMSG_HDRLEN + 4..size).unwrap_or_default()),
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -172,43 +162,28 @@ mod tests {
         out
     }
 
-    fn reading(direct: &mut Direct, datagram: &[u8]) -> Option<Ack> {
-        direct.ack[..datagram.len()].copy_from_slice(datagram);
-        direct.ack_for(datagram.len())
-    }
-
     #[test]
     fn only_the_answer_to_the_last_request_counts() {
-        let mut direct = Direct::open().expect("a route-netlink socket");
-        direct.seq = 7;
-        assert!(matches!(
-            reading(&mut direct, &answer(7, 0, None)),
-            Some(Ack::Ok)
-        ));
+        assert!(matches!(ack_for(&answer(7, 0, None), 7), Some(Ack::Ok)));
         // An answer to an earlier request, and a message that is no answer.
-        assert!(reading(&mut direct, &answer(6, 0, None)).is_none());
+        assert!(ack_for(&answer(6, 0, None), 7).is_none());
         let mut other = answer(7, 0, None);
         other[4..6].copy_from_slice(&16u16.to_ne_bytes());
-        assert!(reading(&mut direct, &other).is_none());
+        assert!(ack_for(&other, 7).is_none());
         // Cut short.
-        assert!(reading(&mut direct, &answer(7, 0, None)[..18]).is_none());
+        assert!(ack_for(&answer(7, 0, None)[..18], 7).is_none());
     }
 
     #[test]
     fn a_refusal_keeps_the_errno_and_the_kernels_words() {
-        let mut direct = Direct::open().expect("a route-netlink socket");
-        direct.seq = 3;
-        match reading(
-            &mut direct,
-            &answer(3, -libc::EBUSY, Some("Device is busy")),
-        ) {
+        match ack_for(&answer(3, -libc::EBUSY, Some("Device is busy")), 3) {
             Some(Ack::Refused(errno, text)) => {
                 assert_eq!(errno, libc::EBUSY);
                 assert_eq!(text.as_deref(), Some("Device is busy"));
             }
             _ => panic!("expected a refusal"),
         }
-        match reading(&mut direct, &answer(3, -libc::EINVAL, None)) {
+        match ack_for(&answer(3, -libc::EINVAL, None), 3) {
             Some(Ack::Refused(errno, text)) => {
                 assert_eq!(errno, libc::EINVAL);
                 assert_eq!(text, None);

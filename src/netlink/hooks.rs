@@ -75,13 +75,24 @@ impl Netlink {
         self.hooks().view_rebuilds.load(Ordering::SeqCst)
     }
 
-    /// Sends every change request through rtnetlink's connection (the
-    /// way taken while another task holds the request socket) instead of
-    /// the request socket, or (`false`) as usual.
+    /// Makes the next change request yield once after its send, before
+    /// it reads the kernel's answer, so a test can drop it there.
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
-    pub fn requests_via_connection(&self, on: bool) {
-        self.hooks().via_connection.store(on, Ordering::SeqCst);
+    pub fn yield_after_next_send(&self) {
+        self.hooks()
+            .yielded_after_send
+            .store(false, Ordering::SeqCst);
+        self.hooks().yield_after_send.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a change request has yielded after its send since
+    /// [`yield_after_next_send`](Self::yield_after_next_send).
+    #[must_use]
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn yielded_after_send(&self) -> bool {
+        self.hooks().yielded_after_send.load(Ordering::SeqCst)
     }
 
     /// Runs `f` in every port attach and detach, after the check against

@@ -14,9 +14,9 @@
 
 use rtnetlink::Handle;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
+use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_ROUTE};
 use std::future::Future;
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,7 +75,7 @@ pub struct Netlink {
 struct Inner {
     handle: Handle,
     /// The socket change requests go on (see `direct.rs`).
-    direct: std::sync::Mutex<direct::Direct>,
+    direct: tokio::sync::Mutex<direct::Direct>,
     netns: OwnedFd,
     /// The thread in this namespace for sysctl and sysfs work.
     worker: netns::Worker,
@@ -124,26 +124,18 @@ fn require_runtime() -> Result<()> {
         })
 }
 
-/// A route-netlink socket with strict checking on, so the kernel filters
-/// dumps by ifindex/master itself and rejects attributes it does not know.
-fn route_socket() -> std::io::Result<Socket> {
-    let mut socket = Socket::new(NETLINK_ROUTE)?;
-    socket.bind_auto()?;
-    socket.set_netlink_get_strict_chk(true)?;
-    socket.set_ext_ack(true)?;
-    Ok(socket)
-}
-
 /// The sockets of one connection, opened in the calling thread's
-/// namespace: rtnetlink's, and the one change requests go on.
-fn sockets() -> std::io::Result<(Socket, direct::Direct)> {
-    Ok((route_socket()?, direct::Direct::open()?))
-}
-
-fn into_tokio(socket: Socket) -> TokioSocket {
-    // SAFETY: the fd comes from a socket we own and give up here; a runtime
-    // is current (checked by the callers), which TokioSocket needs.
-    unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) }
+/// namespace and registered with `rt`'s reactor: rtnetlink's, with strict
+/// checking on (the kernel filters dumps by ifindex/master itself and
+/// rejects attributes it does not know), and the one change requests go on.
+fn sockets(rt: &tokio::runtime::Handle) -> std::io::Result<(TokioSocket, direct::Direct)> {
+    let _in_runtime = rt.enter();
+    let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
+    let route = socket.socket_mut();
+    route.bind_auto()?;
+    route.set_netlink_get_strict_chk(true)?;
+    route.set_ext_ack(true)?;
+    Ok((socket, direct::Direct::open()?))
 }
 
 impl Netlink {
@@ -170,7 +162,8 @@ impl Netlink {
     pub fn connect() -> Result<Self> {
         require_runtime()?;
         let ns = netns::current().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
-        let sockets = sockets().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        let rt = tokio::runtime::Handle::current();
+        let sockets = sockets(&rt).map_err(|e| Error::io(Op::Connect, "netlink", e))?;
         Ok(Self::from_parts(sockets, ns))
     }
 
@@ -201,8 +194,9 @@ impl Netlink {
         let path = path.as_ref();
         let where_ = path.display().to_string();
         let ns = netns::open(path).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        let rt = tokio::runtime::Handle::current();
         let sockets =
-            netns::run_in(&ns, sockets).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+            netns::run_in(&ns, || sockets(&rt)).map_err(|e| Error::io(Op::Connect, &where_, e))?;
         Ok(Self::from_parts(sockets, ns))
     }
 
@@ -212,7 +206,8 @@ impl Netlink {
     pub(crate) fn connect_sibling(&self, op: Op, path: &Path) -> Result<Self> {
         let where_ = path.display().to_string();
         let ns = netns::open(path).map_err(|e| Error::io(op, &where_, e))?;
-        let sockets = netns::run_in(&ns, sockets).map_err(|e| Error::io(op, &where_, e))?;
+        let rt = tokio::runtime::Handle::current();
+        let sockets = netns::run_in(&ns, || sockets(&rt)).map_err(|e| Error::io(op, &where_, e))?;
         #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
         let mut nl = Self::from_parts(sockets, ns);
         #[cfg(feature = "test-hooks")]
@@ -223,13 +218,13 @@ impl Netlink {
         Ok(nl)
     }
 
-    fn from_parts((socket, direct): (Socket, direct::Direct), netns: OwnedFd) -> Self {
-        let (conn, handle, _) = rtnetlink::from_socket(into_tokio(socket));
+    fn from_parts((socket, direct): (TokioSocket, direct::Direct), netns: OwnedFd) -> Self {
+        let (conn, handle, _) = rtnetlink::from_socket(socket);
         tokio::spawn(conn);
         Netlink {
             inner: Arc::new(Inner {
                 handle,
-                direct: std::sync::Mutex::new(direct),
+                direct: tokio::sync::Mutex::new(direct),
                 worker: netns::Worker::default(),
                 netns,
                 #[cfg(feature = "test-hooks")]
@@ -395,12 +390,11 @@ impl Netlink {
     /// acknowledged it: counted, logged and mapped like
     /// [`call`](Self::call)'s.
     ///
-    /// It goes on this connection's own request socket and its
-    /// acknowledgement is read in the same call (see `direct.rs`), with no
-    /// await point, so a dropped caller has sent it whole or not at all.
-    /// While another task's request holds that socket, it goes through
-    /// rtnetlink's connection instead, rather than block a thread on the
-    /// lock (the kernel runs one link change at a time anyway).
+    /// Every change request goes this one way: on this connection's own
+    /// request socket, one at a time (the kernel runs one link change at a
+    /// time anyway; waiting for the socket is an async lock, fair, that
+    /// parks the task), its acknowledgement read in the same call (see
+    /// `direct.rs`, which also says what a dropped caller leaves).
     pub(crate) async fn request(
         &self,
         op: Op,
@@ -412,19 +406,12 @@ impl Netlink {
         self.inner.hooks.count_request();
         self.fault_step(op, iface)?;
         debug!(%op, iface, "netlink request");
+        let mut socket = self.inner.direct.lock().await;
         #[cfg(feature = "test-hooks")]
-        let direct = !self.inner.hooks.via_connection.load(Ordering::SeqCst);
+        let after_send = self.inner.hooks.after_send();
         #[cfg(not(feature = "test-hooks"))]
-        let direct = true;
-        let tried = match direct {
-            true => self.request_direct(message, flags),
-            false => Err(message),
-        };
-        let answer = match tried {
-            Ok(answer) => answer,
-            Err(busy) => self.request_via_connection(busy, flags).await,
-        };
-        match answer {
+        let after_send = std::future::ready(());
+        match socket.request(message, flags, after_send).await {
             Ok(direct::Ack::Ok) => {
                 debug!(%op, iface, "kernel acknowledged");
                 Ok(())
@@ -436,52 +423,6 @@ impl Netlink {
             }
             Err(e) => Err(Error::io(op, iface, e)),
         }
-    }
-
-    /// [`request`](Self::request) on the request socket; the message back
-    /// if another task holds it.
-    fn request_direct(
-        &self,
-        message: RouteNetlinkMessage,
-        flags: u16,
-    ) -> std::result::Result<std::io::Result<direct::Ack>, RouteNetlinkMessage> {
-        let mut direct = match self.inner.direct.try_lock() {
-            Ok(direct) => direct,
-            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) => return Err(message),
-        };
-        Ok(direct.request(message, flags))
-    }
-
-    /// [`request`](Self::request) through rtnetlink's connection.
-    async fn request_via_connection(
-        &self,
-        message: RouteNetlinkMessage,
-        flags: u16,
-    ) -> std::io::Result<direct::Ack> {
-        use futures::StreamExt;
-        use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
-        let mut message = NetlinkMessage::from(message);
-        message.header.flags = flags | NLM_F_REQUEST | NLM_F_ACK;
-        let mut answers = self
-            .inner
-            .handle
-            .clone()
-            .request(message)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        // The connection ends the stream at the acknowledgement; an error
-        // comes as a message of its own.
-        while let Some(answer) = answers.next().await {
-            if let NetlinkPayload::Error(e) = answer.payload {
-                if let Some(code) = e.code {
-                    return Ok(direct::Ack::Refused(
-                        -code.get(),
-                        ext_ack_message(&e.header),
-                    ));
-                }
-            }
-        }
-        Ok(direct::Ack::Ok)
     }
 
     /// Counts, logs and maps the errors of one kernel request.

@@ -2,9 +2,9 @@
 use futures::channel::mpsc::UnboundedReceiver;
 use rtnetlink::packet_core::NetlinkMessage;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::sys::{Socket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
+use rtnetlink::sys::{AsyncSocket, SocketAddr, TokioSocket, protocols::NETLINK_ROUTE};
 
-use super::{AddrSnapshot, FdbSnapshot, LinkSnapshot, Netlink, RemoteSnapshot, into_tokio};
+use super::{AddrSnapshot, FdbSnapshot, LinkSnapshot, Netlink, RemoteSnapshot};
 use crate::error::{Error, Op, Result};
 use crate::sys::netns;
 
@@ -18,16 +18,19 @@ impl Netlink {
         #[cfg(not(feature = "test-hooks"))]
         let rcvbuf: Option<usize> = None;
         let mask = groups.iter().fold(0u32, |m, g| m | (1 << (g - 1)));
-        let socket = netns::run_in(self.netns(), || {
-            let mut socket = Socket::new(NETLINK_ROUTE)?;
+        let rt = tokio::runtime::Handle::current();
+        let tokio_socket = netns::run_in(self.netns(), || {
+            // Registered with the runtime's reactor from this thread.
+            let _in_runtime = rt.enter();
+            let mut tokio_socket = TokioSocket::new(NETLINK_ROUTE)?;
+            let socket = tokio_socket.socket_mut();
             if let Some(size) = rcvbuf {
                 socket.set_rx_buf_sz(size)?;
             }
             socket.bind(&SocketAddr::new(0, mask))?;
-            Ok(socket)
+            Ok(tokio_socket)
         })
         .map_err(|e| Error::io(op, iface, e))?;
-        let tokio_socket = into_tokio(socket);
         let (conn, _handle, messages) = rtnetlink::from_socket::<TokioSocket>(tokio_socket);
         let task = tokio::spawn(conn);
         Ok(Subscription { messages, task })

@@ -408,13 +408,10 @@ fn with_private_node<T>(rdev: libc::dev_t, f: impl FnOnce(&str) -> io::Result<T>
     ));
     std::fs::create_dir(&dir)?;
     let path = dir.join("tap");
-    let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: mknod(2) on a path this function owns.
-    let made = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, rdev) };
-    let result = if made == 0 {
-        f(&path.to_string_lossy())
-    } else {
-        Err(io::Error::last_os_error())
+    use nix::sys::stat::{Mode, SFlag, mknod};
+    let result = match mknod(&path, SFlag::S_IFCHR, Mode::S_IRUSR | Mode::S_IWUSR, rdev) {
+        Ok(()) => f(&path.to_string_lossy()),
+        Err(e) => Err(io::Error::from(e)),
     };
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir);

@@ -14,6 +14,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+
 /// The network namespace the calling thread is in, as a file.
 pub(crate) fn current() -> io::Result<OwnedFd> {
     Ok(File::open("/proc/thread-self/ns/net")?.into())
@@ -23,18 +26,17 @@ pub(crate) fn current() -> io::Result<OwnedFd> {
 /// and checks that it is one.
 pub(crate) fn open(path: &Path) -> io::Result<OwnedFd> {
     let file = File::open(path)?;
-    // NS_GET_NSTYPE = _IO(0xb7, 0x3): which kind of namespace this fd is.
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-    // SAFETY: ioctl on an fd we own, with no argument.
-    let kind = unsafe { libc::ioctl(file.as_raw_fd(), NS_GET_NSTYPE as _) };
-    if kind < 0 {
-        let err = io::Error::last_os_error();
+    // A namespace file's fd reads as `net:[INODE]` for a network namespace
+    // (`mnt:[..]`, `pid:[..]` for others), whatever path opened it.
+    let target = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let target = target.to_string_lossy();
+    if !target.ends_with(']') || !target.contains(":[") {
         return Err(io::Error::new(
-            err.kind(),
-            format!("{} is not a namespace file: {err}", path.display()),
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a namespace file", path.display()),
         ));
     }
-    if kind != libc::CLONE_NEWNET {
+    if !target.starts_with("net:[") {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
@@ -52,12 +54,9 @@ fn same_as_current(ns: &OwnedFd) -> io::Result<bool> {
     Ok(ours.dev() == theirs.dev() && ours.ino() == theirs.ino())
 }
 
+/// Moves the calling thread (only it) into `ns`.
 fn enter(ns: &OwnedFd) -> io::Result<()> {
-    // SAFETY: setns on a valid namespace fd; affects only this thread.
-    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    nix::sched::setns(ns, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)
 }
 
 /// Runs `f` with the calling thread in `ns`: directly when it already is,
@@ -84,33 +83,22 @@ pub(crate) fn run_in<T: Send>(
 /// over `/sys`, which then shows the thread's network namespace: sysfs shows
 /// the network namespace of whoever mounted it, not of the reader.
 fn mount_private_sysfs() -> io::Result<()> {
-    // SAFETY: plain syscalls with valid C strings; they change only this
-    // thread's fs/mount namespace (CLONE_NEWNS implies CLONE_FS here).
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::mount(
-            c"sysfs".as_ptr(),
-            c"/sys".as_ptr(),
-            c"sysfs".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    // CLONE_NEWNS implies CLONE_FS here: only this thread's view changes.
+    unshare(CloneFlags::CLONE_NEWNS)?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )?;
+    mount(
+        Some("sysfs"),
+        "/sys",
+        Some("sysfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY,
+        None::<&str>,
+    )?;
     Ok(())
 }
 

@@ -7,6 +7,11 @@
 //! (`<linux/if.h>`): `ifr_name` (16 bytes, NUL-terminated) and, in its
 //! union, `ifr_flags` (a `short`) for TUNSETIFF; the others take an integer
 //! argument directly.
+//!
+//! The crate's two ioctl calls are here, raw, with a SAFETY line each:
+//! no well-kept crate wraps the TUN ioctls safely (nix's `ioctl_*!` macros
+//! and rustix's `ioctl` are raw calls too, for the same reason: the
+//! kernel reads through the argument as the request number says).
 
 use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
