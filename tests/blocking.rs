@@ -112,6 +112,40 @@ fn a_sandbox_nic_from_a_plain_thread() {
 }
 
 #[test]
+fn a_vxlan_port_and_its_remotes_from_a_plain_thread() {
+    plain_netns_test(|| {
+        use bridgekit::blocking::Vxlan;
+        use bridgekit::{Remote, VxlanConfig};
+        let nl = Netlink::connect()?;
+        let br = Bridge::create(&nl, BridgeConfig::new("bkb7")?.mac("52:54:00:00:30:07"))?;
+        let vx = Vxlan::create(
+            &nl,
+            VxlanConfig::new("bkb-vx7", 700)?
+                .local("192.0.2.1".parse()?)
+                .learning(false),
+        )?;
+        assert_eq!(vx.vni().map(|v| v.get()), Some(700));
+        br.attach_port(vx.name(), PortConfig::new().learning(false).up())?;
+        assert_eq!(ip_link("bkb-vx7").ok_or("vxlan missing")?["master"], "bkb7");
+        let far: Remote = Remote::flood("192.0.2.2".parse()?);
+        vx.add_remotes([far, Remote::flood("192.0.2.3".parse()?)])?;
+        let fdb = sh(&["bridge", "fdb", "show", "dev", "bkb-vx7"]);
+        assert!(
+            fdb.contains("dst 192.0.2.2") && fdb.contains("dst 192.0.2.3"),
+            "{fdb}"
+        );
+        vx.remove_remote(far)?;
+        assert_eq!(vx.remotes()?.len(), 1);
+        assert!(!sh(&["bridge", "fdb", "show", "dev", "bkb-vx7"]).contains("dst 192.0.2.2"));
+        // Opened again by name, it is the same device.
+        assert_eq!(Vxlan::open(&nl, "bkb-vx7")?.index(), vx.index());
+        vx.delete()?;
+        assert!(ip_link("bkb-vx7").is_none());
+        Ok(())
+    });
+}
+
+#[test]
 fn apply_twice_changes_nothing_the_second_time() {
     plain_netns_test(|| {
         let nl = Netlink::connect()?;

@@ -15,6 +15,7 @@ use crate::values::bridge_option::BridgeOption;
 use crate::values::mac::ToMac;
 use crate::values::name::IfName;
 use crate::values::vlan::{VlanId, VlanMember, VlanProtocol, VlanRange};
+use crate::vxlan::Vni;
 
 use super::BridgeEvents;
 use super::{Driver, Netlink};
@@ -129,6 +130,23 @@ impl Bridge {
     #[must_use]
     pub fn index(&self) -> u32 {
         self.inner.index()
+    }
+
+    /// The connection this bridge was created or opened with (a clone:
+    /// the same runtime thread and sockets).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// let nl = br.netlink();
+    /// let other = bridgekit::blocking::Bridge::open(&nl, "virbr1")?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn netlink(&self) -> Netlink {
+        Netlink {
+            nl: self.inner.netlink().clone(),
+            driver: self.driver.clone(),
+        }
     }
 
     /// The async bridge underneath.
@@ -341,6 +359,67 @@ impl Bridge {
         let port = port.to_port()?;
         let br = self.inner.clone();
         self.run(Op::DetachPort, async move { br.detach_port(port).await })
+    }
+
+    /// Maps VLANs to VNIs on a port: the blocking
+    /// [`crate::Bridge::add_vlan_tunnels`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::add_vlan_tunnels`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::{Vni, VlanId};
+    /// br.add_vlan_tunnels("vxlan0", &[(VlanId::new(10)?, Vni::new(1010)?)])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_vlan_tunnels(&self, port: impl ToPort, map: &[(VlanId, Vni)]) -> Result<()> {
+        let (port, map) = (port.to_port()?, map.to_vec());
+        let br = self.inner.clone();
+        self.run(Op::AddVlanTunnels, async move {
+            br.add_vlan_tunnels(port, &map).await
+        })
+    }
+
+    /// Removes VLAN-to-VNI mappings from a port: the blocking
+    /// [`crate::Bridge::remove_vlan_tunnels`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::remove_vlan_tunnels`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// br.remove_vlan_tunnels("vxlan0", &[bridgekit::VlanId::new(10)?])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn remove_vlan_tunnels(&self, port: impl ToPort, vlans: &[VlanId]) -> Result<()> {
+        let (port, vlans) = (port.to_port()?, vlans.to_vec());
+        let br = self.inner.clone();
+        self.run(Op::RemoveVlanTunnels, async move {
+            br.remove_vlan_tunnels(port, &vlans).await
+        })
+    }
+
+    /// A port's VLAN-to-VNI map: the blocking
+    /// [`crate::Bridge::vlan_tunnels`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::vlan_tunnels`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// for (vlan, vni) in br.vlan_tunnels("vxlan0")? {
+    ///     println!("VLAN {vlan} -> VNI {vni}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn vlan_tunnels(&self, port: impl ToPort) -> Result<Vec<(VlanId, Vni)>> {
+        let port = port.to_port()?;
+        let br = self.inner.clone();
+        self.run(
+            Op::ListVlanTunnels,
+            async move { br.vlan_tunnels(port).await },
+        )
     }
 
     /// Attaches several ports, all or none: the blocking

@@ -2,10 +2,11 @@
 //! threads and epoll (cloud-hypervisor, Firecracker), their own executor
 //! (crosvm), or plain threads.
 //!
-//! The async API's bridge, port, VLAN, FDB, NIC and event operations,
-//! each a plain function call that returns when the operation is done.
-//! VXLAN devices, their remotes and a port's VLAN-to-VNI map are async
-//! only for now ([`crate::Vxlan`], [`crate::Bridge::add_vlan_tunnels`]).
+//! Every public operation of the async API — bridge, port, VLAN, FDB,
+//! NIC, VXLAN (devices, remotes, a port's VLAN-to-VNI map) and events —
+//! as a plain function call that returns when the operation is done. A
+//! test (`tests/blocking_parity.rs`) fails when an async method has no
+//! blocking twin.
 //! The calls are run by a private single-threaded tokio runtime on a
 //! thread of its own, which the [`Netlink`] handle starts and owns (one
 //! per connection, shared by its clones and by every [`Bridge`] and
@@ -72,10 +73,12 @@ use crate::error::{Error, Op, Result};
 mod bridge;
 mod events;
 mod nic;
+mod vxlan;
 
 pub use bridge::Bridge;
 pub use events::{BridgeEvents, EventsCloser};
 pub use nic::{MacvtapNic, VethNic, VmNic};
+pub use vxlan::Vxlan;
 
 /// The runtime thread: a current-thread tokio runtime that runs until the
 /// last handle is dropped.

@@ -181,6 +181,16 @@ impl VethNic {
         self.inner.host_name()
     }
 
+    /// The host end's ifindex.
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VethNic) { println!("{}", nic.host_index()); }
+    /// ```
+    #[must_use]
+    pub fn host_index(&self) -> u32 {
+        self.inner.host_index()
+    }
+
     /// The name inside the sandbox's namespace.
     ///
     /// ```no_run
@@ -263,6 +273,27 @@ impl MacvtapNic {
     #[must_use]
     pub fn name(&self) -> &IfName {
         self.inner.name()
+    }
+
+    /// The device's MAC: the guest's (in passthru mode, the lower
+    /// device's).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) { println!("{}", nic.mac()); }
+    /// ```
+    #[must_use]
+    pub fn mac(&self) -> MacAddr6 {
+        self.inner.mac()
+    }
+
+    /// The mode: [`crate::MacvtapNic::mode`].
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) { println!("{:?}", nic.mode()); }
+    /// ```
+    #[must_use]
+    pub fn mode(&self) -> crate::values::macvtap_mode::MacvtapMode {
+        self.inner.mode()
     }
 
     /// The device's ifindex (the `N` of `/dev/tapN`).

@@ -34,14 +34,10 @@ use crate::sys::netns;
 /// cut short (MSG_TRUNC) is treated as an overrun: the view is rebuilt.
 const SLOTS: usize = 8;
 const SLOT_LEN: usize = 16 * 1024;
-/// The receive buffer: room for about 4,000 link notifications (the kernel
-/// doubles it for its bookkeeping; one notification takes about 4 KiB of
-/// it), so other processes can attach and detach about 1,000 ports between
-/// two of ours before an overrun costs a dump (a few ms per thousand links;
-/// the benches showed it at 100-port churn with a 1 MiB buffer). Forced
-/// past `net.core.rmem_max` with CAP_NET_ADMIN, which a bridge's owner has;
-/// without it, capped there. It is a limit, not an allocation: memory is
-/// only held while notifications wait for the next port operation.
+/// ~4,000 notifications (~4 KiB each, doubled by the kernel): others can
+/// attach and detach ~1,000 ports between two of ours before an overrun
+/// costs a dump (1 MiB overran at 100-port churn in the benches). Forced
+/// past `rmem_max` with CAP_NET_ADMIN; a limit, not an allocation.
 const RCVBUF: usize = 8 << 20;
 
 // Only the header and these attributes are decoded, with netlink-packet-
@@ -306,10 +302,8 @@ impl ViewState {
     /// change queues several notifications (the port's, the bridge's own
     /// AF_BRIDGE note, the bridge's), and one system call for all of them
     /// is most of what keeps the check cheaper than the lookup it replaced.
-    /// Its two raw calls stay (each with a SAFETY line): nix's `recvmmsg`
-    /// would wrap them, but builds its headers per call from an iterator of
-    /// buffers, and this is the hot path of every port check (the benches
-    /// would have to show it costs nothing first).
+    /// Its two raw calls stay (SAFETY lines below): nix's `recvmmsg` builds
+    /// its headers per call, on the hot path of every port check.
     fn drain(&mut self) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         let fd = self.socket.as_raw_fd();
