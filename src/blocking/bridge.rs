@@ -36,32 +36,6 @@ pub struct Bridge {
     pub(super) driver: Arc<Driver>,
 }
 
-/// Blocking twins of `crate::Bridge`'s methods that take `&self` and owned
-/// (or `Copy`) arguments: each runs its twin on the runtime thread.
-macro_rules! blocking_twins {
-    ($(
-        $op:expr, $example:literal,
-        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
-    )*) => {$(
-        #[doc = concat!("The blocking [`crate::Bridge::", stringify!($name), "`]: see it for what it does and its errors.")]
-        ///
-        /// ```no_run
-        /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), Box<dyn std::error::Error>> {
-        #[doc = concat!("let _ = ", $example, "?;")]
-        /// # Ok(()) }
-        /// ```
-        ///
-        /// # Errors
-        #[doc = concat!("As [`crate::Bridge::", stringify!($name), "`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).")]
-        pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
-            let br = self.inner.clone();
-            self.driver.run($op, self.inner.name().as_str(), async move {
-                br.$name($($arg),*).await
-            })
-        }
-    )*};
-}
-
 impl Bridge {
     /// Creates a bridge as `config` says: the blocking
     /// [`crate::Bridge::create`].
@@ -178,7 +152,7 @@ impl Bridge {
         driver.run(Op::DeleteBridge, &name, async move { inner.delete().await })
     }
 
-    blocking_twins! {
+    blocking_twins! { "Bridge", "br";
         Op::SetMtu, "br.set_mtu(9000)",
         fn set_mtu(&self, mtu: u32) -> ();
         Op::SetUp, "br.up()",

@@ -70,6 +70,35 @@ use crate::bridge::BridgeConfig;
 use crate::bridge::change::Change;
 use crate::error::{Error, Op, Result};
 
+/// Blocking twins of an async type's methods that take `&self` and owned
+/// (or `Copy`) arguments: each runs its twin on the runtime thread. Used
+/// inside `impl` blocks of types with the fields `inner` (the async value)
+/// and `driver`; `$ty` names the async type and `$var` the example's
+/// variable, for the docs.
+macro_rules! blocking_twins {
+    ($ty:literal, $var:literal; $(
+        $op:expr, $example:literal,
+        fn $name:ident(&self $(, $arg:ident: $argty:ty)*) -> $ret:ty;
+    )*) => {$(
+        #[doc = concat!("The blocking [`crate::", $ty, "::", stringify!($name), "`]: see it for what it does and its errors.")]
+        ///
+        /// ```no_run
+        #[doc = concat!("# fn f(", $var, ": bridgekit::blocking::", $ty, ") -> Result<(), Box<dyn std::error::Error>> {")]
+        #[doc = concat!("let _ = ", $example, "?;")]
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        #[doc = concat!("As [`crate::", $ty, "::", stringify!($name), "`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).")]
+        pub fn $name(&self $(, $arg: $argty)*) -> Result<$ret> {
+            let inner = self.inner.clone();
+            self.driver.run($op, self.inner.name().as_str(), async move {
+                inner.$name($($arg),*).await
+            })
+        }
+    )*};
+}
+
 mod bridge;
 mod events;
 mod nic;

@@ -28,32 +28,6 @@ pub struct Vxlan {
     driver: Arc<Driver>,
 }
 
-/// Blocking twins of `crate::Vxlan`'s methods that take `&self` and owned
-/// arguments: each runs its twin on the runtime thread.
-macro_rules! blocking_twins {
-    ($(
-        $op:expr, $example:literal,
-        fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;
-    )*) => {$(
-        #[doc = concat!("The blocking [`crate::Vxlan::", stringify!($name), "`]: see it for what it does and its errors.")]
-        ///
-        /// ```no_run
-        /// # fn f(vx: bridgekit::blocking::Vxlan) -> Result<(), Box<dyn std::error::Error>> {
-        #[doc = concat!("let _ = ", $example, "?;")]
-        /// # Ok(()) }
-        /// ```
-        ///
-        /// # Errors
-        #[doc = concat!("As [`crate::Vxlan::", stringify!($name), "`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).")]
-        pub fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
-            let vx = self.inner.clone();
-            self.driver.run($op, self.inner.name().as_str(), async move {
-                vx.$name($($arg),*).await
-            })
-        }
-    )*};
-}
-
 impl Vxlan {
     /// Creates the device and reads it back: the blocking
     /// [`crate::Vxlan::create`].
@@ -239,7 +213,7 @@ impl Vxlan {
             })
     }
 
-    blocking_twins! {
+    blocking_twins! { "Vxlan", "vx";
         Op::ReadLink, "vx.mtu()",
         fn mtu(&self) -> u32;
         Op::AddRemote, "vx.add_remote(bridgekit::Remote::flood(\"192.0.2.2\".parse()?))",

@@ -54,7 +54,7 @@ macro_rules! as_it_is {
         }
     )*};
 }
-as_it_is!(bool, u8, u16, u32);
+as_it_is!(bool, u8, u16);
 
 impl ShowValue for bool {
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,10 +71,10 @@ macro_rules! show_display {
         }
     )*};
 }
-show_display!(u8, u16, u32);
+show_display!(u8, u16);
 
-/// Bridge timers travel as clock_t (1/100 s): u32 for the STP timers, u64
-/// for the multicast ones. Rounded to the nearest centisecond; a value too
+/// Bridge timers travel as clock_t (1/100 s), u32 for the STP timers (the
+/// multicast ones, u64, get their impl with their first row). Rounded to the nearest centisecond; a value too
 /// large saturates, and `validate` or the document check refuses it first.
 impl KernelValue<u32> for Duration {
     fn to_kernel(self) -> u32 {
@@ -82,15 +82,6 @@ impl KernelValue<u32> for Duration {
     }
     fn from_kernel(cs: &u32) -> Self {
         Duration::from_millis(u64::from(*cs) * 10)
-    }
-}
-
-impl KernelValue<u64> for Duration {
-    fn to_kernel(self) -> u64 {
-        u64::try_from(centiseconds(self)).unwrap_or(u64::MAX)
-    }
-    fn from_kernel(cs: &u64) -> Self {
-        Duration::from_millis(cs.saturating_mul(10))
     }
 }
 
@@ -168,10 +159,6 @@ mod tests {
         let back: Duration = KernelValue::<u32>::from_kernel(&123);
         assert_eq!(back, Duration::from_millis(1230));
         assert_eq!(KernelValue::<u32>::to_kernel(Duration::MAX), u32::MAX);
-        assert_eq!(
-            KernelValue::<u64>::to_kernel(Duration::from_secs(260)),
-            26_000
-        );
     }
 
     #[cfg(feature = "serde")]
