@@ -366,15 +366,19 @@ pub fn skip(why: &str) {
         test_binary(),
         std::thread::current().name().unwrap_or("?")
     );
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = std::io::stderr().lock().write_all(format!("{line}\n").as_bytes());
     // Kept for the summary that tests/zz_skipped.rs prints at the end of
     // this `cargo test` run (every test binary of a run has the same parent).
+    // One write per line: `writeln!` on an unbuffered file writes the line
+    // and its newline separately, and two tests skipping at once then
+    // interleave into one line of two skips and an empty one. A single
+    // O_APPEND write of a short line is not split.
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(skip_log())
     {
-        let _ = writeln!(f, "{line}");
+        let _ = f.write_all(format!("{line}\n").as_bytes());
     }
 }
 
