@@ -118,7 +118,7 @@ pub use bridge::{
     Applied, Bridge, BridgeConfig, BridgeEvent, BridgeEvents, BridgeStatus, Change, EventKinds,
     FdbEntry, FdbKind, LegacyNic, PortConfig, PortRef, PortStatus, ToPort, legacy_nic_name,
 };
-pub use error::{Error, Op, Result};
+pub use error::{Error, InputKind, Op, Result};
 pub use netlink::Netlink;
 pub use nic::{
     MacvtapNic, MacvtapNicConfig, VethNic, VethNicConfig, VmNic, VmNicConfig, host_mac_for,

@@ -396,3 +396,80 @@ fn missing_and_wrong_kind_interfaces() {
         Ok(())
     });
 }
+
+/// Every refusal says which kind of input it was, to match on: from a
+/// value's constructor, from a builder that keeps its first bad input
+/// until the call, and from a call's own checks. Nothing is sent.
+#[test]
+fn each_refusal_names_its_kind() {
+    use bridgekit::{InputKind as K, PortConfig, VlanId, VlanRange, VmNicConfig, Vni};
+    fn kind<T: std::fmt::Debug>(case: &str, r: Result<T, Error>) -> K {
+        match r {
+            Err(Error::InvalidInput { what, .. }) => what,
+            other => panic!("{case}: expected InvalidInput, got {other:?}"),
+        }
+    }
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        let before = nl.requests_sent();
+        let cfg = || BridgeConfig::new("brnew").unwrap();
+        let cases = [
+            ("name", kind("name", IfName::new("a/b")), K::InterfaceName),
+            ("VLAN", kind("VLAN", VlanId::new(4095)), K::VlanId),
+            ("range", kind("range", VlanRange::new(20, 10)), K::VlanList),
+            ("VNI", kind("VNI", Vni::new(1 << 24)), K::Vni),
+            (
+                "address",
+                kind("address", "224.0.0.1/4".to_address()),
+                K::Address,
+            ),
+            (
+                "prefix",
+                kind("prefix", "10.0.0.1/33".to_address()),
+                K::PrefixLength,
+            ),
+            (
+                "create with a bad MAC",
+                kind("", Bridge::create(&nl, cfg().mac("zz")).await),
+                K::MacAddress,
+            ),
+            (
+                "create with MTU 10",
+                kind("", Bridge::create(&nl, cfg().mtu(10)).await),
+                K::Mtu,
+            ),
+            ("set_mtu", kind("", br.set_mtu(67).await), K::Mtu),
+            (
+                "forward delay",
+                kind(
+                    "",
+                    br.set_forward_delay(Duration::from_secs(100_000_000)).await,
+                ),
+                K::BridgeOption,
+            ),
+            (
+                "port cost",
+                kind("", br.attach_port("p0", PortConfig::new().cost(0)).await),
+                K::PortOption,
+            ),
+            (
+                "managed port with a bad MAC",
+                kind("", br.attach_port("p0", PortConfig::managed("zz")).await),
+                K::MacAddress,
+            ),
+            (
+                "NIC with a bad guest MAC",
+                kind(
+                    "",
+                    bridgekit::VmNic::create(&br, VmNicConfig::new("zz")).await,
+                ),
+                K::MacAddress,
+            ),
+        ];
+        for (case, got, want) in cases {
+            assert_eq!(got, want, "{case}");
+        }
+        assert_eq!(nl.requests_sent(), before, "a refusal sent a request");
+        Ok(())
+    });
+}

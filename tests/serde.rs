@@ -236,14 +236,19 @@ const BAD_BRIDGES: &[(&str, &str, &str)] = &[
 
 fn assert_refused<T: std::fmt::Debug>(doc: &str, r: Result<T, Error>, at: &str, needle: &str) {
     match r {
-        Err(Error::InvalidInput { what, reason }) => {
-            let expected_what = if at == "config" {
+        Err(Error::InvalidInput {
+            what,
+            input,
+            reason,
+        }) => {
+            assert_eq!(what, bridgekit::InputKind::Document, "{doc}: {reason}");
+            let expected_input = if at == "config" {
                 "config".to_string()
             } else {
                 format!("config field {at}")
             };
             assert_eq!(
-                what, expected_what,
+                input, expected_input,
                 "{doc}: refused at the wrong place ({reason})"
             );
             assert!(

@@ -1,5 +1,6 @@
 //! IP addresses on a bridge and IPv6 duplicate address detection (DAD).
 
+use crate::error::InputKind;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -58,6 +59,7 @@ impl Bridge {
         let net = address.to_address()?;
         if net.addr().is_ipv4() {
             return Err(Error::invalid(
+                InputKind::Address,
                 format!("address {net}"),
                 "nodad applies to IPv6 addresses only",
             ));

@@ -2,6 +2,7 @@
 //! if missing and otherwise changing only what differs, so a VM manager
 //! can apply the same desired state on every restart without a flap.
 
+use crate::error::InputKind;
 use tracing::debug;
 
 use super::change::{Applied, Change};
@@ -138,6 +139,7 @@ pub(crate) async fn preflight_ports(
             .map_err(|e| e.into_port_of(config.name.as_str()))?;
         if link.kind.as_deref() == Some("bridge") && Some(link.index) != bridge {
             return Err(Error::invalid(
+                InputKind::Port,
                 format!("port {}", link.name),
                 "is a bridge; bridges cannot be nested",
             ));
@@ -157,6 +159,7 @@ pub(crate) async fn preflight_ports(
         }
         if let Some((_, other)) = seen.iter().find(|(i, _)| *i == link.index) {
             return Err(Error::invalid(
+                InputKind::Port,
                 format!("port {port} of bridge {}", config.name),
                 format!("is {other} too: one interface declared twice (one config per port)"),
             ));

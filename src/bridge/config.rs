@@ -1,6 +1,7 @@
 //! What a bridge should be: [`BridgeConfig`], its builder and its checks,
 //! all made before any request.
 
+use crate::error::{BadInput, InputKind};
 use std::time::Duration;
 
 use macaddr::MacAddr6;
@@ -59,7 +60,7 @@ pub struct BridgeConfig {
     /// VXLAN devices to create if missing, each also one of `ports`.
     pub(crate) vxlans: Vec<crate::vxlan::VxlanConfig>,
     /// The first bad address or port given to the builder, reported by validate().
-    pub(crate) bad: Option<(String, String)>,
+    pub(crate) bad: Option<BadInput>,
 }
 
 impl BridgeConfig {
@@ -166,8 +167,17 @@ impl BridgeConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            if let Error::InvalidInput { what, reason } = e {
-                self.bad = Some((what, reason));
+            if let Error::InvalidInput {
+                what,
+                input,
+                reason,
+            } = e
+            {
+                self.bad = Some(BadInput {
+                    what,
+                    input,
+                    reason,
+                });
             }
         }
     }
@@ -442,13 +452,14 @@ impl BridgeConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if let Some((what, reason)) = &self.bad {
-            return Err(Error::invalid(what.clone(), reason.clone()));
+        if let Some(bad) = &self.bad {
+            return Err(bad.to_error());
         }
         for (i, vx) in self.vxlans.iter().enumerate() {
             vx.validate()?;
             if self.vxlans[..i].iter().any(|o| o.name() == vx.name()) {
                 return Err(Error::invalid(
+                    InputKind::Port,
                     format!("VXLAN port {}", vx.name()),
                     "is declared twice",
                 ));
@@ -460,6 +471,7 @@ impl BridgeConfig {
             // apply would flap it between them.
             if self.ports[..i].iter().any(|(o, _)| o == port) {
                 return Err(Error::invalid(
+                    InputKind::Port,
                     format!("port {port} of bridge {}", self.name),
                     "is declared twice (one config per port)",
                 ));
@@ -470,6 +482,7 @@ impl BridgeConfig {
         }
         if self.admin_up == Some(false) && self.staged() {
             return Err(Error::invalid(
+                InputKind::Ipv6Settings,
                 "admin state down",
                 "a bridge made ready for IPv6 without ports comes up in create and loses IPv6 \
                  readiness when taken down; add ipv6_ready_without_ports(false) to keep it down",
@@ -482,6 +495,7 @@ impl BridgeConfig {
             validate_mtu(mtu)?;
             if mtu < IPV6_MIN_MTU && self.wants_ipv6() {
                 return Err(Error::invalid(
+                    InputKind::Mtu,
                     format!("MTU {mtu} with IPv6"),
                     format!("the kernel turns IPv6 off on a link with an MTU below {IPV6_MIN_MTU}"),
                 ));
@@ -490,12 +504,14 @@ impl BridgeConfig {
         if self.disable_ipv6 == Some(true) {
             if let Some(v6) = self.addresses.iter().find(|a| a.addr().is_ipv6()) {
                 return Err(Error::invalid(
+                    InputKind::Ipv6Settings,
                     format!("address {v6} with disable_ipv6(true)"),
                     "a bridge with IPv6 off takes no IPv6 address",
                 ));
             }
             if self.accept_ra == Some(true) || self.autoconf == Some(true) {
                 return Err(Error::invalid(
+                    InputKind::Ipv6Settings,
                     "accept_ra/autoconf on with disable_ipv6(true)",
                     "router advertisements need IPv6 on",
                 ));
@@ -505,6 +521,7 @@ impl BridgeConfig {
             to_centiseconds("forward delay", d)?;
             if self.stp == Some(true) && !STP_FORWARD_DELAY.contains(&d) {
                 return Err(Error::invalid(
+                    InputKind::BridgeOption,
                     format!("forward delay {d:?}"),
                     "with STP on the kernel requires 2..=30 s",
                 ));

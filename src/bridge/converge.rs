@@ -4,6 +4,7 @@
 //! remotes: each compares the config with what the kernel reads back and
 //! changes only what differs, every change a journal step.
 
+use crate::error::InputKind;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -263,8 +264,13 @@ impl Bridge {
         changes: &mut Vec<Change>,
         journal: &mut Journal,
     ) -> Result<()> {
-        let ll = IpNet::new(eui64_link_local(mac).into(), 64)
-            .map_err(|_| Error::invalid("link-local prefix", "64 is a valid prefix length"))?;
+        let ll = IpNet::new(eui64_link_local(mac).into(), 64).map_err(|_| {
+            Error::invalid(
+                InputKind::Address,
+                "link-local prefix",
+                "64 is a valid prefix length",
+            )
+        })?;
         let have = self
             .nl
             .addresses(op, self.name.as_str(), self.index)
@@ -387,6 +393,7 @@ fn plan_remotes(config: &VxlanConfig, want: &[Remote], have: &[Remote]) -> Resul
             Meets::Learned => missing.push((*w, true)),
             Meets::Conflict(old) => {
                 return Err(Error::invalid(
+                    InputKind::Remote,
                     format!("remote {w} of {name}"),
                     format!(
                         "conflicts with {old}, a {} entry already there (a MAC has one VTEP){}",

@@ -1,6 +1,7 @@
 //! The handle of a bridge that exists: open, its own settings (MAC, MTU,
 //! admin state, options, IPv6 sysctls), status, delete.
 
+use crate::error::InputKind;
 use std::time::Duration;
 
 use macaddr::MacAddr6;
@@ -361,6 +362,7 @@ impl Bridge {
             let fd = from_centiseconds(link.forward_delay_cs.unwrap_or(0));
             if !STP_FORWARD_DELAY.contains(&fd) {
                 return Err(Error::invalid(
+                    InputKind::BridgeOption,
                     format!("STP on {} with forward delay {fd:?}", self.name),
                     "with STP on the kernel requires a forward delay of 2..=30 s; set it first",
                 ));

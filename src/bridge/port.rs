@@ -2,6 +2,7 @@
 //! one is to be configured ([`PortConfig`]), and what the kernel says of
 //! one ([`PortStatus`]). Attaching and detaching are in `bridge_port.rs`.
 
+use crate::error::{BadInput, InputKind};
 use macaddr::MacAddr6;
 
 use crate::error::{Error, Result};
@@ -95,7 +96,11 @@ impl ToPort for &String {
 impl ToPort for u32 {
     fn to_port(self) -> Result<PortRef> {
         if self == 0 {
-            return Err(Error::invalid("ifindex 0", "ifindexes start at 1"));
+            return Err(Error::invalid(
+                InputKind::Ifindex,
+                "ifindex 0",
+                "ifindexes start at 1",
+            ));
         }
         Ok(PortRef::Index(self))
     }
@@ -130,7 +135,7 @@ pub struct PortConfig {
     /// attaching, once the bridge's ports are known.
     pub(crate) backup: Option<Option<PortRef>>,
     /// The first bad MAC given to a builder, reported by validate().
-    pub(crate) bad: Option<(String, String)>,
+    pub(crate) bad: Option<BadInput>,
 }
 
 impl PortConfig {
@@ -183,8 +188,17 @@ impl PortConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            if let Error::InvalidInput { what, reason } = e {
-                self.bad = Some((what, reason));
+            if let Error::InvalidInput {
+                what,
+                input,
+                reason,
+            } = e
+            {
+                self.bad = Some(BadInput {
+                    what,
+                    input,
+                    reason,
+                });
             }
         }
     }
@@ -496,12 +510,13 @@ impl PortConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if let Some((what, reason)) = &self.bad {
-            return Err(Error::invalid(what.clone(), reason.clone()));
+        if let Some(bad) = &self.bad {
+            return Err(bad.to_error());
         }
         if let Some(c) = self.options.cost {
             if !(1..=65535).contains(&c) {
                 return Err(Error::invalid(
+                    InputKind::PortOption,
                     format!("port cost {c}"),
                     "must be within 1..=65535",
                 ));
@@ -510,6 +525,7 @@ impl PortConfig {
         if let Some(p) = self.options.priority {
             if p > MAX_PORT_PRIORITY {
                 return Err(Error::invalid(
+                    InputKind::PortOption,
                     format!("port priority {p}"),
                     format!("must be within 0..={MAX_PORT_PRIORITY}"),
                 ));
@@ -518,6 +534,7 @@ impl PortConfig {
         if let Some(m) = self.options.group_fwd_mask {
             if m & PORT_GROUP_FWD_RESTRICTED != 0 {
                 return Err(Error::invalid(
+                    InputKind::PortOption,
                     format!("port group_fwd_mask {m:#06x}"),
                     "bit 1 (pause frames, 01:80:c2:00:00:01) is never forwarded",
                 ));
@@ -525,6 +542,7 @@ impl PortConfig {
         }
         if let Some(r @ MulticastRouter::Other(_)) = self.options.multicast_router {
             return Err(Error::invalid(
+                InputKind::PortOption,
                 format!("port multicast router mode {}", r.to_kernel()),
                 "a port takes disabled (0), auto (1), permanent (2) or temporary (3)",
             ));
@@ -533,6 +551,7 @@ impl PortConfig {
             && (self.options.locked != Some(true) || self.options.learning == Some(false))
         {
             return Err(Error::invalid(
+                InputKind::PortOption,
                 "port option mab",
                 "MAC authentication bypass needs locked(true) and learning on in the same config",
             ));

@@ -2,6 +2,7 @@
 
 use crate::bridge::Bridge;
 use crate::engine::complete::run_to_end;
+use crate::error::InputKind;
 use crate::error::{Error, Op, Result};
 use crate::values::name::IfName;
 use std::time::Duration;
@@ -300,12 +301,14 @@ impl Bridge {
             .map_err(|e| self.as_port(e))?;
         if seen.index == self.index {
             return Err(Error::invalid(
+                InputKind::Port,
                 format!("port {}", seen.name),
                 "a bridge cannot be its own port",
             ));
         }
         if seen.kind.as_deref() == Some("bridge") {
             return Err(Error::invalid(
+                InputKind::Port,
                 format!("port {}", seen.name),
                 "is a bridge; bridges cannot be nested",
             ));
@@ -382,6 +385,7 @@ impl Bridge {
             return Ok(());
         }
         Err(Error::invalid(
+            InputKind::Mtu,
             format!("VXLAN port {} (MTU {})", port.name, port.mtu),
             format!(
                 "cannot carry the MTU {} set on bridge {}: frames above {} would be dropped; \
@@ -410,12 +414,14 @@ impl Bridge {
                 let link = self.port_link(op, backup).await?;
                 if link.index == index {
                     return Err(Error::invalid(
+                        InputKind::PortOption,
                         format!("backup port {} of {name}", link.name),
                         "a port cannot be its own backup",
                     ));
                 }
                 if link.master != Some(self.index) {
                     return Err(Error::invalid(
+                        InputKind::PortOption,
                         format!("backup port {} of {name}", link.name),
                         format!("is not a port of bridge {}", self.name),
                     ));

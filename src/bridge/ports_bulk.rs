@@ -6,6 +6,7 @@
 //! measured to give no speedup (see `benches/ports.rs`). What a bulk call
 //! adds is the promise: all of its ports, or none.
 
+use crate::error::InputKind;
 use std::collections::HashSet;
 
 use crate::bridge::Bridge;
@@ -21,6 +22,7 @@ fn check_unique(ports: &[PortRef]) -> Result<()> {
     for p in ports {
         if !seen.insert(p) {
             return Err(Error::invalid(
+                InputKind::Port,
                 format!("port {p}"),
                 "is listed twice in one call",
             ));
@@ -191,6 +193,7 @@ impl Bridge {
 /// The error for one port named twice (by name and by ifindex, say).
 fn named_twice(port: &str) -> Error {
     Error::invalid(
+        InputKind::Port,
         format!("port {port}"),
         "is listed twice in one call (by name and by ifindex)",
     )

@@ -3,6 +3,7 @@
 //! a frame's VLAN selects the VNI it travels with, so one VXLAN device
 //! carries many segments.
 
+use crate::error::InputKind;
 use std::collections::HashSet;
 
 use crate::bridge::Bridge;
@@ -106,7 +107,11 @@ impl Bridge {
     pub async fn remove_vlan_tunnels(&self, port: impl ToPort, vlans: &[VlanId]) -> Result<()> {
         let port = port.to_port()?;
         if vlans.is_empty() {
-            return Err(Error::invalid("VLAN tunnel list", "is empty"));
+            return Err(Error::invalid(
+                InputKind::VlanTunnel,
+                "VLAN tunnel list",
+                "is empty",
+            ));
         }
         let op = Op::RemoveVlanTunnels;
         let target = self.vlan_target(op, &port).await?;
@@ -178,18 +183,24 @@ impl Bridge {
 
 fn validate(map: &[(VlanId, Vni)]) -> Result<()> {
     if map.is_empty() {
-        return Err(Error::invalid("VLAN tunnel map", "is empty"));
+        return Err(Error::invalid(
+            InputKind::VlanTunnel,
+            "VLAN tunnel map",
+            "is empty",
+        ));
     }
     let (mut vids, mut vnis) = (HashSet::new(), HashSet::new());
     for (vid, vni) in map {
         if !vids.insert(*vid) {
             return Err(Error::invalid(
+                InputKind::VlanTunnel,
                 format!("VLAN {vid} in a tunnel map"),
                 "is listed twice",
             ));
         }
         if !vnis.insert(*vni) {
             return Err(Error::invalid(
+                InputKind::VlanTunnel,
                 format!("VNI {vni} in a tunnel map"),
                 "is listed twice (a VNI carries one VLAN)",
             ));

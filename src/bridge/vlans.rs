@@ -5,6 +5,7 @@ use crate::bridge::Bridge;
 use crate::bridge::port::{PortRef, ToPort};
 use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, Step, VlanTarget};
+use crate::error::InputKind;
 use crate::error::{Error, Op, Result};
 use crate::netlink::{BridgeOptions, LinkSnapshot};
 use crate::values::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
@@ -111,6 +112,7 @@ impl Bridge {
     pub async fn set_vlan_protocol(&self, protocol: VlanProtocol) -> Result<()> {
         if let VlanProtocol::Other(t) = protocol {
             return Err(Error::invalid(
+                InputKind::BridgeOption,
                 format!("VLAN protocol {t:#06x}"),
                 "a bridge tags with 802.1Q (0x8100) or 802.1ad (0x88a8) only",
             ));

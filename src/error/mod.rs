@@ -2,8 +2,10 @@
 
 use std::net::Ipv6Addr;
 
+mod input;
 mod op;
 
+pub use input::InputKind;
 pub use op::Op;
 
 /// Everything that can go wrong in bridgekit.
@@ -15,17 +17,20 @@ pub use op::Op;
 /// ```
 /// use bridgekit::{Error, IfName};
 /// let err = IfName::new("a/b").unwrap_err();
-/// assert!(matches!(err, Error::InvalidInput { .. }));
+/// assert!(matches!(err, Error::InvalidInput { what: bridgekit::InputKind::InterfaceName, .. }));
 /// assert_eq!(err.to_string(), "invalid interface name \"a/b\": contains '/'");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Input rejected before anything was sent to the kernel.
-    #[error("invalid {what}: {reason}")]
+    #[error("invalid {input}: {reason}")]
     InvalidInput {
-        /// What kind of input (interface name, MAC address, MTU, ...), with the value.
-        what: String,
+        /// Which kind of input, to match on.
+        what: InputKind,
+        /// The input as the message names it, with its value
+        /// (`interface name "a/b"`, `VLAN id 4095`).
+        input: String,
         /// Why it was rejected.
         reason: String,
     },
@@ -254,6 +259,21 @@ pub enum Error {
     },
 }
 
+/// A rejected input kept by a builder (whose setters cannot fail) until
+/// its `validate` returns it as [`Error::InvalidInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadInput {
+    pub(crate) what: InputKind,
+    pub(crate) input: String,
+    pub(crate) reason: String,
+}
+
+impl BadInput {
+    pub(crate) fn to_error(&self) -> Error {
+        Error::invalid(self.what, self.input.clone(), self.reason.clone())
+    }
+}
+
 fn not_forwarding_message(
     bridge: &str,
     port: &str,
@@ -353,10 +373,37 @@ fn dad_timeout_message(bridge: &str, tentative: &[Ipv6Addr], carrier: bool) -> S
 }
 
 impl Error {
-    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        what: InputKind,
+        input: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::InvalidInput {
-            what: what.into(),
+            what,
+            input: input.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// The parts of an [`Error::InvalidInput`], for a builder that keeps
+    /// its first bad input until `validate`; any other error as the
+    /// reason `input` (of kind `what`) was refused.
+    pub(crate) fn into_bad_input(self, what: InputKind, input: &str) -> BadInput {
+        match self {
+            Error::InvalidInput {
+                what,
+                input,
+                reason,
+            } => BadInput {
+                what,
+                input,
+                reason,
+            },
+            e => BadInput {
+                what,
+                input: input.to_string(),
+                reason: e.to_string(),
+            },
         }
     }
 

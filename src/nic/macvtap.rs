@@ -2,6 +2,7 @@
 //! lower device (a physical NIC, a bond, a VLAN), no bridge involved, with
 //! its `/dev/tapN` queue fds handed to the VMM. All of it, or none of it.
 
+use crate::error::{BadInput, InputKind};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::OwnedFd;
@@ -40,7 +41,7 @@ pub struct MacvtapNicConfig {
     queues: u16,
     vnet_hdr: bool,
     mtu: Option<u32>,
-    bad: Option<(String, String)>,
+    bad: Option<BadInput>,
 }
 
 impl MacvtapNicConfig {
@@ -55,8 +56,10 @@ impl MacvtapNicConfig {
     pub fn new(lower: impl Into<String>, guest_mac: impl ToMac) -> Self {
         let (guest_mac, bad) = match guest_mac.to_mac() {
             Ok(mac) => (mac, None),
-            Err(Error::InvalidInput { what, reason }) => (MacAddr6::nil(), Some((what, reason))),
-            Err(e) => (MacAddr6::nil(), Some(("guest MAC".into(), e.to_string()))),
+            Err(e) => (
+                MacAddr6::nil(),
+                Some(e.into_bad_input(InputKind::MacAddress, "guest MAC")),
+            ),
         };
         MacvtapNicConfig {
             lower: lower.into(),
@@ -124,14 +127,15 @@ impl MacvtapNicConfig {
     }
 
     fn validate(&self) -> Result<(IfName, IfName)> {
-        if let Some((what, reason)) = &self.bad {
-            return Err(Error::invalid(what.clone(), reason.clone()));
+        if let Some(bad) = &self.bad {
+            return Err(bad.to_error());
         }
         validate_unicast(self.guest_mac)?;
         let lower = IfName::new(&self.lower)?;
         let name = IfName::new(self.name.clone().unwrap_or_else(random_name))?;
         if !(1..=MAX_MACVTAP_QUEUES).contains(&self.queues) {
             return Err(Error::invalid(
+                InputKind::QueueCount,
                 format!("macvtap queue count {}", self.queues),
                 format!("must be within 1..={MAX_MACVTAP_QUEUES}"),
             ));

@@ -2,6 +2,7 @@
 //! bridge port and whose other end lives, named and addressed, in the
 //! sandbox's network namespace. All of it, or none of it.
 
+use crate::error::BadInput;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
@@ -42,7 +43,7 @@ pub struct VethNicConfig {
     mtu: Option<u32>,
     addresses: Vec<IpNet>,
     port: PortConfig,
-    bad: Option<(String, String)>,
+    bad: Option<BadInput>,
 }
 
 impl VethNicConfig {
@@ -158,15 +159,24 @@ impl VethNicConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            if let Error::InvalidInput { what, reason } = e {
-                self.bad = Some((what, reason));
+            if let Error::InvalidInput {
+                what,
+                input,
+                reason,
+            } = e
+            {
+                self.bad = Some(BadInput {
+                    what,
+                    input,
+                    reason,
+                });
             }
         }
     }
 
     fn validate(&self) -> Result<()> {
-        if let Some((what, reason)) = &self.bad {
-            return Err(Error::invalid(what.clone(), reason.clone()));
+        if let Some(bad) = &self.bad {
+            return Err(bad.to_error());
         }
         IfName::new(&self.name)?;
         if let Some(h) = &self.host_name {

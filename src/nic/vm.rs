@@ -3,6 +3,7 @@
 //! `virNetDevTapCreateInBridgePort` does — with the queue fds handed to
 //! the caller for the VMM.
 
+use crate::error::{BadInput, InputKind};
 use std::os::fd::OwnedFd;
 
 use macaddr::MacAddr6;
@@ -65,7 +66,7 @@ pub struct VmNicConfig {
     pub(crate) owner: Option<u32>,
     pub(crate) group: Option<u32>,
     /// The first bad MAC given to a builder, reported by validate().
-    pub(crate) bad: Option<(String, String)>,
+    pub(crate) bad: Option<BadInput>,
 }
 
 impl VmNicConfig {
@@ -79,8 +80,10 @@ impl VmNicConfig {
     pub fn new(guest_mac: impl ToMac) -> Self {
         let (guest_mac, bad) = match guest_mac.to_mac() {
             Ok(mac) => (mac, None),
-            Err(Error::InvalidInput { what, reason }) => (MacAddr6::nil(), Some((what, reason))),
-            Err(e) => (MacAddr6::nil(), Some(("guest MAC".into(), e.to_string()))),
+            Err(e) => (
+                MacAddr6::nil(),
+                Some(e.into_bad_input(InputKind::MacAddress, "guest MAC")),
+            ),
         };
         VmNicConfig {
             guest_mac,
@@ -148,10 +151,10 @@ impl VmNicConfig {
     pub fn host_mac(mut self, mac: impl ToMac) -> Self {
         match mac.to_mac() {
             Ok(mac) => self.host_mac = Some(mac),
-            Err(Error::InvalidInput { what, reason }) => {
-                self.bad.get_or_insert((what, reason));
+            Err(e) => {
+                self.bad
+                    .get_or_insert(e.into_bad_input(InputKind::MacAddress, "host MAC"));
             }
-            Err(_) => {}
         }
         self
     }
@@ -201,8 +204,8 @@ impl VmNicConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if let Some((what, reason)) = &self.bad {
-            return Err(Error::invalid(what.clone(), reason.clone()));
+        if let Some(bad) = &self.bad {
+            return Err(bad.to_error());
         }
         validate_unicast(self.guest_mac)?;
         if let Some(mac) = self.host_mac {
@@ -211,18 +214,24 @@ impl VmNicConfig {
         let what = || format!("tap name {:?}", self.name);
         IfName::new(&self.name).map_err(|_| {
             Error::invalid(
+                InputKind::InterfaceName,
                 what(),
                 "not a valid interface name (1-15 bytes, no '/', ':' or whitespace)",
             )
         })?;
         let percents = self.name.matches('%').count();
         if percents > 1 || (percents == 1 && !self.name.contains("%d")) {
-            return Err(Error::invalid(what(), "a template has exactly one \"%d\""));
+            return Err(Error::invalid(
+                InputKind::InterfaceName,
+                what(),
+                "a template has exactly one \"%d\"",
+            ));
         }
         validate_queues(self.queues)?;
         if let Some(mtu) = self.mtu {
             if !(crate::values::mtu::MIN_MTU..=crate::values::mtu::MAX_MTU).contains(&mtu) {
                 return Err(Error::invalid(
+                    InputKind::Mtu,
                     format!("MTU {mtu}"),
                     format!(
                         "must be within {}..={}",
@@ -502,6 +511,7 @@ fn remove_tap(fds: Vec<OwnedFd>, persistent: bool, name: &str) -> std::io::Resul
 pub(crate) fn validate_queues(queues: u16) -> Result<()> {
     if !(1..=MAX_QUEUES).contains(&queues) {
         return Err(Error::invalid(
+            InputKind::QueueCount,
             format!("queue count {queues}"),
             format!("must be within 1..={MAX_QUEUES}"),
         ));

@@ -13,6 +13,7 @@
 //! ...) that mirror the builders; the public types convert from them with
 //! `try_from`, which runs the builders' checks.
 
+use crate::error::InputKind;
 use std::fmt;
 use std::time::Duration;
 
@@ -88,7 +89,7 @@ where
         } else {
             format!("config field `{path}`")
         };
-        Error::invalid(what, e.into_inner().to_string())
+        Error::invalid(InputKind::Document, what, e.into_inner().to_string())
     })
 }
 
@@ -116,6 +117,7 @@ impl<'de> Deserialize<'de> for IfName {
 fn parse_mac(s: &str) -> Result<MacAddr6> {
     s.parse().map_err(|_| {
         Error::invalid(
+            InputKind::MacAddress,
             format!("MAC address {s:?}"),
             "expected six hex bytes separated by ':' (52:54:00:12:34:56)",
         )
@@ -193,7 +195,11 @@ impl<'de> Deserialize<'de> for VlanId {
             |s: &str| s.parse::<VlanId>(),
             |n| {
                 let id = u16::try_from(n).map_err(|_| {
-                    Error::invalid(format!("VLAN id {n}"), "must be within 1..=4094")
+                    Error::invalid(
+                        InputKind::VlanId,
+                        format!("VLAN id {n}"),
+                        "must be within 1..=4094",
+                    )
                 })?;
                 VlanId::new(id)
             },
@@ -207,7 +213,11 @@ impl<'de> Deserialize<'de> for VlanRange {
             |s: &str| s.parse::<VlanRange>(),
             |n| {
                 let id = u16::try_from(n).map_err(|_| {
-                    Error::invalid(format!("VLAN id {n}"), "must be within 1..=4094")
+                    Error::invalid(
+                        InputKind::VlanId,
+                        format!("VLAN id {n}"),
+                        "must be within 1..=4094",
+                    )
                 })?;
                 VlanId::new(id).map(VlanRange::single)
             },
@@ -238,6 +248,7 @@ where
         match u64::try_from(v) {
             Ok(v) => self.visit_u64(v),
             Err(_) => Err(de_err(Error::invalid(
+                InputKind::VlanId,
                 format!("VLAN id {v}"),
                 "must be within 1..=4094",
             ))),

@@ -1,6 +1,7 @@
 //! Ports as documents: a port's config (`PortDoc`) and a bridge's port entries.
 
 use super::*;
+use crate::error::InputKind;
 
 /// A port as a document writes it: its options, and, in a bridge's
 /// `ports` list, its `name` (or `index`).
@@ -188,6 +189,7 @@ impl PortDoc {
         match (&self.backup_port, self.nobackup_port) {
             (Some(_), true) => {
                 return Err(Error::invalid(
+                    InputKind::PortOption,
                     "backup_port and nobackup_port",
                     "a port has a backup port or none, not both",
                 ));
@@ -205,10 +207,10 @@ impl PortDoc {
 /// A config built with bad input cannot be applied, and a document of it
 /// would lose the bad value: refuse to write it.
 pub(super) fn refuse_bad<E: serde::ser::Error>(
-    bad: &Option<(String, String)>,
+    bad: &Option<crate::error::BadInput>,
 ) -> std::result::Result<(), E> {
     match bad {
-        Some((what, reason)) => Err(E::custom(format!("invalid {what}: {reason}"))),
+        Some(bad) => Err(E::custom(bad.to_error())),
         None => Ok(()),
     }
 }

@@ -1,6 +1,7 @@
 //! VXLAN devices and their remotes as documents.
 
 use super::*;
+use crate::error::InputKind;
 
 /// A VXLAN device as a document writes it (`dstport`: the UDP port, as
 /// `ip link add ... type vxlan dstport` says it).
@@ -77,10 +78,12 @@ impl<'de> Deserialize<'de> for VxlanConfig {
             (true, None) => VxlanConfig::external(doc.name.as_str()),
             (false, Some(vni)) => VxlanConfig::new(doc.name.as_str(), vni),
             (true, Some(_)) => Err(Error::invalid(
+                InputKind::Vni,
                 format!("VXLAN device {}", doc.name),
                 "an external device has no `vni` of its own",
             )),
             (false, None) => Err(Error::invalid(
+                InputKind::Vni,
                 format!("VXLAN device {}", doc.name),
                 "needs a `vni` (or `external = true`)",
             )),

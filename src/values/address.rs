@@ -1,6 +1,7 @@
 //! Interface addresses as values: what names one ([`ToAddress`]) and
 //! what the kernel says of one ([`AddressStatus`]).
 
+use crate::error::InputKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -60,7 +61,13 @@ pub trait ToAddress {
 }
 
 fn check_address(net: IpNet) -> Result<IpNet> {
-    let bad = |why: &str| Err(Error::invalid(format!("address {net}"), why));
+    let bad = |why: &str| {
+        Err(Error::invalid(
+            InputKind::Address,
+            format!("address {net}"),
+            why,
+        ))
+    };
     let addr = net.addr();
     if addr.is_unspecified() {
         return bad("unspecified address");
@@ -95,6 +102,7 @@ impl ToAddress for (IpAddr, u8) {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let net = IpNet::new(addr, len).map_err(|_| {
             Error::invalid(
+                InputKind::PrefixLength,
                 format!("prefix length {len} for {addr}"),
                 format!("must be 0..={max} for this address family"),
             )
@@ -116,15 +124,21 @@ impl ToAddress for &str {
     fn to_address(self) -> Result<IpNet> {
         let Some((addr, len)) = self.split_once('/') else {
             return Err(Error::invalid(
+                InputKind::Address,
                 format!("address {self:?}"),
                 "expected ADDRESS/PREFIX_LENGTH",
             ));
         };
         let addr: IpAddr = addr.parse().map_err(|_| {
-            Error::invalid(format!("address {self:?}"), "not an IPv4 or IPv6 address")
+            Error::invalid(
+                InputKind::Address,
+                format!("address {self:?}"),
+                "not an IPv4 or IPv6 address",
+            )
         })?;
         let len: u8 = len.parse().map_err(|_| {
             Error::invalid(
+                InputKind::Address,
                 format!("address {self:?}"),
                 "prefix length is not a number 0..=128",
             )

@@ -4,6 +4,7 @@
 //! as one table, with the ranges the kernel accepts, checked before
 //! anything is sent.
 
+use crate::error::InputKind;
 use std::fmt;
 use std::time::Duration;
 
@@ -208,7 +209,9 @@ impl BridgeOption {
 
     /// Refuses values the kernel would refuse or change, with the range.
     pub(crate) fn validate(self) -> Result<()> {
-        let bad = |value: String, reason: String| Err(Error::invalid(value, reason));
+        let bad = |value: String, reason: String| {
+            Err(Error::invalid(InputKind::BridgeOption, value, reason))
+        };
         match self {
             BridgeOption::HelloTime(d) if !HELLO_TIME.contains(&d) => bad(
                 format!("hello time {d:?}"),
@@ -282,6 +285,7 @@ pub(crate) fn to_centiseconds(what: &str, d: Duration) -> Result<u32> {
     let cs = (d.as_nanos() + 5_000_000) / 10_000_000;
     u32::try_from(cs).map_err(|_| {
         Error::invalid(
+            InputKind::BridgeOption,
             format!("{what} {d:?}"),
             "too long for the kernel (at most u32 centiseconds)",
         )

@@ -1,6 +1,7 @@
 //! MAC address rules for interfaces, and the EUI-64 link-local address
 //! derived from a MAC.
 
+use crate::error::InputKind;
 use std::net::Ipv6Addr;
 
 use macaddr::MacAddr6;
@@ -42,6 +43,7 @@ impl ToMac for &str {
     fn to_mac(self) -> Result<MacAddr6> {
         self.trim().parse().map_err(|_| {
             Error::invalid(
+                InputKind::MacAddress,
                 format!("MAC address {self:?}"),
                 "expected six hex bytes separated by ':' (52:54:00:12:34:56)",
             )
@@ -77,7 +79,11 @@ pub(crate) fn lower(mac: MacAddr6) -> String {
 pub(crate) fn validate_unicast(mac: MacAddr6) -> Result<MacAddr6> {
     let what = || format!("MAC address {mac}");
     if mac.is_nil() {
-        return Err(Error::invalid(what(), "all-zero address"));
+        return Err(Error::invalid(
+            InputKind::MacAddress,
+            what(),
+            "all-zero address",
+        ));
     }
     if mac.as_bytes()[0] & 1 == 1 {
         let reason = if mac.is_broadcast() {
@@ -85,7 +91,7 @@ pub(crate) fn validate_unicast(mac: MacAddr6) -> Result<MacAddr6> {
         } else {
             "multicast address (low bit of the first byte is set); an interface needs a unicast MAC"
         };
-        return Err(Error::invalid(what(), reason));
+        return Err(Error::invalid(InputKind::MacAddress, what(), reason));
     }
     Ok(mac)
 }

@@ -1,5 +1,6 @@
 //! `IfName`: a Linux interface name that the kernel will accept.
 
+use crate::error::InputKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -38,7 +39,13 @@ impl IfName {
     /// ```
     pub fn new(name: impl AsRef<str>) -> Result<Self> {
         let name = name.as_ref();
-        let bad = |reason: &str| Error::invalid(format!("interface name {name:?}"), reason);
+        let bad = |reason: &str| {
+            Error::invalid(
+                InputKind::InterfaceName,
+                format!("interface name {name:?}"),
+                reason,
+            )
+        };
         if name.is_empty() {
             return Err(bad("empty"));
         }
@@ -112,6 +119,7 @@ impl TryFrom<&std::ffi::OsStr> for IfName {
         match s.to_str() {
             Some(s) => IfName::new(s),
             None => Err(Error::invalid(
+                InputKind::InterfaceName,
                 format!("interface name {s:?}"),
                 "not valid UTF-8",
             )),

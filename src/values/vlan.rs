@@ -4,6 +4,7 @@
 //! [`Bridge::add_vlans`](crate::Bridge::add_vlans) and friends, in
 //! `bridge_vlan.rs`.
 
+use crate::error::InputKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -37,6 +38,7 @@ impl VlanId {
     pub fn new(id: u16) -> Result<Self> {
         if id == 0 || id > MAX_VLAN_ID {
             return Err(Error::invalid(
+                InputKind::VlanId,
                 format!("VLAN id {id}"),
                 format!("must be within 1..={MAX_VLAN_ID}"),
             ));
@@ -78,10 +80,13 @@ impl fmt::Display for VlanId {
 impl FromStr for VlanId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let id: u16 = s
-            .trim()
-            .parse()
-            .map_err(|_| Error::invalid(format!("VLAN id {s:?}"), "not a number in 1..=4094"))?;
+        let id: u16 = s.trim().parse().map_err(|_| {
+            Error::invalid(
+                InputKind::VlanId,
+                format!("VLAN id {s:?}"),
+                "not a number in 1..=4094",
+            )
+        })?;
         VlanId::new(id)
     }
 }
@@ -118,6 +123,7 @@ impl VlanRange {
         let (s, e) = (VlanId::new(start)?, VlanId::new(end)?);
         if s > e {
             return Err(Error::invalid(
+                InputKind::VlanList,
                 format!("VLAN range {start}-{end}"),
                 "start is above end",
             ));
@@ -361,7 +367,7 @@ impl fmt::Display for VlanProtocol {
 /// VLAN, at most one PVID, and no VLAN listed twice (its flags would be ambiguous).
 pub(crate) fn validate(members: &[VlanMember]) -> Result<()> {
     if members.is_empty() {
-        return Err(Error::invalid("VLAN list", "is empty"));
+        return Err(Error::invalid(InputKind::VlanList, "VLAN list", "is empty"));
     }
     let mut seen = vec![false; usize::from(MAX_VLAN_ID) + 1];
     let mut pvid = None;
@@ -369,12 +375,14 @@ pub(crate) fn validate(members: &[VlanMember]) -> Result<()> {
         if m.pvid {
             if m.range.len() != 1 {
                 return Err(Error::invalid(
+                    InputKind::VlanList,
                     format!("VLAN {}", m.range),
                     "a PVID must be a single VLAN, not a range",
                 ));
             }
             if let Some(p) = pvid.replace(m.range.start) {
                 return Err(Error::invalid(
+                    InputKind::VlanList,
                     format!("VLANs {p} and {}", m.range.start),
                     "a port has only one PVID",
                 ));
@@ -384,6 +392,7 @@ pub(crate) fn validate(members: &[VlanMember]) -> Result<()> {
             let slot = &mut seen[usize::from(id.get())];
             if *slot {
                 return Err(Error::invalid(
+                    InputKind::VlanList,
                     format!("VLAN {id}"),
                     "is listed twice in one request",
                 ));

@@ -1,6 +1,7 @@
 //! What a VXLAN device should be: [`VxlanConfig`], checked before any
 //! request.
 
+use crate::error::{BadInput, InputKind};
 use std::net::IpAddr;
 
 use macaddr::MacAddr6;
@@ -41,7 +42,7 @@ pub struct VxlanConfig {
     pub(crate) udp6_zero_csum_rx: Option<bool>,
     pub(crate) mtu: Option<u32>,
     pub(crate) mac: Option<MacAddr6>,
-    pub(crate) bad_mac: Option<(String, String)>,
+    pub(crate) bad_mac: Option<BadInput>,
     pub(crate) remotes: Option<Vec<Remote>>,
     pub(crate) shared_remotes: bool,
 }
@@ -225,8 +226,7 @@ impl VxlanConfig {
     pub fn mac(mut self, mac: impl ToMac) -> Self {
         match mac.to_mac() {
             Ok(m) => self.mac = Some(m),
-            Err(Error::InvalidInput { what, reason }) => self.bad_mac = Some((what, reason)),
-            Err(e) => self.bad_mac = Some(("VXLAN MAC".into(), e.to_string())),
+            Err(e) => self.bad_mac = Some(e.into_bad_input(InputKind::MacAddress, "VXLAN MAC")),
         }
         self
     }
@@ -307,26 +307,29 @@ impl VxlanConfig {
             (true, 0) => None,
             (true, v) => {
                 return Err(Error::invalid(
+                    InputKind::Vni,
                     format!("VNI {v} of {}", self.name),
                     "an external (collect-metadata) device has no VNI of its own",
                 ));
             }
             (false, v) => Some(Vni::new(v)?),
         };
-        if let Some((what, reason)) = &self.bad_mac {
-            return Err(Error::invalid(what.clone(), reason.clone()));
+        if let Some(bad) = &self.bad_mac {
+            return Err(bad.to_error());
         }
         if let Some(mac) = self.mac {
             validate_unicast(mac)?;
         }
         if self.port == 0 {
             return Err(Error::invalid(
+                InputKind::Vxlan,
                 format!("VXLAN destination port of {}", self.name),
                 "must be within 1..=65535 (0 would be the kernel's non-standard 8472)",
             ));
         }
         if self.ttl == Some(0) {
             return Err(Error::invalid(
+                InputKind::Vxlan,
                 format!("VXLAN TTL of {}", self.name),
                 "must be within 1..=255 (leave it unset for the kernel's default)",
             ));
@@ -334,6 +337,7 @@ impl VxlanConfig {
         if let Some(local) = self.local {
             if local.is_unspecified() || local.is_multicast() || local.is_loopback() {
                 return Err(Error::invalid(
+                    InputKind::Vxlan,
                     format!("local VTEP address {local} of {}", self.name),
                     "must be a unicast address of this host",
                 ));
@@ -350,6 +354,7 @@ impl VxlanConfig {
             r.validate_for(&self.name, self.local, self.external)?;
             if !slots.insert(r.slot()) {
                 return Err(Error::invalid(
+                    InputKind::Remote,
                     format!("remote {r} of {}", self.name),
                     "is declared twice (or its MAC twice)",
                 ));

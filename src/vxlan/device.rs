@@ -1,6 +1,7 @@
 //! A VXLAN device: its handle, its creation in one request, and what
 //! `create` and `apply` check of an existing one.
 
+use crate::error::InputKind;
 use std::net::IpAddr;
 
 use super::config::VxlanConfig;
@@ -259,6 +260,7 @@ pub(crate) async fn existing(
     };
     let differs = |what: &str, want: String, got: String| {
         Err(Error::invalid(
+            InputKind::Vxlan,
             format!("VXLAN device {}", config.name),
             format!(
                 "exists with {what} {got}, not {want}: apply does not recreate a device \
@@ -297,6 +299,7 @@ pub(crate) async fn existing(
 pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxlan> {
     let Some(params) = link.vxlan.filter(|_| link.kind.as_deref() == Some("vxlan")) else {
         return Err(Error::invalid(
+            InputKind::Vxlan,
             format!("interface {}", link.name),
             format!(
                 "is a {}, not a VXLAN device",
@@ -370,6 +373,7 @@ pub(crate) fn check_carries(name: &IfName, have: u32, want: u32, bridge: &IfName
         return Ok(());
     }
     Err(Error::invalid(
+        InputKind::Mtu,
         format!("VXLAN port {name} (MTU {have})"),
         format!(
             "cannot carry the MTU {want} asked of bridge {bridge}: frames above {have} would be \
@@ -390,6 +394,7 @@ async fn underlay(nl: &Netlink, op: Op, config: &VxlanConfig) -> Result<Option<(
     let max = under.mtu.saturating_sub(config.overhead());
     if let Some(mtu) = config.mtu.filter(|m| *m > max) {
         return Err(Error::invalid(
+            InputKind::Mtu,
             format!("MTU {mtu} of VXLAN device {name}"),
             format!(
                 "does not fit under {u}: its MTU {} less {} bytes of encapsulation allows at most {max}",
@@ -402,6 +407,7 @@ async fn underlay(nl: &Netlink, op: Op, config: &VxlanConfig) -> Result<Option<(
         let addrs = nl.addresses(op, u, under.index).await?;
         if !addrs.iter().any(|a| a.net.addr() == local) {
             return Err(Error::invalid(
+                InputKind::Vxlan,
                 format!("local VTEP address {local} of {name}"),
                 format!("is not an address of the underlay {u}"),
             ));

@@ -4,6 +4,7 @@
 //! append 00:00:00:00:00:00 dev VXLAN dst IP` and `bridge fdb add MAC dev
 //! VXLAN dst IP`, each one request, checked before and read back after.
 
+use crate::error::InputKind;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -160,8 +161,8 @@ impl Remote {
                     .map(|_| BadMac::new(&crate::values::mac::lower(m), true)),
             ),
             // The parse error names the text given: `MAC address "zz"`.
-            Err(Error::InvalidInput { what, .. }) => {
-                (MacAddr6::nil(), Some(BadMac::new(&what, false)))
+            Err(Error::InvalidInput { input, .. }) => {
+                (MacAddr6::nil(), Some(BadMac::new(&input, false)))
             }
             Err(e) => (MacAddr6::nil(), Some(BadMac::new(&e.to_string(), false))),
         };
@@ -361,6 +362,7 @@ impl Remote {
         let vx = Named { name, local };
         if self.src_vni.is_some() && !external {
             return Err(Error::invalid(
+                InputKind::Remote,
                 format!("remote {self} on {}", vx.name),
                 "src_vni is for a device in external mode; this one has a VNI of its own",
             ));
@@ -368,11 +370,13 @@ impl Remote {
         if let Some(bad) = &self.bad_mac {
             return Err(if bad.parsed {
                 Error::invalid(
+                    InputKind::Remote,
                     format!("remote MAC {} of {} (-> {})", bad.text(), vx.name, self.dst),
                     "must be a unicast MAC (use Remote::flood for the flood list)",
                 )
             } else {
                 Error::invalid(
+                    InputKind::Remote,
                     format!("remote {} of {} (-> {})", bad.text(), vx.name, self.dst),
                     "expected six hex bytes separated by ':' (52:54:00:12:34:56)",
                 )
@@ -380,6 +384,7 @@ impl Remote {
         }
         if self.dst.is_unspecified() || self.dst.is_loopback() {
             return Err(Error::invalid(
+                InputKind::Remote,
                 format!("remote VTEP {} on {}", self.dst, vx.name),
                 "must be a unicast or multicast address of another host",
             ));
@@ -387,6 +392,7 @@ impl Remote {
         if let Some(local) = vx.local {
             if local.is_ipv4() != self.dst.is_ipv4() {
                 return Err(Error::invalid(
+                    InputKind::Remote,
                     format!("remote VTEP {} on {}", self.dst, vx.name),
                     format!("is not of the family of the local address {local}"),
                 ));
@@ -394,6 +400,7 @@ impl Remote {
         }
         if self.port == Some(0) {
             return Err(Error::invalid(
+                InputKind::Remote,
                 format!("UDP port of remote {self} on {}", vx.name),
                 "must be within 1..=65535",
             ));

@@ -1,6 +1,7 @@
 //! A VXLAN device's remotes in the kernel: added, listed and removed
 //! one request each, checked before and read back after.
 
+use crate::error::InputKind;
 use std::collections::HashSet;
 
 use super::device::Vxlan;
@@ -60,6 +61,7 @@ impl Vxlan {
             r.validate(self)?;
             if !seen.insert(r.slot()) {
                 return Err(Error::invalid(
+                    InputKind::Remote,
                     format!("remote {r} on {}", self.name),
                     "is listed twice (or its MAC twice) in one call",
                 ));
@@ -86,12 +88,14 @@ impl Vxlan {
                         kind => format!("is already there, as an {kind} entry"),
                     };
                     return Err(Error::invalid(
+                        InputKind::Remote,
                         format!("remote {r} on {}", self.name),
                         reason,
                     ));
                 }
                 Meets::Conflict(old) => {
                     return Err(Error::invalid(
+                        InputKind::Remote,
                         format!("remote {r} on {}", self.name),
                         format!(
                             "conflicts with {old} ({}), already there (a MAC has one VTEP)",

@@ -1,5 +1,6 @@
 //! VXLAN Network Identifiers and the VXLAN constants: values, no kernel.
 
+use crate::error::InputKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -48,6 +49,7 @@ impl Vni {
             Ok(Vni(vni))
         } else {
             Err(Error::invalid(
+                InputKind::Vni,
                 format!("VNI {vni}"),
                 format!("must be within 1..={}", Self::MAX),
             ))
@@ -101,6 +103,7 @@ impl ToVni for i32 {
     fn to_vni_number(self) -> Result<u32> {
         u32::try_from(self).map_err(|_| {
             Error::invalid(
+                InputKind::Vni,
                 format!("VNI {self}"),
                 format!("must be within 1..={}", Vni::MAX),
             )
@@ -120,7 +123,7 @@ impl FromStr for Vni {
         let n = s
             .trim()
             .parse::<u32>()
-            .map_err(|_| Error::invalid(format!("VNI {s:?}"), "is not a number"))?;
+            .map_err(|_| Error::invalid(InputKind::Vni, format!("VNI {s:?}"), "is not a number"))?;
         Vni::new(n)
     }
 }

@@ -366,7 +366,9 @@ pub fn skip(why: &str) {
         test_binary(),
         std::thread::current().name().unwrap_or("?")
     );
-    let _ = std::io::stderr().lock().write_all(format!("{line}\n").as_bytes());
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("{line}\n").as_bytes());
     // Kept for the summary that tests/zz_skipped.rs prints at the end of
     // this `cargo test` run (every test binary of a run has the same parent).
     // One write per line: `writeln!` on an unbuffered file writes the line
