@@ -127,8 +127,8 @@ pub use nic::{
 pub use serde_doc::from_deserializer;
 pub use values::{
     AddressStatus, BridgeOption, BridgeOptionKind, IFNAME_MAX_LEN, IfName, Ipv6Sysctl, MAX_MTU,
-    MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, OperState, PortState, ToAddress, ToMac,
-    VlanId, VlanMember, VlanProtocol, VlanRange, eui64_link_local,
+    MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, OperState, PortOption, PortOptionKind,
+    PortState, ToAddress, ToMac, VlanId, VlanMember, VlanProtocol, VlanRange, eui64_link_local,
 };
 pub use vxlan::{
     Remote, RemoteKind, ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan,

@@ -7,7 +7,8 @@ use ipnet::IpNet;
 
 use crate::bridge::fdb::FdbEntry;
 use crate::bridge::legacy::LegacyNic;
-use crate::bridge::port::{PortConfig, PortStatus, ToPort};
+use crate::bridge::port::{PortConfig, ToPort};
+use crate::bridge::port_status::PortStatus;
 use crate::bridge::{BridgeConfig, BridgeStatus};
 use crate::error::{Op, Result};
 use crate::values::address::{AddressStatus, ToAddress};

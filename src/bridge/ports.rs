@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::bridge::port::{PortConfig, PortRef, PortStatus, ToPort};
+use crate::bridge::port::{PortConfig, PortRef, ToPort};
+use crate::bridge::port_status::PortStatus;
 use crate::engine::{Journal, LinkId, Step, VlanTarget};
 use crate::netlink::{
     LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK, ViewLink,
@@ -554,11 +555,9 @@ impl Bridge {
             // than the kernel that added it: it dropped it with an Ok.
             Some((what, _, _))
                 if read.port.is_some()
-                    && crate::sys::kernel::port_option_since(what)
-                        .is_some_and(|since| !since.is_running()) =>
+                    && PortOptions::since(what).is_some_and(|since| !since.is_running()) =>
             {
-                let since = crate::sys::kernel::port_option_since(what)
-                    .map_or_else(String::new, |v| v.to_string());
+                let since = PortOptions::since(what).map_or_else(String::new, |v| v.to_string());
                 let running = crate::sys::kernel::KernelVersion::running()
                     .map_or_else(|| "older".to_string(), |v| v.to_string());
                 Err(Error::Unsupported {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use macaddr::MacAddr6;
 
-use crate::bridge::port::PortStatus;
+use crate::bridge::port_status::PortStatus;
 use crate::values::address::AddressStatus;
 use crate::values::bridge_option::{BridgeOption, BridgeOptionKind, MulticastRouter};
 use crate::values::link_state::OperState;

@@ -5,8 +5,8 @@ use futures::TryStreamExt;
 use macaddr::MacAddr6;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoBridgePort, InfoKind, InfoPortData,
-    LinkAttribute, LinkExtentMask, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoKind, InfoPortData, LinkAttribute,
+    LinkExtentMask, LinkMessage,
 };
 use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec};
@@ -16,7 +16,7 @@ use super::link_snapshot::LinkSnapshot;
 use crate::error::{Error, Op, Result};
 use crate::values::bridge_option::BridgeOption;
 use crate::values::macvtap_mode::MacvtapMode;
-use crate::values::multicast_router::MulticastRouter;
+use crate::values::port_option::PortOptions;
 use crate::values::vlan::VlanProtocol;
 
 impl Netlink {
@@ -327,196 +327,14 @@ impl BridgeOptions {
     }
 }
 
-/// Bridge port options (`IFLA_BRPORT_*`); `None` leaves one as it is.
-#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PortOptions {
-    pub learning: Option<bool>,
-    pub unicast_flood: Option<bool>,
-    pub multicast_flood: Option<bool>,
-    pub broadcast_flood: Option<bool>,
-    pub hairpin: Option<bool>,
-    pub isolated: Option<bool>,
-    pub neigh_suppress: Option<bool>,
-    pub cost: Option<u32>,
-    pub priority: Option<u16>,
-    pub guard: Option<bool>,
-    pub root_block: Option<bool>,
-    pub proxy_arp: Option<bool>,
-    pub multicast_router: Option<MulticastRouter>,
-    pub fast_leave: Option<bool>,
-    pub locked: Option<bool>,
-    pub mab: Option<bool>,
-    pub neigh_vlan_suppress: Option<bool>,
-    pub vlan_tunnel: Option<bool>,
-    pub group_fwd_mask: Option<u16>,
-    /// Ifindex of the backup port; 0 for none (what the kernel reports when
-    /// a port has none, and how one is cleared).
-    pub backup_port: Option<u32>,
-}
-
 impl PortOptions {
-    pub(crate) fn is_empty(&self) -> bool {
-        *self == PortOptions::default()
-    }
-
     /// The options set here as one list for the message, built in one go
     /// (an attach sends it on every port it configures).
     fn apply(&self, b: LinkMessageBuilder<LinkBridgePort>) -> LinkMessageBuilder<LinkBridgePort> {
-        let flags = [
-            (
-                self.learning,
-                InfoBridgePort::Learning as fn(bool) -> InfoBridgePort,
-            ),
-            (self.unicast_flood, InfoBridgePort::UnicastFlood),
-            (self.multicast_flood, InfoBridgePort::MulticastFlood),
-            (self.broadcast_flood, InfoBridgePort::BroadcastFlood),
-            (self.hairpin, InfoBridgePort::HairpinMode),
-            (self.isolated, InfoBridgePort::Isolated),
-            (self.neigh_suppress, InfoBridgePort::NeighSupress),
-            (self.guard, InfoBridgePort::Guard),
-            (self.root_block, InfoBridgePort::Protect),
-            (self.proxy_arp, InfoBridgePort::ProxyARP),
-            (self.fast_leave, InfoBridgePort::FastLeave),
-            (self.locked, InfoBridgePort::Locked),
-            (self.mab, InfoBridgePort::Mab),
-            (self.neigh_vlan_suppress, InfoBridgePort::NeighVlanSuppress),
-            (self.vlan_tunnel, InfoBridgePort::VlanTunnel),
-        ];
-        let mut infos: Vec<InfoBridgePort> = flags
-            .into_iter()
-            .filter_map(|(value, attr)| value.map(attr))
-            .collect();
-        infos.extend(self.cost.map(InfoBridgePort::Cost));
-        infos.extend(self.priority.map(InfoBridgePort::Priority));
-        infos.extend(
-            self.multicast_router
-                .map(|r| InfoBridgePort::MulticastRouter(r.to_kernel().into())),
-        );
-        infos.extend(self.group_fwd_mask.map(InfoBridgePort::GroupFwdMask));
-        infos.extend(self.backup_port.map(InfoBridgePort::BackupPort));
+        let infos = self.infos();
         if infos.is_empty() {
             return b;
         }
         b.set_port_data(InfoPortData::BridgePort(infos))
-    }
-
-    /// The names of the options set here (as `mismatches` and the kernel
-    /// version table call them).
-    pub(crate) fn names(&self) -> Vec<&'static str> {
-        self.mismatches(&PortOptions::default())
-            .into_iter()
-            .map(|(what, _, _)| what)
-            .collect()
-    }
-
-    /// For each option set here, its value in `old`: what to send to undo `self`.
-    pub(crate) fn previous(&self, old: &PortOptions) -> PortOptions {
-        fn pick<T: Copy>(set: Option<T>, old: Option<T>) -> Option<T> {
-            set.and(old)
-        }
-        PortOptions {
-            learning: pick(self.learning, old.learning),
-            unicast_flood: pick(self.unicast_flood, old.unicast_flood),
-            multicast_flood: pick(self.multicast_flood, old.multicast_flood),
-            broadcast_flood: pick(self.broadcast_flood, old.broadcast_flood),
-            hairpin: pick(self.hairpin, old.hairpin),
-            isolated: pick(self.isolated, old.isolated),
-            neigh_suppress: pick(self.neigh_suppress, old.neigh_suppress),
-            cost: pick(self.cost, old.cost),
-            priority: pick(self.priority, old.priority),
-            guard: pick(self.guard, old.guard),
-            root_block: pick(self.root_block, old.root_block),
-            proxy_arp: pick(self.proxy_arp, old.proxy_arp),
-            multicast_router: pick(self.multicast_router, old.multicast_router),
-            fast_leave: pick(self.fast_leave, old.fast_leave),
-            locked: pick(self.locked, old.locked),
-            mab: pick(self.mab, old.mab),
-            neigh_vlan_suppress: pick(self.neigh_vlan_suppress, old.neigh_vlan_suppress),
-            vlan_tunnel: pick(self.vlan_tunnel, old.vlan_tunnel),
-            group_fwd_mask: pick(self.group_fwd_mask, old.group_fwd_mask),
-            backup_port: pick(self.backup_port, old.backup_port),
-        }
-    }
-
-    /// Every option that is set here, compared with what the kernel reports.
-    pub(crate) fn mismatches(&self, read: &PortOptions) -> Vec<(&'static str, String, String)> {
-        fn cmp<T: PartialEq + std::fmt::Debug>(
-            out: &mut Vec<(&'static str, String, String)>,
-            what: &'static str,
-            want: Option<T>,
-            got: Option<T>,
-        ) {
-            if let Some(w) = want {
-                if got.as_ref() != Some(&w) {
-                    out.push((
-                        what,
-                        format!("{w:?}"),
-                        got.map_or_else(|| "nothing".into(), |g| format!("{g:?}")),
-                    ));
-                }
-            }
-        }
-        let mut out = Vec::new();
-        cmp(&mut out, "learning", self.learning, read.learning);
-        cmp(
-            &mut out,
-            "unicast flood",
-            self.unicast_flood,
-            read.unicast_flood,
-        );
-        cmp(
-            &mut out,
-            "multicast flood",
-            self.multicast_flood,
-            read.multicast_flood,
-        );
-        cmp(
-            &mut out,
-            "broadcast flood",
-            self.broadcast_flood,
-            read.broadcast_flood,
-        );
-        cmp(&mut out, "hairpin", self.hairpin, read.hairpin);
-        cmp(&mut out, "isolated", self.isolated, read.isolated);
-        cmp(
-            &mut out,
-            "neighbour suppression",
-            self.neigh_suppress,
-            read.neigh_suppress,
-        );
-        cmp(&mut out, "cost", self.cost, read.cost);
-        cmp(&mut out, "priority", self.priority, read.priority);
-        cmp(&mut out, "guard", self.guard, read.guard);
-        cmp(&mut out, "root_block", self.root_block, read.root_block);
-        cmp(&mut out, "proxy_arp", self.proxy_arp, read.proxy_arp);
-        cmp(
-            &mut out,
-            "multicast router",
-            self.multicast_router,
-            read.multicast_router,
-        );
-        cmp(
-            &mut out,
-            "multicast fast leave",
-            self.fast_leave,
-            read.fast_leave,
-        );
-        cmp(&mut out, "locked", self.locked, read.locked);
-        cmp(&mut out, "mab", self.mab, read.mab);
-        cmp(
-            &mut out,
-            "neigh_vlan_suppress",
-            self.neigh_vlan_suppress,
-            read.neigh_vlan_suppress,
-        );
-        cmp(&mut out, "vlan_tunnel", self.vlan_tunnel, read.vlan_tunnel);
-        cmp(&mut out, "backup_port", self.backup_port, read.backup_port);
-        cmp(
-            &mut out,
-            "group_fwd_mask",
-            self.group_fwd_mask,
-            read.group_fwd_mask,
-        );
-        out
     }
 }

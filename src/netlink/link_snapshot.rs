@@ -11,10 +11,9 @@ use netlink_packet_route::link::{
 
 use crate::values::bridge_option::{BridgeOption, BridgeOptionKind};
 use crate::values::link_state::{OperState, PortState};
-use crate::values::multicast_router::MulticastRouter;
 use crate::values::vlan::VlanProtocol;
 
-use super::link::PortOptions;
+use crate::values::port_option::PortOptions;
 
 impl OperState {
     /// Not a public `From`: no netlink-packet-route type in the public API.
@@ -177,31 +176,10 @@ impl LinkSnapshot {
             ..PortOptions::default()
         };
         for o in opts {
-            match o {
-                InfoBridgePort::Learning(v) => p.learning = Some(*v),
-                InfoBridgePort::UnicastFlood(v) => p.unicast_flood = Some(*v),
-                InfoBridgePort::MulticastFlood(v) => p.multicast_flood = Some(*v),
-                InfoBridgePort::BroadcastFlood(v) => p.broadcast_flood = Some(*v),
-                InfoBridgePort::HairpinMode(v) => p.hairpin = Some(*v),
-                InfoBridgePort::Isolated(v) => p.isolated = Some(*v),
-                InfoBridgePort::NeighSupress(v) => p.neigh_suppress = Some(*v),
-                InfoBridgePort::Cost(v) => p.cost = Some(*v),
-                InfoBridgePort::Priority(v) => p.priority = Some(*v),
-                InfoBridgePort::Guard(v) => p.guard = Some(*v),
-                InfoBridgePort::Protect(v) => p.root_block = Some(*v),
-                InfoBridgePort::ProxyARP(v) => p.proxy_arp = Some(*v),
-                InfoBridgePort::FastLeave(v) => p.fast_leave = Some(*v),
-                InfoBridgePort::Locked(v) => p.locked = Some(*v),
-                InfoBridgePort::Mab(v) => p.mab = Some(*v),
-                InfoBridgePort::NeighVlanSuppress(v) => p.neigh_vlan_suppress = Some(*v),
-                InfoBridgePort::VlanTunnel(v) => p.vlan_tunnel = Some(*v),
-                InfoBridgePort::BackupPort(i) => p.backup_port = Some(*i),
-                InfoBridgePort::GroupFwdMask(v) => p.group_fwd_mask = Some(*v),
-                InfoBridgePort::MulticastRouter(r) => {
-                    p.multicast_router = Some(MulticastRouter::from_kernel(u8::from(*r)))
-                }
-                InfoBridgePort::State(st) => self.port_state = Some(PortState::from_kernel(*st)),
-                _ => {}
+            if let InfoBridgePort::State(st) = o {
+                self.port_state = Some(PortState::from_kernel(*st));
+            } else {
+                p.read(o);
             }
         }
         self.port = Some(p);

@@ -42,8 +42,9 @@ pub(crate) use address::AddrSnapshot;
 pub(crate) mod address_flags {
     pub(crate) use super::address::{dad_failed, tentative};
 }
+pub(crate) use crate::values::port_option::PortOptions;
 pub(crate) use fdb::FdbSnapshot;
-pub(crate) use link::{BridgeOptions, LinkChange, LinkRef, PortOptions};
+pub(crate) use link::{BridgeOptions, LinkChange, LinkRef};
 pub(crate) use link_snapshot::LinkSnapshot;
 pub(crate) use link_view::ViewLink;
 pub(crate) use notify::{
@@ -279,11 +280,7 @@ impl Netlink {
         if self.inner.hooks.force_read_back() {
             return true;
         }
-        match self.inner.kernel {
-            // Most hosts: no need to list the options this change sets.
-            Some(k) if crate::sys::kernel::knows_all_port_options(k) => false,
-            k => !crate::sys::kernel::port_options_known(k, &options.names()),
-        }
+        !options.known_by(self.inner.kernel)
     }
 
     /// Waits until every multi-step operation started through this

@@ -2,75 +2,71 @@
 
 use super::*;
 use crate::error::InputKind;
+use crate::values::option_value::DocValue;
+use crate::values::port_option::PortOptions;
 
-/// A port as a document writes it: its options, and, in a bridge's
-/// `ports` list, its `name` (or `index`).
-#[derive(Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PortDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<IfName>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    index: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    learning: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    unicast_flood: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    multicast_flood: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    broadcast_flood: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    hairpin: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    isolated: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    neigh_suppress: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cost: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    priority: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    guard: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    root_block: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    proxy_arp: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    multicast_router: Option<MulticastRouter>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    multicast_fast_leave: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    locked: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    mab: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    neigh_vlan_suppress: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vlan_tunnel: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    group_fwd_mask: Option<u16>,
-    /// Another port of the bridge, by name or ifindex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    backup_port: Option<BackupDoc>,
-    /// `bridge link set ... nobackup_port`.
-    #[serde(default, skip_serializing_if = "is_false")]
-    nobackup_port: bool,
-    #[serde(default, skip_serializing_if = "is_false")]
-    up: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    vlans: Vec<VlanMember>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    fdb: Vec<FdbDoc>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_mac_de"
-    )]
-    managed: Option<MacAddrDe>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    allow_move: bool,
+/// Declares [`PortDoc`] with one field per row of the port option table
+/// (`values/port_option.rs`), under the row's document key, and the two
+/// conversions of those fields: a new port option reaches documents
+/// without an edit here.
+macro_rules! port_doc {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident($ty:ty) as $field:ident = $attr:ident, $ip:literal, $key:literal,
+            since($major:literal, $minor:literal);
+    )*) => {
+        /// A port as a document writes it: its options, and, in a bridge's
+        /// `ports` list, its `name` (or `index`).
+        #[derive(Serialize, Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        pub(super) struct PortDoc {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            name: Option<IfName>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            index: Option<u32>,
+            $(
+                #[serde(rename = $key, default, skip_serializing_if = "Option::is_none")]
+                $field: Option<<$ty as DocValue>::Doc>,
+            )*
+            /// Another port of the bridge, by name or ifindex.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            backup_port: Option<BackupDoc>,
+            /// `bridge link set ... nobackup_port`.
+            #[serde(default, skip_serializing_if = "is_false")]
+            nobackup_port: bool,
+            #[serde(default, skip_serializing_if = "is_false")]
+            up: bool,
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            vlans: Vec<VlanMember>,
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            fdb: Vec<FdbDoc>,
+            #[serde(
+                default,
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "ser_opt_mac_de"
+            )]
+            managed: Option<MacAddrDe>,
+            #[serde(default, skip_serializing_if = "is_false")]
+            allow_move: bool,
+        }
+
+        impl PortDoc {
+            /// Writes the options set in `o`.
+            fn write_options(&mut self, o: &PortOptions) {
+                $(self.$field = o.$field.map(DocValue::to_doc);)*
+            }
+
+            /// Sets the options the document names in `o`, over what is there.
+            fn read_options(&self, o: &mut PortOptions) -> std::result::Result<(), String> {
+                $(if let Some(v) = self.$field.clone() {
+                    o.$field = Some(<$ty as DocValue>::from_doc(v)?);
+                })*
+                Ok(())
+            }
+        }
+    };
 }
+crate::values::port_option::port_option_rows!(port_doc);
 
 /// A backup port: a name or an ifindex.
 #[derive(Serialize, Deserialize, Clone)]
@@ -89,35 +85,15 @@ pub(super) fn ser_opt_mac_de<S: Serializer>(
 
 impl From<&PortConfig> for PortDoc {
     fn from(c: &PortConfig) -> Self {
-        let o = &c.options;
         // What `managed` already implies is not written again, so a
         // document reads back as it was written.
         let base = match c.managed {
             Some(mac) => PortConfig::managed(mac).options,
             None => Default::default(),
         };
-        PortDoc {
+        let mut doc = PortDoc {
             name: None,
             index: None,
-            learning: differs(o.learning, base.learning).flatten(),
-            unicast_flood: differs(o.unicast_flood, base.unicast_flood).flatten(),
-            multicast_flood: o.multicast_flood,
-            broadcast_flood: o.broadcast_flood,
-            hairpin: o.hairpin,
-            isolated: o.isolated,
-            neigh_suppress: o.neigh_suppress,
-            cost: o.cost,
-            priority: o.priority,
-            guard: o.guard,
-            root_block: o.root_block,
-            proxy_arp: o.proxy_arp,
-            multicast_router: o.multicast_router,
-            multicast_fast_leave: o.fast_leave,
-            locked: o.locked,
-            mab: o.mab,
-            neigh_vlan_suppress: o.neigh_vlan_suppress,
-            vlan_tunnel: o.vlan_tunnel,
-            group_fwd_mask: o.group_fwd_mask,
             backup_port: match c.backup() {
                 Some(Some(PortRef::Name(n))) => Some(BackupDoc::Name(n.to_string())),
                 Some(Some(PortRef::Index(i))) => Some(BackupDoc::Index(*i)),
@@ -136,7 +112,10 @@ impl From<&PortConfig> for PortDoc {
                 .collect(),
             managed: c.managed.map(MacAddrDe),
             allow_move: c.allow_move,
-        }
+            ..PortDoc::default()
+        };
+        doc.write_options(&c.options.beyond(&base));
+        doc
     }
 }
 
@@ -147,41 +126,10 @@ impl PortDoc {
             Some(mac) => PortConfig::managed(mac.0),
             None => PortConfig::new(),
         };
-        // Set field by field: `managed` already chose learning and flood
-        // defaults, which explicit fields override.
-        let o = &mut c.options;
-        let set = |slot: &mut Option<bool>, v: Option<bool>| {
-            if v.is_some() {
-                *slot = v;
-            }
-        };
-        set(&mut o.learning, self.learning);
-        set(&mut o.unicast_flood, self.unicast_flood);
-        set(&mut o.multicast_flood, self.multicast_flood);
-        set(&mut o.broadcast_flood, self.broadcast_flood);
-        set(&mut o.hairpin, self.hairpin);
-        set(&mut o.isolated, self.isolated);
-        set(&mut o.neigh_suppress, self.neigh_suppress);
-        if self.cost.is_some() {
-            o.cost = self.cost;
-        }
-        if self.priority.is_some() {
-            o.priority = self.priority;
-        }
-        set(&mut o.guard, self.guard);
-        set(&mut o.root_block, self.root_block);
-        set(&mut o.proxy_arp, self.proxy_arp);
-        set(&mut o.fast_leave, self.multicast_fast_leave);
-        set(&mut o.locked, self.locked);
-        set(&mut o.mab, self.mab);
-        set(&mut o.neigh_vlan_suppress, self.neigh_vlan_suppress);
-        set(&mut o.vlan_tunnel, self.vlan_tunnel);
-        if self.multicast_router.is_some() {
-            o.multicast_router = self.multicast_router;
-        }
-        if self.group_fwd_mask.is_some() {
-            o.group_fwd_mask = self.group_fwd_mask;
-        }
+        // Over what `managed` already chose (learning and flood off):
+        // the document's own fields win.
+        self.read_options(&mut c.options)
+            .map_err(|reason| Error::invalid(InputKind::PortOption, "port option", reason))?;
         c.up = self.up;
         c.vlans = self.vlans.clone();
         c.fdb = self.fdb.iter().map(|e| (e.mac.0, e.vlan)).collect();

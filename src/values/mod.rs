@@ -1,5 +1,5 @@
 //! Values checked before any request: interface names, MACs, MTUs, VLAN
-//! ids, addresses, bridge options, link states and sysctl names. No kernel
+//! ids, addresses, bridge and port options, link states and sysctl names. No kernel
 //! here, and nothing above.
 
 pub(crate) mod address;
@@ -11,6 +11,7 @@ pub(crate) mod mtu;
 pub(crate) mod multicast_router;
 pub(crate) mod name;
 pub(crate) mod option_value;
+pub(crate) mod port_option;
 #[cfg(feature = "serde")]
 pub(crate) mod ser;
 pub(crate) mod sysctl;
@@ -24,5 +25,6 @@ pub use macvtap_mode::MacvtapMode;
 pub use mtu::{MAX_MTU, MIN_MTU};
 pub use multicast_router::MulticastRouter;
 pub use name::{IFNAME_MAX_LEN, IfName};
+pub use port_option::{PortOption, PortOptionKind};
 pub use sysctl::Ipv6Sysctl;
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};

@@ -1,7 +1,8 @@
-//! How a bridge option's value travels: to and from the kernel's
+//! How a bridge or port option's value travels: to and from the kernel's
 //! attribute, as words, and in a serde document. One impl per value type
 //! (a bool, a count, a timer, a MAC), so that an option of a type already
-//! here is one row in the table of `bridge_option.rs` and nothing else.
+//! here is one row in the table of `values/bridge_option.rs` or
+//! `netlink/port_options.rs`.
 
 use std::fmt;
 use std::time::Duration;
@@ -54,7 +55,7 @@ macro_rules! as_it_is {
         }
     )*};
 }
-as_it_is!(bool, u8, u16);
+as_it_is!(bool, u8, u16, u32);
 
 impl ShowValue for bool {
     fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,7 +72,7 @@ macro_rules! show_display {
         }
     )*};
 }
-show_display!(u8, u16);
+show_display!(u8, u16, u32);
 
 /// Bridge timers travel as clock_t (1/100 s), u32 for the STP timers (the
 /// multicast ones, u64, get their impl with their first row). Rounded to the nearest centisecond; a value too

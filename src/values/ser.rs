@@ -48,6 +48,20 @@ pub(crate) fn bridge_options<S: Serializer>(
     map.end()
 }
 
+/// Port options as a table of `key: value`, keys and values as
+/// [`PortOption`](crate::PortOption)'s table writes them.
+pub(crate) fn port_options<S: Serializer>(
+    options: &[crate::values::port_option::PortOption],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(options.len()))?;
+    for option in options {
+        option.serialize_entry(&mut map)?;
+    }
+    map.end()
+}
+
 /// An address as `ADDRESS/PREFIX_LENGTH`.
 pub(crate) fn net<S: Serializer>(n: &IpNet, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.collect_str(n)
