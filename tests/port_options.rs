@@ -407,3 +407,74 @@ fn a_locked_guest_port_drops_spoofed_source_macs() {
         Ok(())
     });
 }
+
+/// The proof that a port option is one row of the table
+/// (`values/port_option.rs`): `mcast_to_unicast` was added as a row and
+/// nothing else in src/. Set through `option`, it reads back in `ip -j
+/// -d link`, in status and in documents, `apply` converges it with a
+/// `Change`, and a failure at any step of that `apply` puts everything
+/// back.
+#[test]
+fn a_port_option_added_as_a_table_row_works_end_to_end() {
+    use bridgekit::{Change, PortOption, PortOptionKind};
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        let with = |on: bool| {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:00:16:03")
+                .port(
+                    "p0",
+                    PortConfig::new().option(PortOption::MulticastToUnicast(on)),
+                )
+        };
+        let br = Bridge::create(&nl, with(true)).await?;
+        assert_eq!(slave("p0")["mcast_to_unicast"], true);
+        let port = |ports: Vec<bridgekit::PortStatus>| ports.into_iter().find(|p| p.name == "p0");
+        let p = port(br.ports().await?).ok_or("no p0")?;
+        assert_eq!(
+            p.option(PortOptionKind::MulticastToUnicast),
+            Some(PortOption::MulticastToUnicast(true))
+        );
+        assert_eq!(
+            PortOption::MulticastToUnicast(true).to_string(),
+            "mcast_to_unicast on"
+        );
+
+        // Any step of apply fails: what it changed before goes back.
+        let steps = fail_each_step(
+            &nl,
+            "apply of the new port option",
+            || async {
+                with(true).apply(&nl).await.unwrap();
+            },
+            || async { with(false).mtu(1400).apply(&nl).await.map(|_| ()) },
+            || async {},
+        )
+        .await;
+        assert!(steps >= 2, "only {steps} steps");
+        with(true).apply(&nl).await?;
+
+        let applied = with(false).apply(&nl).await?;
+        assert_eq!(
+            applied.changes,
+            [Change::PortReconfigured(bridgekit::IfName::new("p0")?)]
+        );
+        assert_eq!(slave("p0")["mcast_to_unicast"], false);
+        assert!(with(false).apply(&nl).await?.changes.is_empty());
+
+        #[cfg(feature = "serde")]
+        {
+            let json = serde_json::to_value(with(true))?;
+            assert_eq!(json["ports"][0]["multicast_to_unicast"], true, "{json}");
+            let back: BridgeConfig = bridgekit::from_deserializer(json.clone())?;
+            assert_eq!(back, with(true));
+            let status = serde_json::to_value(br.status().await?)?;
+            assert_eq!(
+                status["ports"][0]["options"]["multicast_to_unicast"], false,
+                "{status}"
+            );
+        }
+        Ok(())
+    });
+}

@@ -69,6 +69,10 @@ macro_rules! port_option_rows {
             /// Link-local groups 01:80:c2:00:00:0X forwarded from the port
             /// (`group_fwd_mask`, bit X); bit 1 (pause) never is.
             GroupFwdMask(u16) as group_fwd_mask = GroupFwdMask, "group_fwd_mask", "group_fwd_mask", since(4, 15);
+            /// Deliver multicast to the port as unicast, one copy per
+            /// listener (`mcast_to_unicast`): for a wireless access point
+            /// or a guest that drops multicast.
+            MulticastToUnicast(bool) as multicast_to_unicast = MulticastToUnicast, "mcast_to_unicast", "multicast_to_unicast", since(4, 11);
         }
     };
 }
