@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::Error;
+
 /// Which kind of input bridgekit rejected before sending anything to the
 /// kernel: the `what` of [`Error::InvalidInput`](crate::Error::InvalidInput),
 /// for callers that react to one kind (ask the user for another name, pick
@@ -88,5 +90,20 @@ impl InputKind {
 impl fmt::Display for InputKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.describe())
+    }
+}
+
+/// A rejected input kept by a builder (whose setters cannot fail) until
+/// its `validate` returns it as [`Error::InvalidInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadInput {
+    pub(crate) what: InputKind,
+    pub(crate) input: String,
+    pub(crate) reason: String,
+}
+
+impl BadInput {
+    pub(crate) fn to_error(&self) -> Error {
+        Error::invalid(self.what, self.input.clone(), self.reason.clone())
     }
 }

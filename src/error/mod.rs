@@ -1,12 +1,26 @@
-//! The crate's error type and the one place where kernel errnos get meaning.
+//! The crate's error type, and where kernel errnos get their meaning,
+//! whether netlink or a system call answered them. One explanation needs
+//! the kernel's word on more than the errno and stays with its caller: a
+//! missing `/proc/sys/net/ipv6/conf/LINK` file (ENOENT) is a gone link or
+//! one without IPv6, told apart by a lookup (`engine/ipv6.rs`).
 
 use std::net::Ipv6Addr;
 
 mod input;
+mod message;
 mod op;
+
+pub(crate) use input::BadInput;
+use message::{
+    dad_timeout_message, errno_message, errno_name, join_errors, kernel_words,
+    not_forwarding_message, of_bridge, permission_message,
+};
 
 pub use input::InputKind;
 pub use op::Op;
+
+/// `Result` with bridgekit's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in bridgekit.
 ///
@@ -259,47 +273,6 @@ pub enum Error {
     },
 }
 
-/// A rejected input kept by a builder (whose setters cannot fail) until
-/// its `validate` returns it as [`Error::InvalidInput`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BadInput {
-    pub(crate) what: InputKind,
-    pub(crate) input: String,
-    pub(crate) reason: String,
-}
-
-impl BadInput {
-    pub(crate) fn to_error(&self) -> Error {
-        Error::invalid(self.what, self.input.clone(), self.reason.clone())
-    }
-}
-
-fn not_forwarding_message(
-    bridge: &str,
-    port: &str,
-    state: crate::values::link_state::PortState,
-    port_up: bool,
-    bridge_up: bool,
-    stp: bool,
-    forward_delay: std::time::Duration,
-) -> String {
-    let why = if !bridge_up {
-        format!("{bridge} is down")
-    } else if !port_up {
-        format!("{port} is down or has no carrier (its peer or guest end is not up)")
-    } else if stp {
-        format!(
-            "STP is on with a forward delay of {} s: a port listens, then learns, one delay each \
-             ({} s in all) before it forwards, or stays blocking if STP chose another path",
-            forward_delay.as_secs_f64(),
-            2.0 * forward_delay.as_secs_f64()
-        )
-    } else {
-        "STP is off; the kernel has not moved the port on".to_string()
-    };
-    format!("port {port} of {bridge} did not reach forwarding in time: it is {state}; {why}")
-}
-
 impl Error {
     /// A missing interface ([`Error::NotFound`]) named as the port of
     /// `bridge` it was to be; any other error as it is.
@@ -315,60 +288,6 @@ impl Error {
             },
             e => e,
         }
-    }
-}
-
-fn of_bridge(bridge: &Option<String>) -> String {
-    match bridge {
-        Some(b) => format!(" (a port of bridge {b})"),
-        None => String::new(),
-    }
-}
-
-fn kernel_words(message: &Option<String>) -> String {
-    match message {
-        Some(m) => format!(": {m}"),
-        None => String::new(),
-    }
-}
-
-fn permission_message(op: Op, iface: &str) -> String {
-    match op {
-        Op::SetIpv6Sysctl(knob) => format!(
-            "{op} {iface}: permission denied writing {} (needs CAP_NET_ADMIN in the \
-             interface's network namespace, as its root, and a writable /proc/sys)",
-            knob.path(iface)
-        ),
-        Op::CreateMacvtapNic => format!(
-            "{op} {iface}: permission denied opening its queue device (/dev/tapN): the node \
-             belongs to the host's root, and a process in a user namespace may neither open it \
-             nor make one of its own (mknod); create macvtap NICs as root of the host's user \
-             namespace"
-        ),
-        _ => format!(
-            "{op} {iface}: permission denied (needs CAP_NET_ADMIN in the interface's network namespace)"
-        ),
-    }
-}
-
-fn dad_timeout_message(bridge: &str, tentative: &[Ipv6Addr], carrier: bool) -> String {
-    let list = tentative
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if carrier {
-        format!(
-            "IPv6 duplicate address detection on {bridge} did not finish in time; still tentative: {list}"
-        )
-    } else {
-        format!(
-            "IPv6 duplicate address detection on {bridge} did not finish in time; still tentative: {list}. \
-             {bridge} has no carrier, and the kernel only runs DAD on a link with carrier: \
-             a bridge with a fixed MAC or STP loses carrier while it has no forwarding port. \
-             Ways out: attach a port that is up, create the bridge with bridgekit's default \
-             IPv6-ready sequence (BridgeConfig::ipv6_ready_without_ports), or add the address with nodad"
-        )
     }
 }
 
@@ -539,6 +458,19 @@ impl Error {
         }
     }
 
+    /// Opening a device node (a macvtap queue, `/dev/tapN`) failed: EACCES
+    /// too is [`Error::PermissionDenied`], since the node is the host
+    /// root's and a user namespace may not make one of its own (mknod).
+    pub(crate) fn device_open(op: Op, iface: &str, source: std::io::Error) -> Self {
+        match source.raw_os_error() {
+            Some(libc::EACCES) => Error::PermissionDenied {
+                op,
+                iface: iface.to_string(),
+            },
+            _ => Error::io(op, iface, source),
+        }
+    }
+
     pub(crate) fn io(op: Op, iface: &str, source: std::io::Error) -> Self {
         // An errno that the kernel answered through a syscall has the same meaning
         // as one answered through netlink.
@@ -576,14 +508,6 @@ impl Error {
     }
 }
 
-fn join_errors(errors: &[Error]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 impl Error {
     /// The error that made an operation stop: for [`Error::UndoFailed`] its
     /// `cause`, otherwise the error itself.
@@ -612,40 +536,6 @@ impl Error {
         }
     }
 }
-
-fn errno_message(errno: i32) -> String {
-    let text = std::io::Error::from_raw_os_error(errno).to_string();
-    // "Invalid argument (os error 22)" -> "Invalid argument"
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
-fn errno_name(errno: i32) -> &'static str {
-    match errno {
-        libc::EINVAL => "EINVAL",
-        libc::ERANGE => "ERANGE",
-        libc::EBUSY => "EBUSY",
-        libc::EACCES => "EACCES",
-        libc::ENOSPC => "ENOSPC",
-        libc::ENOMEM => "ENOMEM",
-        libc::ENOBUFS => "ENOBUFS",
-        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
-        libc::ELOOP => "ELOOP",
-        libc::EMLINK => "EMLINK",
-        libc::ENOTSUP => "ENOTSUP",
-        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
-        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENFILE => "ENFILE",
-        libc::EMFILE => "EMFILE",
-        _ => "an error",
-    }
-}
-
-/// `Result` with bridgekit's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {

@@ -248,15 +248,7 @@ impl MacvtapNic {
                 nl.set_link(op, name.as_str(), link.index, &change).await?;
                 let queues = open_queues(&nl, &name, link.index, config.queues, config.vnet_hdr)
                     .await
-                    .map_err(|e| match e.kind() {
-                        // The node is the host root's, and a user namespace
-                        // may not make one (mknod): say that, not EACCES.
-                        io::ErrorKind::PermissionDenied => Error::PermissionDenied {
-                            op,
-                            iface: name.to_string(),
-                        },
-                        _ => Error::io(op, name.as_str(), e),
-                    })?;
+                    .map_err(|e| Error::device_open(op, name.as_str(), e))?;
                 Ok::<_, Error>(MacvtapNic {
                     nl: nl.clone(),
                     name: name.clone(),
