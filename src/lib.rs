@@ -78,8 +78,10 @@
 //!
 //! ## Failures and cancellation: nothing is left half-done
 //! - A multi-step call that fails midway ([`Bridge::create`],
-//!   [`Bridge::attach_port`], [`Bridge::attach_ports`],
-//!   [`Bridge::detach_ports`], [`Bridge::add_vlans`], [`Bridge::remove_vlans`])
+//!   [`BridgeConfig::apply`], [`Bridge::attach_port`], [`Bridge::attach_ports`],
+//!   [`Bridge::detach_ports`], [`Bridge::add_vlans`], [`Bridge::remove_vlans`],
+//!   [`Bridge::add_vlan_tunnels`], the creates of [`VmNic`], [`VethNic`],
+//!   [`MacvtapNic`] and [`Vxlan`], [`Vxlan::add_remotes`])
 //!   undoes the steps it took and returns the first error.
 //! - Dropping the future of one of those calls (a timeout, a `select!`)
 //!   does not stop it halfway: the rest of it runs on a task of its own,
@@ -98,8 +100,8 @@
 
 // The layers, bottom up; a module imports only from its own layer or
 // below (tools/layers checks it in CI):
-// error, values, sys -> netlink -> engine -> vxlan -> bridge -> nic ->
-// blocking, serde_doc.
+// error, values, sys, test_hooks -> netlink -> engine -> vxlan -> bridge
+// -> nic -> blocking, serde_doc.
 pub mod blocking;
 mod bridge;
 mod engine;

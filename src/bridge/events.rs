@@ -1,7 +1,8 @@
 //! A stream of typed events for one bridge: ports coming and going and
 //! changing STP state, carrier and operstate, MAC and MTU, addresses and
 //! their DAD, and the bridge's deletion; on request ([`EventKinds`]) its
-//! FDB entries, its ports' VLANs and multicast router modes too.
+//! FDB entries, its ports' VLANs and multicast router modes, and the
+//! remote VTEPs of its VXLAN ports too.
 //!
 //! One multicast subscription per stream (links, IPv4 and IPv6 addresses,
 //! and neighbours for the FDB), the same `Netlink::subscribe` that

@@ -3,8 +3,10 @@
 //! step fails, the journal is rolled back last step first; every undo step
 //! is tried even when one fails, and the failures come back to be put in
 //! the caller's error next to the original cause ([`Error::UndoFailed`]),
-//! not only in a log line. `create`, `apply`, `attach_port(s)`,
-//! `detach_ports`, `add_vlans`/`remove_vlans` and `VmNic::create` keep one.
+//! not only in a log line. Every multi-step call keeps one: the bridge's
+//! `create` and `apply`, `attach_port(s)`, `detach_ports`,
+//! `add_vlans`/`remove_vlans`, `add_vlan_tunnels`, the creates of
+//! `VmNic`, `VethNic`, `MacvtapNic` and `Vxlan`, and `Vxlan::add_remotes`.
 //!
 //! A step names the link it changed by (name, ifindex) and is undone
 //! through [`super::act`]: rolling back needs a connection, not the

@@ -1,7 +1,9 @@
 //! The engine under every multi-step operation, at the bottom of the
 //! operation layers: it knows links only as (name, ifindex) and the kernel
-//! only through [`crate::netlink`], so any operation can use it and it
-//! imports none of them.
+//! through [`crate::netlink`], but for what netlink does not carry: a
+//! tap's persist flag (through `crate::sys`) and IPv6 sysctls (written to
+//! `/proc/sys` by `ipv6.rs`). So any operation can use it, and it imports
+//! none of them.
 //!
 //! - [`act`]: kernel-level actions on one link, each read back; the public
 //!   setters and the journal's undo both call them, so an undo is checked

@@ -126,7 +126,7 @@ impl Netlink {
     }
 
     /// Reads port options back after every change, as on a kernel older
-    /// than 4.18.
+    /// than an option the change sends.
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn force_port_option_read_back(&self, on: bool) {

@@ -1,6 +1,7 @@
 //! RTM_NEWLINK / RTM_GETLINK / RTM_DELLINK: links, bridge options
-//! (IFLA_INFO_DATA) and port options (IFLA_INFO_SLAVE_DATA). The parse of
-//! a link message is in `link_snapshot.rs`.
+//! (IFLA_INFO_DATA) and port options (IFLA_INFO_SLAVE_DATA, their
+//! attributes from the table in `values/port_option.rs`). The parse of a
+//! link message is in `link_snapshot.rs`.
 use futures::TryStreamExt;
 use macaddr::MacAddr6;
 use netlink_packet_route::RouteNetlinkMessage;

@@ -4,13 +4,16 @@
 //!
 //! Other modules call the crate-private functions of this module's
 //! children with typed values; only `netlink/` touches rtnetlink and
-//! netlink-packet-route types, with one exception: the bridge option table
-//! (`values/bridge_option.rs`) names the `InfoBridge` attribute each option
-//! travels in, so that an option is one row. One file per message family:
-//! `link.rs` (RTM_*LINK: links, bridge and port options),
-//! `link_view.rs` (the links as notifications tell them, for port checks), `address.rs`
-//! (RTM_*ADDR), `vlan.rs` (AF_BRIDGE VLAN dumps and changes), `fdb.rs`
-//! (AF_BRIDGE neighbours: the FDB), `notify.rs` (multicast groups).
+//! netlink-packet-route types, with one exception: the option tables
+//! (`values/bridge_option.rs`, `values/port_option.rs`, and the value type
+//! they share, `values/multicast_router.rs`) name the attribute each
+//! option travels in, so that an option is one row. One file per message
+//! family: `link.rs` (RTM_*LINK: links, bridge and port options, parsed in
+//! `link_snapshot.rs`), `link_view.rs` (the links as notifications tell
+//! them, for port checks), `address.rs` (RTM_*ADDR), `vlan.rs` (AF_BRIDGE
+//! VLAN dumps and changes), `fdb.rs` (AF_BRIDGE neighbours: the FDB),
+//! `vxlan.rs` (VXLAN links and their remotes, FDB entries of the device),
+//! `notify.rs` (multicast groups); `hooks.rs` holds the test hooks.
 
 use rtnetlink::Handle;
 use rtnetlink::packet_route::RouteNetlinkMessage;

@@ -56,8 +56,10 @@ use vxlan::*;
 
 /// Deserializes a bridgekit config (or any `Deserialize` type) and, when
 /// the document is bad, says where: [`Error::InvalidInput`] whose `what`
-/// is the path of the offending field (`ports[1].vlans[0].vid`) and whose
-/// `reason` is why, in the builders' words.
+/// is [`InputKind::Document`](crate::InputKind::Document), whose `input`
+/// names the offending field by its path (``config field
+/// `ports[1].vlans[0].vid` ``) and whose `reason` is why, in the builders'
+/// words.
 ///
 /// Works with any serde format; the example uses TOML.
 ///

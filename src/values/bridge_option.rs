@@ -27,8 +27,9 @@ pub use crate::values::multicast_router::MulticastRouter;
 /// `option_value.rs` knows is one row (plus a range in `validate` if the
 /// kernel has one).
 ///
-/// The table names netlink-packet-route's attribute, the one place below
-/// netlink/ that does: splitting a row across two layers would be the six
+/// The table names netlink-packet-route's attribute, as the port option
+/// table does (they and `multicast_router.rs` are the places below
+/// netlink/ that do): splitting a row across two layers would be the six
 /// edits per option this table exists to end.
 macro_rules! bridge_options {
     ($(

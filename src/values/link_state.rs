@@ -1,5 +1,5 @@
 //! Link and port states as the kernel reports them: plain values (their
-//! conversions from netlink types are in `netlink/link.rs`).
+//! conversions from netlink types are in `netlink/link_snapshot.rs`).
 
 /// Operational state as the kernel reports it (RFC 2863, `IFLA_OPERSTATE`).
 ///

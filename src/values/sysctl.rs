@@ -1,5 +1,5 @@
 //! The names of the IPv6 per-interface sysctls bridgekit manages (a leaf:
-//! writing them is `hardening.rs`'s job).
+//! writing them is `engine/ipv6.rs`'s job).
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //!
 //! The types here are plain values; the calls that change the kernel are
 //! [`Bridge::add_vlans`](crate::Bridge::add_vlans) and friends, in
-//! `bridge_vlan.rs`.
+//! `bridge/vlans.rs`.
 
 use crate::error::InputKind;
 use std::fmt;

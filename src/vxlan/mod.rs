@@ -1,5 +1,6 @@
 //! VXLAN devices: a bridge's L2 segment stretched over an IP underlay, one
-//! VNI per device (`ip link add NAME type vxlan id VNI ...`). The device
+//! VNI per device (`ip link add NAME type vxlan id VNI ...`), or many on
+//! one external (collect-metadata) device whose port maps VLANs to VNIs. The device
 //! becomes a bridge port like any other ([`Bridge::attach_port`]); its
 //! remote VTEPs are in [`crate::Remote`].
 //!
