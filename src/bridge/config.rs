@@ -455,28 +455,7 @@ impl BridgeConfig {
         if let Some(bad) = &self.bad {
             return Err(bad.to_error());
         }
-        for (i, vx) in self.vxlans.iter().enumerate() {
-            vx.validate()?;
-            if self.vxlans[..i].iter().any(|o| o.name() == vx.name()) {
-                return Err(Error::invalid(
-                    InputKind::Port,
-                    format!("VXLAN port {}", vx.name()),
-                    "is declared twice",
-                ));
-            }
-        }
-        for (i, (port, cfg)) in self.ports.iter().enumerate() {
-            cfg.validate()?;
-            // Two configs for one port would each be applied in turn: every
-            // apply would flap it between them.
-            if self.ports[..i].iter().any(|(o, _)| o == port) {
-                return Err(Error::invalid(
-                    InputKind::Port,
-                    format!("port {port} of bridge {}", self.name),
-                    "is declared twice (one config per port)",
-                ));
-            }
-        }
+        self.validate_ports()?;
         if let Some(mac) = self.mac {
             validate_unicast(mac)?;
         }
@@ -529,6 +508,33 @@ impl BridgeConfig {
         }
         if let Some(t) = self.ageing_time {
             to_centiseconds("ageing time", t)?;
+        }
+        Ok(())
+    }
+
+    /// Each port's and VXLAN port's own checks, and one config per port.
+    fn validate_ports(&self) -> Result<()> {
+        for (i, vx) in self.vxlans.iter().enumerate() {
+            vx.validate()?;
+            if self.vxlans[..i].iter().any(|o| o.name() == vx.name()) {
+                return Err(Error::invalid(
+                    InputKind::Port,
+                    format!("VXLAN port {}", vx.name()),
+                    "is declared twice",
+                ));
+            }
+        }
+        for (i, (port, cfg)) in self.ports.iter().enumerate() {
+            cfg.validate()?;
+            // Two configs for one port would each be applied in turn: every
+            // apply would flap it between them.
+            if self.ports[..i].iter().any(|(o, _)| o == port) {
+                return Err(Error::invalid(
+                    InputKind::Port,
+                    format!("port {port} of bridge {}", self.name),
+                    "is declared twice (one config per port)",
+                ));
+            }
         }
         Ok(())
     }
