@@ -73,7 +73,7 @@ fn create_is_apply_on_nothing() {
             ("staged", desired()),
             (
                 "one message",
-                desired().ipv6_ready_without_ports(false).up(true),
+                desired().ipv6_ready_without_ports(false).up(),
             ),
             (
                 "STP",

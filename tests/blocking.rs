@@ -278,7 +278,7 @@ fn an_epoll_loop_waits_on_the_event_fd_and_another_thread_stops_it() {
         let nl = Netlink::connect()?;
         // Down: no link-local address, no DAD, nothing that could still
         // be on its way when the stream starts.
-        let br = Bridge::create(&nl, BridgeConfig::new("bkb6")?.mtu(1500).up(false))?;
+        let br = Bridge::create(&nl, BridgeConfig::new("bkb6")?.mtu(1500).down())?;
         let mut events = br.events()?;
         while events.next_timeout(Duration::from_millis(100))?.is_some() {}
         // Nothing waits: the fd is not readable and try_next says so.

@@ -718,7 +718,7 @@ impl Host {
         let config = BridgeConfig::new("br0")?
             .mac(mac)
             .ipv6_ready_without_ports(false)
-            .up(true)
+            .up()
             .address(addr)
             .vxlan_port(cfg, PortConfig::new().learning(false).up());
         match config.apply(&self.nl).await {
@@ -973,7 +973,7 @@ fn one_external_device_carries_vlans_as_vnis() {
             let config = BridgeConfig::new("br0")?
                 .mac(format!("52:54:00:00:93:0{}", i + 1).as_str())
                 .ipv6_ready_without_ports(false)
-                .up(true)
+                .up()
                 .vlan_filtering(true)
                 .vxlan_port(
                     vx,

@@ -280,8 +280,9 @@ impl BridgeConfig {
         self
     }
 
-    /// The admin state (`ip link set BRIDGE up|down`) that `create` leaves
-    /// and `apply` converges to.
+    /// The bridge up (`ip link set BRIDGE up`), as `create` leaves it and
+    /// `apply` converges it; [`down`](Self::down) is the other way. Like
+    /// [`PortConfig::up`](crate::PortConfig::up), it takes no flag.
     ///
     /// Unset, it is what `create` does: a bridge made ready for IPv6
     /// without ports (a fixed MAC or STP, see
@@ -291,16 +292,28 @@ impl BridgeConfig {
     /// finds it down — as a daemon killed inside `create` leaves it — in
     /// the same order, and leaves the admin state of other bridges alone.
     ///
-    /// `up(false)` on a bridge made ready for IPv6 without ports is refused
-    /// ([`Error::InvalidInput`]): taking it down loses IPv6 readiness (add
+    /// ```
+    /// let c = bridgekit::BridgeConfig::new("br0")?.up();
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn up(mut self) -> Self {
+        self.admin_up = Some(true);
+        self
+    }
+
+    /// The bridge down (`ip link set BRIDGE down`), as `create` leaves it
+    /// and `apply` converges it.
+    ///
+    /// Refused ([`Error::InvalidInput`]) on a bridge made ready for IPv6
+    /// without ports: taking it down loses IPv6 readiness (add
     /// `ipv6_ready_without_ports(false)`).
     ///
     /// ```
-    /// let c = bridgekit::BridgeConfig::new("br0")?.up(true);
+    /// let c = bridgekit::BridgeConfig::new("br0")?.down();
     /// # Ok::<(), bridgekit::Error>(())
     /// ```
-    pub fn up(mut self, on: bool) -> Self {
-        self.admin_up = Some(on);
+    pub fn down(mut self) -> Self {
+        self.admin_up = Some(false);
         self
     }
 

@@ -154,7 +154,7 @@ impl Op {
             Op::OneMessageCreate => base
                 .ipv6_ready_without_ports(false)
                 .forward_delay(Duration::ZERO)
-                .up(true)
+                .up()
                 .port("p0", PortConfig::managed(GUEST).up()),
             Op::ApplyPortsAndVlans => base
                 .vlan_filtering(true)
