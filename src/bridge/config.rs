@@ -167,18 +167,7 @@ impl BridgeConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            if let Error::InvalidInput {
-                what,
-                input,
-                reason,
-            } = e
-            {
-                self.bad = Some(BadInput {
-                    what,
-                    input,
-                    reason,
-                });
-            }
+            self.bad = e.invalid_parts();
         }
     }
 

@@ -189,18 +189,7 @@ impl PortConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            if let Error::InvalidInput {
-                what,
-                input,
-                reason,
-            } = e
-            {
-                self.bad = Some(BadInput {
-                    what,
-                    input,
-                    reason,
-                });
-            }
+            self.bad = e.invalid_parts();
         }
     }
 

@@ -304,6 +304,22 @@ impl Error {
         }
     }
 
+    /// The parts of an [`Error::InvalidInput`]; `None` for any other error.
+    pub(crate) fn invalid_parts(self) -> Option<BadInput> {
+        match self {
+            Error::InvalidInput {
+                what,
+                input,
+                reason,
+            } => Some(BadInput {
+                what,
+                input,
+                reason,
+            }),
+            _ => None,
+        }
+    }
+
     /// The parts of an [`Error::InvalidInput`], for a builder that keeps
     /// its first bad input until `validate`; any other error as the
     /// reason `input` (of kind `what`) was refused.

@@ -40,10 +40,19 @@ pub(crate) fn bridge_options<S: Serializer>(
     options: &[BridgeOption],
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
+    option_table(options, s, |o, map| o.serialize_entry(map))
+}
+
+/// A table of options, each written as one entry by `entry`.
+fn option_table<S: Serializer, T: Copy>(
+    options: &[T],
+    s: S,
+    entry: impl Fn(T, &mut S::SerializeMap) -> std::result::Result<(), S::Error>,
+) -> std::result::Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = s.serialize_map(Some(options.len()))?;
     for option in options {
-        option.serialize_entry(&mut map)?;
+        entry(*option, &mut map)?;
     }
     map.end()
 }
@@ -54,12 +63,7 @@ pub(crate) fn port_options<S: Serializer>(
     options: &[crate::values::port_option::PortOption],
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(options.len()))?;
-    for option in options {
-        option.serialize_entry(&mut map)?;
-    }
-    map.end()
+    option_table(options, s, |o, map| o.serialize_entry(map))
 }
 
 /// An address as `ADDRESS/PREFIX_LENGTH`.
