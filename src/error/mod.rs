@@ -476,13 +476,21 @@ impl Error {
 
     /// Opening a device node (a macvtap queue, `/dev/tapN`) failed: EACCES
     /// too is [`Error::PermissionDenied`], since the node is the host
-    /// root's and a user namespace may not make one of its own (mknod).
+    /// root's and a user namespace may not make one of its own (mknod);
+    /// so is a denied mount of the namespace's sysfs on the way there (an
+    /// error of that kind that carries no errno of its own).
     pub(crate) fn device_open(op: Op, iface: &str, source: std::io::Error) -> Self {
         match source.raw_os_error() {
-            Some(libc::EACCES) => Error::PermissionDenied {
+            Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
                 op,
                 iface: iface.to_string(),
             },
+            None if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                Error::PermissionDenied {
+                    op,
+                    iface: iface.to_string(),
+                }
+            }
             _ => Error::io(op, iface, source),
         }
     }
@@ -556,6 +564,24 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_denied_device_open_is_permission_denied() {
+        use std::io;
+        let open = |e| Error::device_open(Op::CreateMacvtapNic, "mvtap0", e);
+        for e in [
+            io::Error::from_raw_os_error(libc::EACCES),
+            io::Error::from_raw_os_error(libc::EPERM),
+            // A denied sysfs mount on the way, told as its kind only.
+            io::Error::new(io::ErrorKind::PermissionDenied, "cannot mount sysfs"),
+        ] {
+            assert!(matches!(open(e), Error::PermissionDenied { .. }));
+        }
+        assert!(matches!(
+            open(io::Error::from_raw_os_error(libc::ENOENT)),
+            Error::Io { .. }
+        ));
+    }
     use crate::values::sysctl::Ipv6Sysctl;
 
     #[test]

@@ -132,7 +132,7 @@ impl Serialize for Remote {
             dst: self.dst(),
             vni: self.vni_override().map(Vni::get),
             port: self.port_override(),
-            src_vni: self.src_vni_of().map(Vni::get),
+            src_vni: self.src_vni_override().map(Vni::get),
         }
         .serialize(s)
     }

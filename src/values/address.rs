@@ -138,7 +138,7 @@ impl ToAddress for &str {
         })?;
         let len: u8 = len.parse().map_err(|_| {
             Error::invalid(
-                InputKind::Address,
+                InputKind::PrefixLength,
                 format!("address {self:?}"),
                 "prefix length is not a number 0..=128",
             )

@@ -216,14 +216,18 @@ impl Remote {
         self
     }
 
-    /// The segment override of an external device's entry, if any.
+    /// The segment of an external device's entry, if set: what
+    /// [`src_vni`](Self::src_vni) gave. Each optional part of an entry has
+    /// a builder named after it and a getter with `_override`
+    /// ([`vni`](Self::vni) / [`vni_override`](Self::vni_override),
+    /// [`port`](Self::port) / [`port_override`](Self::port_override)).
     ///
     /// ```
-    /// assert_eq!(bridgekit::Remote::flood("192.0.2.2".parse()?).src_vni_of(), None);
+    /// assert_eq!(bridgekit::Remote::flood("192.0.2.2".parse()?).src_vni_override(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn src_vni_of(&self) -> Option<Vni> {
+    pub fn src_vni_override(&self) -> Option<Vni> {
         self.src_vni
     }
 
