@@ -51,14 +51,10 @@ impl Bridge {
     /// ```
     pub fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         let name = config.name().to_string();
-        let conn = nl.nl.clone();
-        let inner = nl.driver.run(Op::CreateBridge, &name, async move {
+        let (inner, driver) = nl.make(Op::CreateBridge, &name, |conn| async move {
             crate::bridge::Bridge::create(&conn, config).await
         })?;
-        Ok(Bridge {
-            inner,
-            driver: nl.driver.clone(),
-        })
+        Ok(Bridge { inner, driver })
     }
 
     /// Opens an existing bridge: the blocking [`crate::Bridge::open`].
@@ -73,14 +69,10 @@ impl Bridge {
     /// ```
     pub fn open(nl: &Netlink, name: impl AsRef<str>) -> Result<Bridge> {
         let name = name.as_ref().to_string();
-        let conn = nl.nl.clone();
-        let inner = nl.driver.run(Op::OpenBridge, &name.clone(), async move {
+        let (inner, driver) = nl.make(Op::OpenBridge, &name.clone(), |conn| async move {
             crate::bridge::Bridge::open(&conn, name).await
         })?;
-        Ok(Bridge {
-            inner,
-            driver: nl.driver.clone(),
-        })
+        Ok(Bridge { inner, driver })
     }
 
     /// The bridge's name.

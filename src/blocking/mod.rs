@@ -207,6 +207,19 @@ impl std::fmt::Debug for Netlink {
 }
 
 impl Netlink {
+    /// Runs `make` with this connection on the runtime thread and returns
+    /// what it made with the driver its handle keeps: the one body of the
+    /// blocking `create`s and `open`s of the handle types.
+    fn make<T, F, Fut>(&self, op: Op, iface: &str, make: F) -> Result<(T, Arc<Driver>)>
+    where
+        T: Send + 'static,
+        F: FnOnce(crate::netlink::Netlink) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let made = self.driver.run(op, iface, make(self.nl.clone()))?;
+        Ok((made, self.driver.clone()))
+    }
+
     /// Connects to the network namespace of the calling thread, and starts
     /// the runtime thread. See [`crate::Netlink::connect`].
     ///

@@ -255,14 +255,10 @@ impl MacvtapNic {
         nl: &Netlink,
         config: crate::nic::macvtap::MacvtapNicConfig,
     ) -> Result<MacvtapNic> {
-        let inner_nl = nl.nl.clone();
-        let inner = nl.driver.run(Op::CreateMacvtapNic, "macvtap", async move {
-            crate::nic::macvtap::MacvtapNic::create(&inner_nl, config).await
+        let (inner, driver) = nl.make(Op::CreateMacvtapNic, "macvtap", |conn| async move {
+            crate::nic::macvtap::MacvtapNic::create(&conn, config).await
         })?;
-        Ok(MacvtapNic {
-            inner,
-            driver: nl.driver.clone(),
-        })
+        Ok(MacvtapNic { inner, driver })
     }
 
     /// The device's name.

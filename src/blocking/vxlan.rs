@@ -42,14 +42,10 @@ impl Vxlan {
     /// ```
     pub fn create(nl: &Netlink, config: VxlanConfig) -> Result<Vxlan> {
         let name = config.name().to_string();
-        let conn = nl.nl.clone();
-        let inner = nl.driver.run(Op::CreateVxlan, &name, async move {
+        let (inner, driver) = nl.make(Op::CreateVxlan, &name, |conn| async move {
             crate::vxlan::Vxlan::create(&conn, config).await
         })?;
-        Ok(Vxlan {
-            inner,
-            driver: nl.driver.clone(),
-        })
+        Ok(Vxlan { inner, driver })
     }
 
     /// Opens an existing VXLAN device: the blocking [`crate::Vxlan::open`].
@@ -64,14 +60,10 @@ impl Vxlan {
     /// ```
     pub fn open(nl: &Netlink, name: impl AsRef<str>) -> Result<Vxlan> {
         let name = name.as_ref().to_string();
-        let conn = nl.nl.clone();
-        let inner = nl.driver.run(Op::OpenVxlan, &name.clone(), async move {
+        let (inner, driver) = nl.make(Op::OpenVxlan, &name.clone(), |conn| async move {
             crate::vxlan::Vxlan::open(&conn, name).await
         })?;
-        Ok(Vxlan {
-            inner,
-            driver: nl.driver.clone(),
-        })
+        Ok(Vxlan { inner, driver })
     }
 
     /// The device's name.
