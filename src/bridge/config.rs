@@ -167,7 +167,7 @@ impl BridgeConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            self.bad = e.invalid_parts();
+            self.bad = e.invalid_parts().ok();
         }
     }
 

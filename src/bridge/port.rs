@@ -189,7 +189,7 @@ impl PortConfig {
 
     fn remember_bad(&mut self, e: Error) {
         if self.bad.is_none() {
-            self.bad = e.invalid_parts();
+            self.bad = e.invalid_parts().ok();
         }
     }
 

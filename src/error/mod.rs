@@ -304,19 +304,20 @@ impl Error {
         }
     }
 
-    /// The parts of an [`Error::InvalidInput`]; `None` for any other error.
-    pub(crate) fn invalid_parts(self) -> Option<BadInput> {
+    /// The parts of an [`Error::InvalidInput`]; any other error back as
+    /// it was.
+    pub(crate) fn invalid_parts(self) -> std::result::Result<BadInput, Error> {
         match self {
             Error::InvalidInput {
                 what,
                 input,
                 reason,
-            } => Some(BadInput {
+            } => Ok(BadInput {
                 what,
                 input,
                 reason,
             }),
-            _ => None,
+            e => Err(e),
         }
     }
 
@@ -324,22 +325,11 @@ impl Error {
     /// its first bad input until `validate`; any other error as the
     /// reason `input` (of kind `what`) was refused.
     pub(crate) fn into_bad_input(self, what: InputKind, input: &str) -> BadInput {
-        match self {
-            Error::InvalidInput {
-                what,
-                input,
-                reason,
-            } => BadInput {
-                what,
-                input,
-                reason,
-            },
-            e => BadInput {
-                what,
-                input: input.to_string(),
-                reason: e.to_string(),
-            },
-        }
+        self.invalid_parts().unwrap_or_else(|e| BadInput {
+            what,
+            input: input.to_string(),
+            reason: e.to_string(),
+        })
     }
 
     /// Maps a kernel errno (positive) to the variant that carries its meaning.
