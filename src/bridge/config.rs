@@ -116,7 +116,7 @@ impl BridgeConfig {
     pub fn address(mut self, address: impl ToAddress) -> Self {
         match address.to_address() {
             Ok(net) => self.addresses.push(net),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }
@@ -131,7 +131,7 @@ impl BridgeConfig {
     pub fn port(mut self, port: impl ToPort, config: PortConfig) -> Self {
         match port.to_port() {
             Ok(p) => self.ports.push((p, config)),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }
@@ -165,12 +165,6 @@ impl BridgeConfig {
         self
     }
 
-    fn remember_bad(&mut self, e: Error) {
-        if self.bad.is_none() {
-            self.bad = e.invalid_parts().ok();
-        }
-    }
-
     /// A fixed MAC (`address MAC`). The kernel then keeps it whatever ports
     /// join or leave ("sticky"), which is why libvirt's dummy tap is no
     /// longer needed. Must be unicast and non-zero (checked by `create`).
@@ -183,7 +177,7 @@ impl BridgeConfig {
     pub fn mac(mut self, mac: impl ToMac) -> Self {
         match mac.to_mac() {
             Ok(mac) => self.mac = Some(mac),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }

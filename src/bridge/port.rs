@@ -164,7 +164,7 @@ impl PortConfig {
         let mut cfg = Self::new().learning(false).unicast_flood(false);
         match guest_mac.to_mac() {
             Ok(mac) => cfg.managed = Some(mac),
-            Err(e) => cfg.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut cfg.bad, e),
         }
         cfg
     }
@@ -185,12 +185,6 @@ impl PortConfig {
     /// ```
     pub fn managed_locked(guest_mac: impl ToMac) -> Self {
         Self::managed(guest_mac).locked(true)
-    }
-
-    fn remember_bad(&mut self, e: Error) {
-        if self.bad.is_none() {
-            self.bad = e.invalid_parts().ok();
-        }
     }
 
     /// Learn source MACs on this port (`learning on|off`).
@@ -444,7 +438,7 @@ impl PortConfig {
     pub fn backup_port(mut self, backup: impl ToPort) -> Self {
         match backup.to_port() {
             Ok(p) => self.backup = Some(Some(p)),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }
@@ -497,7 +491,7 @@ impl PortConfig {
     pub fn fdb_entry(mut self, mac: impl ToMac, vlan: Option<VlanId>) -> Self {
         match mac.to_mac() {
             Ok(mac) => self.fdb.push((mac, vlan)),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }

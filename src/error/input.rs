@@ -103,6 +103,14 @@ pub(crate) struct BadInput {
 }
 
 impl BadInput {
+    /// Keeps `e` in `slot` when it is the builder's first bad input (a
+    /// later one is not kept: `validate` reports the first).
+    pub(crate) fn keep_first(slot: &mut Option<BadInput>, e: Error) {
+        if slot.is_none() {
+            *slot = e.invalid_parts().ok();
+        }
+    }
+
     pub(crate) fn to_error(&self) -> Error {
         Error::invalid(self.what, self.input.clone(), self.reason.clone())
     }

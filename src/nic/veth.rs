@@ -119,7 +119,7 @@ impl VethNicConfig {
     pub fn mac(mut self, mac: impl ToMac) -> Self {
         match mac.to_mac() {
             Ok(m) => self.mac = Some(m),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }
@@ -142,7 +142,7 @@ impl VethNicConfig {
     pub fn address(mut self, address: impl ToAddress) -> Self {
         match address.to_address() {
             Ok(a) => self.addresses.push(a),
-            Err(e) => self.remember_bad(e),
+            Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
         self
     }
@@ -155,12 +155,6 @@ impl VethNicConfig {
     pub fn port(mut self, port: PortConfig) -> Self {
         self.port = port;
         self
-    }
-
-    fn remember_bad(&mut self, e: Error) {
-        if self.bad.is_none() {
-            self.bad = e.invalid_parts().ok();
-        }
     }
 
     fn validate(&self) -> Result<()> {
