@@ -219,7 +219,7 @@ impl Netlink {
 
 /// Asks the kernel to leave the statistics out of link answers
 /// (RTEXT_FILTER_SKIP_STATS): they are most of each message, and unused.
-fn skip_stats(msg: &mut LinkMessage) {
+pub(super) fn skip_stats(msg: &mut LinkMessage) {
     msg.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
 }

@@ -11,7 +11,8 @@
 //! (without blocking) before it answers, so the view is then at least as
 //! fresh as an RTM_GETLINK sent at that moment would be. If the socket
 //! overran (ENOBUFS: the kernel dropped notifications), the view is thrown
-//! away and rebuilt from one dump.
+//! away and rebuilt from one dump, read on the view's own socket and decoded
+//! by its own walk (`ViewState::resync`; rtnetlink's dump is the fallback).
 //!
 //! It starts on the first port operation of a [`Netlink`](super::Netlink):
 //! a user who never attaches a port pays nothing.
@@ -21,13 +22,17 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use netlink_packet_route::link::InfoKind;
-use rtnetlink::packet_core::{NlaBuffer, NlasIterator, Parseable, parse_string, parse_u32};
 use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 use super::{LinkSnapshot, Netlink, RTNLGRP_LINK};
 use crate::error::{Error, Op, Result};
 use crate::sys::netns;
+
+mod decode;
+use decode::{
+    AF_UNSPEC, LinkMessage, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, RTM_DELLINK, RTM_NEWLINK,
+    netlink_message,
+};
 
 /// Datagrams read per recvmmsg(2), and the room for each. A datagram holds
 /// one notification; a link message with every attribute is a few KiB. One
@@ -39,21 +44,6 @@ const SLOT_LEN: usize = 16 * 1024;
 /// costs a dump (1 MiB overran at 100-port churn in the benches). Forced
 /// past `rmem_max` with CAP_NET_ADMIN; a limit, not an allocation.
 const RCVBUF: usize = 8 << 20;
-
-// Only the header and these attributes are decoded, with netlink-packet-
-// route's own parsers, out of each notification: decoding every attribute
-// (statistics, IPv6 and bridge settings) of every message would cost more
-// than the lookup the view saves. Values from linux/rtnetlink.h and
-// linux/if_link.h; netlink-packet-route keeps its constants private.
-const RTM_NEWLINK: u16 = 16;
-const RTM_DELLINK: u16 = 17;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
-const IFLA_MASTER: u16 = 10;
-const IFLA_LINKINFO: u16 = 18;
-const IFLA_INFO_KIND: u16 = 1;
-const NLMSG_HDRLEN: usize = 16;
-const AF_UNSPEC: u8 = libc::AF_UNSPEC as u8;
 
 /// What the view knows of one link: the fields the port checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,138 +80,6 @@ impl ViewLink {
         s.up = self.up;
         s.mtu = self.mtu;
         s
-    }
-
-    /// Decodes an RTM_NEWLINK payload (AF_UNSPEC). `known`: what the view
-    /// holds for this ifindex; a link's kind never changes, so its
-    /// IFLA_LINKINFO is not decoded again, and an unchanged name is shared,
-    /// not copied. `None` for a message that does not parse.
-    fn parse(message: &[u8], known: Option<&ViewLink>) -> Option<Self> {
-        let header = LinkMessage::read(message)?;
-        let found = Wanted::find(header.attributes)?;
-        let name = found.name?;
-        let raw = name.strip_suffix(&[0]).unwrap_or(name);
-        let name = match known {
-            Some(k) if k.name.as_bytes() == raw => k.name.clone(),
-            _ => Arc::<str>::from(parse_string(name).ok()?),
-        };
-        let kind = match (known, found.linkinfo) {
-            // A link's kind never changes: not decoded again.
-            (Some(k), _) => k.kind.clone(),
-            (None, None) => None,
-            (None, Some(info)) => {
-                let mut kind = None;
-                for info in NlasIterator::new(info) {
-                    let info: NlaBuffer<&[u8]> = info.ok()?;
-                    if info.kind() == IFLA_INFO_KIND {
-                        kind = Some(InfoKind::parse(&info).ok()?.to_string().into());
-                    }
-                }
-                kind
-            }
-        };
-        Some(ViewLink {
-            index: header.index,
-            name: Some(name).filter(|n| !n.is_empty())?,
-            kind,
-            master: match found.master {
-                Some(m) => Some(parse_u32(m).ok()?).filter(|m| *m != 0),
-                None => None,
-            },
-            up: header.flags & libc::IFF_UP as u32 != 0,
-            mtu: match found.mtu {
-                Some(m) => parse_u32(m).ok()?,
-                None => 0,
-            },
-        })
-    }
-}
-
-/// The values of the attributes the view reads, found in one walk.
-#[derive(Default)]
-struct Wanted<'a> {
-    name: Option<&'a [u8]>,
-    mtu: Option<&'a [u8]>,
-    master: Option<&'a [u8]>,
-    linkinfo: Option<&'a [u8]>,
-}
-
-impl<'a> Wanted<'a> {
-    /// Walks the top-level attributes of a link message; `None` if one is
-    /// cut short.
-    ///
-    /// Written out, where the rest of the crate uses netlink-packet-core's
-    /// `NlasIterator`: a link notification carries some forty top-level
-    /// attributes, of which the view wants four, and this walk is most of
-    /// what a port check costs in user space. A loop of its own, with
-    /// nothing else live, keeps it to a few instructions an attribute.
-    #[inline(never)]
-    fn find(data: &'a [u8]) -> Option<Self> {
-        // linux/netlink.h: the type's top two bits are flags.
-        const NLA_TYPE_MASK: u16 = 0x3fff;
-        let mut found = Wanted::default();
-        let mut at = 0;
-        while let Some(header) = data.get(at..at + 4) {
-            // struct nlattr { u16 nla_len; u16 nla_type; }, native-endian.
-            let len = usize::from(u16::from_ne_bytes([header[0], header[1]]));
-            let kind = u16::from_ne_bytes([header[2], header[3]]) & NLA_TYPE_MASK;
-            let end = at + len;
-            if len < 4 || end > data.len() {
-                return None;
-            }
-            let slot = match kind {
-                IFLA_IFNAME => &mut found.name,
-                IFLA_MTU => &mut found.mtu,
-                IFLA_MASTER => &mut found.master,
-                IFLA_LINKINFO => &mut found.linkinfo,
-                _ => {
-                    at = (end + 3) & !3;
-                    continue;
-                }
-            };
-            *slot = Some(&data[at + 4..end]);
-            at = (end + 3) & !3;
-        }
-        // Only the last attribute's padding may run past the end.
-        (at >= data.len()).then_some(found)
-    }
-}
-
-/// One netlink message at the start of `data`: its type and its bytes
-/// (header included, padding not); `None` if it is cut short.
-///
-/// Read straight from the bytes (`struct nlmsghdr`, linux/netlink.h: a
-/// fixed, native-endian C struct), like [`LinkMessage::read`], because a
-/// drain reads several per port check and netlink-packet-core's checked
-/// buffer costs more than the rest of the reading.
-fn netlink_message(data: &[u8]) -> Option<(u16, &[u8])> {
-    let len = u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize;
-    let kind = u16::from_ne_bytes(data.get(4..6)?.try_into().ok()?);
-    let message = data.get(..len).filter(|_| len >= NLMSG_HDRLEN)?;
-    Some((kind, message))
-}
-
-/// What the view reads of a link message's `struct ifinfomsg`
-/// (linux/rtnetlink.h): family, ifindex and flags, then its attributes.
-struct LinkMessage<'a> {
-    family: u8,
-    index: u32,
-    flags: u32,
-    attributes: &'a [u8],
-}
-
-impl<'a> LinkMessage<'a> {
-    /// `message`: a whole netlink message, header included.
-    fn read(message: &'a [u8]) -> Option<Self> {
-        // struct ifinfomsg { u8 family; u8 pad; u16 type; i32 index;
-        // u32 flags; u32 change; }, after the 16-byte nlmsghdr.
-        let ifi = message.get(NLMSG_HDRLEN..NLMSG_HDRLEN + 16)?;
-        Some(LinkMessage {
-            family: ifi[0],
-            index: u32::from_ne_bytes(ifi[4..8].try_into().ok()?),
-            flags: u32::from_ne_bytes(ifi[8..12].try_into().ok()?),
-            attributes: &message[NLMSG_HDRLEN + 16..],
-        })
     }
 }
 
@@ -293,6 +151,12 @@ struct ViewState {
     /// Notifications were lost: rebuild from a dump before answering.
     overrun: bool,
     buf: Vec<u8>,
+    /// The sequence number of the dump being read on this socket (0: none).
+    dump_seq: u32,
+    /// The last dump's sequence number.
+    last_seq: u32,
+    /// That dump's last message (NLMSG_DONE, or an error) was read.
+    dump_done: bool,
 }
 
 impl ViewState {
@@ -305,12 +169,20 @@ impl ViewState {
     /// Its two raw calls stay (SAFETY lines below): nix's `recvmmsg` builds
     /// its headers per call, on the hot path of every port check.
     fn drain(&mut self) -> io::Result<()> {
+        self.read_queue(false)
+    }
+
+    /// Reads every queued notification: into the view, or (`discard`)
+    /// into nothing, each dequeued without being copied (zero-length
+    /// buffers), for notifications an overrun made useless.
+    fn read_queue(&mut self, discard: bool) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         let fd = self.socket.as_raw_fd();
+        let room = if discard { 0 } else { SLOT_LEN };
         loop {
             let mut iov: [libc::iovec; SLOTS] = std::array::from_fn(|i| libc::iovec {
                 iov_base: self.buf[i * SLOT_LEN..].as_mut_ptr().cast(),
-                iov_len: SLOT_LEN,
+                iov_len: room,
             });
             let mut msgs: [libc::mmsghdr; SLOTS] = std::array::from_fn(|i| {
                 // SAFETY: mmsghdr is plain old data; all-zero is valid.
@@ -345,6 +217,12 @@ impl ViewState {
                 }
             }
             let n = n as usize;
+            if discard {
+                if n < SLOTS {
+                    return Ok(());
+                }
+                continue;
+            }
             let buf = std::mem::take(&mut self.buf);
             let mut batch: [&[u8]; SLOTS] = [&[]; SLOTS];
             for (i, m) in msgs.iter().enumerate().take(n) {
@@ -381,7 +259,10 @@ impl ViewState {
                     self.overrun = true;
                     break;
                 };
-                if let (RTM_NEWLINK | RTM_DELLINK, Some(link)) = (kind, LinkMessage::read(message))
+                if kind == NLMSG_DONE || kind == NLMSG_ERROR {
+                    self.dump_end(message);
+                } else if let (RTM_NEWLINK | RTM_DELLINK, Some(link)) =
+                    (kind, LinkMessage::read(message))
                 {
                     // AF_BRIDGE (the bridge's own notes about a port, whose
                     // RTM_DELLINK means "left the bridge") is dropped by the
@@ -413,6 +294,66 @@ impl ViewState {
             }
         }
         self.apply_last(&last[..n]);
+    }
+
+    /// An NLMSG_DONE or NLMSG_ERROR: the end of this socket's dump when it
+    /// answers that dump's request. A dump that ended in an error (its
+    /// DONE or ERROR carries a negative errno) left the view incomplete:
+    /// marked as an overrun, so it is read again.
+    fn dump_end(&mut self, message: &[u8]) {
+        let word = |at: usize| -> Option<[u8; 4]> { message.get(at..at + 4)?.try_into().ok() };
+        let Some(seq) = word(8).map(u32::from_ne_bytes) else {
+            return;
+        };
+        if self.dump_seq == 0 || seq != self.dump_seq {
+            return;
+        }
+        self.dump_done = true;
+        if word(NLMSG_HDRLEN).is_none_or(|e| i32::from_ne_bytes(e) != 0) {
+            self.overrun = true;
+        }
+    }
+
+    /// Rebuilds the view from a dump read on its own socket, after an
+    /// overrun: what is queued is thrown away unread (the lost
+    /// notifications made it useless), the view emptied, and an
+    /// RTM_GETLINK dump (statistics left out) requested on this socket.
+    /// Its answers queue behind the notifications already there and ahead
+    /// of later ones, in the order the kernel made them, and each one is a
+    /// link's whole state, like a notification: one drain applies both.
+    /// Decoded by the view's own walk (four attributes of each link), this
+    /// costs a fraction of a dump through rtnetlink, which decodes every
+    /// attribute of every link (about 30 µs a link).
+    ///
+    /// `false` if the view is still not whole (notifications overran
+    /// again, the dump failed, or its end did not come): the caller tries
+    /// again or falls back to a dump through rtnetlink.
+    fn resync(&mut self, request: &[u8]) -> io::Result<bool> {
+        self.read_queue(true)?;
+        self.overrun = false;
+        self.links.clear();
+        self.names.clear();
+        let Some(seq) = request
+            .get(8..12)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        else {
+            return Ok(false);
+        };
+        self.dump_seq = seq;
+        self.dump_done = false;
+        let sent = self.socket.send_to(request, &SocketAddr::new(0, 0), 0);
+        let whole = match sent {
+            // The kernel fills the dump's next part inside each read of
+            // the previous one: its end is queued by the time the queue
+            // runs dry, or it is not coming.
+            Ok(_) => self.drain().map(|()| self.dump_done && !self.overrun),
+            Err(e) => Err(e),
+        };
+        self.dump_seq = 0;
+        if !matches!(whole, Ok(true)) {
+            self.overrun = true;
+        }
+        whole
     }
 
     fn apply_last(&mut self, last: &[Pending<'_>]) {
@@ -568,6 +509,9 @@ impl LinkView {
                 names: HashMap::new(),
                 overrun: true,
                 buf: vec![0; SLOTS * SLOT_LEN],
+                dump_seq: 0,
+                last_seq: 0,
+                dump_done: false,
             }),
             rebuild: tokio::sync::Mutex::new(()),
         };
@@ -600,6 +544,22 @@ impl LinkView {
     async fn rebuild(&self, nl: &Netlink, op: Op, iface: &str) -> Result<()> {
         let _one = self.rebuild.lock().await;
         // Another task may have rebuilt it while this one waited.
+        for _ in 0..3 {
+            let mut st = self.state();
+            st.drain().map_err(|e| Error::io(op, iface, e))?;
+            if !st.overrun {
+                return Ok(());
+            }
+            nl.view_dump_step(op, iface)?;
+            nl.note_view_rebuild();
+            st.last_seq = st.last_seq.wrapping_add(1).max(1);
+            let request = dump_request(st.last_seq);
+            if st.resync(&request).map_err(|e| Error::io(op, iface, e))? {
+                return Ok(());
+            }
+        }
+        // The same through rtnetlink's connection, whose dump a busy
+        // socket cannot disturb.
         for _ in 0..3 {
             {
                 let mut st = self.state();
@@ -635,6 +595,23 @@ impl LinkView {
             ),
         ))
     }
+}
+
+/// An RTM_GETLINK dump request for every link, statistics left out,
+/// encoded by netlink-packet-route.
+fn dump_request(seq: u32) -> Vec<u8> {
+    use netlink_packet_route::RouteNetlinkMessage;
+    use netlink_packet_route::link::LinkMessage as RouteLinkMessage;
+    use rtnetlink::packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage};
+    let mut link = RouteLinkMessage::default();
+    super::link::skip_stats(&mut link);
+    let mut message = NetlinkMessage::from(RouteNetlinkMessage::GetLink(link));
+    message.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    message.header.sequence_number = seq;
+    message.finalize();
+    let mut out = vec![0; message.buffer_len()];
+    message.serialize(&mut out);
+    out
 }
 
 impl Netlink {

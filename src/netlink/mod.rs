@@ -263,6 +263,14 @@ impl Netlink {
         }
     }
 
+    /// The link view's own dump (on its socket, not through [`call`](Self::call)):
+    /// counted and faulted like every other request.
+    pub(crate) fn view_dump_step(&self, op: Op, iface: &str) -> Result<()> {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.count_request();
+        self.fault_step(op, iface)
+    }
+
     /// The link view was (re)built from a dump.
     pub(crate) fn note_view_rebuild(&self) {
         #[cfg(feature = "test-hooks")]

@@ -2,7 +2,7 @@
 
 use super::*;
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use rtnetlink::packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 
@@ -37,7 +37,51 @@ fn state() -> ViewState {
         names: HashMap::new(),
         overrun: false,
         buf: Vec::new(),
+        dump_seq: 0,
+        last_seq: 0,
+        dump_done: false,
     }
+}
+
+/// An NLMSG_DONE (or NLMSG_ERROR) answering request `seq` with `code`.
+fn end(kind: u16, seq: u32, code: i32) -> Vec<u8> {
+    let mut out = vec![0u8; NLMSG_HDRLEN + 4];
+    out[..4].copy_from_slice(&((NLMSG_HDRLEN + 4) as u32).to_ne_bytes());
+    out[4..6].copy_from_slice(&kind.to_ne_bytes());
+    out[8..12].copy_from_slice(&seq.to_ne_bytes());
+    out[NLMSG_HDRLEN..].copy_from_slice(&code.to_ne_bytes());
+    out
+}
+
+#[test]
+fn the_views_own_dump_ends_with_its_done_and_fails_with_an_error() {
+    let mut st = state();
+    st.dump_seq = 5;
+    // Another request's end, and a link message: the dump goes on.
+    st.apply(&[&end(NLMSG_DONE, 4, 0)]);
+    st.apply(&[&message(AddressFamily::Unspec, false, 7, "vnet0", 0)]);
+    assert!(!st.dump_done && !st.overrun);
+    // Its own end, in the same datagram as the last link.
+    let both = [
+        message(AddressFamily::Unspec, false, 8, "vnet1", 0),
+        end(NLMSG_DONE, 5, 0),
+    ]
+    .concat();
+    st.apply(&[&both]);
+    assert!(st.dump_done && !st.overrun);
+    assert!(st.find(super::super::LinkRef::Name("vnet1")).is_some());
+    // An end that carries an errno leaves the view to be read again.
+    for kind in [NLMSG_DONE, NLMSG_ERROR] {
+        st.dump_done = false;
+        st.apply(&[&end(kind, 5, -libc::EINTR)]);
+        assert!(st.dump_done && st.overrun);
+        st.overrun = false;
+    }
+    // With no dump of its own pending, nothing is one.
+    st.dump_seq = 0;
+    st.dump_done = false;
+    st.apply(&[&end(NLMSG_DONE, 0, 0)]);
+    assert!(!st.dump_done);
 }
 
 #[test]
