@@ -119,12 +119,10 @@ impl Direct {
 /// (`struct nlmsghdr` then `struct nlmsgerr`, native-endian); `None` for
 /// anything else (an answer to an earlier request).
 fn ack_for(data: &[u8], seq: u32) -> Option<Ack> {
-    let kind = u16::from_ne_bytes(data.get(4..6)?.try_into().ok()?);
-    let got = u32::from_ne_bytes(data.get(8..12)?.try_into().ok()?);
+    let (kind, got, code) = answer(data)?;
     if kind != NLMSG_ERROR || got != seq {
         return None;
     }
-    let code = i32::from_ne_bytes(data.get(16..20)?.try_into().ok()?);
     let size = (u32::from_ne_bytes(data.get(..4)?.try_into().ok()?) as usize).min(data.len());
     Some(match code {
         0 => Ack::Ok,
@@ -133,6 +131,17 @@ fn ack_for(data: &[u8], seq: u32) -> Option<Ack> {
             super::ext_ack_message(data.get(NLMSG_HDRLEN + 4..size).unwrap_or_default()),
         ),
     })
+}
+
+/// The type, sequence number and errno word (0, or a negative errno) of
+/// the message at the start of `data`, read as `struct nlmsghdr` then an
+/// int: what an NLMSG_ERROR (an acknowledgement) and an NLMSG_DONE (the end
+/// of a dump) both carry. `None` if it is cut short.
+pub(super) fn answer(data: &[u8]) -> Option<(u16, u32, i32)> {
+    let kind = u16::from_ne_bytes(data.get(4..6)?.try_into().ok()?);
+    let seq = u32::from_ne_bytes(data.get(8..12)?.try_into().ok()?);
+    let code = i32::from_ne_bytes(data.get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)?.try_into().ok()?);
+    Some((kind, seq, code))
 }
 
 #[cfg(test)]

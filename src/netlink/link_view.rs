@@ -30,8 +30,7 @@ use crate::sys::netns;
 
 mod decode;
 use decode::{
-    AF_UNSPEC, LinkMessage, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, RTM_DELLINK, RTM_NEWLINK,
-    netlink_message,
+    AF_UNSPEC, LinkMessage, NLMSG_DONE, NLMSG_ERROR, RTM_DELLINK, RTM_NEWLINK, netlink_message,
 };
 
 /// Datagrams read per recvmmsg(2), and the room for each. A datagram holds
@@ -301,15 +300,14 @@ impl ViewState {
     /// DONE or ERROR carries a negative errno) left the view incomplete:
     /// marked as an overrun, so it is read again.
     fn dump_end(&mut self, message: &[u8]) {
-        let word = |at: usize| -> Option<[u8; 4]> { message.get(at..at + 4)?.try_into().ok() };
-        let Some(seq) = word(8).map(u32::from_ne_bytes) else {
+        let Some((_, seq, code)) = super::direct::answer(message) else {
             return;
         };
         if self.dump_seq == 0 || seq != self.dump_seq {
             return;
         }
         self.dump_done = true;
-        if word(NLMSG_HDRLEN).is_none_or(|e| i32::from_ne_bytes(e) != 0) {
+        if code != 0 {
             self.overrun = true;
         }
     }
@@ -328,20 +326,16 @@ impl ViewState {
     /// `false` if the view is still not whole (notifications overran
     /// again, the dump failed, or its end did not come): the caller tries
     /// again or falls back to a dump through rtnetlink.
-    fn resync(&mut self, request: &[u8]) -> io::Result<bool> {
+    fn resync(&mut self) -> io::Result<bool> {
         self.read_queue(true)?;
         self.overrun = false;
         self.links.clear();
         self.names.clear();
-        let Some(seq) = request
-            .get(8..12)
-            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        else {
-            return Ok(false);
-        };
-        self.dump_seq = seq;
+        self.last_seq = self.last_seq.wrapping_add(1).max(1);
+        self.dump_seq = self.last_seq;
         self.dump_done = false;
-        let sent = self.socket.send_to(request, &SocketAddr::new(0, 0), 0);
+        let request = dump_request(self.dump_seq);
+        let sent = self.socket.send_to(&request, &SocketAddr::new(0, 0), 0);
         let whole = match sent {
             // The kernel fills the dump's next part inside each read of
             // the previous one: its end is queued by the time the queue
@@ -552,9 +546,7 @@ impl LinkView {
             }
             nl.view_dump_step(op, iface)?;
             nl.note_view_rebuild();
-            st.last_seq = st.last_seq.wrapping_add(1).max(1);
-            let request = dump_request(st.last_seq);
-            if st.resync(&request).map_err(|e| Error::io(op, iface, e))? {
+            if st.resync().map_err(|e| Error::io(op, iface, e))? {
                 return Ok(());
             }
         }

@@ -1,5 +1,6 @@
 //! The link view's parse and bookkeeping, without a kernel.
 
+use super::decode::NLMSG_HDRLEN;
 use super::*;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
