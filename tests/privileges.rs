@@ -78,8 +78,10 @@ fn child_without_net_admin() {
         // Every change is denied, naming what was attempted.
         fn denied<T: std::fmt::Debug>(r: Result<T, Error>, op: Op) {
             match r {
-                Err(Error::PermissionDenied { op: got, ref iface }) => {
-                    assert_eq!(got, op, "{iface}");
+                Err(Error::PermissionDenied {
+                    op: got, ref iface, ..
+                }) => {
+                    assert_eq!(got, op, "{iface:?}");
                     let text = r.unwrap_err().to_string();
                     assert!(text.contains("CAP_NET_ADMIN"), "{text}");
                 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bridgekit::{Bridge, BridgeConfig, PortConfig};
+use bridgekit::{Bridge, BridgeConfig, Op, PortConfig};
 use common::*;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -126,16 +126,16 @@ fn each_public_operation_has_a_span_naming_it_and_the_interface() {
         br.delete().await?;
         let got = ops(&capture);
         for want in [
-            ("create", "bktr0"),
-            ("set_mtu", "bktr0"),
-            ("attach_port", "bktr0"),
-            ("status", "bktr0"),
-            ("apply", "bktr0"),
-            ("delete", "bktr0"),
+            (Op::CreateBridge, "bktr0"),
+            (Op::SetMtu, "bktr0"),
+            (Op::AttachPort, "bktr0"),
+            (Op::ReadLink, "bktr0"),
+            (Op::Apply, "bktr0"),
+            (Op::DeleteBridge, "bktr0"),
         ] {
             assert!(
                 got.iter()
-                    .any(|(op, iface)| op == want.0 && iface == want.1),
+                    .any(|(op, iface)| op == want.0.name() && iface == want.1),
                 "no span {want:?} in {got:?}"
             );
         }

@@ -150,11 +150,12 @@ impl Driver {
             let _ = tx.send(fut.await);
         });
         rx.recv().unwrap_or_else(|_| {
-            Err(Error::Io {
+            Err(Error::local(
                 op,
-                iface: iface.to_string(),
-                source: std::io::Error::other("bridgekit's blocking runtime thread has stopped"),
-            })
+                crate::error::subject_name(iface),
+                None,
+                std::io::Error::other("bridgekit's blocking runtime thread has stopped"),
+            ))
         })
     }
 }
@@ -176,7 +177,7 @@ fn refuse_inside_runtime(op: Op, iface: &str) -> Result<()> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::BlockingInsideRuntime {
             op,
-            iface: iface.to_string(),
+            iface: crate::error::subject_name(iface),
         });
     }
     Ok(())
@@ -235,7 +236,7 @@ impl Netlink {
     pub fn connect() -> Result<Self> {
         // The runtime thread starts in the calling thread's network
         // namespace (a new thread inherits it), where the socket is made.
-        Self::start("netlink", crate::netlink::Netlink::connect)
+        Self::start(crate::netlink::Netlink::connect)
     }
 
     /// Connects to the network namespace behind `path`. See
@@ -251,19 +252,16 @@ impl Netlink {
     /// ```
     pub fn connect_in_netns(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let where_ = path.display().to_string();
-        Self::start(&where_, move || {
-            crate::netlink::Netlink::connect_in_netns(path)
-        })
+        Self::start(move || crate::netlink::Netlink::connect_in_netns(path))
     }
 
     fn start(
-        where_: &str,
         connect: impl FnOnce() -> Result<crate::netlink::Netlink> + Send + 'static,
     ) -> Result<Self> {
-        refuse_inside_runtime(Op::Connect, where_)?;
-        let driver = Driver::start().map_err(|e| Error::io(Op::Connect, where_, e))?;
-        let nl = driver.run(Op::Connect, where_, async move { connect() })?;
+        // The connection is on no interface: the errors name none ("").
+        refuse_inside_runtime(Op::Connect, "")?;
+        let driver = Driver::start().map_err(|e| Error::connection(Op::Connect, e))?;
+        let nl = driver.run(Op::Connect, "", async move { connect() })?;
         Ok(Netlink { nl, driver })
     }
 

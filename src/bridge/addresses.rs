@@ -6,7 +6,6 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use futures::StreamExt;
-use ipnet::IpNet;
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -32,14 +31,12 @@ impl Bridge {
     /// br.add_address("fd00:1::1/64").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_address", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddAddress.name(), iface = %self.name), err(Display))]
     pub async fn add_address(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
-        let added = self
-            .nl
-            .add_address(&self.describe(net), self.index, net, false)
-            .await;
-        address_refusal(added, net, self.name.as_str())
+        self.nl
+            .add_address(self.name.as_str(), self.index, net, false)
+            .await
     }
 
     /// Adds an IPv6 address with `nodad` (`ip addr add ADDR dev BRIDGE
@@ -54,7 +51,7 @@ impl Bridge {
     /// br.add_address_nodad("fd00:1::1/64").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_address_nodad", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddAddress.name(), iface = %self.name), err(Display))]
     pub async fn add_address_nodad(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
         if net.addr().is_ipv4() {
@@ -64,11 +61,9 @@ impl Bridge {
                 "nodad applies to IPv6 addresses only",
             ));
         }
-        let added = self
-            .nl
-            .add_address(&self.describe(net), self.index, net, true)
-            .await;
-        address_refusal(added, net, self.name.as_str())
+        self.nl
+            .add_address(self.name.as_str(), self.index, net, true)
+            .await
     }
 
     /// Removes an address (`ip addr del ADDR dev BRIDGE`).
@@ -83,13 +78,12 @@ impl Bridge {
     /// br.remove_address("192.168.122.1/24").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_address", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::RemoveAddress.name(), iface = %self.name), err(Display))]
     pub async fn remove_address(&self, address: impl ToAddress) -> Result<()> {
         let net = address.to_address()?;
         self.nl
-            .remove_address(&self.describe(net), self.index, net)
+            .remove_address(self.name.as_str(), self.index, net)
             .await
-            .map_err(|e| e.address_absent(self.name.as_str(), net))
     }
 
     /// The bridge's addresses with their flags (`ip addr show dev BRIDGE`).
@@ -102,7 +96,7 @@ impl Bridge {
     /// let tentative = br.addresses().await?.iter().filter(|a| a.tentative).count();
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "addresses", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ListAddresses.name(), iface = %self.name), err(Display))]
     pub async fn addresses(&self) -> Result<Vec<AddressStatus>> {
         Ok(self
             .nl
@@ -111,10 +105,6 @@ impl Bridge {
             .into_iter()
             .map(AddressStatus::from)
             .collect())
-    }
-
-    pub(crate) fn describe(&self, net: IpNet) -> String {
-        format!("{} ({net})", self.name)
     }
 
     /// Waits until no IPv6 address on the bridge is tentative: DAD is over
@@ -144,7 +134,7 @@ impl Bridge {
     /// br.wait_dad(std::time::Duration::from_secs(5)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "wait_dad", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::WaitDad.name(), iface = %self.name), err(Display))]
     pub async fn wait_dad(&self, timeout: Duration) -> Result<()> {
         self.wait_dad_inner(None, timeout).await
     }
@@ -161,7 +151,7 @@ impl Bridge {
     /// br.wait_dad_for(&[a], std::time::Duration::from_secs(5)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "wait_dad_for", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::WaitDad.name(), iface = %self.name), err(Display))]
     pub async fn wait_dad_for(&self, addresses: &[Ipv6Addr], timeout: Duration) -> Result<()> {
         self.wait_dad_inner(Some(addresses), timeout).await
     }
@@ -178,7 +168,7 @@ impl Bridge {
                 Verdict::Done => return Ok(()),
                 Verdict::Failed(address) => {
                     return Err(Error::DadFailed {
-                        bridge: name.to_string(),
+                        bridge: crate::error::name(name),
                         address,
                     });
                 }
@@ -191,7 +181,7 @@ impl Bridge {
                                 .link(Op::WaitDad, name, LinkRef::Index(self.index))
                                 .await?;
                             return Err(Error::DadTimeout {
-                                bridge: name.to_string(),
+                                bridge: crate::error::name(name),
                                 tentative,
                                 carrier: link.carrier,
                             });
@@ -265,7 +255,7 @@ fn dad_verdict(
                     None => {
                         return Err(Error::NoSuchEntry {
                             op: Op::WaitDad,
-                            iface: bridge.to_string(),
+                            iface: crate::error::name(bridge),
                             entry: format!("address {a}"),
                             errno: None,
                         });
@@ -288,10 +278,4 @@ fn dad_verdict(
     } else {
         Verdict::Waiting(tentative)
     })
-}
-
-/// The kernel's refusal of an address, in bridgekit's words
-/// ([`Error::address_refused`]).
-fn address_refusal(result: Result<()>, net: IpNet, iface: &str) -> Result<()> {
-    result.map_err(|e| e.address_refused(iface, net))
 }

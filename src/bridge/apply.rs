@@ -78,7 +78,7 @@ impl BridgeConfig {
     /// println!("changed: {:?}", applied.changes);
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "apply", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::Apply.name(), iface = %self.name), err(Display))]
     pub async fn apply(&self, nl: &Netlink) -> Result<Applied> {
         self.validate()?;
         let (config, owned) = (self.clone(), nl.clone());
@@ -152,8 +152,8 @@ pub(crate) async fn preflight_ports(
                 };
                 return Err(Error::PortBusy {
                     op,
-                    port: link.name,
-                    bridge: owner,
+                    port: crate::error::name(link.name),
+                    bridge: crate::error::name(owner),
                 });
             }
         }
@@ -205,7 +205,7 @@ impl Bridge {
     /// let br = bridgekit::Bridge::create(&nl, bridgekit::BridgeConfig::new("br0")?).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "create", iface = %config.name()), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::CreateBridge.name(), iface = %config.name()), err(Display))]
     pub async fn create(nl: &Netlink, config: BridgeConfig) -> Result<Bridge> {
         config.validate()?;
         let owned = nl.clone();

@@ -49,7 +49,7 @@ impl Bridge {
             };
             return Err(Error::Unsupported {
                 op,
-                iface: self.name.to_string(),
+                iface: crate::error::name(&self.name),
                 detail,
             });
         }
@@ -276,8 +276,9 @@ impl Bridge {
             .addresses(op, self.name.as_str(), self.index)
             .await?;
         if !have.iter().any(|a| a.net == ll) {
-            let label = self.describe(ll);
-            let add = self.nl.add_address(&label, self.index, ll, false);
+            let add = self
+                .nl
+                .add_address(self.name.as_str(), self.index, ll, false);
             journal.step(Step::Address(self.id(), ll), add).await?;
             changes.push(Change::AddressAdded(ll));
         }

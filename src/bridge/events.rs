@@ -608,7 +608,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "events", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::WatchEvents.name(), iface = %self.name), err(Display))]
     pub async fn events_with(&self, kinds: EventKinds) -> Result<BridgeEvents> {
         let name = self.name.to_string();
         let sub = self.nl.subscribe(Op::WatchEvents, &name, kinds.groups())?;
@@ -616,7 +616,7 @@ impl Bridge {
             .await?
             .ok_or_else(|| crate::Error::NotFound {
                 op: Op::WatchEvents,
-                iface: name.clone(),
+                iface: crate::error::name(&name),
                 errno: None,
                 bridge: None,
             })?;

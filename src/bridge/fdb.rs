@@ -109,7 +109,7 @@ impl Bridge {
     /// br.add_fdb("vnet0", "52:54:00:12:34:56", None).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_fdb", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddFdb.name(), iface = %self.name), err(Display))]
     pub async fn add_fdb(
         &self,
         port: impl ToPort,
@@ -137,7 +137,7 @@ impl Bridge {
     /// br.remove_fdb("vnet0", "52:54:00:12:34:56", None).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_fdb", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::RemoveFdb.name(), iface = %self.name), err(Display))]
     pub async fn remove_fdb(
         &self,
         port: impl ToPort,
@@ -167,7 +167,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "fdb", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ListFdb.name(), iface = %self.name), err(Display))]
     pub async fn fdb(&self) -> Result<Vec<FdbEntry>> {
         let name = self.name.as_str();
         let entries = self

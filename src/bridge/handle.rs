@@ -80,7 +80,7 @@ impl Bridge {
     /// let br = bridgekit::Bridge::open(&nl, "virbr0").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "open", iface = name.as_ref()), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::OpenBridge.name(), iface = name.as_ref()), err(Display))]
     pub async fn open(nl: &Netlink, name: impl AsRef<str>) -> Result<Bridge> {
         let name = IfName::new(name)?;
         let link = nl
@@ -89,7 +89,7 @@ impl Bridge {
         if !link.is_bridge() {
             return Err(Error::NotABridge {
                 op: Op::OpenBridge,
-                iface: name.to_string(),
+                iface: crate::error::name(name),
                 kind: link.kind_name(),
             });
         }
@@ -153,7 +153,7 @@ impl Bridge {
     /// br.set_mac("52:54:00:ab:cd:ef").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_mac", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetMac.name(), iface = %self.name), err(Display))]
     pub async fn set_mac(&self, mac: impl ToMac) -> Result<()> {
         let mac = mac.to_mac()?;
         validate_unicast(mac)?;
@@ -199,7 +199,7 @@ impl Bridge {
     /// br.set_mtu(9000).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_mtu", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetMtu.name(), iface = %self.name), err(Display))]
     pub async fn set_mtu(&self, mtu: u32) -> Result<()> {
         validate_mtu(mtu)?;
         act::set_mtu(&self.nl, Op::SetMtu, &self.id(), mtu).await
@@ -224,7 +224,7 @@ impl Bridge {
     /// br.up().await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "up", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetUp.name(), iface = %self.name), err(Display))]
     pub async fn up(&self) -> Result<()> {
         let link = act::set_admin_up(&self.nl, &self.id(), true).await?;
         if !link.carrier && link.ipv6.is_some_and(|v6| !v6.disabled) {
@@ -244,7 +244,7 @@ impl Bridge {
     /// br.down().await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "down", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetDown.name(), iface = %self.name), err(Display))]
     pub async fn down(&self) -> Result<()> {
         act::set_admin_up(&self.nl, &self.id(), false)
             .await
@@ -264,7 +264,7 @@ impl Bridge {
     /// br.set_option(bridgekit::BridgeOption::Priority(0x1000)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_option", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetBridgeOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_option(&self, option: BridgeOption) -> Result<()> {
         option.validate()?;
         act::set_option(&self.nl, &self.id(), option).await
@@ -291,7 +291,7 @@ impl Bridge {
     /// br.set_accept_ra(false).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_accept_ra", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetIpv6Sysctl(crate::Ipv6Sysctl::AcceptRa).name(), iface = %self.name), err(Display))]
     pub async fn set_accept_ra(&self, on: bool) -> Result<()> {
         self.set_ipv6_sysctl(Ipv6Sysctl::AcceptRa, on).await
     }
@@ -308,7 +308,7 @@ impl Bridge {
     /// br.set_autoconf(false).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_autoconf", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetIpv6Sysctl(crate::Ipv6Sysctl::Autoconf).name(), iface = %self.name), err(Display))]
     pub async fn set_autoconf(&self, on: bool) -> Result<()> {
         self.set_ipv6_sysctl(Ipv6Sysctl::Autoconf, on).await
     }
@@ -328,7 +328,7 @@ impl Bridge {
     /// br.set_disable_ipv6(true).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_disable_ipv6", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetIpv6Sysctl(crate::Ipv6Sysctl::DisableIpv6).name(), iface = %self.name), err(Display))]
     pub async fn set_disable_ipv6(&self, on: bool) -> Result<()> {
         self.set_ipv6_sysctl(Ipv6Sysctl::DisableIpv6, on).await
     }
@@ -355,7 +355,7 @@ impl Bridge {
     /// br.set_stp(true).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_stp", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetBridgeOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_stp(&self, on: bool) -> Result<()> {
         if on {
             let link = self.read(Op::SetBridgeOptions).await?;
@@ -383,7 +383,7 @@ impl Bridge {
     /// br.set_forward_delay(std::time::Duration::from_secs(2)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_forward_delay", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetBridgeOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_forward_delay(&self, delay: Duration) -> Result<()> {
         to_centiseconds("forward delay", delay)?;
         act::set_forward_delay(&self.nl, &self.id(), delay).await
@@ -400,7 +400,7 @@ impl Bridge {
     /// br.set_ageing_time(std::time::Duration::from_secs(300)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_ageing_time", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetBridgeOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_ageing_time(&self, time: Duration) -> Result<()> {
         to_centiseconds("ageing time", time)?;
         act::set_ageing_time(&self.nl, &self.id(), time).await
@@ -418,7 +418,7 @@ impl Bridge {
     /// println!("{} {} carrier={} ports={}", s.name, s.mac, s.carrier, s.ports.len());
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "status", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ReadLink.name(), iface = %self.name), err(Display))]
     pub async fn status(&self) -> Result<BridgeStatus> {
         let name = self.name.as_str();
         let link = self.read(Op::ReadLink).await?;
@@ -505,7 +505,7 @@ impl Bridge {
     /// println!("legacy tap: {legacy:?}");
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "delete", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DeleteBridge.name(), iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<LegacyNic> {
         let nl = self.nl.clone();
         run_to_end(&nl, async move {
@@ -535,7 +535,7 @@ pub(crate) async fn explain_exists(nl: &Netlink, name: &str, err: Error) -> Erro
     match nl.link(Op::CreateBridge, name, LinkRef::Name(name)).await {
         Ok(link) if !link.is_bridge() => Error::NotABridge {
             op: Op::CreateBridge,
-            iface: name.to_string(),
+            iface: crate::error::name(name),
             kind: link.kind_name(),
         },
         _ => err,

@@ -100,7 +100,7 @@ impl Bridge {
     /// br.wait_forwarding("vnet0", std::time::Duration::from_secs(35)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "wait_forwarding", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::WaitForwarding.name(), iface = %self.name), err(Display))]
     pub async fn wait_forwarding(&self, port: impl ToPort, timeout: Duration) -> Result<()> {
         let port = port.to_port()?;
         let op = Op::WaitForwarding;
@@ -134,8 +134,8 @@ impl Bridge {
             if !woke && link.port_state != Some(PortState::Forwarding) {
                 let bridge = self.read(op).await?;
                 return Err(Error::NotForwarding {
-                    bridge: self.name.to_string(),
-                    port: link.name.clone(),
+                    bridge: crate::error::name(&self.name),
+                    port: crate::error::name(link.name),
                     state: link.port_state.unwrap_or(PortState::Disabled),
                     port_up: link.up && link.carrier,
                     bridge_up: bridge.up,
@@ -160,8 +160,8 @@ impl Bridge {
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
-                port: link.name.to_string(),
-                bridge: self.name.to_string(),
+                port: crate::error::name(link.name),
+                bridge: crate::error::name(&self.name),
             });
         }
         Ok(link)
@@ -172,8 +172,8 @@ impl Bridge {
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
-                port: link.name,
-                bridge: self.name.to_string(),
+                port: crate::error::name(link.name),
+                bridge: crate::error::name(&self.name),
             });
         }
         Ok(link)
@@ -232,7 +232,7 @@ impl Bridge {
     /// br.attach_port("vnet0", PortConfig::new().learning(false).unicast_flood(false).up()).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "attach_port", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AttachPort.name(), iface = %self.name), err(Display))]
     pub async fn attach_port(&self, port: impl ToPort, config: PortConfig) -> Result<()> {
         let port = port.to_port()?;
         config.validate()?;
@@ -322,8 +322,8 @@ impl Bridge {
                 };
                 return Err(Error::PortBusy {
                     op,
-                    port: seen.name.to_string(),
-                    bridge,
+                    port: crate::error::name(seen.name),
+                    bridge: crate::error::name(bridge),
                 });
             }
         }
@@ -562,7 +562,7 @@ impl Bridge {
                     .map_or_else(|| "older".to_string(), |v| v.to_string());
                 Err(Error::Unsupported {
                     op: Op::SetPortOptions,
-                    iface: label.to_string(),
+                    iface: crate::error::name(label),
                     detail: format!(
                         "port option {what} needs Linux {since}; this kernel is {running}"
                     ),
@@ -570,7 +570,7 @@ impl Bridge {
             }
             Some((what, want, got)) => Err(Error::NotApplied {
                 op: Op::SetPortOptions,
-                iface: label.to_string(),
+                iface: crate::error::name(label),
                 what: what.to_string(),
                 expected: want,
                 actual: got,
@@ -600,7 +600,7 @@ impl Bridge {
     /// br.detach_port("vnet0").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "detach_port", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DetachPort.name(), iface = %self.name), err(Display))]
     pub async fn detach_port(&self, port: impl ToPort) -> Result<()> {
         let port = port.to_port()?;
         let op = Op::DetachPort;
@@ -630,7 +630,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "ports", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ListPorts.name(), iface = %self.name), err(Display))]
     pub async fn ports(&self) -> Result<Vec<PortStatus>> {
         let name = self.name.as_str();
         let links = self

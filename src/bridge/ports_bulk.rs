@@ -59,7 +59,7 @@ impl Bridge {
     /// ]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "attach_ports", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AttachPort.name(), iface = %self.name), err(Display))]
     pub async fn attach_ports<P: ToPort>(
         &self,
         ports: impl IntoIterator<Item = (P, PortConfig)>,
@@ -123,7 +123,7 @@ impl Bridge {
     /// br.detach_ports(["vnet0", "vnet1"]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "detach_ports", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DetachPort.name(), iface = %self.name), err(Display))]
     pub async fn detach_ports<P: ToPort>(&self, ports: impl IntoIterator<Item = P>) -> Result<()> {
         let refs = ports
             .into_iter()

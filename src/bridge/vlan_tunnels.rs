@@ -35,7 +35,7 @@ impl Bridge {
     /// br.add_vlan_tunnels("vxe0", &[(VlanId::new(10)?, Vni::new(1010)?)]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_vlan_tunnels", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddVlanTunnels.name(), iface = %self.name), err(Display))]
     pub async fn add_vlan_tunnels(&self, port: impl ToPort, map: &[(VlanId, Vni)]) -> Result<()> {
         let port = port.to_port()?;
         validate(map)?;
@@ -74,7 +74,7 @@ impl Bridge {
                     None => return Ok(()),
                     Some((vid, vni)) => Error::NotApplied {
                         op,
-                        iface: target.name.clone(),
+                        iface: crate::error::name(target.name),
                         what: format!("VLAN {vid} tunnel"),
                         expected: format!("VNI {vni}"),
                         actual: after
@@ -103,7 +103,7 @@ impl Bridge {
     /// br.remove_vlan_tunnels("vxe0", &[bridgekit::VlanId::new(10)?]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_vlan_tunnels", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::RemoveVlanTunnels.name(), iface = %self.name), err(Display))]
     pub async fn remove_vlan_tunnels(&self, port: impl ToPort, vlans: &[VlanId]) -> Result<()> {
         let port = port.to_port()?;
         if vlans.is_empty() {
@@ -132,7 +132,7 @@ impl Bridge {
         if let Some((vid, vni)) = gone.iter().find(|m| after.contains(m)) {
             return Err(Error::NotApplied {
                 op,
-                iface: target.name,
+                iface: crate::error::name(target.name),
                 what: format!("VLAN {vid} tunnel"),
                 expected: "no mapping".into(),
                 actual: format!("VNI {vni}"),
@@ -154,7 +154,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vlan_tunnels", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ListVlanTunnels.name(), iface = %self.name), err(Display))]
     pub async fn vlan_tunnels(&self, port: impl ToPort) -> Result<Vec<(VlanId, Vni)>> {
         let port = port.to_port()?;
         let op = Op::ListVlanTunnels;

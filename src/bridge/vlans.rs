@@ -37,7 +37,7 @@ impl Bridge {
     fn unsupported(&self) -> Error {
         Error::Unsupported {
             op: Op::SetVlanOptions,
-            iface: self.name.to_string(),
+            iface: crate::error::name(&self.name),
             detail: NO_VLAN_FILTERING.into(),
         }
     }
@@ -56,7 +56,7 @@ impl Bridge {
     /// br.set_vlan_filtering(true).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_vlan_filtering", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetVlanOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_vlan_filtering(&self, on: bool) -> Result<()> {
         let link = self
             .set_vlan_option(BridgeOptions {
@@ -82,7 +82,7 @@ impl Bridge {
     /// br.set_default_pvid(Some(bridgekit::VlanId::new(1)?)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_default_pvid", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetVlanOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_default_pvid(&self, pvid: Option<VlanId>) -> Result<()> {
         let want = pvid.map_or(0, VlanId::get);
         let link = self
@@ -108,7 +108,7 @@ impl Bridge {
     /// br.set_vlan_protocol(bridgekit::VlanProtocol::Dot1Ad).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "set_vlan_protocol", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetVlanOptions.name(), iface = %self.name), err(Display))]
     pub async fn set_vlan_protocol(&self, protocol: VlanProtocol) -> Result<()> {
         if let VlanProtocol::Other(t) = protocol {
             return Err(Error::invalid(
@@ -142,8 +142,8 @@ impl Bridge {
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
-                port: link.name,
-                bridge: self.name.to_string(),
+                port: crate::error::name(link.name),
+                bridge: crate::error::name(&self.name),
             });
         }
         Ok(VlanTarget {
@@ -186,7 +186,7 @@ impl Bridge {
         if let Some((id, want, got)) = first_missing(members, &after) {
             return Err(Error::NotApplied {
                 op,
-                iface: target.name.clone(),
+                iface: crate::error::name(&target.name),
                 what: format!("VLAN {id}"),
                 expected: want,
                 actual: got,
@@ -255,7 +255,7 @@ impl Bridge {
     /// br.add_vlans("uplink0", &[VlanMember::tagged(VlanRange::all())]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_vlans", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddVlans.name(), iface = %self.name), err(Display))]
     pub async fn add_vlans(&self, port: impl ToPort, members: &[VlanMember]) -> Result<()> {
         let port = port.to_port()?;
         vlan::validate(members)?;
@@ -284,7 +284,7 @@ impl Bridge {
     /// br.remove_vlans("vnet0", &["10".parse()?]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_vlans", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::RemoveVlans.name(), iface = %self.name), err(Display))]
     pub async fn remove_vlans(&self, port: impl ToPort, ranges: &[VlanRange]) -> Result<()> {
         let port = port.to_port()?;
         vlan::validate_ranges(ranges)?;
@@ -325,7 +325,7 @@ impl Bridge {
             {
                 return Err(Error::NotApplied {
                     op,
-                    iface: target.name.clone(),
+                    iface: crate::error::name(target.name),
                     what: format!("VLAN {id}"),
                     expected: "absent".into(),
                     actual: "present".into(),
@@ -354,7 +354,7 @@ impl Bridge {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vlans", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ListVlans.name(), iface = %self.name), err(Display))]
     pub async fn vlans(&self, port: impl ToPort) -> Result<Vec<VlanMember>> {
         let port = port.to_port()?;
         let target = self.vlan_target(Op::ListVlans, &port).await?;

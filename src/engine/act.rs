@@ -45,7 +45,7 @@ pub(crate) fn check<T: PartialEq + Display>(
     }
     Err(Error::NotApplied {
         op,
-        iface: iface.to_string(),
+        iface: crate::error::name(iface),
         what: what.to_string(),
         expected: want.to_string(),
         actual: got.map_or_else(|| "nothing".to_string(), |g| g.to_string()),
@@ -67,7 +67,7 @@ pub(crate) fn check_timer(
     }
     Err(Error::NotApplied {
         op,
-        iface: iface.to_string(),
+        iface: crate::error::name(iface),
         what: what.to_string(),
         expected: format!("{want:?}"),
         actual: got.map_or_else(
@@ -93,7 +93,7 @@ pub(crate) fn check_option(
     match read {
         None => Err(Error::Unsupported {
             op,
-            iface: iface.to_string(),
+            iface: crate::error::name(iface),
             detail: match want {
                 BridgeOption::VlanStats(_) => format!(
                     "bridge option {} (the kernel does not report it: {NO_VLAN_FILTERING_CONFIG})",
@@ -107,7 +107,7 @@ pub(crate) fn check_option(
         }),
         Some(read) => Err(Error::NotApplied {
             op,
-            iface: iface.to_string(),
+            iface: crate::error::name(iface),
             what: want.name().to_string(),
             expected: want.to_string(),
             actual: read.to_string(),
@@ -274,8 +274,7 @@ pub(crate) async fn set_ipv6_sysctl(
 
 /// Removes an address from the link (`ip addr del NET dev LINK`).
 pub(crate) async fn remove_address(nl: &Netlink, link: &LinkId, net: IpNet) -> Result<()> {
-    nl.remove_address(&format!("{} ({net})", link.name), link.index, net)
-        .await
+    nl.remove_address(&link.name, link.index, net).await
 }
 
 /// Sets a port's master back to `master` (None: no master) and, when it

@@ -89,7 +89,7 @@ pub(crate) async fn write(
         Ok(Ok(())) => Ok(()),
         Ok(Err(())) => Err(Error::Unsupported {
             op,
-            iface: name.to_string(),
+            iface: crate::error::name(name),
             detail: NO_IPV6.into(),
         }),
         Err(e) => Err(explain(nl, op, name, index, e).await),
@@ -109,7 +109,7 @@ async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> 
             Err(e @ Error::NotFound { .. }) => e,
             Ok(link) if link.ipv6.is_none() => Error::Unsupported {
                 op,
-                iface,
+                iface: crate::error::name(iface),
                 detail: format!(
                     "{name} has no IPv6 state (an MTU below 1280, here {}, turns IPv6 off on a link)",
                     link.mtu
@@ -117,7 +117,7 @@ async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> 
             },
             _ => Error::NotFound {
                 op,
-                iface,
+                iface: crate::error::name(iface),
                 errno: Some(libc::ENOENT),
                 bridge: None,
             },

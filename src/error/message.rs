@@ -2,6 +2,9 @@
 //! beyond its fields, and the names and descriptions of errnos.
 
 use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+
+use crate::values::name::IfName;
 
 use super::{Error, Op};
 
@@ -31,7 +34,7 @@ pub(super) fn not_forwarding_message(
     format!("port {port} of {bridge} did not reach forwarding in time: it is {state}; {why}")
 }
 
-pub(super) fn of_bridge(bridge: &Option<String>) -> String {
+pub(super) fn of_bridge(bridge: &Option<IfName>) -> String {
     match bridge {
         Some(b) => format!(" (a port of bridge {b})"),
         None => String::new(),
@@ -45,7 +48,36 @@ pub(super) fn kernel_words(message: &Option<String>) -> String {
     }
 }
 
-pub(super) fn permission_message(op: Op, iface: &str) -> String {
+pub(super) fn entry_words(entry: &Option<String>) -> String {
+    match entry {
+        Some(e) => format!(" ({e})"),
+        None => String::new(),
+    }
+}
+
+/// What a local error was about, after its [`Op`]: ` br0`, ` in network
+/// namespace /proc/4242/ns/net`, or nothing for the connection itself.
+pub(super) fn subject(iface: &Option<IfName>, netns: &Option<PathBuf>) -> String {
+    match (iface, netns) {
+        (Some(i), Some(n)) => format!(" {i} in network namespace {}", n.display()),
+        (Some(i), None) => format!(" {i}"),
+        (None, Some(n)) => format!(" in network namespace {}", n.display()),
+        (None, None) => String::new(),
+    }
+}
+
+pub(super) fn permission_message(op: Op, iface: Option<&IfName>, netns: Option<&Path>) -> String {
+    let Some(iface) = iface else {
+        let target = match netns {
+            Some(n) => format!(" in network namespace {}", n.display()),
+            None => String::new(),
+        };
+        return format!(
+            "{op}{target}: permission denied (joining a network namespace needs CAP_SYS_ADMIN \
+             over it; a netlink socket, CAP_NET_ADMIN in it)"
+        );
+    };
+    let iface = iface.as_str();
     match op {
         Op::SetIpv6Sysctl(knob) => format!(
             "{op} {iface}: permission denied writing {} (needs CAP_NET_ADMIN in the \

@@ -5,6 +5,9 @@
 //! one without IPv6, told apart by a lookup (`engine/ipv6.rs`).
 
 use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+
+use crate::values::name::IfName;
 
 mod input;
 mod message;
@@ -12,8 +15,8 @@ mod op;
 
 pub(crate) use input::BadInput;
 use message::{
-    dad_timeout_message, errno_message, errno_name, join_errors, kernel_words,
-    not_forwarding_message, of_bridge, permission_message,
+    dad_timeout_message, entry_words, errno_message, errno_name, join_errors, kernel_words,
+    not_forwarding_message, of_bridge, permission_message, subject,
 };
 
 pub use input::InputKind;
@@ -54,14 +57,14 @@ pub enum Error {
     NotFound {
         /// What was attempted.
         op: Op,
-        /// The interface name (or `#index`).
-        iface: String,
+        /// The interface (`#index` when the kernel knew it by index only).
+        iface: IfName,
         /// The kernel's errno, as it answered (`None` when bridgekit found
         /// the interface missing itself, in a dump).
         errno: Option<i32>,
         /// The bridge, when the missing interface was to be its port
         /// (attach, detach, configure, `apply`).
-        bridge: Option<String>,
+        bridge: Option<IfName>,
     },
     /// The interface exists but the entry asked for (an FDB entry, an
     /// address, a VLAN) does not.
@@ -70,7 +73,7 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface.
-        iface: String,
+        iface: IfName,
         /// The entry, in words (`FDB entry 52:54:00:00:00:01 vlan 10`).
         entry: String,
         /// The kernel's errno, as it answered (ENOENT for an FDB entry,
@@ -85,7 +88,7 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface name.
-        iface: String,
+        iface: IfName,
         /// The entry that exists on the interface (`address
         /// 192.0.2.1/24`); `None` when the interface itself does.
         entry: Option<String>,
@@ -96,7 +99,7 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface name.
-        iface: String,
+        iface: IfName,
         /// The link kind the kernel reports (`veth`, `tun`, `device` for a physical NIC).
         kind: String,
     },
@@ -106,9 +109,10 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The port.
-        port: String,
-        /// The bridge it belongs to.
-        bridge: String,
+        port: IfName,
+        /// The bridge it belongs to (`#index` if it went before its name
+        /// was read).
+        bridge: IfName,
     },
     /// The interface is not a port of this bridge.
     #[error("{op} {port}: not a port of bridge {bridge}")]
@@ -116,18 +120,21 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface.
-        port: String,
+        port: IfName,
         /// The bridge it was expected on.
-        bridge: String,
+        bridge: IfName,
     },
     /// The caller lacks CAP_NET_ADMIN over the network namespace (EPERM),
     /// or, for a sysctl ([`Op::SetIpv6Sysctl`]), may not write it.
-    #[error("{}", permission_message(*op, iface))]
+    #[error("{}", permission_message(*op, iface.as_ref(), netns.as_deref()))]
     PermissionDenied {
         /// What was attempted.
         op: Op,
-        /// The interface name.
-        iface: String,
+        /// The interface; `None` for a namespace or the connection itself
+        /// ([`Op::Connect`]).
+        iface: Option<IfName>,
+        /// The network namespace's path, when joining it was refused.
+        netns: Option<PathBuf>,
     },
     /// The running kernel cannot do this (EOPNOTSUPP, missing config).
     #[error("{op} {iface}: not supported by this kernel ({detail})")]
@@ -135,7 +142,7 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface name.
-        iface: String,
+        iface: IfName,
         /// What the kernel said, or which feature is missing.
         detail: String,
     },
@@ -161,7 +168,7 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface name.
-        iface: String,
+        iface: IfName,
         /// The attribute that did not change.
         what: String,
         /// What was asked for.
@@ -180,7 +187,7 @@ pub enum Error {
         /// What was attempted.
         op: Op,
         /// The interface name.
-        iface: String,
+        iface: IfName,
     },
     /// IPv6 duplicate address detection found another host using the address.
     #[error(
@@ -188,15 +195,15 @@ pub enum Error {
     )]
     DadFailed {
         /// The bridge.
-        bridge: String,
+        bridge: IfName,
         /// The duplicate address, now flagged `dadfailed` by the kernel.
         address: Ipv6Addr,
     },
     /// IPv6 duplicate address detection did not finish in time.
-    #[error("{}", dad_timeout_message(bridge, tentative, *carrier))]
+    #[error("{}", dad_timeout_message(bridge.as_str(), tentative, *carrier))]
     DadTimeout {
         /// The bridge.
-        bridge: String,
+        bridge: IfName,
         /// Addresses still `tentative` when the time ran out.
         tentative: Vec<Ipv6Addr>,
         /// Whether the bridge had carrier. Without carrier the kernel never starts DAD.
@@ -204,12 +211,12 @@ pub enum Error {
     },
     /// A port did not reach the forwarding state in time
     /// ([`Bridge::wait_forwarding`](crate::Bridge::wait_forwarding)).
-    #[error("{}", not_forwarding_message(bridge, port, *state, *port_up, *bridge_up, *stp, *forward_delay))]
+    #[error("{}", not_forwarding_message(bridge.as_str(), port.as_str(), *state, *port_up, *bridge_up, *stp, *forward_delay))]
     NotForwarding {
         /// The bridge.
-        bridge: String,
+        bridge: IfName,
         /// The port.
-        port: String,
+        port: IfName,
         /// Its STP state when the time ran out.
         state: crate::values::link_state::PortState,
         /// Whether the port was up with carrier.
@@ -226,14 +233,18 @@ pub enum Error {
     /// it gave some (its extended acknowledgement, what `ip` prints as
     /// `Error: ...`).
     #[error(
-        "{op} {iface}: kernel answered {errno_name} ({message}){}",
+        "{op} {iface}{}: kernel answered {errno_name} ({message}){}",
+        entry_words(entry),
         kernel_words(kernel_message)
     )]
     Netlink {
         /// What was attempted.
         op: Op,
         /// The interface name.
-        iface: String,
+        iface: IfName,
+        /// The entry on the interface the request was about, in words
+        /// (`address 192.0.2.1/24`); `None` for the interface itself.
+        entry: Option<String>,
         /// The positive errno value.
         errno: i32,
         /// The errno's symbolic name (`EINVAL`, `ERANGE`, ...).
@@ -251,26 +262,42 @@ pub enum Error {
     /// own (`std::thread::spawn`, `tokio::task::spawn_blocking` is not
     /// enough: it runs inside the runtime's context).
     #[error(
-        "{op} {iface}: bridgekit::blocking called from inside an async (tokio) runtime; \
-         use the async API there, or call from a plain thread"
+        "{op}{}: bridgekit::blocking called from inside an async (tokio) runtime; \
+         use the async API there, or call from a plain thread",
+        subject(iface, &None)
     )]
     BlockingInsideRuntime {
         /// What was attempted.
         op: Op,
-        /// The interface name (`netlink` for a connection).
-        iface: String,
+        /// The interface; `None` for the connection itself ([`Op::Connect`]).
+        iface: Option<IfName>,
     },
     /// A local I/O error (netlink socket, namespace file, sysfs).
-    #[error("{op} {iface}: {source}")]
+    #[error("{op}{}: {source}", subject(iface, netns))]
     Io {
         /// What was attempted.
         op: Op,
-        /// The interface name, or the namespace path for [`Op::Connect`].
-        iface: String,
+        /// The interface; `None` for a namespace or the connection itself.
+        iface: Option<IfName>,
+        /// The network namespace's path, when opening or joining it failed.
+        netns: Option<PathBuf>,
         /// The underlying error.
         #[source]
         source: std::io::Error,
     },
+}
+
+/// An interface name as bridgekit got it: from the kernel, from a
+/// validated [`IfName`], or `#index` for a link known by index only. None
+/// of them is checked again.
+pub(crate) fn name(iface: impl AsRef<str>) -> IfName {
+    IfName::from_kernel(iface.as_ref().to_string())
+}
+
+/// [`name`], or `None` for the empty string: what a call made on no
+/// interface (a connection, [`Op::Connect`]) passes.
+pub(crate) fn subject_name(iface: &str) -> Option<IfName> {
+    (!iface.is_empty()).then(|| name(iface))
 }
 
 impl Error {
@@ -284,7 +311,7 @@ impl Error {
                 op,
                 iface,
                 errno,
-                bridge: Some(bridge.to_string()),
+                bridge: Some(name(bridge)),
             },
             e => e,
         }
@@ -347,7 +374,7 @@ impl Error {
         errno: i32,
         kernel_message: Option<String>,
     ) -> Self {
-        let iface = iface.to_string();
+        let iface = name(iface);
         match errno {
             libc::ENODEV | libc::ENOENT => Error::NotFound {
                 op,
@@ -360,7 +387,11 @@ impl Error {
                 iface,
                 entry: None,
             },
-            libc::EPERM => Error::PermissionDenied { op, iface },
+            libc::EPERM => Error::PermissionDenied {
+                op,
+                iface: Some(iface),
+                netns: None,
+            },
             libc::EOPNOTSUPP => Error::Unsupported {
                 op,
                 iface,
@@ -373,6 +404,7 @@ impl Error {
                 op,
                 iface,
                 errno,
+                entry: None,
                 errno_name: errno_name(errno),
                 message: errno_message(errno),
                 kernel_message,
@@ -387,36 +419,63 @@ impl Error {
     ///
     /// An address removal refused with EADDRNOTAVAIL: the address is not on
     /// the link ([`Error::NoSuchEntry`]).
-    pub(crate) fn address_absent(self, iface: &str, net: ipnet::IpNet) -> Error {
+    pub(crate) fn address_absent(self, net: ipnet::IpNet) -> Error {
         match self {
-            Error::Netlink { op, errno, .. } if errno == libc::EADDRNOTAVAIL => {
-                Error::NoSuchEntry {
-                    op,
-                    iface: iface.to_string(),
-                    entry: format!("address {net}"),
-                    errno: Some(errno),
-                }
-            }
-            other => other,
+            Error::Netlink {
+                op, iface, errno, ..
+            } if errno == libc::EADDRNOTAVAIL => Error::NoSuchEntry {
+                op,
+                iface,
+                entry: format!("address {net}"),
+                errno: Some(errno),
+            },
+            other => other.about_address(net),
         }
     }
 
     /// An address add refused: EEXIST is the address that exists (not the
     /// interface), and EACCES for an IPv6 address means the link's IPv6 is
     /// turned off (`disable_ipv6=1`), not "permission denied".
-    pub(crate) fn address_refused(self, iface: &str, net: ipnet::IpNet) -> Error {
+    pub(crate) fn address_refused(self, net: ipnet::IpNet) -> Error {
         match self {
-            Error::AlreadyExists { op, .. } => Error::AlreadyExists {
+            Error::AlreadyExists { op, iface, .. } => Error::AlreadyExists {
                 op,
-                iface: iface.to_string(),
+                iface,
                 entry: Some(format!("address {net}")),
             },
-            Error::Netlink { errno, .. } if errno == libc::EACCES && net.addr().is_ipv6() => {
+            Error::Netlink { iface, errno, .. }
+                if errno == libc::EACCES && net.addr().is_ipv6() =>
+            {
                 Error::Ipv6Disabled {
                     op: Op::AddAddress,
-                    iface: iface.to_string(),
+                    iface,
                 }
             }
+            other => other.about_address(net),
+        }
+    }
+
+    /// Any other errno the kernel answered to an address request, with
+    /// the address in its own field.
+    fn about_address(self, net: ipnet::IpNet) -> Error {
+        match self {
+            Error::Netlink {
+                op,
+                iface,
+                errno,
+                errno_name,
+                message,
+                kernel_message,
+                ..
+            } => Error::Netlink {
+                op,
+                iface,
+                entry: Some(format!("address {net}")),
+                errno,
+                errno_name,
+                message,
+                kernel_message,
+            },
             other => other,
         }
     }
@@ -443,7 +502,7 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EBUSY | libc::EEXIST) => Error::AlreadyExists {
                 op,
-                iface: iface.to_string(),
+                iface: name(iface),
                 entry: None,
             },
             _ => Error::io(op, iface, source),
@@ -458,7 +517,8 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EPERM | libc::EACCES | libc::EROFS) => Some(Error::PermissionDenied {
                 op,
-                iface: iface.to_string(),
+                iface: Some(name(iface)),
+                netns: None,
             }),
             _ => None,
         }
@@ -473,29 +533,50 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
                 op,
-                iface: iface.to_string(),
+                iface: Some(name(iface)),
+                netns: None,
             },
             None if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Error::PermissionDenied {
                     op,
-                    iface: iface.to_string(),
+                    iface: Some(name(iface)),
+                    netns: None,
                 }
             }
             _ => Error::io(op, iface, source),
         }
     }
 
+    /// A local I/O error on interface `iface`.
     pub(crate) fn io(op: Op, iface: &str, source: std::io::Error) -> Self {
+        Error::local(op, subject_name(iface), None, source)
+    }
+
+    /// A local I/O error of the connection itself, on no interface
+    /// ([`Op::Connect`], or a connection that stopped).
+    pub(crate) fn connection(op: Op, source: std::io::Error) -> Self {
+        Error::local(op, None, None, source)
+    }
+
+    /// Opening or joining the network namespace at `path` failed.
+    pub(crate) fn netns(op: Op, path: &Path, source: std::io::Error) -> Self {
+        Error::local(op, None, Some(path.to_path_buf()), source)
+    }
+
+    pub(crate) fn local(
+        op: Op,
+        iface: Option<IfName>,
+        netns: Option<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         // An errno that the kernel answered through a syscall has the same meaning
         // as one answered through netlink.
         match source.raw_os_error() {
-            Some(libc::EPERM) => Error::PermissionDenied {
-                op,
-                iface: iface.to_string(),
-            },
+            Some(libc::EPERM) => Error::PermissionDenied { op, iface, netns },
             _ => Error::Io {
                 op,
-                iface: iface.to_string(),
+                iface,
+                netns,
                 source,
             },
         }
@@ -616,7 +697,7 @@ mod tests {
     #[test]
     fn dad_timeout_without_carrier_names_the_ways_out() {
         let e = Error::DadTimeout {
-            bridge: "br0".into(),
+            bridge: name("br0"),
             tentative: vec!["fd00::1".parse().unwrap()],
             carrier: false,
         };
@@ -630,7 +711,8 @@ mod tests {
     fn sysctl_errors_name_the_sysctl() {
         let e = Error::PermissionDenied {
             op: Op::SetIpv6Sysctl(Ipv6Sysctl::AcceptRa),
-            iface: "br0".into(),
+            iface: Some(name("br0")),
+            netns: None,
         };
         let text = e.to_string();
         assert!(
@@ -641,6 +723,78 @@ mod tests {
             text.starts_with("set IPv6 sysctl accept_ra of br0"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_address_of_an_address_error_is_a_field_of_its_own() {
+        let net: ipnet::IpNet = "192.0.2.1/24".parse().unwrap();
+        let e = Error::from_errno(Op::AddAddress, "br0", libc::EINVAL).address_refused(net);
+        let Error::Netlink { iface, entry, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(iface, "br0");
+        assert_eq!(entry.as_deref(), Some("address 192.0.2.1/24"));
+        assert_eq!(
+            e.to_string(),
+            "add address to br0 (address 192.0.2.1/24): kernel answered EINVAL (Invalid argument)"
+        );
+        let e = Error::from_errno(Op::AddAddress, "br0", libc::EEXIST).address_refused(net);
+        assert!(
+            matches!(&e, Error::AlreadyExists { iface, entry: Some(a), .. } if iface == "br0" && a == "address 192.0.2.1/24"),
+            "{e:?}"
+        );
+        let e =
+            Error::from_errno(Op::RemoveAddress, "br0", libc::EADDRNOTAVAIL).address_absent(net);
+        assert!(
+            matches!(&e, Error::NoSuchEntry { iface, .. } if iface == "br0"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn connection_and_namespace_errors_name_no_interface() {
+        use std::io;
+        let e = Error::connection(Op::Connect, io::Error::from_raw_os_error(libc::EMFILE));
+        assert!(
+            matches!(
+                &e,
+                Error::Io {
+                    iface: None,
+                    netns: None,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("connect to netlink: "), "{e}");
+        let path = Path::new("/proc/4242/ns/net");
+        let e = Error::netns(
+            Op::Connect,
+            path,
+            io::Error::from_raw_os_error(libc::ENOENT),
+        );
+        assert!(
+            matches!(&e, Error::Io { iface: None, netns: Some(p), .. } if p == path),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("connect to netlink in network namespace /proc/4242/ns/net: "),
+            "{e}"
+        );
+        let e = Error::netns(Op::Connect, path, io::Error::from_raw_os_error(libc::EPERM));
+        assert!(
+            matches!(
+                &e,
+                Error::PermissionDenied {
+                    iface: None,
+                    netns: Some(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("CAP_SYS_ADMIN"), "{e}");
     }
 
     #[test]

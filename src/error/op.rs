@@ -111,6 +111,73 @@ pub enum Op {
     SetIpv6Sysctl(Ipv6Sysctl),
 }
 
+impl Op {
+    /// The operation's name in snake case (`attach_port`,
+    /// `set_accept_ra`): the `op` field of every `bridgekit` tracing span,
+    /// so a log filter matches on the same vocabulary as the errors.
+    ///
+    /// ```
+    /// use bridgekit::{Ipv6Sysctl, Op};
+    /// assert_eq!(Op::AttachPort.name(), "attach_port");
+    /// assert_eq!(Op::SetIpv6Sysctl(Ipv6Sysctl::AcceptRa).name(), "set_accept_ra");
+    /// ```
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Op::Connect => "connect",
+            Op::CreateBridge => "create_bridge",
+            Op::OpenBridge => "open_bridge",
+            Op::DeleteBridge => "delete_bridge",
+            Op::SetMac => "set_mac",
+            Op::SetMtu => "set_mtu",
+            Op::SetUp => "set_up",
+            Op::SetDown => "set_down",
+            Op::SetBridgeOptions => "set_bridge_options",
+            Op::SetAddrGenMode => "set_addr_gen_mode",
+            Op::AddAddress => "add_address",
+            Op::RemoveAddress => "remove_address",
+            Op::ListAddresses => "list_addresses",
+            Op::ReadLink => "read_link",
+            Op::ListPorts => "list_ports",
+            Op::WaitDad => "wait_dad",
+            Op::WaitForwarding => "wait_forwarding",
+            Op::AttachPort => "attach_port",
+            Op::DetachPort => "detach_port",
+            Op::SetPortOptions => "set_port_options",
+            Op::RemoveLegacyNic => "remove_legacy_nic",
+            Op::SetVlanOptions => "set_vlan_options",
+            Op::AddVlans => "add_vlans",
+            Op::RemoveVlans => "remove_vlans",
+            Op::ListVlans => "list_vlans",
+            Op::AddFdb => "add_fdb",
+            Op::RemoveFdb => "remove_fdb",
+            Op::ListFdb => "list_fdb",
+            Op::CreateVmNic => "create_vm_nic",
+            Op::DeleteVmNic => "delete_vm_nic",
+            Op::CreateVethNic => "create_veth_nic",
+            Op::DeleteVethNic => "delete_veth_nic",
+            Op::CreateMacvtapNic => "create_macvtap_nic",
+            Op::DeleteMacvtapNic => "delete_macvtap_nic",
+            Op::AddVlanTunnels => "add_vlan_tunnels",
+            Op::RemoveVlanTunnels => "remove_vlan_tunnels",
+            Op::ListVlanTunnels => "list_vlan_tunnels",
+            Op::CreateVxlan => "create_vxlan",
+            Op::OpenVxlan => "open_vxlan",
+            Op::DeleteVxlan => "delete_vxlan",
+            Op::AddRemote => "add_remote",
+            Op::RemoveRemote => "remove_remote",
+            Op::ListRemotes => "list_remotes",
+            Op::WatchEvents => "watch_events",
+            Op::Apply => "apply",
+            Op::SetIpv6Sysctl(knob) => match knob {
+                Ipv6Sysctl::AcceptRa => "set_accept_ra",
+                Ipv6Sysctl::Autoconf => "set_autoconf",
+                Ipv6Sysctl::DisableIpv6 => "set_disable_ipv6",
+            },
+        }
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

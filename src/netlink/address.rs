@@ -12,6 +12,8 @@ impl Netlink {
     // ----- addresses ---------------------------------------------------
 
     /// RTM_NEWADDR (with IFA_F_NODAD when asked); IPv4 gets its broadcast.
+    /// A refusal names the address in its own field
+    /// ([`Error::address_refused`]).
     pub(crate) async fn add_address(
         &self,
         iface: &str,
@@ -29,9 +31,11 @@ impl Netlink {
             req.execute()
         })
         .await
+        .map_err(|e| e.address_refused(net))
     }
 
-    /// RTM_DELADDR of one address.
+    /// RTM_DELADDR of one address; an address not there is
+    /// [`Error::NoSuchEntry`] ([`Error::address_absent`]).
     pub(crate) async fn remove_address(&self, iface: &str, index: u32, net: IpNet) -> Result<()> {
         let mut msg = AddressMessage::default();
         msg.header.index = index;
@@ -46,6 +50,7 @@ impl Netlink {
         }
         self.call(Op::RemoveAddress, iface, |h| h.address().del(msg).execute())
             .await
+            .map_err(|e| e.address_absent(net))
     }
 
     /// RTM_GETADDR dump of one link's addresses (filtered by the kernel:

@@ -45,7 +45,7 @@ impl Netlink {
             Some(m) => Ok(LinkSnapshot::parse(&m)),
             None => Err(Error::NotFound {
                 op,
-                iface: iface.to_string(),
+                iface: crate::error::name(iface),
                 errno: None,
                 bridge: None,
             }),

@@ -638,7 +638,7 @@ impl Netlink {
         let found = view.state().find(target).cloned();
         found.ok_or_else(|| Error::NotFound {
             op,
-            iface: label().into_owned(),
+            iface: crate::error::name(label()),
             errno: None,
             bridge: None,
         })

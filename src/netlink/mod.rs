@@ -118,9 +118,8 @@ fn require_runtime() -> Result<()> {
     tokio::runtime::Handle::try_current()
         .map(|_| ())
         .map_err(|_| {
-            Error::io(
+            Error::connection(
                 Op::Connect,
-                "netlink",
                 std::io::Error::other(
                     "bridgekit needs a running tokio runtime (call connect from async code)",
                 ),
@@ -160,14 +159,14 @@ impl Netlink {
     #[tracing::instrument(
         name = "bridgekit",
         skip_all,
-        fields(op = "connect", iface = "netlink"),
+        fields(op = crate::Op::Connect.name()),
         err(Display)
     )]
     pub fn connect() -> Result<Self> {
         require_runtime()?;
-        let ns = netns::current().map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        let ns = netns::current().map_err(|e| Error::connection(Op::Connect, e))?;
         let rt = tokio::runtime::Handle::current();
-        let sockets = sockets(&rt).map_err(|e| Error::io(Op::Connect, "netlink", e))?;
+        let sockets = sockets(&rt).map_err(|e| Error::connection(Op::Connect, e))?;
         Ok(Self::from_parts(sockets, ns))
     }
 
@@ -190,17 +189,16 @@ impl Netlink {
     #[tracing::instrument(
         name = "bridgekit",
         skip_all,
-        fields(op = "connect", iface = %path.as_ref().display()),
+        fields(op = crate::Op::Connect.name(), netns = %path.as_ref().display()),
         err(Display)
     )]
     pub fn connect_in_netns(path: impl AsRef<Path>) -> Result<Self> {
         require_runtime()?;
         let path = path.as_ref();
-        let where_ = path.display().to_string();
-        let ns = netns::open(path).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+        let ns = netns::open(path).map_err(|e| Error::netns(Op::Connect, path, e))?;
         let rt = tokio::runtime::Handle::current();
         let sockets =
-            netns::run_in(&ns, || sockets(&rt)).map_err(|e| Error::io(Op::Connect, &where_, e))?;
+            netns::run_in(&ns, || sockets(&rt)).map_err(|e| Error::netns(Op::Connect, path, e))?;
         Ok(Self::from_parts(sockets, ns))
     }
 
@@ -208,10 +206,9 @@ impl Netlink {
     /// steps with this one (its testing hooks are shared), for operations
     /// that span two namespaces.
     pub(crate) fn connect_sibling(&self, op: Op, path: &Path) -> Result<Self> {
-        let where_ = path.display().to_string();
-        let ns = netns::open(path).map_err(|e| Error::io(op, &where_, e))?;
+        let ns = netns::open(path).map_err(|e| Error::netns(op, path, e))?;
         let rt = tokio::runtime::Handle::current();
-        let sockets = netns::run_in(&ns, || sockets(&rt)).map_err(|e| Error::io(op, &where_, e))?;
+        let sockets = netns::run_in(&ns, || sockets(&rt)).map_err(|e| Error::netns(op, path, e))?;
         #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
         let mut nl = Self::from_parts(sockets, ns);
         #[cfg(feature = "test-hooks")]
@@ -473,17 +470,13 @@ pub(crate) fn kernel_error(op: Op, iface: &str, err: rtnetlink::Error) -> Error 
     match err {
         rtnetlink::Error::NetlinkError(msg) => match msg.code {
             Some(code) => Error::from_kernel(op, iface, -code.get(), ext_ack_message(&msg.header)),
-            None => Error::Io {
+            None => Error::io(
                 op,
-                iface: iface.to_string(),
-                source: std::io::Error::other("unexpected netlink ACK in place of an answer"),
-            },
+                iface,
+                std::io::Error::other("unexpected netlink ACK in place of an answer"),
+            ),
         },
-        other => Error::Io {
-            op,
-            iface: iface.to_string(),
-            source: std::io::Error::other(other.to_string()),
-        },
+        other => Error::io(op, iface, std::io::Error::other(other.to_string())),
     }
 }
 

@@ -200,7 +200,7 @@ impl MacvtapNic {
     /// let nic = bridgekit::MacvtapNic::create(&nl, bridgekit::MacvtapNicConfig::new("eth0", "52:54:00:12:34:56")).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "macvtap_nic_create", iface = %config.lower), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::CreateMacvtapNic.name(), iface = %config.lower), err(Display))]
     pub async fn create(nl: &Netlink, config: MacvtapNicConfig) -> Result<MacvtapNic> {
         let (lower, name) = config.validate()?;
         let op = Op::CreateMacvtapNic;
@@ -232,7 +232,7 @@ impl MacvtapNic {
                 if config.mode != MacvtapMode::Passthru && link.mac != Some(config.guest_mac) {
                     return Err(Error::NotApplied {
                         op,
-                        iface: name.to_string(),
+                        iface: name.clone(),
                         what: "MAC".into(),
                         expected: crate::values::mac::lower(config.guest_mac),
                         actual: link
@@ -342,7 +342,7 @@ impl MacvtapNic {
     /// nic.delete().await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "macvtap_nic_delete", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DeleteMacvtapNic.name(), iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<()> {
         let MacvtapNic {
             nl,

@@ -228,14 +228,14 @@ impl VethNic {
     /// let nic = bridgekit::VethNic::create(&br, bridgekit::VethNicConfig::new("/run/netns/sb1")).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "veth_nic_create", iface = %bridge.name()), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::CreateVethNic.name(), iface = %bridge.name()), err(Display))]
     pub async fn create(bridge: &Bridge, config: VethNicConfig) -> Result<VethNic> {
         config.validate()?;
         let op = Op::CreateVethNic;
         let nl = bridge.netlink().clone();
         let inside = nl.connect_sibling(op, &config.netns)?;
-        let ns = std::fs::File::open(&config.netns)
-            .map_err(|e| Error::io(op, &config.netns.display().to_string(), e))?;
+        let ns =
+            std::fs::File::open(&config.netns).map_err(|e| Error::netns(op, &config.netns, e))?;
         let tag = crate::values::name::random_tag();
         let host = config
             .host_name
@@ -343,7 +343,7 @@ impl VethNic {
     /// nic.delete().await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "veth_nic_delete", iface = %self.host), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DeleteVethNic.name(), iface = %self.host), err(Display))]
     pub async fn delete(self) -> Result<()> {
         self.bridge
             .netlink()

@@ -295,7 +295,7 @@ impl VmNic {
     /// println!("{} has {} queue fds for the VMM", nic.name(), nic.queue_fds().len());
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vm_nic_create", iface = %bridge.name()), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::CreateVmNic.name(), iface = %bridge.name()), err(Display))]
     pub async fn create(bridge: &Bridge, config: VmNicConfig) -> Result<VmNic> {
         config.validate()?;
         let this = bridge.clone();
@@ -463,7 +463,7 @@ impl VmNic {
     /// nic.delete().await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vm_nic_delete", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DeleteVmNic.name(), iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<()> {
         let VmNic {
             bridge,

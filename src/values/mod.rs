@@ -10,6 +10,7 @@ pub(crate) mod macvtap_mode;
 pub(crate) mod mtu;
 pub(crate) mod multicast_router;
 pub(crate) mod name;
+mod name_check;
 pub(crate) mod option_value;
 pub(crate) mod port_option;
 #[cfg(feature = "serde")]

@@ -69,7 +69,7 @@ impl Vxlan {
     /// let vx = bridgekit::Vxlan::create(&nl, bridgekit::VxlanConfig::new("vx100", 100)?).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vxlan_create", iface = %config.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::CreateVxlan.name(), iface = %config.name), err(Display))]
     pub async fn create(nl: &Netlink, config: VxlanConfig) -> Result<Vxlan> {
         let vni = config.validate()?;
         let owned = nl.clone();
@@ -102,7 +102,7 @@ impl Vxlan {
     /// let vx = bridgekit::Vxlan::open(&nl, "vx100").await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vxlan_open", iface = %name.as_ref()), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::OpenVxlan.name(), iface = %name.as_ref()), err(Display))]
     pub async fn open(nl: &Netlink, name: impl AsRef<str>) -> Result<Vxlan> {
         let name = IfName::new(name.as_ref())?;
         let op = Op::OpenVxlan;
@@ -235,7 +235,7 @@ impl Vxlan {
     /// vx.delete().await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "vxlan_delete", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DeleteVxlan.name(), iface = %self.name), err(Display))]
     pub async fn delete(self) -> Result<()> {
         self.nl
             .delete_link(Op::DeleteVxlan, self.name.as_str(), self.index)
@@ -312,7 +312,7 @@ pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxl
     } else {
         Some(Vni::new(params.vni).map_err(|_| Error::Unsupported {
             op,
-            iface: link.name.clone(),
+            iface: crate::error::name(&link.name),
             detail: "a VXLAN device with VNI 0".into(),
         })?)
     };
@@ -537,7 +537,7 @@ fn check_made(
         None => Ok(()),
         Some((what, expected, actual)) => Err(Error::NotApplied {
             op: Op::CreateVxlan,
-            iface: config.name.to_string(),
+            iface: crate::error::name(&config.name),
             what: what.into(),
             expected,
             actual,

@@ -33,7 +33,7 @@ impl Vxlan {
     /// vx.add_remote(bridgekit::Remote::flood("192.0.2.2".parse()?)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_remote", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddRemote.name(), iface = %self.name), err(Display))]
     pub async fn add_remote(&self, remote: Remote) -> Result<()> {
         self.add_remotes([remote]).await
     }
@@ -53,7 +53,7 @@ impl Vxlan {
     /// vx.add_remotes([Remote::flood("192.0.2.2".parse()?), Remote::flood("192.0.2.3".parse()?)]).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "add_remotes", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::AddRemote.name(), iface = %self.name), err(Display))]
     pub async fn add_remotes(&self, remotes: impl IntoIterator<Item = Remote>) -> Result<()> {
         let remotes: Vec<Remote> = remotes.into_iter().collect();
         let mut seen = HashSet::with_capacity(remotes.len());
@@ -149,7 +149,7 @@ impl Vxlan {
     /// vx.remove_remote(bridgekit::Remote::flood("192.0.2.2".parse()?)).await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remove_remote", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::RemoveRemote.name(), iface = %self.name), err(Display))]
     pub async fn remove_remote(&self, remote: Remote) -> Result<()> {
         remote.validate(self)?;
         let op = Op::RemoveRemote;
@@ -157,7 +157,7 @@ impl Vxlan {
         if !have.iter().any(|r| r.same(&remote)) {
             return Err(Error::NoSuchEntry {
                 op,
-                iface: self.name.to_string(),
+                iface: crate::error::name(&self.name),
                 entry: format!("remote {remote}"),
                 errno: None,
             });
@@ -182,7 +182,7 @@ impl Vxlan {
     /// }
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = "remotes", iface = %self.name), err(Display))]
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ListRemotes.name(), iface = %self.name), err(Display))]
     pub async fn remotes(&self) -> Result<Vec<Remote>> {
         self.remotes_as(Op::ListRemotes).await
     }
@@ -222,7 +222,7 @@ impl Vxlan {
             None => Ok(()),
             Some((r, expected, actual)) => Err(Error::NotApplied {
                 op,
-                iface: self.name.to_string(),
+                iface: crate::error::name(&self.name),
                 what: format!("remote {r}"),
                 expected: expected.into(),
                 actual: actual.into(),
