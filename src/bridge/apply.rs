@@ -5,7 +5,7 @@
 use crate::error::InputKind;
 use tracing::debug;
 
-use super::change::{Applied, Change};
+use super::change::{Applied, Change, Progress};
 use crate::bridge::port::{PortConfig, PortRef};
 use crate::bridge::{Bridge, BridgeConfig, explain_exists};
 use crate::engine::complete::run_to_end;
@@ -92,12 +92,12 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
         Ok(bridge) => {
             vxlan::preflight_all(nl, Op::Apply, &config.vxlans, &config.name, config.mtu).await?;
             preflight_ports(nl, Op::Apply, &config, Some(bridge.index)).await?;
-            let mut changes = Vec::new();
-            let mut journal = Journal::new();
-            bridge
-                .converge(Op::Apply, &config, None, &mut changes, &mut journal)
-                .await?;
-            Ok(Applied { bridge, changes })
+            let mut done = Progress::new();
+            bridge.converge(Op::Apply, &config, None, &mut done).await?;
+            Ok(Applied {
+                bridge,
+                changes: done.changes,
+            })
         }
         Err(Error::NotABridge { iface, kind, .. }) => Err(Error::NotABridge {
             op: Op::Apply,
@@ -282,24 +282,21 @@ impl Bridge {
             name: config.name.clone(),
         };
         // From here on by its ifindex, and its own settings go with it.
-        let mut journal = Journal::new();
-        journal.made(Step::BridgeCreated(bridge.id()));
-        let mut changes = Vec::new();
+        let mut done = Progress::new();
+        done.journal.made(Step::BridgeCreated(bridge.id()));
         bridge
-            .converge(
-                Op::CreateBridge,
-                &config,
-                Some(created),
-                &mut changes,
-                &mut journal,
-            )
+            .converge(Op::CreateBridge, &config, Some(created), &mut done)
             .await?;
-        debug!(bridge = name, changes = changes.len(), "bridge created");
-        Ok((bridge, changes))
+        debug!(
+            bridge = name,
+            changes = done.changes.len(),
+            "bridge created"
+        );
+        Ok((bridge, done.changes))
     }
 
     /// The one engine of `create` and `apply`: changes what differs from
-    /// `config`, each step recorded in `journal` as it is made, in the
+    /// `config`, each step recorded in `done` as it is made, in the
     /// order a new bridge needs them. If a step fails, the whole journal
     /// (including what the caller recorded before, such as the creation
     /// of the bridge) is rolled back and the first error returned, with
@@ -310,16 +307,12 @@ impl Bridge {
         op: Op,
         config: &BridgeConfig,
         link: Option<LinkSnapshot>,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
-        match self
-            .converge_steps(op, config, link, changes, journal)
-            .await
-        {
+        match self.converge_steps(op, config, link, done).await {
             Ok(()) => Ok(()),
             Err(e) => {
-                let failed = std::mem::take(journal).rollback(&self.nl).await;
+                let failed = std::mem::take(&mut done.journal).rollback(&self.nl).await;
                 Err(e.with_undo_failures(failed))
             }
         }
@@ -330,24 +323,21 @@ impl Bridge {
         op: Op,
         config: &BridgeConfig,
         link: Option<LinkSnapshot>,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
         let link = match link {
             Some(l) => l,
             None => self.read(op).await?,
         };
-        self.converge_link(op, config, link.clone(), changes, journal)
-            .await?;
+        self.converge_link(op, config, link.clone(), done).await?;
         if let Some(on) = config.vlan_filtering {
             if link.vlan_filtering.unwrap_or(false) != on {
-                journal
-                    .step(
-                        Step::VlanFiltering(self.id(), !on),
-                        self.set_vlan_filtering(on),
-                    )
-                    .await?;
-                changes.push(Change::VlanFiltering(on));
+                done.step(
+                    Step::VlanFiltering(self.id(), !on),
+                    Change::VlanFiltering(on),
+                    self.set_vlan_filtering(on),
+                )
+                .await?;
             }
         }
         if !config.addresses.is_empty() {
@@ -357,18 +347,19 @@ impl Bridge {
                 .await?;
             for net in &config.addresses {
                 if !have.iter().any(|a| a.net == *net) {
-                    journal
-                        .step(Step::Address(self.id(), *net), self.add_address(*net))
-                        .await?;
-                    changes.push(Change::AddressAdded(*net));
+                    done.step(
+                        Step::Address(self.id(), *net),
+                        Change::AddressAdded(*net),
+                        self.add_address(*net),
+                    )
+                    .await?;
                 }
             }
         }
         // VXLAN devices exist, with their remotes, before they are
         // attached below like any port.
         for vx in &config.vxlans {
-            self.converge_vxlan(op, vx, config.mtu, changes, journal)
-                .await?;
+            self.converge_vxlan(op, vx, config.mtu, done).await?;
         }
         // A backup port must be a port already: ports naming none go first.
         let (plain, backed): (Vec<_>, Vec<_>) = config
@@ -376,7 +367,7 @@ impl Bridge {
             .iter()
             .partition(|(_, cfg)| !matches!(cfg.backup(), Some(Some(_))));
         for (port, cfg) in plain.into_iter().chain(backed) {
-            self.converge_port(op, port, cfg, changes, journal).await?;
+            self.converge_port(op, port, cfg, done).await?;
         }
         Ok(())
     }
@@ -386,14 +377,15 @@ impl Bridge {
         op: Op,
         port: &PortRef,
         cfg: &PortConfig,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
         let link = self.port_link(op, port).await?;
         if link.master != Some(self.index) {
             let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
-            journal.append(attached.journal);
-            changes.push(Change::PortAttached(IfName::from_kernel(link.name)));
+            done.append(
+                attached.journal,
+                Change::PortAttached(IfName::from_kernel(link.name)),
+            );
             return Ok(());
         }
         let current = link.port.unwrap_or_default();
@@ -434,8 +426,10 @@ impl Bridge {
         // The attach takes itself back if it fails; once it succeeded, its
         // steps join this apply's journal.
         let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
-        journal.append(attached.journal);
-        changes.push(Change::PortReconfigured(IfName::from_kernel(link.name)));
+        done.append(
+            attached.journal,
+            Change::PortReconfigured(IfName::from_kernel(link.name)),
+        );
         Ok(())
     }
 }

@@ -6,6 +6,8 @@ use ipnet::IpNet;
 use macaddr::MacAddr6;
 
 use crate::bridge::Bridge;
+use crate::engine::{Journal, Step};
+use crate::error::Result;
 use crate::values::bridge_option::BridgeOption;
 use crate::values::name::IfName;
 use crate::vxlan::Remote;
@@ -143,4 +145,61 @@ pub struct Applied {
     pub bridge: Bridge,
     /// The changes made, in order.
     pub changes: Vec<Change>,
+}
+
+/// What a `create` or `apply` has done so far: the journal that takes it
+/// back, and the [`Change`]s it reports. Its methods are the one place
+/// where a converging step is run, recorded and reported: a change is
+/// reported exactly when its step was made.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The steps made, to take back if a later one fails.
+    pub(crate) journal: Journal,
+    /// What `apply` reports, in the order it was done.
+    pub(crate) changes: Vec<Change>,
+}
+
+impl Progress {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `act` as `step` of the journal (recorded first, taken back if a
+    /// later step fails) and reports `change` once `act` succeeded.
+    pub(crate) async fn step<T>(
+        &mut self,
+        step: Step,
+        change: Change,
+        act: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let out = self.journal.step(step, act).await?;
+        self.changes.push(change);
+        Ok(out)
+    }
+
+    /// Reports `change` for a step already made and recorded as `step`
+    /// (a device that came into being with its create).
+    pub(crate) fn made(&mut self, step: Step, change: Change) {
+        self.journal.made(step);
+        self.changes.push(change);
+    }
+
+    /// Runs `act`, which has nothing to go back to (the kernel gave no
+    /// value to restore), and reports `change` once it succeeded.
+    pub(crate) async fn unjournaled(
+        &mut self,
+        change: Change,
+        act: impl std::future::Future<Output = Result<()>>,
+    ) -> Result<()> {
+        act.await?;
+        self.changes.push(change);
+        Ok(())
+    }
+
+    /// Takes over `steps`, made and recorded by an operation of its own
+    /// (an attach), and reports `change` for them.
+    pub(crate) fn append(&mut self, steps: Journal, change: Change) {
+        self.journal.append(steps);
+        self.changes.push(change);
+    }
 }

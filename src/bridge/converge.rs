@@ -12,7 +12,7 @@ use macaddr::MacAddr6;
 
 use crate::bridge::{Bridge, BridgeConfig};
 use crate::engine::ipv6;
-use crate::engine::{Journal, LinkId, Step, act};
+use crate::engine::{LinkId, Step, act};
 use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkRef, LinkSnapshot};
 use crate::values::bridge_option::{from_centiseconds, timer_matches, to_centiseconds};
@@ -21,7 +21,7 @@ use crate::values::sysctl::Ipv6Sysctl;
 use crate::vxlan::{self, VxlanConfig};
 use crate::vxlan::{Meets, Remote, RemoteKind, Vxlan};
 
-use super::change::Change;
+use super::change::{Change, Progress};
 
 impl Bridge {
     /// `accept_ra`, `autoconf` and `disable_ipv6` as the config resolves
@@ -32,8 +32,7 @@ impl Bridge {
         op: Op,
         config: &BridgeConfig,
         link: &LinkSnapshot,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<Option<LinkSnapshot>> {
         if link.ipv6.is_none() {
             if !config.wants_ipv6() {
@@ -60,18 +59,18 @@ impl Bridge {
                 continue;
             };
             if have != on {
-                journal
-                    .step(
-                        Step::Ipv6Sysctl(self.id(), knob, have),
-                        ipv6::write(&self.nl, &link.name, self.index, knob, on),
-                    )
-                    .await?;
-                written.push((knob, on));
-                changes.push(match knob {
+                let change = match knob {
                     Ipv6Sysctl::AcceptRa => Change::AcceptRa(on),
                     Ipv6Sysctl::Autoconf => Change::Autoconf(on),
                     Ipv6Sysctl::DisableIpv6 => Change::DisableIpv6(on),
-                });
+                };
+                done.step(
+                    Step::Ipv6Sysctl(self.id(), knob, have),
+                    change,
+                    ipv6::write(&self.nl, &link.name, self.index, knob, on),
+                )
+                .await?;
+                written.push((knob, on));
             }
         }
         if written.is_empty() {
@@ -102,16 +101,10 @@ impl Bridge {
         op: Op,
         config: &BridgeConfig,
         link: LinkSnapshot,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
-        let mut link = self
-            .converge_mtu(op, config, link, changes, journal)
-            .await?;
-        if let Some(after) = self
-            .converge_ipv6_guard(op, config, &link, changes, journal)
-            .await?
-        {
+        let mut link = self.converge_mtu(op, config, link, done).await?;
+        if let Some(after) = self.converge_ipv6_guard(op, config, &link, done).await? {
             link = after; // disable_ipv6 may have changed
         }
         // The link-local address a staged create adds by hand: of the
@@ -124,39 +117,37 @@ impl Bridge {
         if hand_made_ll.is_some() {
             let auto = link.ipv6.and_then(|v6| v6.auto_link_local);
             if auto != Some(false) {
-                journal
-                    .step(
-                        Step::AutoLinkLocal(self.id(), true),
-                        act::set_auto_link_local(&self.nl, &self.id(), false),
-                    )
-                    .await?;
-                changes.push(Change::AutoLinkLocal(false));
+                done.step(
+                    Step::AutoLinkLocal(self.id(), true),
+                    Change::AutoLinkLocal(false),
+                    act::set_auto_link_local(&self.nl, &self.id(), false),
+                )
+                .await?;
             }
         }
         if let Some(up) = config.wanted_up() {
             if up != link.up {
-                journal
-                    .step(
-                        Step::AdminUp(self.id(), link.up),
-                        act::set_admin_up(&self.nl, &self.id(), up),
-                    )
-                    .await?;
-                changes.push(Change::AdminUp(up));
+                done.step(
+                    Step::AdminUp(self.id(), link.up),
+                    Change::AdminUp(up),
+                    act::set_admin_up(&self.nl, &self.id(), up),
+                )
+                .await?;
             }
         }
         if let (Some(to), Some(from)) = (config.mac, link.mac) {
             if to != from {
-                journal
-                    .step(Step::Mac(self.id(), from), self.set_mac(to))
-                    .await?;
-                changes.push(Change::Mac { from, to });
+                done.step(
+                    Step::Mac(self.id(), from),
+                    Change::Mac { from, to },
+                    self.set_mac(to),
+                )
+                .await?;
             }
         }
-        self.converge_stp_and_options(config, &link, changes, journal)
-            .await?;
+        self.converge_stp_and_options(config, &link, done).await?;
         if let Some(mac) = hand_made_ll {
-            self.converge_hand_made_ll(op, mac, changes, journal)
-                .await?;
+            self.converge_hand_made_ll(op, mac, done).await?;
         }
         Ok(())
     }
@@ -171,8 +162,7 @@ impl Bridge {
         op: Op,
         config: &BridgeConfig,
         mut link: LinkSnapshot,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<LinkSnapshot> {
         let Some(to) = config.mtu else {
             return Ok(link);
@@ -183,10 +173,12 @@ impl Bridge {
             link.mtu = detour;
         }
         if to != link.mtu {
-            journal
-                .step(Step::Mtu(self.id(), link.mtu), self.set_mtu(to))
-                .await?;
-            changes.push(Change::Mtu { from: link.mtu, to });
+            done.step(
+                Step::Mtu(self.id(), link.mtu),
+                Change::Mtu { from: link.mtu, to },
+                self.set_mtu(to),
+            )
+            .await?;
             // Raising it from below 1280 gives the bridge new IPv6 state,
             // with the namespace's defaults.
             link = self.read(op).await?;
@@ -201,56 +193,58 @@ impl Bridge {
         &self,
         config: &BridgeConfig,
         link: &LinkSnapshot,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
         let differs = |want: Duration, read: Option<u32>| {
             to_centiseconds("", want).map_or(true, |cs| !timer_matches(cs, read))
         };
         let stp_change = config.stp.filter(|on| Some(*on) != link.stp);
         if stp_change == Some(false) {
-            journal
-                .step(Step::Stp(self.id(), true), self.set_stp(false))
-                .await?;
-            changes.push(Change::Stp(false));
+            done.step(
+                Step::Stp(self.id(), true),
+                Change::Stp(false),
+                self.set_stp(false),
+            )
+            .await?;
         }
         if let Some(fd) = config.forward_delay {
             if differs(fd, link.forward_delay_cs) {
                 let old = from_centiseconds(link.forward_delay_cs.unwrap_or(0));
                 let step = Step::ForwardDelay(self.id(), old);
-                journal.step(step, self.set_forward_delay(fd)).await?;
-                changes.push(Change::ForwardDelay(fd));
+                done.step(step, Change::ForwardDelay(fd), self.set_forward_delay(fd))
+                    .await?;
             }
         }
         if let Some(at) = config.ageing_time {
             if differs(at, link.ageing_time_cs) {
                 let old = from_centiseconds(link.ageing_time_cs.unwrap_or(0));
                 let step = Step::AgeingTime(self.id(), old);
-                journal.step(step, self.set_ageing_time(at)).await?;
-                changes.push(Change::AgeingTime(at));
+                done.step(step, Change::AgeingTime(at), self.set_ageing_time(at))
+                    .await?;
             }
         }
         for option in &config.options {
             let read = link.bridge_option(option.kind());
             if !option.matches(read) {
+                let change = Change::Option(*option);
                 match read {
                     Some(old) => {
-                        journal
-                            .step(Step::Option(self.id(), old), self.set_option(*option))
-                            .await?
+                        let step = Step::Option(self.id(), old);
+                        done.step(step, change, self.set_option(*option)).await?;
                     }
                     // Nothing to go back to: the kernel has no such option
                     // to read, and refuses to set it below.
-                    None => self.set_option(*option).await?,
+                    None => done.unjournaled(change, self.set_option(*option)).await?,
                 }
-                changes.push(Change::Option(*option));
             }
         }
         if stp_change == Some(true) {
-            journal
-                .step(Step::Stp(self.id(), false), self.set_stp(true))
-                .await?;
-            changes.push(Change::Stp(true));
+            done.step(
+                Step::Stp(self.id(), false),
+                Change::Stp(true),
+                self.set_stp(true),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -261,8 +255,7 @@ impl Bridge {
         &self,
         op: Op,
         mac: MacAddr6,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
         let ll = IpNet::new(eui64_link_local(mac).into(), 64).map_err(|_| {
             Error::invalid(
@@ -279,8 +272,8 @@ impl Bridge {
             let add = self
                 .nl
                 .add_address(self.name.as_str(), self.index, ll, false);
-            journal.step(Step::Address(self.id(), ll), add).await?;
-            changes.push(Change::AddressAdded(ll));
+            done.step(Step::Address(self.id(), ll), Change::AddressAdded(ll), add)
+                .await?;
         }
         Ok(())
     }
@@ -293,8 +286,7 @@ impl Bridge {
         op: Op,
         config: &VxlanConfig,
         bridge_mtu: Option<u32>,
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
         let name = config.name().as_str();
         let vx = match self.nl.link(op, name, LinkRef::Name(name)).await {
@@ -302,8 +294,10 @@ impl Bridge {
             Err(Error::NotFound { .. }) => {
                 let vni = config.validate()?;
                 let vx = vxlan::make_device(&self.nl, config, vni).await?;
-                journal.made(Step::LinkCreated(op, LinkId::new(name, vx.index())));
-                changes.push(Change::VxlanCreated(vx.name().clone()));
+                done.made(
+                    Step::LinkCreated(op, LinkId::new(name, vx.index())),
+                    Change::VxlanCreated(vx.name().clone()),
+                );
                 vx
             }
             Err(e) => return Err(e),
@@ -316,8 +310,7 @@ impl Bridge {
         let Some(want) = config.remotes() else {
             return Ok(());
         };
-        self.converge_remotes(op, config, &vx, want, changes, journal)
-            .await
+        self.converge_remotes(op, config, &vx, want, done).await
     }
 
     /// The static remotes of `vx` made the declared ones (`want`), by the
@@ -329,8 +322,7 @@ impl Bridge {
         config: &VxlanConfig,
         vx: &Vxlan,
         want: &[Remote],
-        changes: &mut Vec<Change>,
-        journal: &mut Journal,
+        done: &mut Progress,
     ) -> Result<()> {
         let name = vx.name().as_str();
         let have = vx.remotes_as(op).await?;
@@ -343,11 +335,11 @@ impl Bridge {
             };
             let entry = r.to_kernel();
             let remove = self.nl.remote_del(op, name, vx.index(), &entry);
-            journal.step(step, remove).await?;
-            changes.push(Change::RemoteRemoved {
+            let change = Change::RemoteRemoved {
                 vxlan: vx.name().clone(),
                 remote: *r,
-            });
+            };
+            done.step(step, change, remove).await?;
         }
         for (r, replace) in &missing {
             let step = Step::RemoteAdded {
@@ -356,11 +348,11 @@ impl Bridge {
             };
             let entry = r.to_kernel();
             let add = self.nl.remote_add(op, name, vx.index(), &entry, *replace);
-            journal.step(step, add).await?;
-            changes.push(Change::RemoteAdded {
+            let change = Change::RemoteAdded {
                 vxlan: vx.name().clone(),
                 remote: *r,
-            });
+            };
+            done.step(step, change, add).await?;
         }
         if stale.is_empty() && missing.is_empty() {
             return Ok(());
