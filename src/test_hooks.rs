@@ -45,15 +45,15 @@ pub(crate) struct Hooks {
     pub(crate) after_port_check: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     /// `after_port_check` holds one.
     pub(crate) racing: AtomicBool,
-    /// The next change request yields once between its send and reading
-    /// its answer (a test drops it there).
+    /// The next request (a change or a query) yields once between its
+    /// send and reading its answer (a test drops it there).
     pub(crate) yield_after_send: AtomicBool,
-    /// A change request yielded there.
+    /// A request yielded there.
     pub(crate) yielded_after_send: AtomicBool,
 }
 
 impl Hooks {
-    /// What a change request awaits between its send and its first read:
+    /// What a request awaits between its send and its first read:
     /// one yield when a test asked for it, else nothing.
     pub(crate) fn after_send(&self) -> impl Future<Output = ()> + use<> {
         let yield_now = self.yield_after_send.swap(false, Ordering::SeqCst);

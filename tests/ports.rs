@@ -607,6 +607,63 @@ fn a_request_dropped_after_its_send_does_not_answer_the_next() {
     });
 }
 
+/// Queries take the same path as changes: a dump dropped after its send,
+/// with most of its answer still to come, is read out by the next
+/// request (the kernel would answer EBUSY to a second dump while the first
+/// is open), and the next dump and change are each answered by their own.
+#[test]
+fn a_dump_dropped_midway_does_not_answer_the_next_requests() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:00:01")).await?;
+        // 120 ports: their dump is far more than one 32 KiB datagram.
+        let names: Vec<String> = (0..120).map(|i| format!("d{i}")).collect();
+        for n in &names {
+            veth(n, &format!("{n}p"));
+        }
+        br.attach_ports(names.iter().map(|n| (n.as_str(), PortConfig::new())))
+            .await?;
+        // Dropped twice in a row: the second drop's send comes after the
+        // first dump was read out.
+        for _ in 0..2 {
+            nl.yield_after_next_send();
+            let mut ports = std::pin::pin!(br.ports());
+            while !nl.yielded_after_send() {
+                if let std::task::Poll::Ready(r) = futures::poll!(ports.as_mut()) {
+                    panic!("finished before its send: {r:?}");
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        let mut got: Vec<String> = br
+            .ports()
+            .await?
+            .into_iter()
+            .map(|p| p.name.to_string())
+            .collect();
+        got.sort();
+        let mut want = names.clone();
+        want.sort();
+        assert_eq!(got, want);
+        // A change after a dropped dump is answered by its own answer.
+        nl.yield_after_next_send();
+        {
+            let mut ports = std::pin::pin!(br.ports());
+            while !nl.yielded_after_send() {
+                if let std::task::Poll::Ready(r) = futures::poll!(ports.as_mut()) {
+                    panic!("finished before its send: {r:?}");
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        br.detach_port("d7").await?;
+        assert!(ip_link("d7").unwrap().get("master").is_none());
+        let err = br.detach_port("d7").await.unwrap_err();
+        assert!(matches!(err, Error::NotAPort { .. }), "{err}");
+        assert_eq!(br.ports().await?.len(), 119);
+        Ok(())
+    });
+}
+
 /// Many tasks' change requests on one connection wait their turn for the
 /// request socket (an async lock) and each gets its own answer.
 #[test]

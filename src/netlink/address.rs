@@ -1,8 +1,10 @@
 //! RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR: interface addresses.
-use futures::TryStreamExt;
 use ipnet::IpNet;
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
-use std::net::IpAddr;
+use rtnetlink::AddressMessageBuilder;
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Netlink;
 use crate::error::{Op, Result};
@@ -21,15 +23,27 @@ impl Netlink {
         net: IpNet,
         nodad: bool,
     ) -> Result<()> {
-        self.call(Op::AddAddress, iface, |h| {
-            let mut req = h.address().add(index, net.addr(), net.prefix_len());
-            if nodad {
-                req.message_mut()
-                    .attributes
-                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
-            }
-            req.execute()
-        })
+        let mut msg = match net.addr() {
+            IpAddr::V4(a) => AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(index)
+                .address(a, net.prefix_len())
+                .build(),
+            IpAddr::V6(a) => AddressMessageBuilder::<Ipv6Addr>::new()
+                .index(index)
+                .address(a, net.prefix_len())
+                .build(),
+        };
+        if nodad {
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        // The flags rtnetlink's `address().add()` sends.
+        self.request(
+            Op::AddAddress,
+            iface,
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
         .await
         .map_err(|e| e.address_refused(net))
     }
@@ -48,9 +62,14 @@ impl Netlink {
         if net.addr().is_ipv6() {
             msg.attributes.push(AddressAttribute::Address(net.addr()));
         }
-        self.call(Op::RemoveAddress, iface, |h| h.address().del(msg).execute())
-            .await
-            .map_err(|e| e.address_absent(net))
+        self.request(
+            Op::RemoveAddress,
+            iface,
+            RouteNetlinkMessage::DelAddress(msg),
+            0,
+        )
+        .await
+        .map_err(|e| e.address_absent(net))
     }
 
     /// RTM_GETADDR dump of one link's addresses (filtered by the kernel:
@@ -61,15 +80,20 @@ impl Netlink {
         iface: &str,
         index: u32,
     ) -> Result<Vec<AddrSnapshot>> {
-        self.dump(op, iface, move |h| async move {
-            let mut req = h.address().get().set_link_index_filter(index);
-            req.message_mut().header.index = index;
-            req.execute()
-                .try_filter_map(|m| async move { Ok(AddrSnapshot::parse(&m)) })
-                .try_collect()
-                .await
-        })
-        .await
+        let mut msg = AddressMessage::default();
+        msg.header.index = index;
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetAddress(msg), true)
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(m) if m.header.index == index => {
+                    AddrSnapshot::parse(m)
+                }
+                _ => None,
+            })
+            .collect())
     }
 }
 

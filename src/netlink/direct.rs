@@ -1,5 +1,6 @@
-//! Change requests sent on a socket of their own and acknowledged in the
-//! same call.
+//! Every request bridgekit sends, changes and queries alike, on one
+//! socket of its own: a change acknowledged in the same call, a query
+//! (a GET, or a dump) read to its end.
 //!
 //! The kernel handles a route-netlink request inside the `send` that
 //! carries it, and queues its acknowledgement before `send` returns. So
@@ -10,28 +11,36 @@
 //! channel and the answer back through another, with a wake-up each way;
 //! for a port attach that was more user-space work than all of
 //! bridgekit's checks. The messages are still built and encoded by
-//! netlink-packet-route; only the transport and the acknowledgement's
-//! errno and extended-ack text (two fixed fields and a TLV walk) are read
-//! here. Dumps, and the requests whose answer carries data, stay on
-//! rtnetlink's connection.
+//! netlink-packet-route; only the transport, each answer's header, and
+//! the acknowledgement's errno and extended-ack text (two fixed fields and
+//! a TLV walk) are read here. A query's answers are decoded by
+//! netlink-packet-route too.
 //!
 //! Cancellation: the request is one `send`, so a dropped caller has sent
 //! it whole or not at all. Dropped after the send and before the answer
 //! was read, it leaves that answer queued; the next request skips every
-//! answer whose sequence number is not its own.
+//! answer whose sequence number is not its own. A dump dropped before its
+//! end leaves the kernel in the middle of it (it would answer EBUSY to
+//! the next dump on the socket): the next request or query first reads
+//! the rest of it, to its NLMSG_DONE, and drops it.
 
 use std::io;
 
-use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_REQUEST, NetlinkMessage};
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_ROUTE};
 
 /// linux/netlink.h
 const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
 const NLMSG_HDRLEN: usize = 16;
-/// Room for any acknowledgement: an error's copies the request (up to a
-/// page for what is sent here) and adds extended-ack attributes.
-const ACK_BUF: usize = 32 * 1024;
+/// Room for any datagram the kernel sends here: an acknowledgement (an
+/// error's copies the request and adds extended-ack attributes), or a
+/// dump's part, which the kernel sizes to the largest read it has seen
+/// (at most 32 KiB less overhead) or to the largest single message.
+const ACK_BUF: usize = 64 * 1024;
 
 /// What the kernel answered to one request.
 pub(super) enum Ack {
@@ -40,7 +49,24 @@ pub(super) enum Ack {
     Refused(i32, Option<String>),
 }
 
-/// One non-blocking socket for change requests, with its sequence numbers
+/// What the kernel answered to one query.
+pub(super) enum Answer {
+    /// Every message of the answer, in order.
+    Messages(Vec<RouteNetlinkMessage>),
+    /// A positive errno, and the extended-ack message if it sent one.
+    Refused(i32, Option<String>),
+}
+
+/// Where the kernel ended its answer to a query.
+enum End {
+    /// NLMSG_DONE, or the acknowledgement after a single answer.
+    Clean,
+    /// An NLMSG_ERROR, or an NLMSG_DONE carrying an errno: the positive
+    /// errno, and the extended-ack text of an error.
+    Refused(i32, Option<String>),
+}
+
+/// One non-blocking socket for every request, with its sequence numbers
 /// and buffers.
 pub(super) struct Direct {
     /// netlink-sys's socket on the runtime's reactor (an `AsyncFd`).
@@ -48,6 +74,9 @@ pub(super) struct Direct {
     seq: u32,
     out: Vec<u8>,
     ack: Vec<u8>,
+    /// The sequence number of a dump whose end was not read (its caller
+    /// was dropped): read out before the next request.
+    open_dump: Option<u32>,
 }
 
 impl Direct {
@@ -55,13 +84,18 @@ impl Direct {
     /// run inside a runtime (the socket is registered with its reactor).
     pub(super) fn open() -> io::Result<Self> {
         let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
-        socket.socket_mut().bind_auto()?;
-        socket.socket_mut().set_ext_ack(true)?;
+        let raw = socket.socket_mut();
+        raw.bind_auto()?;
+        raw.set_ext_ack(true)?;
+        // Strict checking: the kernel filters a dump by the ifindex or
+        // master in its request, and refuses attributes it does not know.
+        raw.set_netlink_get_strict_chk(true)?;
         Ok(Direct {
             socket,
             seq: 0,
             out: Vec::new(),
             ack: vec![0; ACK_BUF],
+            open_dump: None,
         })
     }
 
@@ -74,8 +108,70 @@ impl Direct {
         flags: u16,
         after_send: impl Future<Output = ()>,
     ) -> io::Result<Ack> {
+        self.finish_dump().await?;
+        self.send(message, flags | NLM_F_ACK).await?;
+        after_send.await;
+        loop {
+            let got = self.receive().await?;
+            if let Some(ack) = ack_for(&self.ack[..got], self.seq) {
+                return Ok(ack);
+            }
+        }
+    }
+
+    /// Sends a query (a GET message), as a dump if `dump`, and returns
+    /// every message the kernel answered, read to the answer's end: the
+    /// NLMSG_DONE of a dump, the acknowledgement that follows a single
+    /// answer. `after_send` as for [`request`](Self::request).
+    pub(super) async fn query(
+        &mut self,
+        message: RouteNetlinkMessage,
+        dump: bool,
+        after_send: impl Future<Output = ()>,
+    ) -> io::Result<Answer> {
+        self.finish_dump().await?;
+        self.send(message, if dump { NLM_F_DUMP } else { NLM_F_ACK })
+            .await?;
+        // Set in the same poll as the send's end: a caller dropped from
+        // here on leaves the rest of the dump to `finish_dump`.
+        if dump {
+            self.open_dump = Some(self.seq);
+        }
+        after_send.await;
+        let mut out = Vec::new();
+        loop {
+            let got = self.receive().await?;
+            if let Some(end) = walk(&self.ack[..got], self.seq, &mut out)? {
+                self.open_dump = None;
+                return Ok(match end {
+                    End::Clean => Answer::Messages(out),
+                    End::Refused(errno, text) => Answer::Refused(errno, text),
+                });
+            }
+        }
+    }
+
+    /// Reads the rest of a dump whose caller was dropped, and drops it.
+    async fn finish_dump(&mut self) -> io::Result<()> {
+        let Some(seq) = self.open_dump else {
+            return Ok(());
+        };
+        let mut ignored = Vec::new();
+        loop {
+            let got = self.receive().await?;
+            ignored.clear();
+            if walk(&self.ack[..got], seq, &mut ignored)?.is_some() {
+                self.open_dump = None;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Encodes `message` with `flags` (NLM_F_REQUEST added) under the next
+    /// sequence number, and sends it.
+    async fn send(&mut self, message: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
         let mut message = NetlinkMessage::from(message);
-        message.header.flags = flags | NLM_F_REQUEST | NLM_F_ACK;
+        message.header.flags = flags | NLM_F_REQUEST;
         self.seq = self.seq.wrapping_add(1).max(1);
         message.header.sequence_number = self.seq;
         message.finalize();
@@ -90,13 +186,7 @@ impl Direct {
                 return Err(e);
             }
         }
-        after_send.await;
-        loop {
-            let got = self.receive().await?;
-            if let Some(ack) = ack_for(&self.ack[..got], self.seq) {
-                return Ok(ack);
-            }
-        }
+        Ok(())
     }
 
     /// Reads one datagram into `ack`: its length. Returns at once when one
@@ -131,6 +221,56 @@ fn ack_for(data: &[u8], seq: u32) -> Option<Ack> {
             super::ext_ack_message(data.get(NLMSG_HDRLEN + 4..size).unwrap_or_default()),
         ),
     })
+}
+
+/// The answers to query `seq` in `data` (one datagram), decoded into
+/// `out`; messages of other sequence numbers are skipped. Returns where
+/// the answer ended, if this datagram ends it. A message
+/// netlink-packet-route cannot decode is an `InvalidData` error.
+fn walk(data: &[u8], seq: u32, out: &mut Vec<RouteNetlinkMessage>) -> io::Result<Option<End>> {
+    let mut rest = data;
+    while rest.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes(rest[..4].try_into().unwrap_or_default()) as usize;
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            break;
+        }
+        let message = &rest[..len];
+        rest = &rest[len.next_multiple_of(4).min(rest.len())..];
+        let Some((kind, got, code)) = answer(message).or_else(|| {
+            // An NLMSG_DONE from a kernel that sends no errno word.
+            let kind = u16::from_ne_bytes(message[4..6].try_into().ok()?);
+            let got = u32::from_ne_bytes(message[8..12].try_into().ok()?);
+            Some((kind, got, 0))
+        }) else {
+            continue;
+        };
+        if got != seq {
+            continue;
+        }
+        match kind {
+            NLMSG_ERROR | NLMSG_DONE if code == 0 => return Ok(Some(End::Clean)),
+            // An error's extended-ack text follows its copy of the
+            // request; a dump's NLMSG_DONE has no copy, and its text is
+            // not read.
+            NLMSG_ERROR => {
+                let text =
+                    super::ext_ack_message(message.get(NLMSG_HDRLEN + 4..).unwrap_or_default());
+                return Ok(Some(End::Refused(-code, text)));
+            }
+            NLMSG_DONE => return Ok(Some(End::Refused(-code, None))),
+            // NLMSG_NOOP and NLMSG_OVERRUN carry nothing to read.
+            1 | 4 => {}
+            _ => match NetlinkMessage::<RouteNetlinkMessage>::deserialize(message) {
+                Ok(m) => {
+                    if let NetlinkPayload::InnerMessage(m) = m.payload {
+                        out.push(m);
+                    }
+                }
+                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+            },
+        }
+    }
+    Ok(None)
 }
 
 /// The type, sequence number and errno word (0, or a negative errno) of
@@ -181,6 +321,84 @@ mod tests {
         assert!(ack_for(&other, 7).is_none());
         // Cut short.
         assert!(ack_for(&answer(7, 0, None)[..18], 7).is_none());
+    }
+
+    /// A route message with `seq`, encoded by netlink-packet-route.
+    fn link_message(index: u32, seq: u32) -> Vec<u8> {
+        let mut link = netlink_packet_route::link::LinkMessage::default();
+        link.header.index = index;
+        let mut m = NetlinkMessage::from(RouteNetlinkMessage::NewLink(link));
+        m.header.sequence_number = seq;
+        m.finalize();
+        let mut out = vec![0; m.buffer_len()];
+        m.serialize(&mut out);
+        out
+    }
+
+    /// An NLMSG_DONE with `seq` and its errno word.
+    fn done(seq: u32, code: i32) -> Vec<u8> {
+        let mut out = vec![0u8; NLMSG_HDRLEN];
+        out[..4].copy_from_slice(&((NLMSG_HDRLEN + 4) as u32).to_ne_bytes());
+        out[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
+        out[8..12].copy_from_slice(&seq.to_ne_bytes());
+        out.extend_from_slice(&code.to_ne_bytes());
+        out
+    }
+
+    fn indexes(out: &[RouteNetlinkMessage]) -> Vec<u32> {
+        out.iter()
+            .map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => l.header.index,
+                _ => 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_query_reads_its_own_messages_to_the_end() {
+        let mut out = Vec::new();
+        // A datagram of the answer, with a leftover of an earlier query
+        // (another sequence number) in the middle: not the end yet.
+        let part = [link_message(1, 5), link_message(9, 4), link_message(2, 5)].concat();
+        assert!(walk(&part, 5, &mut out).unwrap().is_none());
+        assert_eq!(indexes(&out), [1, 2]);
+        // The last datagram: a message, then NLMSG_DONE.
+        let last = [link_message(3, 5), done(5, 0)].concat();
+        assert!(matches!(
+            walk(&last, 5, &mut out).unwrap(),
+            Some(End::Clean)
+        ));
+        assert_eq!(indexes(&out), [1, 2, 3]);
+        // An earlier query's NLMSG_DONE ends nothing.
+        assert!(walk(&done(4, 0), 5, &mut out).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_query_ends_with_the_kernels_refusal() {
+        let mut out = Vec::new();
+        // A dump that failed midway: NLMSG_DONE with an errno.
+        match walk(&done(5, -libc::EBUSY), 5, &mut out).unwrap() {
+            Some(End::Refused(errno, None)) => assert_eq!(errno, libc::EBUSY),
+            _ => panic!("expected a refusal"),
+        }
+        // A lookup refused: NLMSG_ERROR with the kernel's words.
+        match walk(
+            &answer(5, -libc::ENODEV, Some("No such device")),
+            5,
+            &mut out,
+        )
+        .unwrap()
+        {
+            Some(End::Refused(errno, text)) => {
+                assert_eq!(errno, libc::ENODEV);
+                assert_eq!(text.as_deref(), Some("No such device"));
+            }
+            _ => panic!("expected a refusal"),
+        }
+        // A lookup answered: its message, then the acknowledgement.
+        let ok = [link_message(4, 5), answer(5, 0, None)].concat();
+        assert!(matches!(walk(&ok, 5, &mut out).unwrap(), Some(End::Clean)));
+        assert_eq!(indexes(&out), [4]);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! AF_BRIDGE RTM_NEWNEIGH / RTM_DELNEIGH / RTM_GETNEIGH: the bridge's
 //! forwarding database.
-use futures::TryStreamExt;
 use macaddr::MacAddr6;
 use netlink_packet_route::neighbour::{
     NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -62,23 +61,22 @@ impl Netlink {
         master: u32,
         port: Option<u32>,
     ) -> Result<Vec<FdbSnapshot>> {
-        self.dump(op, iface, move |h| async move {
-            let mut req = h
-                .neighbours()
-                .get()
-                .set_address_family(AddressFamily::Bridge);
-            req.message_mut().header.ifindex = port.unwrap_or(0);
-            req.message_mut()
-                .attributes
-                .push(NeighbourAttribute::Controller(master));
-            req.execute()
-                .try_filter_map(|m| async move {
-                    Ok(FdbSnapshot::parse(&m).filter(|e| e.master == master))
-                })
-                .try_collect()
-                .await
-        })
-        .await
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Bridge;
+        msg.header.ifindex = port.unwrap_or(0);
+        msg.attributes.push(NeighbourAttribute::Controller(master));
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetNeighbour(msg), true)
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewNeighbour(m) => {
+                    FdbSnapshot::parse(m).filter(|e| e.master == master)
+                }
+                _ => None,
+            })
+            .collect())
     }
 }
 

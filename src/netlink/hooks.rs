@@ -75,8 +75,9 @@ impl Netlink {
         self.hooks().view_rebuilds.load(Ordering::SeqCst)
     }
 
-    /// Makes the next change request yield once after its send, before
-    /// it reads the kernel's answer, so a test can drop it there.
+    /// Makes the next request (a change or a query) yield once after its
+    /// send, before it reads the kernel's answer, so a test can drop it
+    /// there.
     #[doc(hidden)]
     #[cfg(feature = "test-hooks")]
     pub fn yield_after_next_send(&self) {
@@ -86,7 +87,7 @@ impl Netlink {
         self.hooks().yield_after_send.store(true, Ordering::SeqCst);
     }
 
-    /// Whether a change request has yielded after its send since
+    /// Whether a request has yielded after its send since
     /// [`yield_after_next_send`](Self::yield_after_next_send).
     #[must_use]
     #[doc(hidden)]

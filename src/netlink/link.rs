@@ -2,7 +2,6 @@
 //! (IFLA_INFO_DATA) and port options (IFLA_INFO_SLAVE_DATA, their
 //! attributes from the table in `values/port_option.rs`). The parse of a
 //! link message is in `link_snapshot.rs`.
-use futures::TryStreamExt;
 use macaddr::MacAddr6;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{
@@ -30,19 +29,20 @@ impl Netlink {
         iface: &str,
         target: LinkRef<'_>,
     ) -> Result<LinkSnapshot> {
-        let msg = self
-            .call(op, iface, |h| async move {
-                let mut req = h.link().get();
-                skip_stats(req.message_mut());
-                let req = match target {
-                    LinkRef::Index(i) => req.match_index(i),
-                    LinkRef::Name(n) => req.match_name(n),
-                };
-                req.execute().try_next().await
-            })
+        let mut msg = LinkMessage::default();
+        skip_stats(&mut msg);
+        match target {
+            LinkRef::Index(i) => msg.header.index = i,
+            LinkRef::Name(n) => msg.attributes.push(LinkAttribute::IfName(n.to_string())),
+        }
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetLink(msg), false)
             .await?;
-        match msg {
-            Some(m) => Ok(LinkSnapshot::parse(&m)),
+        match answer.iter().find_map(|m| match m {
+            RouteNetlinkMessage::NewLink(m) => Some(m),
+            _ => None,
+        }) {
+            Some(m) => Ok(LinkSnapshot::parse(m)),
             None => Err(Error::NotFound {
                 op,
                 iface: crate::error::name(iface),
@@ -54,15 +54,18 @@ impl Netlink {
 
     /// RTM_GETLINK dump of every link in the namespace (no statistics).
     pub(crate) async fn all_links(&self, op: Op, iface: &str) -> Result<Vec<LinkSnapshot>> {
-        self.dump(op, iface, move |h| async move {
-            let mut req = h.link().get();
-            skip_stats(req.message_mut());
-            req.execute()
-                .map_ok(|m| LinkSnapshot::parse(&m))
-                .try_collect()
-                .await
-        })
-        .await
+        let mut msg = LinkMessage::default();
+        skip_stats(&mut msg);
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetLink(msg), true)
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(m) => Some(LinkSnapshot::parse(m)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// RTM_GETLINK dump of the links whose master is `master` (filtered by the kernel).
@@ -72,21 +75,22 @@ impl Netlink {
         iface: &str,
         master: u32,
     ) -> Result<Vec<LinkSnapshot>> {
-        self.dump(op, iface, move |h| async move {
-            let mut req = h.link().get();
-            skip_stats(req.message_mut());
-            req.message_mut()
-                .attributes
-                .push(LinkAttribute::Controller(master));
-            req.execute()
-                .try_filter_map(|m| async move {
-                    let s = LinkSnapshot::parse(&m);
-                    Ok((s.master == Some(master)).then_some(s))
-                })
-                .try_collect()
-                .await
-        })
-        .await
+        let mut msg = LinkMessage::default();
+        skip_stats(&mut msg);
+        msg.attributes.push(LinkAttribute::Controller(master));
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetLink(msg), true)
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(m) => {
+                    let s = LinkSnapshot::parse(m);
+                    (s.master == Some(master)).then_some(s)
+                }
+                _ => None,
+            })
+            .collect())
     }
 
     /// RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: a new bridge, down, with
@@ -100,14 +104,21 @@ impl Netlink {
         let builder = LinkMessageBuilder::<LinkBridge>::new(name);
         let builder = bridge.apply(builder);
         let msg = link.apply(builder).build();
-        self.call(Op::CreateBridge, name, |h| h.link().add(msg).execute())
+        self.add_link(Op::CreateBridge, name, msg).await
+    }
+
+    /// RTM_NEWLINK of a new link, with the flags rtnetlink's `link().add()`
+    /// sends: NLM_F_EXCL, so a name taken answers EEXIST.
+    async fn add_link(&self, op: Op, name: &str, msg: LinkMessage) -> Result<()> {
+        let message = RouteNetlinkMessage::NewLink(msg);
+        self.request(op, name, message, NLM_F_CREATE | NLM_F_EXCL)
             .await
     }
 
     /// RTM_NEWLINK of a veth pair `name` / `peer`, both in this namespace.
     pub(crate) async fn create_veth(&self, op: Op, name: &str, peer: &str) -> Result<()> {
         let msg = rtnetlink::LinkVeth::new(name, peer).build();
-        self.call(op, name, |h| h.link().add(msg).execute()).await
+        self.add_link(op, name, msg).await
     }
 
     /// RTM_NEWLINK for a macvtap on `lower` with the MAC and mode in the
@@ -131,7 +142,7 @@ impl Netlink {
         let msg = rtnetlink::LinkMacVtap::new(name, lower, mode)
             .address(mac.into_array().to_vec())
             .build();
-        self.call(op, name, |h| h.link().add(msg).execute()).await
+        self.add_link(op, name, msg).await
     }
 
     /// RTM_SETLINK that moves a link into the namespace `netns` and names
@@ -149,7 +160,10 @@ impl Netlink {
             .setns_by_fd(netns)
             .name(new_name.to_string())
             .build();
-        self.call(op, iface, |h| h.link().set(msg).execute()).await
+        // The flags rtnetlink's `link().set()` sends.
+        let message = RouteNetlinkMessage::SetLink(msg);
+        self.request(op, iface, message, NLM_F_EXCL | NLM_F_CREATE)
+            .await
     }
 
     /// RTM_SETLINK for generic attributes (MTU, MAC, flags, IPv6 af_spec),
@@ -212,7 +226,7 @@ impl Netlink {
     /// RTM_DELLINK by name.
     pub(crate) async fn delete_link_by_name(&self, op: Op, name: &str) -> Result<()> {
         let msg = LinkUnspec::new_with_name(name).build();
-        self.call(op, name, |h| h.link().del_with_message(msg).execute())
+        self.request(op, name, RouteNetlinkMessage::DelLink(msg), 0)
             .await
     }
 }

@@ -320,12 +320,12 @@ impl ViewState {
     /// of later ones, in the order the kernel made them, and each one is a
     /// link's whole state, like a notification: one drain applies both.
     /// Decoded by the view's own walk (four attributes of each link), this
-    /// costs a fraction of a dump through rtnetlink, which decodes every
-    /// attribute of every link (about 30 µs a link).
+    /// costs a fraction of a dump decoded by netlink-packet-route, which
+    /// decodes every attribute of every link (about 30 µs a link).
     ///
     /// `false` if the view is still not whole (notifications overran
     /// again, the dump failed, or its end did not come): the caller tries
-    /// again or falls back to a dump through rtnetlink.
+    /// again or falls back to a dump on the request socket.
     fn resync(&mut self) -> io::Result<bool> {
         self.read_queue(true)?;
         self.overrun = false;
@@ -550,8 +550,8 @@ impl LinkView {
                 return Ok(());
             }
         }
-        // The same through rtnetlink's connection, whose dump a busy
-        // socket cannot disturb.
+        // The same on the request socket, which no notification reaches,
+        // so a busy namespace cannot overrun its dump.
         for _ in 0..3 {
             {
                 let mut st = self.state();

@@ -1,6 +1,7 @@
-//! The netlink connection: an rtnetlink socket and a request socket per
-//! [`Netlink`], its locks, and the request and dump plumbing every message
-//! family uses (`direct.rs`: change requests acknowledged in the same call).
+//! The netlink connection: one request socket per [`Netlink`] (and the
+//! link view's), its locks, and the one path every message family's
+//! requests take, changes and queries alike (`direct.rs`: a change
+//! acknowledged in the same call, a query read to its end).
 //!
 //! Other modules call the crate-private functions of this module's
 //! children with typed values; only `netlink/` touches rtnetlink and
@@ -15,10 +16,7 @@
 //! `vxlan.rs` (VXLAN links and their remotes, FDB entries of the device),
 //! `notify.rs` (multicast groups); `hooks.rs` holds the test hooks.
 
-use rtnetlink::Handle;
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_ROUTE};
-use std::future::Future;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::Arc;
@@ -59,11 +57,12 @@ pub(crate) use vxlan::{RemoteOrigin, RemoteSnapshot, VxlanParams};
 /// A netlink connection to one network namespace: the context every
 /// bridgekit call takes.
 ///
-/// Cheap to clone (an `Arc`); all clones share its sockets: an rtnetlink
-/// socket for dumps and lookups, whose reader task runs on the tokio
-/// runtime that was current at [`connect`](Netlink::connect) time and ends
-/// when the last clone is dropped, and a socket for change requests, each
-/// acknowledged by the kernel before the call that sent it returns.
+/// Cheap to clone (an `Arc`); all clones share its socket, registered with
+/// the reactor of the tokio runtime that was current at
+/// [`connect`](Netlink::connect) time. Every request goes on it, one at a
+/// time: a change is acknowledged by the kernel before the call that sent
+/// it returns, a query (a lookup or a dump) is read to its end. No task
+/// runs in the background.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), bridgekit::Error> {
@@ -77,8 +76,7 @@ pub struct Netlink {
 }
 
 struct Inner {
-    handle: Handle,
-    /// The socket change requests go on (see `direct.rs`).
+    /// The socket every request goes on (see `direct.rs`).
     direct: tokio::sync::Mutex<direct::Direct>,
     netns: OwnedFd,
     /// The thread in this namespace for sysctl and sysfs work.
@@ -97,9 +95,6 @@ struct Inner {
     /// The link view the port checks read (see `link_view.rs`), started
     /// by the first port operation.
     view: tokio::sync::OnceCell<link_view::LinkView>,
-    /// Held for the length of a dump: the kernel runs one dump at a time
-    /// per socket and answers EBUSY to a second one started meanwhile.
-    dumps: tokio::sync::Mutex<()>,
     /// Multi-step operations not yet at their end, whether their caller
     /// still waits or dropped them (see `complete.rs`).
     pending: AtomicUsize,
@@ -127,25 +122,18 @@ fn require_runtime() -> Result<()> {
         })
 }
 
-/// The sockets of one connection, opened in the calling thread's
-/// namespace and registered with `rt`'s reactor: rtnetlink's, with strict
-/// checking on (the kernel filters dumps by ifindex/master itself and
-/// rejects attributes it does not know), and the one change requests go on.
-fn sockets(rt: &tokio::runtime::Handle) -> std::io::Result<(TokioSocket, direct::Direct)> {
+/// The request socket of one connection, opened in the calling thread's
+/// namespace and registered with `rt`'s reactor.
+fn sockets(rt: &tokio::runtime::Handle) -> std::io::Result<direct::Direct> {
     let _in_runtime = rt.enter();
-    let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
-    let route = socket.socket_mut();
-    route.bind_auto()?;
-    route.set_netlink_get_strict_chk(true)?;
-    route.set_ext_ack(true)?;
-    Ok((socket, direct::Direct::open()?))
+    direct::Direct::open()
 }
 
 impl Netlink {
     /// Connects to the network namespace of the calling thread.
     ///
-    /// Must be called inside a tokio runtime; the connection's reader task is
-    /// spawned on it. Mirrors what `ip` does on start.
+    /// Must be called inside a tokio runtime, whose reactor the socket is
+    /// registered with. Mirrors what `ip` does on start.
     ///
     /// # Errors
     /// [`Error::Io`] with [`Op::Connect`] if no runtime is running or the
@@ -219,12 +207,9 @@ impl Netlink {
         Ok(nl)
     }
 
-    fn from_parts((socket, direct): (TokioSocket, direct::Direct), netns: OwnedFd) -> Self {
-        let (conn, handle, _) = rtnetlink::from_socket(socket);
-        tokio::spawn(conn);
+    fn from_parts(direct: direct::Direct, netns: OwnedFd) -> Self {
         Netlink {
             inner: Arc::new(Inner {
-                handle,
                 direct: tokio::sync::Mutex::new(direct),
                 worker: netns::Worker::default(),
                 netns,
@@ -233,7 +218,6 @@ impl Netlink {
                 kernel: crate::sys::kernel::KernelVersion::running(),
                 membership: tokio::sync::Mutex::new(()),
                 view: tokio::sync::OnceCell::new(),
-                dumps: tokio::sync::Mutex::new(()),
                 pending: AtomicUsize::new(0),
                 idle: tokio::sync::Notify::new(),
             }),
@@ -333,26 +317,35 @@ impl Netlink {
         &self.inner.netns
     }
 
-    /// [`call`](Self::call) for a dump request: one at a time per socket.
-    /// The dump runs on a task of its own, which holds the turn until the
-    /// kernel has sent it all: a caller that stops waiting (a timeout)
-    /// must not let the next dump start while this one is still running,
-    /// which the kernel would refuse with EBUSY.
-    async fn dump<T, F, Fut>(&self, op: Op, iface: &str, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(Handle) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, rtnetlink::Error>> + Send + 'static,
-    {
-        let (this, label) = (self.clone(), iface.to_string());
-        let task = tokio::spawn(async move {
-            let _one_dump = this.inner.dumps.lock().await;
-            this.call(op, &label, f).await
-        });
-        match task.await {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(Error::io(op, iface, std::io::Error::other(e.to_string()))),
+    /// Sends a query (a GET message; a dump if `dump`) and returns the
+    /// kernel's answer, every message of it: counted, logged and mapped
+    /// like [`request`](Self::request)'s, on the same socket, one request
+    /// at a time. Its cancellation is the socket's (see `direct.rs`): a
+    /// dump dropped midway is read out by the next request.
+    pub(crate) async fn query(
+        &self,
+        op: Op,
+        iface: &str,
+        message: RouteNetlinkMessage,
+        dump: bool,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        #[cfg(feature = "test-hooks")]
+        self.inner.hooks.count_request();
+        self.fault_step(op, iface)?;
+        debug!(%op, iface, dump, "netlink query");
+        let mut socket = self.inner.direct.lock().await;
+        #[cfg(feature = "test-hooks")]
+        let after_send = self.inner.hooks.after_send();
+        #[cfg(not(feature = "test-hooks"))]
+        let after_send = std::future::ready(());
+        match socket.query(message, dump, after_send).await {
+            Ok(direct::Answer::Messages(messages)) => Ok(messages),
+            Ok(direct::Answer::Refused(errno, message)) => {
+                let err = Error::from_kernel(op, iface, errno, message);
+                debug!(%op, iface, error = %err, "kernel refused");
+                Err(err)
+            }
+            Err(e) => Err(Error::io(op, iface, e)),
         }
     }
 
@@ -429,28 +422,6 @@ impl Netlink {
             Err(e) => Err(Error::io(op, iface, e)),
         }
     }
-
-    /// Counts, logs and maps the errors of one kernel request.
-    async fn call<T, Fut>(&self, op: Op, iface: &str, f: impl FnOnce(Handle) -> Fut) -> Result<T>
-    where
-        Fut: Future<Output = Result<T, rtnetlink::Error>>,
-    {
-        #[cfg(feature = "test-hooks")]
-        self.inner.hooks.count_request();
-        self.fault_step(op, iface)?;
-        debug!(%op, iface, "netlink request");
-        match f(self.inner.handle.clone()).await {
-            Ok(v) => {
-                debug!(%op, iface, "kernel acknowledged");
-                Ok(v)
-            }
-            Err(e) => {
-                let err = kernel_error(op, iface, e);
-                debug!(%op, iface, error = %err, "kernel refused");
-                Err(err)
-            }
-        }
-    }
 }
 
 /// Marks one operation pending on a connection while it lives.
@@ -461,22 +432,6 @@ impl Drop for PendingGuard {
         if self.0.inner.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.inner.idle.notify_waiters();
         }
-    }
-}
-
-/// Maps an rtnetlink error, keeping the kernel's errno and its
-/// extended-ack message where there are some.
-pub(crate) fn kernel_error(op: Op, iface: &str, err: rtnetlink::Error) -> Error {
-    match err {
-        rtnetlink::Error::NetlinkError(msg) => match msg.code {
-            Some(code) => Error::from_kernel(op, iface, -code.get(), ext_ack_message(&msg.header)),
-            None => Error::io(
-                op,
-                iface,
-                std::io::Error::other("unexpected netlink ACK in place of an answer"),
-            ),
-        },
-        other => Error::io(op, iface, std::io::Error::other(other.to_string())),
     }
 }
 

@@ -1,12 +1,12 @@
 //! AF_BRIDGE RTM_SETLINK / RTM_DELLINK / RTM_GETLINK with IFLA_AF_SPEC:
 //! port and bridge VLANs.
-use futures::TryStreamExt;
-use netlink_packet_route::AddressFamily;
 use netlink_packet_route::link::{
     AfSpecBridge, BridgeVlanInfoFlags, BridgeVlanTunnelInfo, LinkAttribute, LinkExtentMask,
     LinkMessage,
 };
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::LinkBridgeVlan;
+use rtnetlink::packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 
 use super::Netlink;
 use crate::error::{Op, Result};
@@ -49,12 +49,7 @@ impl Netlink {
             };
         }
         let msg = b.build();
-        if add {
-            self.call(op, iface, |h| h.link().set(msg).execute()).await
-        } else {
-            self.call(op, iface, |h| h.link().del_with_message(msg).execute())
-                .await
-        }
+        self.vlan_request(op, iface, msg, add).await
     }
 
     /// RTM_SETLINK (`add`) or RTM_DELLINK with family AF_BRIDGE and one
@@ -87,12 +82,18 @@ impl Netlink {
                 .attributes
                 .push(LinkAttribute::AfSpecBridge(tunnels.collect())),
         }
-        if add {
-            self.call(op, iface, |h| h.link().set(msg).execute()).await
+        self.vlan_request(op, iface, msg, add).await
+    }
+
+    /// RTM_SETLINK (`add`, with the flags rtnetlink's `link().set()`
+    /// sends) or RTM_DELLINK of an AF_BRIDGE VLAN message.
+    async fn vlan_request(&self, op: Op, iface: &str, msg: LinkMessage, add: bool) -> Result<()> {
+        let (message, flags) = if add {
+            (RouteNetlinkMessage::SetLink(msg), NLM_F_CREATE | NLM_F_EXCL)
         } else {
-            self.call(op, iface, |h| h.link().del_with_message(msg).execute())
-                .await
-        }
+            (RouteNetlinkMessage::DelLink(msg), 0)
+        };
+        self.request(op, iface, message, flags).await
     }
 
     /// RTM_GETLINK dump with family AF_BRIDGE and
@@ -101,19 +102,21 @@ impl Netlink {
     /// ifindex filter for this dump (strict checking refuses one); it walks
     /// bridge devices and ports only.
     pub(crate) async fn vlan_dump(&self, op: Op, iface: &str) -> Result<Vec<VlanSnapshot>> {
-        self.dump(op, iface, move |h| async move {
-            h.link()
-                .get()
-                .set_filter_mask(
-                    AddressFamily::Bridge,
-                    vec![LinkExtentMask::BrvlanCompressed],
-                )
-                .execute()
-                .try_filter_map(|m| async move { Ok(Some(VlanSnapshot::parse(&m))) })
-                .try_collect()
-                .await
-        })
-        .await
+        let mut msg = LinkMessage::default();
+        msg.header.interface_family = AddressFamily::Bridge;
+        msg.attributes.push(LinkAttribute::ExtMask(vec![
+            LinkExtentMask::BrvlanCompressed,
+        ]));
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetLink(msg), true)
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(m) => Some(VlanSnapshot::parse(m)),
+                _ => None,
+            })
+            .collect())
     }
 }
 

@@ -4,17 +4,13 @@
 
 use std::net::IpAddr;
 
-use futures::{StreamExt, TryStreamExt};
 use macaddr::MacAddr6;
 use netlink_packet_route::link::InfoVxlan;
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
-    NetlinkMessage, NetlinkPayload,
-};
+use rtnetlink::packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use rtnetlink::{LinkMessageBuilder, LinkVxlan};
 
 use super::Netlink;
@@ -163,8 +159,14 @@ impl Netlink {
         if let Some(m) = mac {
             b = b.address(m.into_array().to_vec());
         }
-        let msg = b.build();
-        self.call(op, name, |h| h.link().add(msg).execute()).await
+        // The flags rtnetlink's `link().add()` sends.
+        self.request(
+            op,
+            name,
+            RouteNetlinkMessage::NewLink(b.build()),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .await
     }
 
     /// RTM_NEWNEIGH of one remote on a VXLAN device. rtnetlink has no
@@ -184,25 +186,15 @@ impl Netlink {
     ) -> Result<()> {
         let msg = remote_message(index, remote);
         let append = remote.mac == MacAddr6::nil();
-        self.call(op, iface, |mut h| async move {
-            let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(msg));
-            let how = if append {
-                NLM_F_APPEND
-            } else if replace {
-                NLM_F_REPLACE
-            } else {
-                NLM_F_EXCL
-            };
-            req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | how;
-            let mut response = h.request(req)?;
-            while let Some(m) = response.next().await {
-                if let NetlinkPayload::Error(e) = m.payload {
-                    return Err(rtnetlink::Error::NetlinkError(e));
-                }
-            }
-            Ok(())
-        })
-        .await
+        let how = if append {
+            NLM_F_APPEND
+        } else if replace {
+            NLM_F_REPLACE
+        } else {
+            NLM_F_EXCL
+        };
+        let message = RouteNetlinkMessage::NewNeighbour(msg);
+        self.request(op, iface, message, NLM_F_CREATE | how).await
     }
 
     /// RTM_DELNEIGH of one remote (its destination only, for the flood list).
@@ -214,7 +206,7 @@ impl Netlink {
         remote: &RemoteSnapshot,
     ) -> Result<()> {
         let msg = remote_message(index, remote);
-        self.call(op, iface, |h| h.neighbours().del(msg).execute())
+        self.request(op, iface, RouteNetlinkMessage::DelNeighbour(msg), 0)
             .await
     }
 
@@ -226,22 +218,21 @@ impl Netlink {
         iface: &str,
         index: u32,
     ) -> Result<Vec<RemoteSnapshot>> {
-        self.dump(op, iface, move |h| async move {
-            let mut req = h
-                .neighbours()
-                .get()
-                .set_address_family(AddressFamily::Bridge);
-            req.message_mut().header.ifindex = index;
-            req.execute()
-                .try_filter_map(|m| async move {
-                    Ok((m.header.ifindex == index)
-                        .then(|| parse_remote(&m))
-                        .flatten())
-                })
-                .try_collect()
-                .await
-        })
-        .await
+        let mut msg = NeighbourMessage::default();
+        msg.header.family = AddressFamily::Bridge;
+        msg.header.ifindex = index;
+        let answer = self
+            .query(op, iface, RouteNetlinkMessage::GetNeighbour(msg), true)
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewNeighbour(m) if m.header.ifindex == index => {
+                    parse_remote(m)
+                }
+                _ => None,
+            })
+            .collect())
     }
 }
 
