@@ -91,9 +91,11 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
     match Bridge::open(nl, &name).await {
         Ok(bridge) => {
             vxlan::preflight_all(nl, Op::Apply, &config.vxlans, &config.name, config.mtu).await?;
-            preflight_ports(nl, Op::Apply, &config, Some(bridge.index)).await?;
+            let seen = preflight_ports(nl, Op::Apply, &config, Some(bridge.index)).await?;
             let mut done = Progress::new();
-            bridge.converge(Op::Apply, &config, None, &mut done).await?;
+            bridge
+                .converge(Op::Apply, &config, None, &seen, &mut done)
+                .await?;
             Ok(Applied {
                 bridge,
                 changes: done.changes,
@@ -121,16 +123,20 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
 /// before any change: each exists (but a VXLAN port the config makes), is
 /// no bridge, belongs to no other bridge (unless the config allows the
 /// move), and no interface is declared twice (once by name, once by
-/// ifindex). `bridge` is the bridge's ifindex if it exists.
+/// ifindex). `bridge` is the bridge's ifindex if it exists. Returns each
+/// port as read, in the config's order (`None` for a VXLAN port the config
+/// makes), so that converging them reads none of them again.
 pub(crate) async fn preflight_ports(
     nl: &Netlink,
     op: Op,
     config: &BridgeConfig,
     bridge: Option<u32>,
-) -> Result<()> {
+) -> Result<Vec<Option<LinkSnapshot>>> {
     let mut seen: Vec<(u32, &PortRef)> = Vec::with_capacity(config.ports.len());
+    let mut links = Vec::with_capacity(config.ports.len());
     for (port, cfg) in &config.ports {
         if matches!(port, PortRef::Name(n) if config.vxlans.iter().any(|v| v.name() == n)) {
+            links.push(None);
             continue;
         }
         let link = nl
@@ -165,8 +171,9 @@ pub(crate) async fn preflight_ports(
             ));
         }
         seen.push((link.index, port));
+        links.push(Some(link));
     }
-    Ok(())
+    Ok(links)
 }
 
 impl Bridge {
@@ -239,7 +246,7 @@ impl Bridge {
             config.mtu,
         )
         .await?;
-        preflight_ports(nl, Op::CreateBridge, &config, None).await?;
+        let seen = preflight_ports(nl, Op::CreateBridge, &config, None).await?;
         let staged = config.staged();
         let options = BridgeOptions {
             // Staged: STP comes after bring-up, since it turns carrier off.
@@ -285,7 +292,7 @@ impl Bridge {
         let mut done = Progress::new();
         done.journal.made(Step::BridgeCreated(bridge.id()));
         bridge
-            .converge(Op::CreateBridge, &config, Some(created), &mut done)
+            .converge(Op::CreateBridge, &config, Some(created), &seen, &mut done)
             .await?;
         debug!(
             bridge = name,
@@ -301,15 +308,17 @@ impl Bridge {
     /// (including what the caller recorded before, such as the creation
     /// of the bridge) is rolled back and the first error returned, with
     /// any undo that failed. `op` names the caller in errors; `link` is the
-    /// bridge as the caller just read it, if it did.
+    /// bridge as the caller just read it, if it did; `ports` are the
+    /// config's ports as [`preflight_ports`] read them.
     pub(crate) async fn converge(
         &self,
         op: Op,
         config: &BridgeConfig,
         link: Option<LinkSnapshot>,
+        ports: &[Option<LinkSnapshot>],
         done: &mut Progress,
     ) -> Result<()> {
-        match self.converge_steps(op, config, link, done).await {
+        match self.converge_steps(op, config, link, ports, done).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let failed = std::mem::take(&mut done.journal).rollback(&self.nl).await;
@@ -323,6 +332,7 @@ impl Bridge {
         op: Op,
         config: &BridgeConfig,
         link: Option<LinkSnapshot>,
+        ports: &[Option<LinkSnapshot>],
         done: &mut Progress,
     ) -> Result<()> {
         let link = match link {
@@ -362,12 +372,15 @@ impl Bridge {
             self.converge_vxlan(op, vx, config.mtu, done).await?;
         }
         // A backup port must be a port already: ports naming none go first.
+        let seen = ports.iter().chain(std::iter::repeat(&None));
         let (plain, backed): (Vec<_>, Vec<_>) = config
             .ports
             .iter()
-            .partition(|(_, cfg)| !matches!(cfg.backup(), Some(Some(_))));
-        for (port, cfg) in plain.into_iter().chain(backed) {
-            self.converge_port(op, port, cfg, done).await?;
+            .zip(seen)
+            .partition(|((_, cfg), _)| !matches!(cfg.backup(), Some(Some(_))));
+        for ((port, cfg), seen) in plain.into_iter().chain(backed) {
+            self.converge_port(op, port, cfg, seen.as_ref(), done)
+                .await?;
         }
         Ok(())
     }
@@ -377,9 +390,15 @@ impl Bridge {
         op: Op,
         port: &PortRef,
         cfg: &PortConfig,
+        seen: Option<&LinkSnapshot>,
         done: &mut Progress,
     ) -> Result<()> {
-        let link = self.port_link(op, port).await?;
+        // As the preflight read it, moments ago; a VXLAN port it could not
+        // read (the converge made it) is read now.
+        let link = match seen {
+            Some(link) => link.clone(),
+            None => self.port_link(op, port).await?,
+        };
         if link.master != Some(self.index) {
             let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
             done.append(
