@@ -54,8 +54,9 @@
 //!   bad document got wrong.
 //!
 //! Every public call runs in a `tracing` span named `bridgekit`, with the
-//! operation (`op`) and the interface (`iface`); a failed call records its
-//! error in it.
+//! operation (`op`, the snake-case [`Op::name`] of the `Op` its errors
+//! carry) and the interface (`iface`; `netns` instead for
+//! [`Netlink::connect_in_netns`]); a failed call records its error in it.
 //!
 //! ## Security
 //! A bridge that serves guests is their gateway and must not take orders
