@@ -565,6 +565,22 @@ fn wait_forwarding_follows_stp_and_says_why_when_it_times_out() {
     });
 }
 
+/// Starts `request` and drops it once it has sent its message, before it
+/// read the kernel's answer (the test hook's window).
+async fn drop_after_send<T: std::fmt::Debug>(
+    nl: &bridgekit::Netlink,
+    request: impl std::future::Future<Output = T>,
+) {
+    nl.yield_after_next_send();
+    let mut request = std::pin::pin!(request);
+    while !nl.yielded_after_send() {
+        if let std::task::Poll::Ready(r) = futures::poll!(request.as_mut()) {
+            panic!("finished before its send: {r:?}");
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Every change request goes one way, on the request socket; a request
 /// dropped after its send, before its answer was read, leaves that answer
 /// queued, and the next requests are each answered by their own: a refusal
@@ -575,32 +591,14 @@ fn a_request_dropped_after_its_send_does_not_answer_the_next() {
         let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:00:00:01")).await?;
         veth("p0", "p0peer");
         // Dropped after the kernel took (and refused) it: lo is no port.
-        nl.yield_after_next_send();
-        {
-            let mut attach = std::pin::pin!(br.attach_port("lo", PortConfig::new()));
-            while !nl.yielded_after_send() {
-                if let std::task::Poll::Ready(r) = futures::poll!(attach.as_mut()) {
-                    panic!("finished before its send: {r:?}");
-                }
-                tokio::task::yield_now().await;
-            }
-        }
+        drop_after_send(&nl, br.attach_port("lo", PortConfig::new())).await;
         // The queued EINVAL is not this request's answer.
         br.attach_port("p0", PortConfig::new().hairpin(true).up())
             .await?;
         assert_eq!(ip_link("p0").unwrap()["master"], "br0");
         assert_eq!(slave("p0")["hairpin"], true);
         // Nor does a success answer a refusal.
-        nl.yield_after_next_send();
-        {
-            let mut detach = std::pin::pin!(br.detach_port("p0"));
-            while !nl.yielded_after_send() {
-                if let std::task::Poll::Ready(r) = futures::poll!(detach.as_mut()) {
-                    panic!("finished before its send: {r:?}");
-                }
-                tokio::task::yield_now().await;
-            }
-        }
+        drop_after_send(&nl, br.detach_port("p0")).await;
         let err = br.attach_port("lo", PortConfig::new()).await.unwrap_err();
         assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
         Ok(())
@@ -625,14 +623,7 @@ fn a_dump_dropped_midway_does_not_answer_the_next_requests() {
         // Dropped twice in a row: the second drop's send comes after the
         // first dump was read out.
         for _ in 0..2 {
-            nl.yield_after_next_send();
-            let mut ports = std::pin::pin!(br.ports());
-            while !nl.yielded_after_send() {
-                if let std::task::Poll::Ready(r) = futures::poll!(ports.as_mut()) {
-                    panic!("finished before its send: {r:?}");
-                }
-                tokio::task::yield_now().await;
-            }
+            drop_after_send(&nl, br.ports()).await;
         }
         let mut got: Vec<String> = br
             .ports()
@@ -645,16 +636,7 @@ fn a_dump_dropped_midway_does_not_answer_the_next_requests() {
         want.sort();
         assert_eq!(got, want);
         // A change after a dropped dump is answered by its own answer.
-        nl.yield_after_next_send();
-        {
-            let mut ports = std::pin::pin!(br.ports());
-            while !nl.yielded_after_send() {
-                if let std::task::Poll::Ready(r) = futures::poll!(ports.as_mut()) {
-                    panic!("finished before its send: {r:?}");
-                }
-                tokio::task::yield_now().await;
-            }
-        }
+        drop_after_send(&nl, br.ports()).await;
         br.detach_port("d7").await?;
         assert!(ip_link("d7").unwrap().get("master").is_none());
         let err = br.detach_port("d7").await.unwrap_err();

@@ -65,17 +65,10 @@ impl Netlink {
         msg.header.family = AddressFamily::Bridge;
         msg.header.ifindex = port.unwrap_or(0);
         msg.attributes.push(NeighbourAttribute::Controller(master));
-        let answer = self
-            .query(op, iface, RouteNetlinkMessage::GetNeighbour(msg), true)
-            .await?;
-        Ok(answer
+        let entries = self.dump_neighbours(op, iface, msg).await?;
+        Ok(entries
             .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewNeighbour(m) => {
-                    FdbSnapshot::parse(m).filter(|e| e.master == master)
-                }
-                _ => None,
-            })
+            .filter_map(|m| FdbSnapshot::parse(m).filter(|e| e.master == master))
             .collect())
     }
 }

@@ -56,16 +56,8 @@ impl Netlink {
     pub(crate) async fn all_links(&self, op: Op, iface: &str) -> Result<Vec<LinkSnapshot>> {
         let mut msg = LinkMessage::default();
         skip_stats(&mut msg);
-        let answer = self
-            .query(op, iface, RouteNetlinkMessage::GetLink(msg), true)
-            .await?;
-        Ok(answer
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(m) => Some(LinkSnapshot::parse(m)),
-                _ => None,
-            })
-            .collect())
+        let links = self.dump_links(op, iface, msg).await?;
+        Ok(links.iter().map(LinkSnapshot::parse).collect())
     }
 
     /// RTM_GETLINK dump of the links whose master is `master` (filtered by the kernel).
@@ -78,18 +70,11 @@ impl Netlink {
         let mut msg = LinkMessage::default();
         skip_stats(&mut msg);
         msg.attributes.push(LinkAttribute::Controller(master));
-        let answer = self
-            .query(op, iface, RouteNetlinkMessage::GetLink(msg), true)
-            .await?;
-        Ok(answer
+        let links = self.dump_links(op, iface, msg).await?;
+        Ok(links
             .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(m) => {
-                    let s = LinkSnapshot::parse(m);
-                    (s.master == Some(master)).then_some(s)
-                }
-                _ => None,
-            })
+            .map(LinkSnapshot::parse)
+            .filter(|s| s.master == Some(master))
             .collect())
     }
 

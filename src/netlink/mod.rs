@@ -349,6 +349,44 @@ impl Netlink {
         }
     }
 
+    /// A link dump ([`query`](Self::query) of `msg` as RTM_GETLINK): the
+    /// RTM_NEWLINK messages of its answer.
+    pub(crate) async fn dump_links(
+        &self,
+        op: Op,
+        iface: &str,
+        msg: netlink_packet_route::link::LinkMessage,
+    ) -> Result<Vec<netlink_packet_route::link::LinkMessage>> {
+        let answer = self.query(op, iface, RouteNetlinkMessage::GetLink(msg), true);
+        Ok(answer
+            .await?
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(m) => Some(m),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// A neighbour dump ([`query`](Self::query) of `msg` as
+    /// RTM_GETNEIGH): the RTM_NEWNEIGH messages of its answer.
+    pub(crate) async fn dump_neighbours(
+        &self,
+        op: Op,
+        iface: &str,
+        msg: netlink_packet_route::neighbour::NeighbourMessage,
+    ) -> Result<Vec<netlink_packet_route::neighbour::NeighbourMessage>> {
+        let answer = self.query(op, iface, RouteNetlinkMessage::GetNeighbour(msg), true);
+        Ok(answer
+            .await?
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewNeighbour(m) => Some(m),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// A kernel-facing step (a netlink request, or a sysctl write): where
     /// the test suite injects faults. Nothing without the `test-hooks` feature.
     #[cfg_attr(not(feature = "test-hooks"), allow(unused_variables))]

@@ -107,16 +107,8 @@ impl Netlink {
         msg.attributes.push(LinkAttribute::ExtMask(vec![
             LinkExtentMask::BrvlanCompressed,
         ]));
-        let answer = self
-            .query(op, iface, RouteNetlinkMessage::GetLink(msg), true)
-            .await?;
-        Ok(answer
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(m) => Some(VlanSnapshot::parse(m)),
-                _ => None,
-            })
-            .collect())
+        let links = self.dump_links(op, iface, msg).await?;
+        Ok(links.iter().map(VlanSnapshot::parse).collect())
     }
 }
 

@@ -221,17 +221,11 @@ impl Netlink {
         let mut msg = NeighbourMessage::default();
         msg.header.family = AddressFamily::Bridge;
         msg.header.ifindex = index;
-        let answer = self
-            .query(op, iface, RouteNetlinkMessage::GetNeighbour(msg), true)
-            .await?;
-        Ok(answer
+        let entries = self.dump_neighbours(op, iface, msg).await?;
+        Ok(entries
             .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewNeighbour(m) if m.header.ifindex == index => {
-                    parse_remote(m)
-                }
-                _ => None,
-            })
+            .filter(|m| m.header.ifindex == index)
+            .filter_map(parse_remote)
             .collect())
     }
 }
