@@ -14,6 +14,7 @@ use crate::error::{Error, Op, Result};
 use crate::netlink::{AddrSnapshot, LinkRef, Notification, RTNLGRP_IPV6_IFADDR};
 
 use crate::values::address::{AddressStatus, ToAddress};
+use crate::values::name::IfName;
 
 impl Bridge {
     /// Adds an address (`ip addr add ADDR dev BRIDGE`). IPv4 addresses get
@@ -168,7 +169,7 @@ impl Bridge {
                 Verdict::Done => return Ok(()),
                 Verdict::Failed(address) => {
                     return Err(Error::DadFailed {
-                        bridge: crate::error::name(name),
+                        bridge: IfName::from_kernel(name),
                         address,
                     });
                 }
@@ -181,7 +182,7 @@ impl Bridge {
                                 .link(Op::WaitDad, name, LinkRef::Index(self.index))
                                 .await?;
                             return Err(Error::DadTimeout {
-                                bridge: crate::error::name(name),
+                                bridge: IfName::from_kernel(name),
                                 tentative,
                                 carrier: link.carrier,
                             });
@@ -255,7 +256,7 @@ fn dad_verdict(
                     None => {
                         return Err(Error::NoSuchEntry {
                             op: Op::WaitDad,
-                            iface: crate::error::name(bridge),
+                            iface: IfName::from_kernel(bridge),
                             entry: format!("address {a}"),
                             errno: None,
                         });

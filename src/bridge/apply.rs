@@ -158,8 +158,8 @@ pub(crate) async fn preflight_ports(
                 };
                 return Err(Error::PortBusy {
                     op,
-                    port: crate::error::name(link.name),
-                    bridge: crate::error::name(owner),
+                    port: IfName::from_kernel(link.name),
+                    bridge: IfName::from_kernel(owner),
                 });
             }
         }

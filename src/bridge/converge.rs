@@ -17,6 +17,7 @@ use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkRef, LinkSnapshot};
 use crate::values::bridge_option::{from_centiseconds, timer_matches, to_centiseconds};
 use crate::values::mac::eui64_link_local;
+use crate::values::name::IfName;
 use crate::values::sysctl::Ipv6Sysctl;
 use crate::vxlan::{self, VxlanConfig};
 use crate::vxlan::{Meets, Remote, RemoteKind, Vxlan};
@@ -48,7 +49,7 @@ impl Bridge {
             };
             return Err(Error::Unsupported {
                 op,
-                iface: crate::error::name(&self.name),
+                iface: IfName::from_kernel(&self.name),
                 detail,
             });
         }

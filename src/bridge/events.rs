@@ -109,7 +109,7 @@ impl Model {
     ) {
         match self.routers.insert(index, mode) {
             Some(old) if old != mode => out.push(BridgeEvent::MulticastRouter {
-                port: IfName::from_kernel(name.to_string()),
+                port: IfName::from_kernel(name),
                 index,
                 mode,
             }),
@@ -198,7 +198,7 @@ impl Model {
                 // The state it joins with is part of joining, not a change.
                 self.ports.insert(s.index, (s.name.clone(), s.port_state));
                 out.push(BridgeEvent::PortAttached {
-                    port: IfName::from_kernel(s.name.clone()),
+                    port: IfName::from_kernel(&s.name),
                     index: s.index,
                 });
             }
@@ -220,7 +220,7 @@ impl Model {
                 if entry.1 != Some(state) {
                     entry.1 = Some(state);
                     out.push(BridgeEvent::PortState {
-                        port: IfName::from_kernel(entry.0.clone()),
+                        port: IfName::from_kernel(&entry.0),
                         index: s.index,
                         state,
                     });
@@ -325,7 +325,7 @@ impl Model {
             if !self.ports.contains_key(index) {
                 self.ports.insert(*index, (name.clone(), *state));
                 out.push(BridgeEvent::PortAttached {
-                    port: IfName::from_kernel(name.clone()),
+                    port: IfName::from_kernel(name),
                     index: *index,
                 });
             }
@@ -334,7 +334,7 @@ impl Model {
                 if entry.1 != Some(*st) {
                     entry.1 = Some(*st);
                     out.push(BridgeEvent::PortState {
-                        port: IfName::from_kernel(name.clone()),
+                        port: IfName::from_kernel(name),
                         index: *index,
                         state: *st,
                     });
@@ -616,7 +616,7 @@ impl Bridge {
             .await?
             .ok_or_else(|| crate::Error::NotFound {
                 op: Op::WatchEvents,
-                iface: crate::error::name(&name),
+                iface: IfName::from_kernel(&name),
                 errno: None,
                 bridge: None,
             })?;

@@ -89,7 +89,7 @@ impl Bridge {
         if !link.is_bridge() {
             return Err(Error::NotABridge {
                 op: Op::OpenBridge,
-                iface: crate::error::name(name),
+                iface: IfName::from_kernel(name),
                 kind: link.kind_name(),
             });
         }
@@ -428,7 +428,7 @@ impl Bridge {
             .addresses(Op::ListAddresses, name, self.index)
             .await?;
         Ok(BridgeStatus {
-            name: IfName::from_kernel(link.name.clone()),
+            name: IfName::from_kernel(&link.name),
             index: link.index,
             mac: link.mac.unwrap_or(MacAddr6::nil()),
             mac_explicit: self.mac_explicit(&link.name).await,
@@ -535,7 +535,7 @@ pub(crate) async fn explain_exists(nl: &Netlink, name: &str, err: Error) -> Erro
     match nl.link(Op::CreateBridge, name, LinkRef::Name(name)).await {
         Ok(link) if !link.is_bridge() => Error::NotABridge {
             op: Op::CreateBridge,
-            iface: crate::error::name(name),
+            iface: IfName::from_kernel(name),
             kind: link.kind_name(),
         },
         _ => err,

@@ -134,8 +134,8 @@ impl Bridge {
             if !woke && link.port_state != Some(PortState::Forwarding) {
                 let bridge = self.read(op).await?;
                 return Err(Error::NotForwarding {
-                    bridge: crate::error::name(&self.name),
-                    port: crate::error::name(link.name),
+                    bridge: IfName::from_kernel(&self.name),
+                    port: IfName::from_kernel(link.name),
                     state: link.port_state.unwrap_or(PortState::Disabled),
                     port_up: link.up && link.carrier,
                     bridge_up: bridge.up,
@@ -160,8 +160,8 @@ impl Bridge {
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
-                port: crate::error::name(link.name),
-                bridge: crate::error::name(&self.name),
+                port: IfName::from_kernel(link.name),
+                bridge: IfName::from_kernel(&self.name),
             });
         }
         Ok(link)
@@ -172,8 +172,8 @@ impl Bridge {
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
-                port: crate::error::name(link.name),
-                bridge: crate::error::name(&self.name),
+                port: IfName::from_kernel(link.name),
+                bridge: IfName::from_kernel(&self.name),
             });
         }
         Ok(link)
@@ -322,8 +322,8 @@ impl Bridge {
                 };
                 return Err(Error::PortBusy {
                     op,
-                    port: crate::error::name(seen.name),
-                    bridge: crate::error::name(bridge),
+                    port: IfName::from_kernel(seen.name),
+                    bridge: IfName::from_kernel(bridge),
                 });
             }
         }
@@ -562,7 +562,7 @@ impl Bridge {
                     .map_or_else(|| "older".to_string(), |v| v.to_string());
                 Err(Error::Unsupported {
                     op: Op::SetPortOptions,
-                    iface: crate::error::name(label),
+                    iface: IfName::from_kernel(label),
                     detail: format!(
                         "port option {what} needs Linux {since}; this kernel is {running}"
                     ),
@@ -570,7 +570,7 @@ impl Bridge {
             }
             Some((what, want, got)) => Err(Error::NotApplied {
                 op: Op::SetPortOptions,
-                iface: crate::error::name(label),
+                iface: IfName::from_kernel(label),
                 what: what.to_string(),
                 expected: want,
                 actual: got,
@@ -658,7 +658,7 @@ impl Bridge {
                     .and_then(|o| o.backup_port)
                     .filter(|i| *i != 0)
                     .and_then(|i| names.get(&i))
-                    .map(|n| IfName::from_kernel(n.clone()));
+                    .map(IfName::from_kernel);
                 PortStatus::new(l, v, backup)
             })
             .collect())

@@ -12,6 +12,7 @@ use crate::bridge::vlans::explain_unsupported;
 use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, Step, VlanTarget};
 use crate::error::{Error, Op, Result};
+use crate::values::name::IfName;
 use crate::values::vlan::VlanId;
 use crate::vxlan::Vni;
 
@@ -74,7 +75,7 @@ impl Bridge {
                     None => return Ok(()),
                     Some((vid, vni)) => Error::NotApplied {
                         op,
-                        iface: crate::error::name(target.name),
+                        iface: IfName::from_kernel(target.name),
                         what: format!("VLAN {vid} tunnel"),
                         expected: format!("VNI {vni}"),
                         actual: after
@@ -132,7 +133,7 @@ impl Bridge {
         if let Some((vid, vni)) = gone.iter().find(|m| after.contains(m)) {
             return Err(Error::NotApplied {
                 op,
-                iface: crate::error::name(target.name),
+                iface: IfName::from_kernel(target.name),
                 what: format!("VLAN {vid} tunnel"),
                 expected: "no mapping".into(),
                 actual: format!("VNI {vni}"),

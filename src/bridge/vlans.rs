@@ -8,6 +8,7 @@ use crate::engine::{Journal, Step, VlanTarget};
 use crate::error::InputKind;
 use crate::error::{Error, Op, Result};
 use crate::netlink::{BridgeOptions, LinkSnapshot};
+use crate::values::name::IfName;
 use crate::values::vlan::{self, VlanId, VlanMember, VlanProtocol, VlanRange};
 
 /// What the kernel lacks when it answers EOPNOTSUPP to a VLAN request.
@@ -37,7 +38,7 @@ impl Bridge {
     fn unsupported(&self) -> Error {
         Error::Unsupported {
             op: Op::SetVlanOptions,
-            iface: crate::error::name(&self.name),
+            iface: IfName::from_kernel(&self.name),
             detail: NO_VLAN_FILTERING.into(),
         }
     }
@@ -142,8 +143,8 @@ impl Bridge {
         if link.master != Some(self.index) {
             return Err(Error::NotAPort {
                 op,
-                port: crate::error::name(link.name),
-                bridge: crate::error::name(&self.name),
+                port: IfName::from_kernel(link.name),
+                bridge: IfName::from_kernel(&self.name),
             });
         }
         Ok(VlanTarget {
@@ -186,7 +187,7 @@ impl Bridge {
         if let Some((id, want, got)) = first_missing(members, &after) {
             return Err(Error::NotApplied {
                 op,
-                iface: crate::error::name(&target.name),
+                iface: IfName::from_kernel(&target.name),
                 what: format!("VLAN {id}"),
                 expected: want,
                 actual: got,
@@ -325,7 +326,7 @@ impl Bridge {
             {
                 return Err(Error::NotApplied {
                     op,
-                    iface: crate::error::name(target.name),
+                    iface: IfName::from_kernel(target.name),
                     what: format!("VLAN {id}"),
                     expected: "absent".into(),
                     actual: "present".into(),

@@ -17,6 +17,7 @@ use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, 
 use crate::values::bridge_option::{
     BridgeOption, from_centiseconds, timer_matches, to_centiseconds,
 };
+use crate::values::name::IfName;
 use crate::values::sysctl::Ipv6Sysctl;
 use crate::values::vlan::{self, VlanId, VlanMember};
 
@@ -45,7 +46,7 @@ pub(crate) fn check<T: PartialEq + Display>(
     }
     Err(Error::NotApplied {
         op,
-        iface: crate::error::name(iface),
+        iface: IfName::from_kernel(iface),
         what: what.to_string(),
         expected: want.to_string(),
         actual: got.map_or_else(|| "nothing".to_string(), |g| g.to_string()),
@@ -67,7 +68,7 @@ pub(crate) fn check_timer(
     }
     Err(Error::NotApplied {
         op,
-        iface: crate::error::name(iface),
+        iface: IfName::from_kernel(iface),
         what: what.to_string(),
         expected: format!("{want:?}"),
         actual: got.map_or_else(
@@ -93,7 +94,7 @@ pub(crate) fn check_option(
     match read {
         None => Err(Error::Unsupported {
             op,
-            iface: crate::error::name(iface),
+            iface: IfName::from_kernel(iface),
             detail: match want {
                 BridgeOption::VlanStats(_) => format!(
                     "bridge option {} (the kernel does not report it: {NO_VLAN_FILTERING_CONFIG})",
@@ -107,7 +108,7 @@ pub(crate) fn check_option(
         }),
         Some(read) => Err(Error::NotApplied {
             op,
-            iface: crate::error::name(iface),
+            iface: IfName::from_kernel(iface),
             what: want.name().to_string(),
             expected: want.to_string(),
             actual: read.to_string(),

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkRef, LinkSnapshot, Netlink};
+use crate::values::name::IfName;
 use crate::values::sysctl::{IPV6_SYSCTLS, Ipv6Sysctl};
 
 /// The settings as one desired state, in the order they are written: the
@@ -89,7 +90,7 @@ pub(crate) async fn write(
         Ok(Ok(())) => Ok(()),
         Ok(Err(())) => Err(Error::Unsupported {
             op,
-            iface: crate::error::name(name),
+            iface: IfName::from_kernel(name),
             detail: NO_IPV6.into(),
         }),
         Err(e) => Err(explain(nl, op, name, index, e).await),
@@ -109,7 +110,7 @@ async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> 
             Err(e @ Error::NotFound { .. }) => e,
             Ok(link) if link.ipv6.is_none() => Error::Unsupported {
                 op,
-                iface: crate::error::name(iface),
+                iface: IfName::from_kernel(iface),
                 detail: format!(
                     "{name} has no IPv6 state (an MTU below 1280, here {}, turns IPv6 off on a link)",
                     link.mtu
@@ -117,7 +118,7 @@ async fn explain(nl: &Netlink, op: Op, name: &str, index: u32, e: io::Error) -> 
             },
             _ => Error::NotFound {
                 op,
-                iface: crate::error::name(iface),
+                iface: IfName::from_kernel(iface),
                 errno: Some(libc::ENOENT),
                 bridge: None,
             },

@@ -287,17 +287,10 @@ pub enum Error {
     },
 }
 
-/// An interface name as bridgekit got it: from the kernel, from a
-/// validated [`IfName`], or `#index` for a link known by index only. None
-/// of them is checked again.
-pub(crate) fn name(iface: impl AsRef<str>) -> IfName {
-    IfName::from_kernel(iface.as_ref().to_string())
-}
-
 /// [`name`], or `None` for the empty string: what a call made on no
 /// interface (a connection, [`Op::Connect`]) passes.
 pub(crate) fn subject_name(iface: &str) -> Option<IfName> {
-    (!iface.is_empty()).then(|| name(iface))
+    (!iface.is_empty()).then(|| IfName::from_kernel(iface))
 }
 
 impl Error {
@@ -311,7 +304,7 @@ impl Error {
                 op,
                 iface,
                 errno,
-                bridge: Some(name(bridge)),
+                bridge: Some(IfName::from_kernel(bridge)),
             },
             e => e,
         }
@@ -374,7 +367,7 @@ impl Error {
         errno: i32,
         kernel_message: Option<String>,
     ) -> Self {
-        let iface = name(iface);
+        let iface = IfName::from_kernel(iface);
         match errno {
             libc::ENODEV | libc::ENOENT => Error::NotFound {
                 op,
@@ -502,7 +495,7 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EBUSY | libc::EEXIST) => Error::AlreadyExists {
                 op,
-                iface: name(iface),
+                iface: IfName::from_kernel(iface),
                 entry: None,
             },
             _ => Error::io(op, iface, source),
@@ -517,7 +510,7 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EPERM | libc::EACCES | libc::EROFS) => Some(Error::PermissionDenied {
                 op,
-                iface: Some(name(iface)),
+                iface: Some(IfName::from_kernel(iface)),
                 netns: None,
             }),
             _ => None,
@@ -533,13 +526,13 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EACCES | libc::EPERM) => Error::PermissionDenied {
                 op,
-                iface: Some(name(iface)),
+                iface: Some(IfName::from_kernel(iface)),
                 netns: None,
             },
             None if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Error::PermissionDenied {
                     op,
-                    iface: Some(name(iface)),
+                    iface: Some(IfName::from_kernel(iface)),
                     netns: None,
                 }
             }

@@ -64,7 +64,7 @@ fn errno_maps_to_meaning() {
 #[test]
 fn dad_timeout_without_carrier_names_the_ways_out() {
     let e = Error::DadTimeout {
-        bridge: name("br0"),
+        bridge: IfName::from_kernel("br0"),
         tentative: vec!["fd00::1".parse().unwrap()],
         carrier: false,
     };
@@ -78,7 +78,7 @@ fn dad_timeout_without_carrier_names_the_ways_out() {
 fn sysctl_errors_name_the_sysctl() {
     let e = Error::PermissionDenied {
         op: Op::SetIpv6Sysctl(Ipv6Sysctl::AcceptRa),
-        iface: Some(name("br0")),
+        iface: Some(IfName::from_kernel("br0")),
         netns: None,
     };
     let text = e.to_string();

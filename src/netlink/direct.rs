@@ -121,8 +121,7 @@ impl Direct {
 
     /// Sends a query (a GET message), as a dump if `dump`, and returns
     /// every message the kernel answered, read to the answer's end: the
-    /// NLMSG_DONE of a dump, the acknowledgement that follows a single
-    /// answer. `after_send` as for [`request`](Self::request).
+    /// NLMSG_DONE of a dump, the one message that answers a lookup. `after_send` as for [`request`](Self::request).
     pub(super) async fn query(
         &mut self,
         message: RouteNetlinkMessage,
@@ -130,7 +129,9 @@ impl Direct {
         after_send: impl Future<Output = ()>,
     ) -> io::Result<Answer> {
         self.finish_dump().await?;
-        self.send(message, if dump { NLM_F_DUMP } else { NLM_F_ACK })
+        // A lookup's answer is its one message (or an error): no
+        // acknowledgement is asked for after it.
+        self.send(message, if dump { NLM_F_DUMP } else { 0 })
             .await?;
         // Set in the same poll as the send's end: a caller dropped from
         // here on leaves the rest of the dump to `finish_dump`.
@@ -141,7 +142,7 @@ impl Direct {
         let mut out = Vec::new();
         loop {
             let got = self.receive().await?;
-            if let Some(end) = walk(&self.ack[..got], self.seq, &mut out) {
+            if let Some(end) = walk(&self.ack[..got], self.seq, !dump, &mut out) {
                 self.open_dump = None;
                 return Ok(match end {
                     End::Clean => Answer::Messages(out),
@@ -160,7 +161,7 @@ impl Direct {
         loop {
             let got = self.receive().await?;
             ignored.clear();
-            if walk(&self.ack[..got], seq, &mut ignored).is_some() {
+            if walk(&self.ack[..got], seq, false, &mut ignored).is_some() {
                 self.open_dump = None;
                 return Ok(());
             }
@@ -225,11 +226,12 @@ fn ack_for(data: &[u8], seq: u32) -> Option<Ack> {
 
 /// The answers to query `seq` in `data` (one datagram), decoded into
 /// `out`; messages of other sequence numbers are skipped. Returns where
-/// the answer ended, if this datagram ends it. A message
+/// the answer ended, if this datagram ends it; a `single` answer (a
+/// lookup's) ends with its first message. A message
 /// netlink-packet-route cannot decode is left out, as rtnetlink's
 /// connection left it out: Linux 5.10 sends an AF_BRIDGE link message
 /// with an empty IFLA_AF_SPEC (a link with no VLANs) that it refuses.
-fn walk(data: &[u8], seq: u32, out: &mut Vec<RouteNetlinkMessage>) -> Option<End> {
+fn walk(data: &[u8], seq: u32, single: bool, out: &mut Vec<RouteNetlinkMessage>) -> Option<End> {
     let mut rest = data;
     while rest.len() >= NLMSG_HDRLEN {
         let len = u32::from_ne_bytes(rest[..4].try_into().unwrap_or_default()) as usize;
@@ -270,6 +272,9 @@ fn walk(data: &[u8], seq: u32, out: &mut Vec<RouteNetlinkMessage>) -> Option<End
                 }
                 Err(e) => tracing::debug!(kind, error = %e, "answer left out: not decodable"),
             },
+        }
+        if single && !matches!(kind, 1 | 4) {
+            return Some(End::Clean);
         }
     }
     None
@@ -362,14 +367,14 @@ mod tests {
         // A datagram of the answer, with a leftover of an earlier query
         // (another sequence number) in the middle: not the end yet.
         let part = [link_message(1, 5), link_message(9, 4), link_message(2, 5)].concat();
-        assert!(walk(&part, 5, &mut out).is_none());
+        assert!(walk(&part, 5, false, &mut out).is_none());
         assert_eq!(indexes(&out), [1, 2]);
         // The last datagram: a message, then NLMSG_DONE.
         let last = [link_message(3, 5), done(5, 0)].concat();
-        assert!(matches!(walk(&last, 5, &mut out), Some(End::Clean)));
+        assert!(matches!(walk(&last, 5, false, &mut out), Some(End::Clean)));
         assert_eq!(indexes(&out), [1, 2, 3]);
         // An earlier query's NLMSG_DONE ends nothing.
-        assert!(walk(&done(4, 0), 5, &mut out).is_none());
+        assert!(walk(&done(4, 0), 5, false, &mut out).is_none());
     }
 
     #[test]
@@ -386,7 +391,7 @@ mod tests {
         assert!(NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bad).is_err());
         let mut out = Vec::new();
         let data = [link_message(1, 5), bad, link_message(2, 5), done(5, 0)].concat();
-        assert!(matches!(walk(&data, 5, &mut out), Some(End::Clean)));
+        assert!(matches!(walk(&data, 5, false, &mut out), Some(End::Clean)));
         assert_eq!(indexes(&out), [1, 2]);
     }
 
@@ -394,7 +399,7 @@ mod tests {
     fn a_query_ends_with_the_kernels_refusal() {
         let mut out = Vec::new();
         // A dump that failed midway: NLMSG_DONE with an errno.
-        match walk(&done(5, -libc::EBUSY), 5, &mut out) {
+        match walk(&done(5, -libc::EBUSY), 5, false, &mut out) {
             Some(End::Refused(errno, None)) => assert_eq!(errno, libc::EBUSY),
             _ => panic!("expected a refusal"),
         }
@@ -402,6 +407,7 @@ mod tests {
         match walk(
             &answer(5, -libc::ENODEV, Some("No such device")),
             5,
+            true,
             &mut out,
         ) {
             Some(End::Refused(errno, text)) => {
@@ -410,10 +416,16 @@ mod tests {
             }
             _ => panic!("expected a refusal"),
         }
-        // A lookup answered: its message, then the acknowledgement.
-        let ok = [link_message(4, 5), answer(5, 0, None)].concat();
-        assert!(matches!(walk(&ok, 5, &mut out), Some(End::Clean)));
+        // A lookup answered: its one message ends it, after a leftover of
+        // an earlier query.
+        let ok = [link_message(9, 4), link_message(4, 5)].concat();
+        assert!(matches!(walk(&ok, 5, true, &mut out), Some(End::Clean)));
         assert_eq!(indexes(&out), [4]);
+        // An acknowledgement ends a query that asked for one.
+        assert!(matches!(
+            walk(&answer(5, 0, None), 5, false, &mut out),
+            Some(End::Clean)
+        ));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::link_snapshot::LinkSnapshot;
 use crate::error::{Error, Op, Result};
 use crate::values::bridge_option::BridgeOption;
 use crate::values::macvtap_mode::MacvtapMode;
+use crate::values::name::IfName;
 use crate::values::port_option::PortOptions;
 use crate::values::vlan::VlanProtocol;
 
@@ -45,7 +46,7 @@ impl Netlink {
             Some(m) => Ok(LinkSnapshot::parse(m)),
             None => Err(Error::NotFound {
                 op,
-                iface: crate::error::name(iface),
+                iface: IfName::from_kernel(iface),
                 errno: None,
                 bridge: None,
             }),

@@ -27,6 +27,7 @@ use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use super::{LinkSnapshot, Netlink, RTNLGRP_LINK};
 use crate::error::{Error, Op, Result};
 use crate::sys::netns;
+use crate::values::name::IfName;
 
 mod decode;
 use decode::{
@@ -638,7 +639,7 @@ impl Netlink {
         let found = view.state().find(target).cloned();
         found.ok_or_else(|| Error::NotFound {
             op,
-            iface: crate::error::name(label()),
+            iface: IfName::from_kernel(label()),
             errno: None,
             bridge: None,
         })

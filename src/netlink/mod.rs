@@ -357,34 +357,43 @@ impl Netlink {
         iface: &str,
         msg: netlink_packet_route::link::LinkMessage,
     ) -> Result<Vec<netlink_packet_route::link::LinkMessage>> {
-        let answer = self.query(op, iface, RouteNetlinkMessage::GetLink(msg), true);
-        Ok(answer
-            .await?
-            .into_iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(m) => Some(m),
-                _ => None,
-            })
-            .collect())
+        self.dump(op, iface, RouteNetlinkMessage::GetLink(msg), |m| match m {
+            RouteNetlinkMessage::NewLink(m) => Some(m),
+            _ => None,
+        })
+        .await
     }
 
-    /// A neighbour dump ([`query`](Self::query) of `msg` as
-    /// RTM_GETNEIGH): the RTM_NEWNEIGH messages of its answer.
+    /// A neighbour dump (RTM_GETNEIGH): the RTM_NEWNEIGH messages of its
+    /// answer.
     pub(crate) async fn dump_neighbours(
         &self,
         op: Op,
         iface: &str,
         msg: netlink_packet_route::neighbour::NeighbourMessage,
     ) -> Result<Vec<netlink_packet_route::neighbour::NeighbourMessage>> {
-        let answer = self.query(op, iface, RouteNetlinkMessage::GetNeighbour(msg), true);
-        Ok(answer
-            .await?
-            .into_iter()
-            .filter_map(|m| match m {
+        self.dump(
+            op,
+            iface,
+            RouteNetlinkMessage::GetNeighbour(msg),
+            |m| match m {
                 RouteNetlinkMessage::NewNeighbour(m) => Some(m),
                 _ => None,
-            })
-            .collect())
+            },
+        )
+        .await
+    }
+
+    /// A dump of `request`: the messages of its answer that `pick` takes.
+    async fn dump<T>(
+        &self,
+        op: Op,
+        iface: &str,
+        request: RouteNetlinkMessage,
+        pick: fn(RouteNetlinkMessage) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let answer = self.query(op, iface, request, true).await?;
+        Ok(answer.into_iter().filter_map(pick).collect())
     }
 
     /// A kernel-facing step (a netlink request, or a sysctl write): where

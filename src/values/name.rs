@@ -58,10 +58,12 @@ impl std::borrow::Borrow<str> for IfName {
 }
 
 impl IfName {
-    /// A name the kernel reported: valid by construction (the kernel
-    /// refuses any other), so not checked again.
-    pub(crate) fn from_kernel(name: String) -> Self {
-        IfName(name)
+    /// A name the kernel reported, or one bridgekit already checked
+    /// (an `IfName`, or `#index` for a link known by index only): valid
+    /// by construction (the kernel refuses any other), so not checked
+    /// again.
+    pub(crate) fn from_kernel(name: impl AsRef<str>) -> Self {
+        IfName(name.as_ref().to_string())
     }
 }
 

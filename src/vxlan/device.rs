@@ -312,13 +312,13 @@ pub(crate) fn from_link(nl: &Netlink, op: Op, link: &LinkSnapshot) -> Result<Vxl
     } else {
         Some(Vni::new(params.vni).map_err(|_| Error::Unsupported {
             op,
-            iface: crate::error::name(&link.name),
+            iface: IfName::from_kernel(&link.name),
             detail: "a VXLAN device with VNI 0".into(),
         })?)
     };
     Ok(Vxlan {
         nl: nl.clone(),
-        name: IfName::from_kernel(link.name.clone()),
+        name: IfName::from_kernel(&link.name),
         index: link.index,
         vni,
         local: params.local,
@@ -537,7 +537,7 @@ fn check_made(
         None => Ok(()),
         Some((what, expected, actual)) => Err(Error::NotApplied {
             op: Op::CreateVxlan,
-            iface: crate::error::name(&config.name),
+            iface: IfName::from_kernel(&config.name),
             what: what.into(),
             expected,
             actual,

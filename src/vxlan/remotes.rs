@@ -9,6 +9,7 @@ use super::remote::{Meets, Remote, RemoteKind, meets};
 use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, LinkId, Step};
 use crate::error::{Error, Op, Result};
+use crate::values::name::IfName;
 
 impl Remote {
     /// Everything that needs no kernel, against the device `vx`.
@@ -157,7 +158,7 @@ impl Vxlan {
         if !have.iter().any(|r| r.same(&remote)) {
             return Err(Error::NoSuchEntry {
                 op,
-                iface: crate::error::name(&self.name),
+                iface: IfName::from_kernel(&self.name),
                 entry: format!("remote {remote}"),
                 errno: None,
             });
@@ -222,7 +223,7 @@ impl Vxlan {
             None => Ok(()),
             Some((r, expected, actual)) => Err(Error::NotApplied {
                 op,
-                iface: crate::error::name(&self.name),
+                iface: IfName::from_kernel(&self.name),
                 what: format!("remote {r}"),
                 expected: expected.into(),
                 actual: actual.into(),
