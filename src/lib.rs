@@ -107,6 +107,7 @@ pub mod blocking;
 mod bridge;
 mod engine;
 mod error;
+mod guard;
 mod netlink;
 mod nic;
 #[cfg(feature = "serde")]
@@ -122,6 +123,7 @@ pub use bridge::{
     FdbEntry, FdbKind, LegacyNic, PortConfig, PortRef, PortStatus, ToPort, legacy_nic_name,
 };
 pub use error::{Error, InputKind, Op, Result};
+pub use guard::{GuardRule, GuestGuard};
 pub use netlink::Netlink;
 pub use nic::{
     MacvtapNic, MacvtapNicConfig, VethNic, VethNicConfig, VmNic, VmNicConfig, host_mac_for,

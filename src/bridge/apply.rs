@@ -9,9 +9,10 @@ use super::change::{Applied, Change, Progress};
 use crate::bridge::port::{PortConfig, PortRef};
 use crate::bridge::{Bridge, BridgeConfig, explain_exists};
 use crate::engine::complete::run_to_end;
-use crate::engine::{Journal, Step, VlanTarget};
+use crate::engine::{Journal, LinkId, Step, VlanTarget};
 use crate::error::{Error, Op, Result};
-use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink};
+use crate::guard::{self, GuestGuard};
+use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, TableSeen};
 use crate::values::bridge_option::to_centiseconds;
 use crate::values::name::IfName;
 use crate::values::vlan;
@@ -378,21 +379,68 @@ impl Bridge {
             .iter()
             .zip(seen)
             .partition(|((_, cfg), _)| !matches!(cfg.backup(), Some(Some(_))));
+        // The guard table, read once for every port, where guards are
+        // wanted or may be left over.
+        let guards =
+            if config.ports.iter().any(|(_, c)| c.guest_guard.is_some()) || self.nl.guards_seen() {
+                let table = self
+                    .nl
+                    .nft_table(Op::ReadGuard, self.name.as_str(), self.nl.guard_table())
+                    .await?;
+                if !table.chains.is_empty() {
+                    self.nl.note_guards();
+                }
+                Some(table)
+            } else {
+                None
+            };
+        let mut guarded = Vec::new();
         for ((port, cfg), seen) in plain.into_iter().chain(backed) {
-            self.converge_port(op, port, cfg, seen.as_ref(), done)
+            let name = self
+                .converge_port(op, port, cfg, seen.as_ref(), guards.as_ref(), done)
                 .await?;
+            if cfg.guest_guard.is_some() {
+                guarded.push(name);
+            }
+        }
+        if let Some(table) = &guards {
+            self.converge_stale_guards(table, &guarded, done).await?;
         }
         Ok(())
     }
 
+    /// Removes the guards of this bridge's ports (by their chains' names)
+    /// that the config does not ask for: ports without a guard in it,
+    /// ports no longer there.
+    async fn converge_stale_guards(
+        &self,
+        table: &TableSeen,
+        guarded: &[String],
+        done: &mut Progress,
+    ) -> Result<()> {
+        let bridge = self.name.as_str();
+        for port in guard::port::guarded_ports(table, bridge) {
+            if guarded.contains(&port) {
+                continue;
+            }
+            let seen = guard::port::seen_chains(table, bridge, &port);
+            let mut journal = Journal::new();
+            guard::port::uninstall(&self.nl, &mut journal, &port, seen).await?;
+            done.append(journal, Change::GuardRemoved(IfName::from_kernel(port)));
+        }
+        Ok(())
+    }
+
+    /// Converges one port of the config; returns its name.
     async fn converge_port(
         &self,
         op: Op,
         port: &PortRef,
         cfg: &PortConfig,
         seen: Option<&LinkSnapshot>,
+        guards: Option<&TableSeen>,
         done: &mut Progress,
-    ) -> Result<()> {
+    ) -> Result<String> {
         // As the preflight read it, moments ago; a VXLAN port it could not
         // read (the converge made it) is read now.
         let link = match seen {
@@ -403,10 +451,24 @@ impl Bridge {
             let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
             done.append(
                 attached.journal,
-                Change::PortAttached(IfName::from_kernel(link.name)),
+                Change::PortAttached(IfName::from_kernel(&link.name)),
             );
-            return Ok(());
+            return Ok(link.name);
         }
+        // The guard on its own: it is not what the attach below changes.
+        let guard_less;
+        let cfg = match &cfg.guest_guard {
+            Some(g) => {
+                self.converge_guard(g, cfg, &link, guards.cloned().unwrap_or_default(), done)
+                    .await?;
+                guard_less = PortConfig {
+                    guest_guard: None,
+                    ..cfg.clone()
+                };
+                &guard_less
+            }
+            None => cfg,
+        };
         let current = link.port.unwrap_or_default();
         let cfg = &self.resolve_backup(op, &link.name, link.index, cfg).await?;
         let mut differs = !cfg.options.mismatches(&current).is_empty() || (cfg.up && !link.up);
@@ -440,14 +502,40 @@ impl Bridge {
             differs |= !fdb_missing.is_empty();
         }
         if !differs {
-            return Ok(());
+            return Ok(link.name);
         }
         // The attach takes itself back if it fails; once it succeeded, its
         // steps join this apply's journal.
         let attached = self.attach_one(&PortRef::Index(link.index), cfg).await?;
         done.append(
             attached.journal,
-            Change::PortReconfigured(IfName::from_kernel(link.name)),
+            Change::PortReconfigured(IfName::from_kernel(&link.name)),
+        );
+        Ok(link.name)
+    }
+
+    /// Installs `guard` on a port of this bridge unless the table already
+    /// has exactly its rules there.
+    async fn converge_guard(
+        &self,
+        guard: &GuestGuard,
+        cfg: &PortConfig,
+        link: &LinkSnapshot,
+        table: TableSeen,
+        done: &mut Progress,
+    ) -> Result<()> {
+        let bridge = self.name.as_str();
+        let want = guard::port::wanted(guard, cfg.managed, bridge, &link.name)?;
+        let seen = guard::port::seen_chains(&table, bridge, &link.name);
+        if guard::port::same(&seen, &want) {
+            return Ok(());
+        }
+        let mut journal = Journal::new();
+        let id = LinkId::new(&link.name, link.index);
+        guard::port::install(&self.nl, &mut journal, &id, bridge, want, Some(seen)).await?;
+        done.append(
+            journal,
+            Change::GuardInstalled(IfName::from_kernel(&link.name)),
         );
         Ok(())
     }

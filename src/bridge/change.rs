@@ -71,6 +71,13 @@ pub enum Change {
         /// The entry.
         remote: Remote,
     },
+    /// A port's guest guard was installed, or replaced by the config's
+    /// (its rules differed, or were gone: a firewall reload that flushed
+    /// the ruleset).
+    GuardInstalled(IfName),
+    /// A guest guard the config does not ask for was removed from a port
+    /// of the bridge (or from a port that is gone).
+    GuardRemoved(IfName),
     /// A static remote VTEP the config does not name was removed.
     RemoteRemoved {
         /// The VXLAN device.
@@ -89,6 +96,8 @@ impl Change {
             Change::PortAttached(_)
                 | Change::PortReconfigured(_)
                 | Change::VxlanCreated(_)
+                | Change::GuardInstalled(_)
+                | Change::GuardRemoved(_)
                 | Change::RemoteAdded { .. }
                 | Change::RemoteRemoved { .. }
         )
@@ -128,6 +137,8 @@ impl std::fmt::Display for Change {
             Change::AdminUp(up) => f.write_str(if *up { "up" } else { "down" }),
             Change::AutoLinkLocal(v) => write!(f, "automatic link-local {}", on(*v)),
             Change::VxlanCreated(v) => write!(f, "VXLAN device {v} created"),
+            Change::GuardInstalled(p) => write!(f, "guest guard installed on {p}"),
+            Change::GuardRemoved(p) => write!(f, "guest guard removed from {p}"),
             Change::RemoteAdded { vxlan, remote } => write!(f, "remote {remote} added to {vxlan}"),
             Change::RemoteRemoved { vxlan, remote } => {
                 write!(f, "remote {remote} removed from {vxlan}")

@@ -7,6 +7,7 @@ use crate::error::{BadInput, InputKind};
 use macaddr::MacAddr6;
 
 use crate::error::{Error, Result};
+use crate::guard::GuestGuard;
 use crate::netlink::PortOptions;
 use crate::values::bridge_option::MulticastRouter;
 use crate::values::mac::{ToMac, validate_unicast};
@@ -135,6 +136,8 @@ pub struct PortConfig {
     /// backup port. Resolved to an ifindex (`options.backup_port`) when
     /// attaching, once the bridge's ports are known.
     pub(crate) backup: Option<Option<PortRef>>,
+    /// The guest guard to install on the port's ingress.
+    pub(crate) guest_guard: Option<GuestGuard>,
     /// The first bad MAC given to a builder, reported by validate().
     pub(crate) bad: Option<BadInput>,
 }
@@ -510,9 +513,36 @@ impl PortConfig {
         self
     }
 
+    /// A [`GuestGuard`] on the port: frames from the guest that are not
+    /// its own (another source MAC or address, spoofed ARP or neighbour
+    /// advertisements, router advertisements, DHCP server replies) are
+    /// dropped on the port's ingress. Installed before the port joins the
+    /// bridge, so the guest is never on it unguarded; replaced in one
+    /// nf_tables transaction by `apply`; removed when bridgekit detaches
+    /// the port. The guest's MAC is the guard's own, else the
+    /// [`managed`](Self::managed) MAC.
+    ///
+    /// (Not to be confused with [`guard`](Self::guard), the kernel's BPDU
+    /// guard.)
+    ///
+    /// ```
+    /// use bridgekit::{GuestGuard, PortConfig};
+    /// let cfg = PortConfig::managed("52:54:00:12:34:56")
+    ///     .guest_guard(GuestGuard::new().ipv4("192.168.122.10".parse::<std::net::Ipv4Addr>()?))
+    ///     .up();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn guest_guard(mut self, guard: GuestGuard) -> Self {
+        self.guest_guard = Some(guard);
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if let Some(bad) = &self.bad {
             return Err(bad.to_error());
+        }
+        if let Some(guard) = &self.guest_guard {
+            guard.resolve(self.managed)?;
         }
         if let Some(c) = self.options.cost {
             if !(1..=65535).contains(&c) {
@@ -576,6 +606,7 @@ impl PortConfig {
             && self.backup.is_none()
             && self.vlans.is_empty()
             && !self.has_fdb_entries()
+            && self.guest_guard.is_none()
     }
 
     /// Whether [`fdb_entries`](Self::fdb_entries) has any, without

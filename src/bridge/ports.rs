@@ -455,6 +455,13 @@ impl Bridge {
             && config.options.is_empty()
             && config.vlans.is_empty()
             && !config.has_fdb_entries();
+        // The guard first: the guest's frames meet it before the bridge.
+        if let Some(guard) = &config.guest_guard {
+            let want =
+                crate::guard::port::wanted(guard, config.managed, self.name.as_str(), label)?;
+            crate::guard::port::install(&self.nl, journal, port, self.name.as_str(), want, None)
+                .await?;
+        }
         if !already_ours {
             let change = LinkChange {
                 master: Some(self.index),
@@ -613,7 +620,20 @@ impl Bridge {
         };
         // The acknowledgement is truthful: the kernel either releases the
         // port or answers with an error.
-        self.nl.set_link(op, &link.name, link.index, &change).await
+        self.nl
+            .set_link(op, &link.name, link.index, &change)
+            .await?;
+        self.drop_guard(&link.name).await
+    }
+
+    /// Removes the guest guard of `port` (of this bridge), if it has one
+    /// and this connection may have guards (see
+    /// [`Netlink::with_guard_table`](crate::Netlink::with_guard_table)).
+    pub(crate) async fn drop_guard(&self, port: &str) -> Result<()> {
+        if self.nl.guards_seen() {
+            crate::guard::port::remove(&self.nl, self.name.as_str(), port).await?;
+        }
+        Ok(())
     }
 
     /// Every port with its state, options and VLANs (`bridge -d link show

@@ -186,6 +186,10 @@ impl Bridge {
                 options: options.remove(&link.index).flatten(),
             });
         }
+        // The ports are out: their guards go with them.
+        for link in &links {
+            self.drop_guard(&link.name).await?;
+        }
         Ok(())
     }
 }

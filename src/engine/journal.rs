@@ -20,7 +20,7 @@ use tracing::warn;
 
 use super::act::{self, VlanTarget};
 use crate::error::{Error, Op};
-use crate::netlink::{PortOptions, RemoteSnapshot};
+use crate::netlink::{NftChain, PortOptions, RemoteSnapshot};
 use crate::values::bridge_option::BridgeOption;
 use crate::values::sysctl::Ipv6Sysctl;
 use crate::values::vlan::{VlanId, VlanMember};
@@ -122,6 +122,16 @@ pub(crate) enum Step {
         name: String,
         persistent: bool,
         queue: std::os::fd::OwnedFd,
+    },
+    /// A port's guest guard chains were made (`made`, base chain first) in
+    /// nf_tables table `table`, replacing `before` (the chains it had,
+    /// their rules as the kernel dumped them): delete the new ones and
+    /// make the old ones again, in one transaction.
+    Guard {
+        port: LinkId,
+        table: std::sync::Arc<str>,
+        made: Vec<String>,
+        before: Vec<NftChain>,
     },
     /// The port left `bridge` (an ifindex), and had these port options:
     /// attach it again with them. A run of these is undone in its own
@@ -302,6 +312,7 @@ impl Step {
             | Step::PortOptions { port: l, .. }
             | Step::PortFdb { port: l, .. }
             | Step::PortDetached { port: l, .. }
+            | Step::Guard { port: l, .. }
             | Step::RemoteAdded { vxlan: l, .. }
             | Step::RemoteRemoved { vxlan: l, .. } => l.name.clone(),
             Step::Vlans { target, .. } => target.name.as_str().into(),
@@ -388,5 +399,14 @@ async fn undo(nl: &crate::netlink::Netlink, step: Step) -> Result<(), Error> {
             bridge,
             options,
         } => act::put_back(nl, &port, Some(bridge), options.as_ref()).await,
+        Step::Guard {
+            port,
+            table,
+            made,
+            before,
+        } => {
+            nl.nft_replace(Op::RemoveGuard, &port.name, &table, &made, &before, false)
+                .await
+        }
     }
 }

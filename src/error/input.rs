@@ -59,6 +59,9 @@ pub enum InputKind {
     Remote,
     /// A serialized document that does not deserialize into a config.
     Document,
+    /// A guest guard: no guest MAC where its rules need one, or a guard
+    /// table name nf_tables would not take.
+    Guard,
 }
 
 impl InputKind {
@@ -83,6 +86,7 @@ impl InputKind {
             InputKind::Vxlan => "VXLAN device",
             InputKind::Remote => "VXLAN remote",
             InputKind::Document => "document",
+            InputKind::Guard => "guest guard",
         }
     }
 }

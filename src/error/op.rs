@@ -106,6 +106,13 @@ pub enum Op {
     WatchEvents,
     /// Applying a desired bridge configuration.
     Apply,
+    /// Installing or replacing a port's guest guard (nf_tables rules
+    /// on its ingress: `nft -f`).
+    InstallGuard,
+    /// Removing a port's guest guard (`nft delete chain ...`).
+    RemoveGuard,
+    /// Reading the guest guards of a table (`nft list table ...`).
+    ReadGuard,
     /// Writing an IPv6 sysctl of an interface
     /// (`sysctl net.ipv6.conf.NAME.accept_ra=0`, ...).
     SetIpv6Sysctl(Ipv6Sysctl),
@@ -169,6 +176,9 @@ impl Op {
             Op::ListRemotes => "list_remotes",
             Op::WatchEvents => "watch_events",
             Op::Apply => "apply",
+            Op::InstallGuard => "install_guard",
+            Op::RemoveGuard => "remove_guard",
+            Op::ReadGuard => "read_guard",
             Op::SetIpv6Sysctl(knob) => match knob {
                 Ipv6Sysctl::AcceptRa => "set_accept_ra",
                 Ipv6Sysctl::Autoconf => "set_autoconf",
@@ -226,6 +236,9 @@ impl fmt::Display for Op {
             Op::ListRemotes => "list remote VTEPs of",
             Op::WatchEvents => "watch events of",
             Op::Apply => "apply configuration to",
+            Op::InstallGuard => "install guest guard on",
+            Op::RemoveGuard => "remove guest guard from",
+            Op::ReadGuard => "read guest guards for",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),
         })
     }

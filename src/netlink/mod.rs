@@ -34,6 +34,7 @@ mod hooks;
 mod link;
 mod link_snapshot;
 mod link_view;
+mod nft;
 mod notify;
 mod vlan;
 mod vxlan;
@@ -48,6 +49,9 @@ pub(crate) use fdb::FdbSnapshot;
 pub(crate) use link::{BridgeOptions, LinkChange, LinkRef};
 pub(crate) use link_snapshot::LinkSnapshot;
 pub(crate) use link_view::ViewLink;
+pub(crate) use nft::{
+    Base as NftBase, CmpOp, Expr, MetaKey, NftChain, NftRule, TableSeen, Verdict,
+};
 pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
     Subscription,
@@ -95,6 +99,15 @@ struct Inner {
     /// The link view the port checks read (see `link_view.rs`), started
     /// by the first port operation.
     view: tokio::sync::OnceCell<link_view::LinkView>,
+    /// The nf_tables socket (see `nft/`), opened by the first guard
+    /// request.
+    nft: tokio::sync::OnceCell<tokio::sync::Mutex<nft::NftSocket>>,
+    /// The nf_tables table of this connection's guest guards.
+    guard_table: Arc<str>,
+    /// Whether guards may exist in it: this connection installed one, or
+    /// read the table and found it. Until then, detaching a port asks
+    /// nf_tables nothing.
+    guards_seen: std::sync::atomic::AtomicBool,
     /// Multi-step operations not yet at their end, whether their caller
     /// still waits or dropped them (see `complete.rs`).
     pending: AtomicUsize,
@@ -108,6 +121,9 @@ impl std::fmt::Debug for Netlink {
             .finish_non_exhaustive()
     }
 }
+
+/// The guard table of a connection that names none.
+const DEFAULT_GUARD_TABLE: &str = "bridgekit";
 
 fn require_runtime() -> Result<()> {
     tokio::runtime::Handle::try_current()
@@ -218,10 +234,74 @@ impl Netlink {
                 kernel: crate::sys::kernel::KernelVersion::running(),
                 membership: tokio::sync::Mutex::new(()),
                 view: tokio::sync::OnceCell::new(),
+                nft: tokio::sync::OnceCell::new(),
+                guard_table: Arc::from(DEFAULT_GUARD_TABLE),
+                guards_seen: std::sync::atomic::AtomicBool::new(false),
                 pending: AtomicUsize::new(0),
                 idle: tokio::sync::Notify::new(),
             }),
         }
+    }
+
+    /// This connection with its guest guards in the nf_tables table
+    /// `name` (netdev family) instead of `bridgekit`: one table per
+    /// program that uses bridgekit, so that two of them never touch each
+    /// other's rules. Call it before the connection is cloned.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a name that is empty, longer than 64
+    /// bytes or not made of ASCII letters, digits, `_` and `-`, or if the
+    /// connection was cloned already.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), bridgekit::Error> {
+    /// let nl = bridgekit::Netlink::connect()?.with_guard_table("my_vmm")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_guard_table(mut self, name: &str) -> Result<Self> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(Error::invalid(
+                crate::InputKind::Guard,
+                format!("guard table name {name:?}"),
+                "1 to 64 ASCII letters, digits, '_' or '-'",
+            ));
+        }
+        let Some(inner) = Arc::get_mut(&mut self.inner) else {
+            return Err(Error::invalid(
+                crate::InputKind::Guard,
+                format!("guard table name {name:?}"),
+                "the connection was cloned already: name the table first",
+            ));
+        };
+        inner.guard_table = Arc::from(name);
+        Ok(self)
+    }
+
+    /// The nf_tables table of this connection's guest guards.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), bridgekit::Error> {
+    /// assert_eq!(bridgekit::Netlink::connect()?.guard_table(), "bridgekit");
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn guard_table(&self) -> &str {
+        &self.inner.guard_table
+    }
+
+    /// Whether guards may exist in this connection's table (see
+    /// `Inner::guards_seen`).
+    pub(crate) fn guards_seen(&self) -> bool {
+        self.inner.guards_seen.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_guards(&self) {
+        self.inner.guards_seen.store(true, Ordering::Relaxed);
     }
 
     #[cfg(feature = "test-hooks")]

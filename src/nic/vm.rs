@@ -486,9 +486,12 @@ impl VmNic {
             .delete_link(Op::DeleteVmNic, name.as_str(), index)
             .await
         {
-            Ok(()) | Err(Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e),
+            Ok(()) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
         }
+        // Kernels before 6.12 delete a guard's base chain with its device,
+        // none its other chains.
+        bridge.drop_guard(name.as_str()).await
     }
 }
 

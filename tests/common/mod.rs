@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod arp;
+pub mod frames;
 pub mod kernel;
 pub mod kill;
 pub mod raw;

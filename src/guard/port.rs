@@ -1,0 +1,195 @@
+//! A port's guard in the connection's table: read, installed (as a
+//! journal step), removed.
+
+use macaddr::MacAddr6;
+
+use super::config::GuestGuard;
+use super::rules;
+use crate::engine::{Journal, LinkId, Step};
+use crate::error::{Error, Op, Result};
+use crate::netlink::{Netlink, NftChain, TableSeen};
+
+/// The chains of `port` (of `bridge`) in `table` as the kernel has them,
+/// base chain first, with their rules as dumped.
+pub(crate) fn seen_chains(table: &TableSeen, bridge: &str, port: &str) -> Vec<NftChain> {
+    rules::chain_names(bridge, port)
+        .into_iter()
+        .filter_map(|name| {
+            let chain = table.chains.iter().find(|c| c.name == name)?;
+            Some(NftChain {
+                ingress: chain.base.then(|| {
+                    (
+                        chain.devices.first().cloned().unwrap_or_default(),
+                        chain.priority,
+                    )
+                }),
+                rules: table
+                    .rules
+                    .iter()
+                    .filter(|r| r.chain == name)
+                    .map(|r| r.to_rule())
+                    .collect(),
+                name,
+            })
+        })
+        .collect()
+}
+
+/// Whether the chains read are the chains wanted: the same chains, the
+/// base chain on the port's ingress at bridgekit's priority, and rules
+/// whose comments (fingerprints of what they do) are those wanted, in
+/// order. A rule changed by someone else carries another comment, or none.
+pub(crate) fn same(seen: &[NftChain], want: &[NftChain]) -> bool {
+    seen.len() == want.len()
+        && want.iter().all(|w| {
+            seen.iter().any(|s| {
+                s.name == w.name
+                    && s.ingress == w.ingress
+                    && s.rules.len() == w.rules.len()
+                    && s.rules
+                        .iter()
+                        .zip(&w.rules)
+                        .all(|(a, b)| a.comment == b.comment)
+            })
+        })
+}
+
+/// The chains `guard` makes on `port` of `bridge`.
+pub(crate) fn wanted(
+    guard: &GuestGuard,
+    port_mac: Option<MacAddr6>,
+    bridge: &str,
+    port: &str,
+) -> Result<Vec<NftChain>> {
+    let mac = guard.resolve(port_mac)?;
+    Ok(rules::chains(guard, mac, bridge, port))
+}
+
+/// Installs `want` on `port` in one transaction, recorded in `journal`.
+/// `seen`: the port's chains as the caller read them; `None` (a port
+/// just attached, which has none as a rule) tries an exclusive create
+/// first and reads the port's chains only if some were in the way.
+pub(crate) async fn install(
+    nl: &Netlink,
+    journal: &mut Journal,
+    port: &LinkId,
+    bridge: &str,
+    want: Vec<NftChain>,
+    seen: Option<Vec<NftChain>>,
+) -> Result<()> {
+    let op = Op::InstallGuard;
+    let table = nl.guard_table();
+    let made: Vec<String> = names_base_first(&want);
+    nl.note_guards();
+    let before = match seen {
+        Some(before) => before,
+        None => {
+            let step = Step::Guard {
+                port: port.clone(),
+                table: table.into(),
+                made: made.clone(),
+                before: Vec::new(),
+            };
+            match journal
+                .step(
+                    step,
+                    nl.nft_replace(op, &port.name, table, &[], &want, true),
+                )
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(Error::AlreadyExists { .. }) => {
+                    journal.forget_last();
+                    let read = nl.nft_table(Op::ReadGuard, &port.name, table).await?;
+                    seen_chains(&read, bridge, &port.name)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let delete = names_base_first(&before);
+    let step = Step::Guard {
+        port: port.clone(),
+        table: table.into(),
+        made,
+        before,
+    };
+    journal
+        .step(
+            step,
+            nl.nft_replace(op, &port.name, table, &delete, &want, false),
+        )
+        .await
+}
+
+/// Removes the guard chains `seen` of `port` (as read from the table), in
+/// one transaction recorded in `journal` (its undo makes them again).
+pub(crate) async fn uninstall(
+    nl: &Netlink,
+    journal: &mut Journal,
+    port: &str,
+    seen: Vec<NftChain>,
+) -> Result<()> {
+    let table = nl.guard_table();
+    let delete = names_base_first(&seen);
+    let step = Step::Guard {
+        port: LinkId::new(port, 0),
+        table: table.into(),
+        made: Vec::new(),
+        before: seen,
+    };
+    journal
+        .step(
+            step,
+            nl.nft_replace(Op::RemoveGuard, port, table, &delete, &[], false),
+        )
+        .await
+}
+
+/// Removes every chain of `port`'s guard, if it has one. Returns whether
+/// it had.
+pub(crate) async fn remove(nl: &Netlink, bridge: &str, port: &str) -> Result<bool> {
+    let op = Op::RemoveGuard;
+    let table = nl.guard_table();
+    let names = rules::chain_names(bridge, port);
+    let existing = nl.nft_existing(op, port, table, &names).await?;
+    if existing.is_empty() {
+        return Ok(false);
+    }
+    nl.nft_replace(op, port, table, &existing, &[], false)
+        .await?;
+    Ok(true)
+}
+
+/// The chains' names, base chains first: the order they can be deleted in
+/// (a base chain's rules hold the jumps into the others).
+fn names_base_first(chains: &[NftChain]) -> Vec<String> {
+    let mut names: Vec<_> = chains
+        .iter()
+        .filter(|c| c.ingress.is_some())
+        .map(|c| c.name.clone())
+        .collect();
+    names.extend(
+        chains
+            .iter()
+            .filter(|c| c.ingress.is_none())
+            .map(|c| c.name.clone()),
+    );
+    names
+}
+
+/// The ports of `bridge` with guard chains in `table`, by the names of
+/// their chains (`BRIDGE/PORT...`).
+pub(crate) fn guarded_ports(table: &TableSeen, bridge: &str) -> Vec<String> {
+    let prefix = format!("{bridge}/");
+    let mut ports: Vec<String> = table
+        .chains
+        .iter()
+        .filter_map(|c| c.name.strip_prefix(&prefix))
+        .map(|rest| rest.split('/').next().unwrap_or_default().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
+}

@@ -1,0 +1,425 @@
+//! A [`GuestGuard`] as nf_tables chains for one port: a base chain on the
+//! port's ingress and a chain per protocol it jumps to.
+//!
+//! In `nft` syntax, for a port `vnet0` of `br0` with every rule on:
+//!
+//! ```text
+//! chain br0/vnet0 { type filter hook ingress device "vnet0" priority -500;
+//!     ether saddr != GUEST counter drop                       # source-mac
+//!     meta protocol != { ip, ip6, arp } counter drop          # other-l2
+//!     meta protocol arp jump br0/vnet0/arp
+//!     meta protocol ip jump br0/vnet0/ip
+//!     meta protocol ip6 jump br0/vnet0/ip6 }
+//! chain br0/vnet0/arp {
+//!     arp hlen/plen != 6/4 counter drop; arp saddr ether != GUEST counter drop
+//!     arp saddr ip 0.0.0.0 return; arp saddr ip ALLOWED return; counter drop }
+//! chain br0/vnet0/ip {
+//!     udp sport 67 counter drop                               # dhcp-server
+//!     0.0.0.0 -> 255.255.255.255 udp 68 -> 67 return; ip saddr ALLOWED return; counter drop }
+//! chain br0/vnet0/ip6 {
+//!     icmpv6 type { 134, 137 } counter drop                   # router-advertisement
+//!     udp sport 547 counter drop                              # dhcp-server
+//!     icmpv6 type 136 jump br0/vnet0/nd
+//!     ip6 saddr { ::, EUI-64 link-local, ALLOWED } return; counter drop }
+//! chain br0/vnet0/nd { icmpv6 target { EUI-64 link-local, ALLOWED } return; counter drop }
+//! ```
+//!
+//! A chain's rules end in `return` for what is allowed and a counted drop
+//! for the rest, so "not one of these prefixes" needs no set. Every check
+//! that drops comes before the returns of its chain.
+
+use macaddr::MacAddr6;
+
+use super::config::{GuardRule, GuestGuard, UNSPECIFIED_V4};
+use crate::netlink::{CmpOp, Expr, MetaKey, NftBase as Base, NftChain, NftRule, Verdict};
+
+/// The priority of a guard's base chain: before any other ingress chain
+/// of the usual priorities, so that nothing sees a spoofed frame first.
+pub(crate) const PRIORITY: i32 = -500;
+/// The word that starts every rule comment bridgekit writes.
+pub(crate) const TAG: &str = "bridgekit";
+
+const ETH_P_IP: [u8; 2] = [0x08, 0x00];
+const ETH_P_ARP: [u8; 2] = [0x08, 0x06];
+const ETH_P_IPV6: [u8; 2] = [0x86, 0xdd];
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// The name of a port's base chain: every chain of the port starts with
+/// it, and the bridge's name in it tells `apply` which chains are its
+/// bridge's.
+pub(crate) fn base_name(bridge: &str, port: &str) -> String {
+    format!("{bridge}/{port}")
+}
+
+/// Every chain name a guard of `port` may have, base first.
+pub(crate) fn chain_names(bridge: &str, port: &str) -> Vec<String> {
+    let base = base_name(bridge, port);
+    let mut names = vec![base.clone()];
+    names.extend(["arp", "ip", "ip6", "nd"].map(|p| format!("{base}/{p}")));
+    names
+}
+
+/// One rule being put together.
+struct Rule(Vec<Expr>);
+
+impl Rule {
+    fn new() -> Self {
+        Rule(Vec::new())
+    }
+
+    fn protocol(mut self, ethertype: [u8; 2]) -> Self {
+        self.0.push(Expr::Meta(MetaKey::Protocol));
+        self.0.push(Expr::Cmp(CmpOp::Eq, ethertype.to_vec()));
+        self
+    }
+
+    fn l4(mut self, proto: u8) -> Self {
+        self.0.push(Expr::Meta(MetaKey::L4Proto));
+        self.0.push(Expr::Cmp(CmpOp::Eq, vec![proto]));
+        self
+    }
+
+    fn field(mut self, base: Base, offset: u32, op: CmpOp, value: &[u8]) -> Self {
+        self.0.push(Expr::Payload {
+            base,
+            offset,
+            len: value.len() as u32,
+        });
+        self.0.push(Expr::Cmp(op, value.to_vec()));
+        self
+    }
+
+    /// The field at `offset` is within the prefix `bytes`/`len` (bits).
+    fn prefix(mut self, base: Base, offset: u32, bytes: &[u8], len: u8) -> Self {
+        let whole = usize::from(len / 8);
+        let part = len % 8;
+        let n = whole + usize::from(part != 0);
+        if n == 0 {
+            return self;
+        }
+        self.0.push(Expr::Payload {
+            base,
+            offset,
+            len: n as u32,
+        });
+        let mut value = bytes[..n].to_vec();
+        if part != 0 {
+            let mut mask = vec![0xff; n];
+            mask[n - 1] = 0xff << (8 - part);
+            value[n - 1] &= mask[n - 1];
+            self.0.push(Expr::Mask(mask));
+        }
+        self.0.push(Expr::Cmp(CmpOp::Eq, value));
+        self
+    }
+
+    fn drop(mut self) -> Self {
+        self.0.push(Expr::Counter);
+        self.0.push(Expr::Verdict(Verdict::Drop));
+        self
+    }
+
+    fn verdict(mut self, v: Verdict) -> Self {
+        self.0.push(Expr::Verdict(v));
+        self
+    }
+
+    fn done(self, chain: &str, rule: Option<GuardRule>) -> NftRule {
+        let tag = match rule {
+            Some(r) => format!("{TAG} {r}"),
+            None => TAG.to_string(),
+        };
+        NftRule::new(chain, &tag, &self.0)
+    }
+}
+
+/// The chains of `guard` on `port` of `bridge`; `mac` is the guest's (see
+/// [`GuestGuard::resolve`]). Chains with nothing to check are left out.
+pub(crate) fn chains(
+    guard: &GuestGuard,
+    mac: Option<MacAddr6>,
+    bridge: &str,
+    port: &str,
+) -> Vec<NftChain> {
+    let names = chain_names(bridge, port);
+    let [base, arp, ip, ip6, nd] = [0, 1, 2, 3, 4].map(|i| names[i].clone());
+    let mac = mac.map(|m| m.as_bytes().to_vec()).unwrap_or_default();
+    let on = |r| guard.has(r);
+    let mut out = Vec::new();
+    let mut chain = |name: &String, rules: Vec<NftRule>| {
+        if !rules.is_empty() {
+            out.push(NftChain {
+                name: name.clone(),
+                ingress: None,
+                rules,
+            });
+        }
+    };
+
+    // ARP.
+    let mut r = Vec::new();
+    if on(GuardRule::Arp) {
+        let rule = Some(GuardRule::Arp);
+        r.push(
+            Rule::new()
+                .field(Base::Network, 4, CmpOp::Neq, &[6, 4])
+                .drop()
+                .done(&arp, rule),
+        );
+        r.push(
+            Rule::new()
+                .field(Base::Network, 8, CmpOp::Neq, &mac)
+                .drop()
+                .done(&arp, rule),
+        );
+        for net in std::iter::once(UNSPECIFIED_V4).chain(guard.ipv4.iter().copied()) {
+            r.push(
+                Rule::new()
+                    .prefix(Base::Network, 14, &net.addr().octets(), net.prefix_len())
+                    .verdict(Verdict::Return)
+                    .done(&arp, rule),
+            );
+        }
+        r.push(Rule::new().drop().done(&arp, rule));
+    }
+    let has_arp = !r.is_empty();
+    chain(&arp, r);
+
+    // IPv4.
+    let mut r = Vec::new();
+    if on(GuardRule::DhcpServer) {
+        r.push(
+            Rule::new()
+                .l4(IPPROTO_UDP)
+                .field(Base::Transport, 0, CmpOp::Eq, &67u16.to_be_bytes())
+                .drop()
+                .done(&ip, Some(GuardRule::DhcpServer)),
+        );
+    }
+    if on(GuardRule::Ipv4) {
+        let rule = Some(GuardRule::Ipv4);
+        // A DHCP client before it has an address.
+        r.push(
+            Rule::new()
+                .field(Base::Network, 12, CmpOp::Eq, &[0, 0, 0, 0])
+                .field(Base::Network, 16, CmpOp::Eq, &[255, 255, 255, 255])
+                .l4(IPPROTO_UDP)
+                .field(Base::Transport, 0, CmpOp::Eq, &[0, 68, 0, 67])
+                .verdict(Verdict::Return)
+                .done(&ip, rule),
+        );
+        for net in &guard.ipv4 {
+            r.push(
+                Rule::new()
+                    .prefix(Base::Network, 12, &net.addr().octets(), net.prefix_len())
+                    .verdict(Verdict::Return)
+                    .done(&ip, rule),
+            );
+        }
+        r.push(Rule::new().drop().done(&ip, rule));
+    }
+    let has_ip = !r.is_empty();
+    chain(&ip, r);
+
+    // IPv6 neighbour advertisements' targets, and sources.
+    let own: Vec<(Vec<u8>, u8)> = guard
+        .ipv6
+        .iter()
+        .map(|n| (n.addr().octets().to_vec(), n.prefix_len()))
+        .chain((!mac.is_empty()).then(|| {
+            let m = MacAddr6::new(mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+            (GuestGuard::eui64_link_local(m).octets().to_vec(), 128)
+        }))
+        .collect();
+    let mut r = Vec::new();
+    if on(GuardRule::Ipv6) {
+        let rule = Some(GuardRule::Ipv6);
+        for (addr, len) in &own {
+            r.push(
+                Rule::new()
+                    .prefix(Base::Transport, 8, addr, *len)
+                    .verdict(Verdict::Return)
+                    .done(&nd, rule),
+            );
+        }
+        r.push(Rule::new().drop().done(&nd, rule));
+    }
+    let has_nd = !r.is_empty();
+    chain(&nd, r);
+
+    let mut r = Vec::new();
+    if on(GuardRule::RouterAdvertisement) {
+        for kind in [134u8, 137] {
+            r.push(
+                Rule::new()
+                    .l4(IPPROTO_ICMPV6)
+                    .field(Base::Transport, 0, CmpOp::Eq, &[kind])
+                    .drop()
+                    .done(&ip6, Some(GuardRule::RouterAdvertisement)),
+            );
+        }
+    }
+    if on(GuardRule::DhcpServer) {
+        r.push(
+            Rule::new()
+                .l4(IPPROTO_UDP)
+                .field(Base::Transport, 0, CmpOp::Eq, &547u16.to_be_bytes())
+                .drop()
+                .done(&ip6, Some(GuardRule::DhcpServer)),
+        );
+    }
+    if has_nd {
+        r.push(
+            Rule::new()
+                .l4(IPPROTO_ICMPV6)
+                .field(Base::Transport, 0, CmpOp::Eq, &[136])
+                .verdict(Verdict::Jump(nd.clone()))
+                .done(&ip6, Some(GuardRule::Ipv6)),
+        );
+    }
+    if on(GuardRule::Ipv6) {
+        let rule = Some(GuardRule::Ipv6);
+        for (addr, len) in std::iter::once((vec![0u8; 16], 128)).chain(own.iter().cloned()) {
+            r.push(
+                Rule::new()
+                    .prefix(Base::Network, 8, &addr, len)
+                    .verdict(Verdict::Return)
+                    .done(&ip6, rule),
+            );
+        }
+        r.push(Rule::new().drop().done(&ip6, rule));
+    }
+    let has_ip6 = !r.is_empty();
+    chain(&ip6, r);
+
+    // The base chain on the port's ingress.
+    let mut r = Vec::new();
+    if on(GuardRule::SourceMac) {
+        r.push(
+            Rule::new()
+                .field(Base::Link, 6, CmpOp::Neq, &mac)
+                .drop()
+                .done(&base, Some(GuardRule::SourceMac)),
+        );
+    }
+    if on(GuardRule::OtherL2) {
+        let mut rule = Rule::new();
+        rule.0.push(Expr::Meta(MetaKey::Protocol));
+        for t in [ETH_P_IP, ETH_P_IPV6, ETH_P_ARP] {
+            rule.0.push(Expr::Cmp(CmpOp::Neq, t.to_vec()));
+        }
+        r.push(rule.drop().done(&base, Some(GuardRule::OtherL2)));
+    }
+    for (has, t, to) in [
+        (has_arp, ETH_P_ARP, &arp),
+        (has_ip, ETH_P_IP, &ip),
+        (has_ip6, ETH_P_IPV6, &ip6),
+    ] {
+        if has {
+            r.push(
+                Rule::new()
+                    .protocol(t)
+                    .verdict(Verdict::Jump(to.clone()))
+                    .done(&base, None),
+            );
+        }
+    }
+    out.push(NftChain {
+        name: base,
+        ingress: Some((port.to_string(), PRIORITY)),
+        rules: r,
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> GuestGuard {
+        GuestGuard::new()
+            .mac("52:54:00:00:00:01")
+            .ipv4("192.0.2.10".parse::<std::net::Ipv4Addr>().unwrap())
+            .ipv6("fd00::/64".parse::<ipnet::Ipv6Net>().unwrap())
+    }
+
+    #[test]
+    fn every_rule_gives_every_chain_and_the_base_chain_comes_last() {
+        let g = guard();
+        let mac = g.resolve(None).unwrap();
+        let c = chains(&g, mac, "br0", "vnet0");
+        let names: Vec<_> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "br0/vnet0/arp",
+                "br0/vnet0/ip",
+                "br0/vnet0/nd",
+                "br0/vnet0/ip6",
+                "br0/vnet0"
+            ]
+        );
+        assert_eq!(c[4].ingress, Some(("vnet0".to_string(), PRIORITY)));
+        assert!(c[..4].iter().all(|c| c.ingress.is_none()));
+        // Every chain that returns ends with a counted drop.
+        for chain in &c[..4] {
+            assert!(
+                chain
+                    .rules
+                    .last()
+                    .unwrap()
+                    .comment
+                    .starts_with("bridgekit ")
+            );
+        }
+    }
+
+    #[test]
+    fn a_guard_with_only_router_advertisements_has_no_address_chains() {
+        let g = GuardRule::ALL
+            .into_iter()
+            .filter(|r| *r != GuardRule::RouterAdvertisement)
+            .fold(GuestGuard::new(), GuestGuard::without);
+        let c = chains(&g, None, "br0", "vnet0");
+        let names: Vec<_> = c.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["br0/vnet0/ip6", "br0/vnet0"]);
+        assert_eq!(c[0].rules.len(), 2);
+        assert_eq!(c[1].rules.len(), 1);
+    }
+
+    #[test]
+    fn a_prefix_loads_its_bytes_and_masks_the_last() {
+        let r = Rule::new().prefix(Base::Network, 12, &[10, 1, 255, 0], 20);
+        assert_eq!(
+            r.0,
+            [
+                Expr::Payload {
+                    base: Base::Network,
+                    offset: 12,
+                    len: 3
+                },
+                Expr::Mask(vec![0xff, 0xff, 0xf0]),
+                Expr::Cmp(CmpOp::Eq, vec![10, 1, 0xf0]),
+            ]
+        );
+        let whole = Rule::new().prefix(Base::Network, 12, &[10, 1, 2, 3], 16);
+        assert_eq!(whole.0.len(), 2);
+        assert!(
+            Rule::new()
+                .prefix(Base::Network, 12, &[0; 4], 0)
+                .0
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_changed_address_changes_the_fingerprints() {
+        let a = chains(&guard(), guard().resolve(None).unwrap(), "br0", "vnet0");
+        let g = guard().ipv4("192.0.2.11".parse::<std::net::Ipv4Addr>().unwrap());
+        let b = chains(&g, g.resolve(None).unwrap(), "br0", "vnet0");
+        assert_ne!(a, b);
+        let again = chains(&guard(), guard().resolve(None).unwrap(), "br0", "vnet0");
+        assert_eq!(a, again);
+    }
+}

@@ -1,0 +1,432 @@
+//! The guest guard: its rules as nftables shows them, and real spoofed
+//! frames from a guest namespace, dropped with the guard and not without.
+
+mod common;
+
+use bridgekit::{Bridge, BridgeConfig, GuardRule, GuestGuard, PortConfig};
+use common::*;
+use serde_json::Value;
+
+const GUEST: &str = "52:54:00:00:00:0a";
+
+/// `nft -j list table netdev TABLE`: the objects of its answer (rules,
+/// chains), or nothing if there is no such table.
+fn nft_table(table: &str) -> Vec<Value> {
+    let out = std::process::Command::new("nft")
+        .args(["-j", "list", "table", "netdev", table])
+        .output()
+        .expect("nft runs");
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).expect("nft -j output is JSON");
+    v["nftables"].as_array().cloned().unwrap_or_default()
+}
+
+/// The chains of `table` as nft shows them: (name, device of its hook).
+/// From the text listing: nft 1.0.6 leaves the device out of its JSON.
+fn nft_chains(table: &str) -> Vec<(String, Option<String>)> {
+    let out = std::process::Command::new("nft")
+        .args(["list", "table", "netdev", table])
+        .output()
+        .expect("nft runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut chains: Vec<(String, Option<String>)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line
+            .strip_prefix("chain ")
+            .and_then(|l| l.strip_suffix(" {"))
+        {
+            chains.push((name.trim_matches('"').to_string(), None));
+        } else if let Some(rest) = line.split("device ").nth(1) {
+            let dev = rest.split('"').nth(1).map(str::to_string);
+            if let Some(last) = chains.last_mut() {
+                last.1 = dev;
+            }
+        }
+    }
+    chains
+}
+
+/// The packets counted by the drop rules whose comment names `rule`.
+fn dropped(table: &str, rule: GuardRule) -> u64 {
+    nft_table(table)
+        .iter()
+        .filter_map(|o| o.get("rule"))
+        .filter(|r| {
+            r["comment"]
+                .as_str()
+                .is_some_and(|c| c.split(' ').nth(1) == Some(rule.name()))
+        })
+        .flat_map(|r| r["expr"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e.get("counter").and_then(|c| c["packets"].as_u64()))
+        .sum()
+}
+
+fn guard() -> GuestGuard {
+    GuestGuard::new()
+        .ipv4("192.0.2.10".parse::<std::net::Ipv4Addr>().unwrap())
+        .ipv6("fd00:1::10".parse::<std::net::Ipv6Addr>().unwrap())
+}
+
+#[test]
+fn a_guarded_attach_installs_the_chains_on_the_ports_ingress_and_detach_removes_them() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        br.attach_port("p0", PortConfig::managed(GUEST).guest_guard(guard()).up())
+            .await?;
+        let chains = nft_chains("bridgekit");
+        let mut names: Vec<_> = chains.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "br0/p0",
+                "br0/p0/arp",
+                "br0/p0/ip",
+                "br0/p0/ip6",
+                "br0/p0/nd"
+            ]
+        );
+        let base = chains.iter().find(|(n, _)| n == "br0/p0").unwrap();
+        assert_eq!(base.1.as_deref(), Some("p0"));
+        assert_eq!(ip_link("p0").unwrap()["master"], "br0");
+        br.detach_port("p0").await?;
+        assert!(
+            nft_chains("bridgekit").is_empty(),
+            "{:?}",
+            nft_chains("bridgekit")
+        );
+        Ok(())
+    });
+}
+
+const MAC: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0x0a];
+const OTHER_MAC: [u8; 6] = [0x52, 0x54, 0, 0, 0, 0x66];
+const GATEWAY: [u8; 4] = [192, 0, 2, 1];
+const OWN_V4: [u8; 4] = [192, 0, 2, 10];
+const NEIGHBOUR_V4: [u8; 4] = [192, 0, 2, 20];
+const FOREIGN_V4: [u8; 4] = [192, 0, 2, 99];
+
+fn v6(s: &str) -> [u8; 16] {
+    s.parse::<std::net::Ipv6Addr>().unwrap().octets()
+}
+
+/// Each rule's attack: what a guest sends to take what is not its own.
+fn attacks() -> Vec<(GuardRule, &'static str, Vec<u8>)> {
+    use common::frames::*;
+    let own_ll = v6("fe80::5054:ff:fe00:a");
+    let all_nodes = v6("ff02::1");
+    vec![
+        (
+            GuardRule::SourceMac,
+            "a frame from a MAC not the guest's",
+            eth(
+                BROADCAST,
+                OTHER_MAC,
+                0x0800,
+                &ipv4(OWN_V4, [255; 4], 17, &udp(9, 9, b"spoofed mac")),
+            ),
+        ),
+        (
+            GuardRule::Arp,
+            "an ARP reply for the gateway's address",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0806,
+                &arp(2, MAC, GATEWAY, [0xff; 6], NEIGHBOUR_V4),
+            ),
+        ),
+        (
+            GuardRule::Arp,
+            "a gratuitous ARP for a neighbour's address",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0806,
+                &arp(1, MAC, NEIGHBOUR_V4, [0; 6], NEIGHBOUR_V4),
+            ),
+        ),
+        (
+            GuardRule::Arp,
+            "ARP whose sender MAC is not the guest's",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0806,
+                &arp(2, OTHER_MAC, OWN_V4, [0xff; 6], GATEWAY),
+            ),
+        ),
+        (
+            GuardRule::Ipv4,
+            "IPv4 from an address not the guest's",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0800,
+                &ipv4(FOREIGN_V4, [192, 0, 2, 255], 17, &udp(9, 9, b"foreign v4")),
+            ),
+        ),
+        (
+            GuardRule::Ipv6,
+            "IPv6 from an address not the guest's",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(v6("fd00:1::99"), all_nodes, 17, &udp(9, 9, b"foreign v6")),
+            ),
+        ),
+        (
+            GuardRule::Ipv6,
+            "a neighbour advertisement for another guest's address",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(
+                    own_ll,
+                    all_nodes,
+                    58,
+                    &icmpv6(136, &nd_body(0x20, v6("fd00:1::20"))),
+                ),
+            ),
+        ),
+        (
+            GuardRule::RouterAdvertisement,
+            "a router advertisement",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(
+                    own_ll,
+                    all_nodes,
+                    58,
+                    &icmpv6(134, &[64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0]),
+                ),
+            ),
+        ),
+        (
+            GuardRule::RouterAdvertisement,
+            "a redirect",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(own_ll, all_nodes, 58, &icmpv6(137, &[0; 36])),
+            ),
+        ),
+        (
+            GuardRule::DhcpServer,
+            "a DHCPv4 OFFER",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0800,
+                &ipv4(OWN_V4, [255; 4], 17, &udp(67, 68, &[2; 240])),
+            ),
+        ),
+        (
+            GuardRule::DhcpServer,
+            "a DHCPv6 ADVERTISE",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(own_ll, all_nodes, 17, &udp(547, 546, &[2, 0, 0, 1])),
+            ),
+        ),
+        (
+            GuardRule::OtherL2,
+            "a frame of another ethertype",
+            eth(BROADCAST, MAC, 0x88b5, b"local experimental ethertype"),
+        ),
+    ]
+}
+
+/// What a guest does as itself: each must pass the guard.
+fn own_traffic() -> Vec<(&'static str, Vec<u8>)> {
+    use common::frames::*;
+    let own_ll = v6("fe80::5054:ff:fe00:a");
+    let all_nodes = v6("ff02::1");
+    vec![
+        (
+            "IPv4 from its address",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0800,
+                &ipv4(OWN_V4, [192, 0, 2, 255], 17, &udp(9, 9, b"own v4")),
+            ),
+        ),
+        (
+            "a DHCP DISCOVER",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0800,
+                &ipv4([0; 4], [255; 4], 17, &udp(68, 67, &[1; 240])),
+            ),
+        ),
+        (
+            "an ARP request",
+            eth(
+                BROADCAST,
+                MAC,
+                0x0806,
+                &arp(1, MAC, OWN_V4, [0; 6], GATEWAY),
+            ),
+        ),
+        (
+            "an ARP probe",
+            eth(BROADCAST, MAC, 0x0806, &arp(1, MAC, [0; 4], [0; 6], OWN_V4)),
+        ),
+        (
+            "IPv6 from its link-local address",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(own_ll, all_nodes, 17, &udp(9, 9, b"own ll")),
+            ),
+        ),
+        (
+            "IPv6 from its address",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(v6("fd00:1::10"), all_nodes, 17, &udp(9, 9, b"own v6")),
+            ),
+        ),
+        (
+            "a DAD solicitation from ::",
+            eth(
+                [0x33, 0x33, 0xff, 0, 0, 0x10],
+                MAC,
+                0x86dd,
+                &ipv6(
+                    [0; 16],
+                    v6("ff02::1:ff00:10"),
+                    58,
+                    &icmpv6(135, &nd_body(0, v6("fd00:1::10"))),
+                ),
+            ),
+        ),
+        (
+            "a neighbour advertisement for its address",
+            eth(
+                ALL_NODES,
+                MAC,
+                0x86dd,
+                &ipv6(
+                    own_ll,
+                    all_nodes,
+                    58,
+                    &icmpv6(136, &nd_body(0x20, v6("fd00:1::10"))),
+                ),
+            ),
+        ),
+    ]
+}
+
+/// Whether `frame`, sent by the guest, reaches both the neighbour guest
+/// and the host (a packet socket on each).
+fn reaches(
+    guest: &std::os::fd::OwnedFd,
+    seen_by: &[&std::os::fd::OwnedFd],
+    frame: &[u8],
+    wait: std::time::Duration,
+) -> Vec<bool> {
+    use common::frames::*;
+    for fd in seen_by {
+        drain(fd);
+    }
+    send(guest, frame);
+    seen_by.iter().map(|fd| saw(fd, frame, wait)).collect()
+}
+
+#[test]
+fn every_rule_drops_its_attack_only_with_the_guard_and_the_guests_own_traffic_passes() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.up()).await?;
+        let (attacker, neighbour) = (PeerNetns::new(), PeerNetns::new());
+        for (port, peer, ns) in [("a0", "a1", &attacker), ("b0", "b1", &neighbour)] {
+            veth(port, peer);
+            sh(&["ip", "link", "set", peer, "netns", &ns.tid()]);
+            // The guest's own MAC, and no IPv6 of its stack: the counters
+            // below count only the frames this test sends.
+            ns.sh(&[
+                "sysctl",
+                "-q",
+                &format!("net.ipv6.conf.{peer}.disable_ipv6=1"),
+            ]);
+            ns.sh(&["ip", "link", "set", peer, "up"]);
+        }
+        attacker.sh(&["ip", "link", "set", "a1", "address", GUEST]);
+        br.attach_port("b0", PortConfig::new().up()).await?;
+        br.attach_port("a0", PortConfig::new().up()).await?;
+        wait_forwarding("a0").await;
+        wait_forwarding("b0").await;
+        let guest = common::frames::packet_socket(Some(attacker.path()), "a1");
+        let neighbour_sees = common::frames::packet_socket(Some(neighbour.path()), "b1");
+        let host_sees = common::frames::packet_socket(None, "br0");
+        let seers = [&neighbour_sees, &host_sees];
+        let long = std::time::Duration::from_secs(2);
+        let short = std::time::Duration::from_millis(300);
+
+        // Without the guard every attack arrives.
+        for (rule, what, frame) in attacks() {
+            assert_eq!(
+                reaches(&guest, &seers, &frame, long),
+                [true, true],
+                "{rule}: {what}, unguarded"
+            );
+        }
+
+        br.detach_port("a0").await?;
+        br.attach_port("a0", PortConfig::managed(GUEST).guest_guard(guard()).up())
+            .await?;
+        wait_forwarding("a0").await;
+        for (rule, what, frame) in attacks() {
+            let before = dropped("bridgekit", rule);
+            assert_eq!(
+                reaches(&guest, &seers, &frame, short),
+                [false, false],
+                "{rule}: {what}, guarded"
+            );
+            assert_eq!(
+                dropped("bridgekit", rule),
+                before + 1,
+                "{rule}: {what} counted by its rule"
+            );
+        }
+        for (what, frame) in own_traffic() {
+            assert_eq!(
+                reaches(&guest, &seers, &frame, long),
+                [true, true],
+                "{what}, guarded"
+            );
+        }
+
+        // A guard without a rule lets its attacks through again.
+        for rule in GuardRule::ALL {
+            let cfg = PortConfig::managed(GUEST)
+                .guest_guard(guard().without(rule))
+                .up();
+            BridgeConfig::new("br0")?.port("a0", cfg).apply(&nl).await?;
+            for (r, what, frame) in attacks().into_iter().filter(|(r, ..)| *r == rule) {
+                let through = reaches(&guest, &seers, &frame, long);
+                assert_eq!(
+                    through,
+                    [true, true],
+                    "{r}: {what}, with the rule taken out"
+                );
+            }
+        }
+        Ok(())
+    });
+}
