@@ -430,3 +430,302 @@ fn every_rule_drops_its_attack_only_with_the_guard_and_the_guests_own_traffic_pa
         Ok(())
     });
 }
+
+#[test]
+fn apply_restores_a_flushed_ruleset_and_a_changed_rule_and_removes_guards_no_config_asks_for() {
+    netns_test(|nl| async move {
+        for p in ["p0", "p1"] {
+            veth(p, &format!("{p}peer"));
+        }
+        let guarded = || {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .port("p0", PortConfig::managed(GUEST).guest_guard(guard()).up())
+                .port(
+                    "p1",
+                    PortConfig::new().guest_guard(guard().mac("52:54:00:00:00:0b")),
+                )
+        };
+        guarded().apply(&nl).await?;
+        let want = nft_rules();
+        assert!(want.len() > 20, "{want:?}");
+        let again = guarded().apply(&nl).await?;
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+
+        // A firewall reload: everything gone, table included.
+        sh(&["nft", "flush", "ruleset"]);
+        assert!(nft_rules().is_empty());
+        let applied = guarded().apply(&nl).await?;
+        let mut changes: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        changes.sort();
+        assert_eq!(
+            changes,
+            ["guest guard installed on p0", "guest guard installed on p1"]
+        );
+        assert_eq!(nft_rules(), want);
+
+        // One rule deleted by hand.
+        let listing = sh(&[
+            "nft",
+            "-a",
+            "list",
+            "chain",
+            "netdev",
+            "bridgekit",
+            "br0/p0/ip",
+        ]);
+        let handle = listing
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("chain "))
+            .filter_map(|l| l.split("# handle ").nth(1))
+            .next()
+            .expect("a rule with a handle")
+            .trim()
+            .to_string();
+        sh(&[
+            "nft",
+            "delete",
+            "rule",
+            "netdev",
+            "bridgekit",
+            "br0/p0/ip",
+            "handle",
+            &handle,
+        ]);
+        assert_ne!(nft_rules(), want);
+        let applied = guarded().apply(&nl).await?;
+        let changes: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(changes, ["guest guard installed on p0"]);
+        assert_eq!(nft_rules(), want);
+
+        // p1 without its guard: it goes, p0's stays.
+        BridgeConfig::new("br0")?
+            .port("p0", PortConfig::managed(GUEST).guest_guard(guard()).up())
+            .port("p1", PortConfig::new())
+            .apply(&nl)
+            .await
+            .map(|a| {
+                let changes: Vec<String> = a.changes.iter().map(ToString::to_string).collect();
+                assert_eq!(changes, ["guest guard removed from p1"]);
+            })?;
+        let names: Vec<String> = nft_chains("bridgekit")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert!(names.iter().all(|n| n.starts_with("br0/p0")), "{names:?}");
+        assert_eq!(names.len(), 5);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_failed_step_of_a_guarded_attach_or_apply_leaves_no_rule_behind() {
+    netns_test(|nl| async move {
+        // A fixed MAC: a bridge's own follows its ports' otherwise.
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?.mac("52:54:00:99:00:01")).await?;
+        veth("p0", "p0peer");
+        let attach = || PortConfig::managed(GUEST).guest_guard(guard()).up();
+        let steps = fail_each_step(
+            &nl,
+            "guarded attach",
+            || async {},
+            || br.attach_port("p0", attach()),
+            || async {
+                br.detach_port("p0").await.expect("detach");
+            },
+        )
+        .await;
+        assert!(steps >= 3, "{steps}");
+        // An apply that replaces one port's guard and installs another's.
+        veth("p1", "p1peer");
+        let before = || {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:99:00:01")
+                .port("p0", PortConfig::managed(GUEST).guest_guard(guard()))
+        };
+        let after = || {
+            BridgeConfig::new("br0")
+                .unwrap()
+                .mac("52:54:00:99:00:01")
+                .port(
+                    "p0",
+                    PortConfig::managed(GUEST).guest_guard(
+                        guard().ipv4("192.0.2.11".parse::<std::net::Ipv4Addr>().unwrap()),
+                    ),
+                )
+                .port(
+                    "p1",
+                    PortConfig::new().guest_guard(guard().mac("52:54:00:00:00:0b")),
+                )
+        };
+        let steps = fail_each_step(
+            &nl,
+            "guarded apply",
+            || async {
+                before().apply(&nl).await.expect("the state before");
+                let _ = sh_ok(&["ip", "link", "set", "p1", "nomaster"]);
+                let _ = sh_ok(&["nft", "delete", "chain", "netdev", "bridgekit", "br0/p1"]);
+                for sub in ["arp", "ip", "ip6", "nd"] {
+                    let _ = sh_ok(&[
+                        "nft",
+                        "delete",
+                        "chain",
+                        "netdev",
+                        "bridgekit",
+                        &format!("br0/p1/{sub}"),
+                    ]);
+                }
+            },
+            || async { after().apply(&nl).await.map(drop) },
+            || async {},
+        )
+        .await;
+        assert!(steps >= 3, "{steps}");
+        Ok(())
+    });
+}
+
+/// dnsmasq on `br0` (DHCPv4 handing out 192.0.2.10, router advertisements
+/// for fd00:1::/64), as a child of this namespace; killed on drop.
+struct Dnsmasq(std::process::Child, std::path::PathBuf);
+
+impl Dnsmasq {
+    fn start() -> Self {
+        let leases =
+            std::env::temp_dir().join(format!("bridgekit-guard-{}.leases", std::process::id()));
+        let child = std::process::Command::new("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--interface=br0",
+                "--bind-interfaces",
+                "--port=0",
+                "--pid-file=",
+                "--user=root",
+                "--dhcp-range=192.0.2.10,192.0.2.10,255.255.255.0,1h",
+                "--enable-ra",
+                "--dhcp-range=fd00:1::,ra-only,64,1h",
+                "--ra-param=br0,1",
+            ])
+            .arg(format!("--dhcp-leasefile={}", leases.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dnsmasq starts");
+        Dnsmasq(child, leases)
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_file(&self.1);
+    }
+}
+
+#[test]
+fn a_guarded_guest_gets_dhcp_and_slaac_from_real_servers_and_reaches_the_host_by_arp_ping_and_tcp()
+{
+    netns_test(|nl| async move {
+        if skip_rootless("dnsmasq as the bridge's DHCP server") {
+            return Ok(());
+        }
+        dad_at_test_speed(None);
+        let br = Bridge::create(
+            &nl,
+            BridgeConfig::new("br0")?
+                .mac("52:54:00:99:00:01")
+                .address("192.0.2.1/24")
+                .address("fd00:1::1/64")
+                .up(),
+        )
+        .await?;
+        let guest = PeerNetns::new();
+        veth("g0", "g1");
+        sh(&["ip", "link", "set", "g1", "netns", &guest.tid()]);
+        guest.sh(&["ip", "link", "set", "g1", "address", GUEST]);
+        for knob in ["router_solicitation_delay=0", "dad_transmits=1"] {
+            guest.sh(&["sysctl", "-q", &format!("net.ipv6.conf.g1.{knob}")]);
+        }
+        let guard = GuestGuard::new()
+            .ipv4("192.0.2.10".parse::<std::net::Ipv4Addr>().unwrap())
+            .ipv6("fd00:1::/64".parse::<bridgekit::ipnet::Ipv6Net>().unwrap());
+        br.attach_port("g0", PortConfig::managed(GUEST).guest_guard(guard).up())
+            .await?;
+        guest.sh(&["ip", "link", "set", "g1", "up"]);
+        wait_forwarding("g0").await;
+        br.wait_dad(std::time::Duration::from_secs(10)).await?;
+        let _dnsmasq = Dnsmasq::start();
+
+        // DHCPv4 with busybox's client: DISCOVER and REQUEST from 0.0.0.0.
+        let script = std::env::temp_dir().join(format!("bridgekit-udhcpc-{}", std::process::id()));
+        std::fs::write(
+            &script,
+            "#!/bin/sh\n[ \"$1\" = bound ] && ip addr add \"$ip/$mask\" dev \"$interface\"\nexit 0\n",
+        )?;
+        sh(&["chmod", "+x", script.to_str().unwrap()]);
+        let got = guest.sh(&[
+            "busybox",
+            "udhcpc",
+            "-i",
+            "g1",
+            "-f",
+            "-q",
+            "-n",
+            "-t",
+            "5",
+            "-T",
+            "1",
+            "-s",
+            script.to_str().unwrap(),
+        ]);
+        let _ = std::fs::remove_file(&script);
+        let addrs = guest.sh(&["ip", "-4", "-o", "addr", "show", "dev", "g1"]);
+        assert!(
+            addrs.contains("192.0.2.10/24"),
+            "udhcpc: {got}\naddresses: {addrs}"
+        );
+
+        // ARP and ping to the host, TCP to a listener on the host.
+        assert!(
+            ping(&guest, "192.0.2.1"),
+            "ping 192.0.2.1 through the guard"
+        );
+        let listener = std::net::TcpListener::bind("192.0.2.1:7777")?;
+        guest.sh(&["bash", "-c", "echo guarded >/dev/tcp/192.0.2.1/7777"]);
+        let (mut conn, from) = listener.accept()?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut conn, &mut text)?;
+        assert_eq!(
+            (from.ip().to_string(), text.trim()),
+            ("192.0.2.10".to_string(), "guarded")
+        );
+
+        // SLAAC from dnsmasq's router advertisement, after DAD.
+        let mut slaac = String::new();
+        for _ in 0..100 {
+            slaac = guest.sh(&[
+                "ip", "-6", "-o", "addr", "show", "dev", "g1", "scope", "global",
+            ]);
+            if slaac.contains("fd00:1::5054:ff:fe00:a/64") && !slaac.contains("tentative") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            slaac.contains("fd00:1::5054:ff:fe00:a/64") && !slaac.contains("tentative"),
+            "SLAAC address: {slaac}"
+        );
+        assert!(
+            ping(&guest, "fd00:1::1"),
+            "ping fd00:1::1 through the guard"
+        );
+        // Nothing the guest sent as itself was dropped.
+        for rule in GuardRule::ALL {
+            assert_eq!(dropped("bridgekit", rule), 0, "{rule}");
+        }
+        Ok(())
+    });
+}

@@ -123,7 +123,7 @@ pub(crate) enum Step {
         persistent: bool,
         queue: std::os::fd::OwnedFd,
     },
-    /// A port's guest guard chains were made (`made`, base chain first) in
+    /// A port's guest guard chains were made (`made`) in
     /// nf_tables table `table`, replacing `before` (the chains it had,
     /// their rules as the kernel dumped them): delete the new ones and
     /// make the old ones again, in one transaction.

@@ -79,7 +79,7 @@ pub(crate) async fn install(
 ) -> Result<()> {
     let op = Op::InstallGuard;
     let table = nl.guard_table();
-    let made: Vec<String> = names_base_first(&want);
+    let made: Vec<String> = names(&want);
     nl.note_guards();
     let before = match seen {
         Some(before) => before,
@@ -107,7 +107,7 @@ pub(crate) async fn install(
             }
         }
     };
-    let delete = names_base_first(&before);
+    let delete = names(&before);
     let step = Step::Guard {
         port: port.clone(),
         table: table.into(),
@@ -131,7 +131,7 @@ pub(crate) async fn uninstall(
     seen: Vec<NftChain>,
 ) -> Result<()> {
     let table = nl.guard_table();
-    let delete = names_base_first(&seen);
+    let delete = names(&seen);
     let step = Step::Guard {
         port: LinkId::new(port, 0),
         table: table.into(),
@@ -161,21 +161,9 @@ pub(crate) async fn remove(nl: &Netlink, bridge: &str, port: &str) -> Result<boo
     Ok(true)
 }
 
-/// The chains' names, base chains first: the order they can be deleted in
-/// (a base chain's rules hold the jumps into the others).
-fn names_base_first(chains: &[NftChain]) -> Vec<String> {
-    let mut names: Vec<_> = chains
-        .iter()
-        .filter(|c| c.ingress.is_some())
-        .map(|c| c.name.clone())
-        .collect();
-    names.extend(
-        chains
-            .iter()
-            .filter(|c| c.ingress.is_none())
-            .map(|c| c.name.clone()),
-    );
-    names
+/// The chains' names.
+fn names(chains: &[NftChain]) -> Vec<String> {
+    chains.iter().map(|c| c.name.clone()).collect()
 }
 
 /// The ports of `bridge` with guard chains in `table`, by the names of

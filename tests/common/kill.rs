@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bridgekit::{
-    Bridge, BridgeConfig, Netlink, PortConfig, Remote, VlanId, VlanMember, VlanRange, VmNic,
-    VmNicConfig, VxlanConfig,
+    Bridge, BridgeConfig, GuestGuard, Netlink, PortConfig, Remote, VlanId, VlanMember, VlanRange,
+    VmNic, VmNicConfig, VxlanConfig,
 };
 use serde_json::Value;
 
@@ -99,6 +99,13 @@ fn chosen_points() -> Vec<usize> {
     (0..POINTS).collect()
 }
 
+/// A guard with addresses of both families.
+fn guest_guard() -> GuestGuard {
+    GuestGuard::new()
+        .ipv4("10.26.0.10".parse::<std::net::Ipv4Addr>().unwrap())
+        .ipv6("fd26::/64".parse::<bridgekit::ipnet::Ipv6Net>().unwrap())
+}
+
 /// The operations the harness interrupts.
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
@@ -115,6 +122,9 @@ pub enum Op {
     /// `apply` of a VXLAN port (created with its flood list and a per-MAC
     /// remote) and a guest port onto an existing bridge.
     ApplyVxlan,
+    /// `apply` of guest guards onto an existing bridge: two new guarded
+    /// ports, and a third whose guard from before goes.
+    ApplyGuards,
 }
 
 impl Op {
@@ -125,6 +135,7 @@ impl Op {
             Op::ApplyPortsAndVlans => "apply-ports-vlans",
             Op::VmNicCreate => "vm-nic",
             Op::ApplyVxlan => "apply-vxlan",
+            Op::ApplyGuards => "apply-guards",
         }
     }
 
@@ -135,6 +146,7 @@ impl Op {
             Op::ApplyPortsAndVlans,
             Op::VmNicCreate,
             Op::ApplyVxlan,
+            Op::ApplyGuards,
         ]
         .into_iter()
         .find(|o| o.name() == s)
@@ -195,6 +207,18 @@ impl Op {
                     PortConfig::new().learning(false).neigh_suppress(true).up(),
                 )
                 .port("p0", PortConfig::managed(GUEST).up()),
+            Op::ApplyGuards => base
+                .port(
+                    "p0",
+                    PortConfig::managed(GUEST).guest_guard(guest_guard()).up(),
+                )
+                .port(
+                    "p1",
+                    PortConfig::new()
+                        .guest_guard(guest_guard().mac("52:54:00:00:1a:02"))
+                        .up(),
+                )
+                .port("p2", PortConfig::new().up()),
         }
     }
 
@@ -211,7 +235,7 @@ impl Op {
             Op::StagedCreate | Op::OneMessageCreate => {
                 Bridge::create(nl, self.config()).await.expect("create");
             }
-            Op::ApplyPortsAndVlans | Op::ApplyVxlan => {
+            Op::ApplyPortsAndVlans | Op::ApplyVxlan | Op::ApplyGuards => {
                 self.config().apply(nl).await.expect("apply");
             }
             Op::VmNicCreate => {
@@ -248,7 +272,7 @@ impl Op {
             sh(&["ip", "link", "set", "u0peer", "up"]);
         }
         let ports: &[&str] = match self {
-            Op::ApplyPortsAndVlans => &["p0", "p1", "p2"],
+            Op::ApplyPortsAndVlans | Op::ApplyGuards => &["p0", "p1", "p2"],
             Op::VmNicCreate => &[],
             _ => &["p0"],
         };
@@ -279,6 +303,24 @@ impl Op {
             }
         }
         match self {
+            Op::ApplyGuards => {
+                // p2 guarded before: the operation takes its guard away.
+                BridgeConfig::new("br0")
+                    .unwrap()
+                    .mac(MAC)
+                    .mtu(1420)
+                    .address("10.26.0.1/24")
+                    .address("fd26::1/64")
+                    .port(
+                        "p2",
+                        PortConfig::new()
+                            .guest_guard(guest_guard().mac("52:54:00:00:1a:03"))
+                            .up(),
+                    )
+                    .apply(nl)
+                    .await
+                    .expect("the bridge before the operation");
+            }
             Op::ApplyPortsAndVlans | Op::VmNicCreate | Op::ApplyVxlan => {
                 BridgeConfig::new("br0")
                     .unwrap()

@@ -501,8 +501,39 @@ pub fn kernel_state() -> Value {
     let vlans: Value = serde_json::from_str(&sh(&["bridge", "-j", "vlan", "show"])).unwrap();
     serde_json::json!({
         "links": out_links, "addrs": out_addrs, "fdb": out_fdb, "vlans": vlans,
-        "sysctls": out_sysctls,
+        "sysctls": out_sysctls, "nft": nft_rules(),
     })
+}
+
+/// The namespace's nf_tables ruleset as `nft -s list ruleset` shows it
+/// (without counters): one line per chain header and rule, named by table
+/// and chain and numbered within its chain, so that a chain made again in
+/// another order compares equal and a rule out of place does not. Empty
+/// where nft is not installed.
+pub fn nft_rules() -> Vec<String> {
+    let Ok(out) = Command::new("nft").args(["-s", "list", "ruleset"]).output() else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (mut table, mut chain, mut n) = (String::new(), String::new(), 0);
+    let mut lines = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "}")
+    {
+        if let Some(t) = line.strip_prefix("table ") {
+            table = t.trim_end_matches(" {").to_string();
+        } else if let Some(c) = line.strip_prefix("chain ") {
+            chain = c.trim_end_matches(" {").to_string();
+            n = 0;
+        } else {
+            lines.push(format!("{table} / {chain} #{n}: {line}"));
+            n += 1;
+        }
+    }
+    lines.sort();
+    lines
 }
 
 /// `/proc/sys/net/ipv6/conf/IFACE/KNOB` as the calling thread's network

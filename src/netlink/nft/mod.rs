@@ -140,8 +140,7 @@ impl super::Netlink {
     }
 
     /// One transaction on `table` (a netdev table, created if missing):
-    /// deletes the chains in `delete` (with their rules; base chains
-    /// first, so the jumps into the others go with them), then creates
+    /// deletes the chains in `delete` with their rules, then creates
     /// `create` with their rules (regular chains first, so jumps find
     /// them). Committed whole or not at all. `exclusive`: a chain of
     /// `create` that exists already fails the transaction with EEXIST
@@ -160,12 +159,22 @@ impl super::Netlink {
         self.fault_step(op, iface)?;
         let socket = self.nft(op, iface).await?;
         let mut socket = socket.lock().await;
-        let messages = 2 + delete.len() + create.iter().map(|c| 1 + c.rules.len()).sum::<usize>();
+        let messages =
+            2 + 2 * delete.len() + create.iter().map(|c| 1 + c.rules.len()).sum::<usize>();
         let first = socket.next_seq(messages as u32 + 1);
         let mut batch = Batch::transaction(first);
         let mut a = Attrs::default();
         a.string(attr::TABLE_NAME, table);
         batch.push(MsgType::NewTable, NFPROTO_NETDEV, wire::NLM_F_CREATE, &a);
+        // Every rule first (a DELRULE naming only the chain flushes it):
+        // then no chain being deleted is still the target of a jump,
+        // whatever order the chains come in.
+        for name in delete {
+            let mut a = Attrs::default();
+            a.string(attr::RULE_TABLE, table)
+                .string(attr::RULE_CHAIN, name);
+            batch.push(MsgType::DelRule, NFPROTO_NETDEV, 0, &a);
+        }
         for name in delete {
             let mut a = Attrs::default();
             a.string(attr::CHAIN_TABLE, table)

@@ -33,6 +33,7 @@ pub(super) enum MsgType {
     DelChain = 5,
     NewRule = 6,
     GetRule = 7,
+    DelRule = 8,
 }
 
 impl MsgType {
