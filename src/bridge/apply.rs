@@ -459,8 +459,7 @@ impl Bridge {
         let guard_less;
         let cfg = match &cfg.guest_guard {
             Some(g) => {
-                self.converge_guard(g, cfg, &link, guards.cloned().unwrap_or_default(), done)
-                    .await?;
+                self.converge_guard(g, cfg, &link, guards, done).await?;
                 guard_less = PortConfig {
                     guest_guard: None,
                     ..cfg.clone()
@@ -521,12 +520,14 @@ impl Bridge {
         guard: &GuestGuard,
         cfg: &PortConfig,
         link: &LinkSnapshot,
-        table: TableSeen,
+        table: Option<&TableSeen>,
         done: &mut Progress,
     ) -> Result<()> {
         let bridge = self.name.as_str();
         let want = guard::port::wanted(guard, cfg.managed, bridge, &link.name)?;
-        let seen = guard::port::seen_chains(&table, bridge, &link.name);
+        let seen = table.map_or_else(Vec::new, |t| {
+            guard::port::seen_chains(t, bridge, &link.name)
+        });
         if guard::port::same(&seen, &want) {
             return Ok(());
         }

@@ -15,7 +15,7 @@ pub(crate) fn seen_chains(table: &TableSeen, bridge: &str, port: &str) -> Vec<Nf
     rules::chain_names(bridge, port)
         .into_iter()
         .filter_map(|name| {
-            let chain = table.chains.iter().find(|c| c.name == name)?;
+            let chain = table.chains.get(&name)?;
             Some(NftChain {
                 ingress: chain.base.then(|| {
                     (
@@ -25,10 +25,9 @@ pub(crate) fn seen_chains(table: &TableSeen, bridge: &str, port: &str) -> Vec<Nf
                 }),
                 rules: table
                     .rules
-                    .iter()
-                    .filter(|r| r.chain == name)
-                    .map(|r| r.to_rule())
-                    .collect(),
+                    .get(&name)
+                    .map(|r| r.iter().map(|r| r.to_rule()).collect())
+                    .unwrap_or_default(),
                 name,
             })
         })
@@ -172,8 +171,8 @@ pub(crate) fn guarded_ports(table: &TableSeen, bridge: &str) -> Vec<String> {
     let prefix = format!("{bridge}/");
     let mut ports: Vec<String> = table
         .chains
-        .iter()
-        .filter_map(|c| c.name.strip_prefix(&prefix))
+        .keys()
+        .filter_map(|name| name.strip_prefix(&prefix))
         .map(|rest| rest.split('/').next().unwrap_or_default().to_string())
         .filter(|p| !p.is_empty())
         .collect();

@@ -106,11 +106,12 @@ impl RuleSeen {
     }
 }
 
-/// One table's chains and rules.
+/// One table's chains and rules, each chain's rules in order, found by
+/// the chain's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TableSeen {
-    pub(crate) chains: Vec<ChainSeen>,
-    pub(crate) rules: Vec<RuleSeen>,
+    pub(crate) chains: std::collections::HashMap<String, ChainSeen>,
+    pub(crate) rules: std::collections::HashMap<String, Vec<RuleSeen>>,
 }
 
 impl super::Netlink {
@@ -283,8 +284,14 @@ impl super::Netlink {
             };
             for m in &messages {
                 match kind {
-                    MsgType::GetChain => seen.chains.push(parse_chain(wire::body(m))),
-                    _ => seen.rules.push(parse_rule(wire::body(m))),
+                    MsgType::GetChain => {
+                        let chain = parse_chain(wire::body(m));
+                        seen.chains.insert(chain.name.clone(), chain);
+                    }
+                    _ => {
+                        let rule = parse_rule(wire::body(m));
+                        seen.rules.entry(rule.chain.clone()).or_default().push(rule);
+                    }
                 }
             }
         }
