@@ -101,8 +101,8 @@
 
 // The layers, bottom up; a module imports only from its own layer or
 // below (tools/layers checks it in CI):
-// error, values, sys, test_hooks -> netlink -> engine -> vxlan -> bridge
-// -> nic -> blocking, serde_doc.
+// error, values, sys, test_hooks -> netlink -> engine -> vxlan, guard ->
+// bridge -> nic -> blocking, serde_doc.
 pub mod blocking;
 mod bridge;
 mod engine;

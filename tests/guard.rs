@@ -729,3 +729,50 @@ fn a_guarded_guest_gets_dhcp_and_slaac_from_real_servers_and_reaches_the_host_by
         Ok(())
     });
 }
+
+#[test]
+fn a_deleted_nic_or_bridge_takes_its_guards_along() {
+    netns_test(|nl| async move {
+        let br = Bridge::create(&nl, BridgeConfig::new("br0")?).await?;
+        veth("p0", "p0peer");
+        br.attach_port("p0", PortConfig::managed(GUEST).guest_guard(guard()))
+            .await?;
+        let sandbox = PeerNetns::new();
+        let veth_nic = bridgekit::VethNic::create(
+            &br,
+            bridgekit::VethNicConfig::new(sandbox.path())
+                .host_name("vh0")
+                .port(PortConfig::new().guest_guard(guard().mac("52:54:00:00:00:0c"))),
+        )
+        .await?;
+        let owners = |prefix: &str| -> usize {
+            nft_chains("bridgekit")
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .count()
+        };
+        assert_eq!(owners("br0/vh0"), 5);
+        veth_nic.delete().await?;
+        assert_eq!(owners("br0/vh0"), 0, "{:?}", nft_chains("bridgekit"));
+        if can_make_taps() {
+            let nic = bridgekit::VmNic::create(
+                &br,
+                bridgekit::VmNicConfig::new("52:54:00:00:00:0d")
+                    .name("vnet7")
+                    .port(PortConfig::managed("52:54:00:00:00:0d").guest_guard(guard())),
+            )
+            .await?;
+            assert_eq!(owners("br0/vnet7"), 5);
+            nic.delete().await?;
+            assert_eq!(owners("br0/vnet7"), 0, "{:?}", nft_chains("bridgekit"));
+        }
+        assert_eq!(owners("br0/p0"), 5);
+        br.delete().await?;
+        assert!(
+            nft_chains("bridgekit").is_empty(),
+            "{:?}",
+            nft_chains("bridgekit")
+        );
+        Ok(())
+    });
+}

@@ -756,3 +756,81 @@ remotes = [
         assert_refused(&bad, r, at, needle);
     }
 }
+
+/// A guest guard in a document: as the builders make it, written back the
+/// same, bad values refused where they stand.
+#[test]
+fn guest_guards_in_a_document() {
+    let doc = json!({"name": "br0", "ports": [
+        {"name": "vnet0", "managed": "52:54:00:00:00:0a", "up": true, "guest_guard": {
+            "ipv4": ["192.0.2.10", "198.51.100.0/28"],
+            "ipv6": ["fd00:1::/64"],
+            "without": ["other_l2", "dhcp_server"],
+        }},
+        {"name": "vnet1", "guest_guard": {"mac": "52:54:00:00:00:0b"}},
+    ]});
+    let config: BridgeConfig = bridgekit::from_deserializer(doc.clone()).unwrap();
+    let built = BridgeConfig::new("br0")
+        .unwrap()
+        .port(
+            "vnet0",
+            PortConfig::managed("52:54:00:00:00:0a")
+                .guest_guard(
+                    bridgekit::GuestGuard::new()
+                        .ipv4("192.0.2.10".parse::<std::net::Ipv4Addr>().unwrap())
+                        .ipv4(
+                            "198.51.100.0/28"
+                                .parse::<bridgekit::ipnet::Ipv4Net>()
+                                .unwrap(),
+                        )
+                        .ipv6("fd00:1::/64".parse::<bridgekit::ipnet::Ipv6Net>().unwrap())
+                        .without(bridgekit::GuardRule::OtherL2)
+                        .without(bridgekit::GuardRule::DhcpServer),
+                )
+                .up(),
+        )
+        .port(
+            "vnet1",
+            PortConfig::new().guest_guard(bridgekit::GuestGuard::new().mac("52:54:00:00:00:0b")),
+        );
+    assert_eq!(config, built);
+    let mut written = serde_json::to_value(&config).unwrap();
+    // The rules come back in the order they are checked.
+    written["ports"][0]["guest_guard"]["without"] = json!(["other_l2", "dhcp_server"]);
+    assert_eq!(written, doc);
+    let text = toml::to_string(&config).unwrap();
+    let back: BridgeConfig =
+        bridgekit::from_deserializer(toml::Deserializer::parse(&text).unwrap()).unwrap();
+    assert_eq!(back, config);
+
+    for (bad, at, needle) in [
+        (
+            json!({"name": "br0", "ports": [{"name": "p0", "guest_guard": {}}]}),
+            "`ports[0]`",
+            "needs the guest's MAC",
+        ),
+        (
+            json!({"name": "br0", "ports": [{"name": "p0", "managed": "52:54:00:00:00:0a", "guest_guard": {"ipv4": ["fd00::1"]}}]}),
+            "`ports[0]`",
+            "IPv4 address or prefix",
+        ),
+        (
+            json!({"name": "br0", "ports": [{"name": "p0", "guest_guard": {"without": ["everything"]}}]}),
+            "`ports[0].guest_guard.without[0]`",
+            "unknown variant",
+        ),
+        (
+            json!({"name": "br0", "ports": [{"name": "p0", "guest_guard": {"mac": "01:00:5e:00:00:01"}}]}),
+            "`ports[0].guest_guard.mac`",
+            "multicast",
+        ),
+    ] {
+        let text = bad.to_string();
+        assert_refused(
+            &text,
+            bridgekit::from_deserializer::<BridgeConfig, _>(bad),
+            at,
+            needle,
+        );
+    }
+}

@@ -265,6 +265,36 @@ impl Netlink {
         Ok(Netlink { nl, driver })
     }
 
+    /// This connection with its guest guards in the nf_tables table
+    /// `name`: see [`crate::Netlink::with_guard_table`].
+    ///
+    /// # Errors
+    /// As [`crate::Netlink::with_guard_table`].
+    ///
+    /// ```no_run
+    /// let nl = bridgekit::blocking::Netlink::connect()?.with_guard_table("my_vmm")?;
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn with_guard_table(self, name: &str) -> Result<Self> {
+        let Netlink { nl, driver } = self;
+        Ok(Netlink {
+            nl: nl.with_guard_table(name)?,
+            driver,
+        })
+    }
+
+    /// The nf_tables table of this connection's guest guards.
+    ///
+    /// ```no_run
+    /// let nl = bridgekit::blocking::Netlink::connect()?;
+    /// assert_eq!(nl.guard_table(), "bridgekit");
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    #[must_use]
+    pub fn guard_table(&self) -> &str {
+        self.nl.guard_table()
+    }
+
     /// The async connection underneath, for code that also runs async
     /// (its calls must then run on a runtime of yours).
     ///

@@ -525,12 +525,12 @@ impl Bridge {
     ) -> Result<()> {
         let bridge = self.name.as_str();
         let want = guard::port::wanted(guard, cfg.managed, bridge, &link.name)?;
-        let seen = table.map_or_else(Vec::new, |t| {
-            guard::port::seen_chains(t, bridge, &link.name)
-        });
-        if guard::port::same(&seen, &want) {
+        let empty = TableSeen::default();
+        let table = table.unwrap_or(&empty);
+        if guard::port::same(table, bridge, &link.name, &want) {
             return Ok(());
         }
+        let seen = guard::port::seen_chains(table, bridge, &link.name);
         let mut journal = Journal::new();
         let id = LinkId::new(&link.name, link.index);
         guard::port::install(&self.nl, &mut journal, &id, bridge, want, Some(seen)).await?;

@@ -514,6 +514,10 @@ impl Bridge {
             self.nl
                 .delete_link(Op::DeleteBridge, &link.name, self.index)
                 .await?;
+            // The ports' guards go with the bridge.
+            if self.nl.guards_seen() {
+                crate::guard::port::remove_all(&self.nl, &link.name).await?;
+            }
             legacy::remove_legacy_nic(&self.nl, &IfName::from_kernel(link.name)).await
         })
         .await

@@ -112,7 +112,7 @@ impl std::fmt::Display for GuardRule {
 /// let guard = GuestGuard::new()
 ///     .mac("52:54:00:12:34:56")
 ///     .ipv4("192.168.122.10".parse::<std::net::Ipv4Addr>()?)
-///     .ipv6("fd00:1::/64".parse()?)
+///     .ipv6("fd00:1::/64".parse::<ipnet::Ipv6Net>()?)
 ///     .without(GuardRule::OtherL2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -124,7 +124,7 @@ pub struct GuestGuard {
     pub(crate) ipv6: Vec<Ipv6Net>,
     /// The rules taken out, as bits of [`GuardRule`].
     off: u8,
-    bad: Option<BadInput>,
+    pub(crate) bad: Option<BadInput>,
 }
 
 impl Default for GuestGuard {

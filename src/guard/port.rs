@@ -34,22 +34,40 @@ pub(crate) fn seen_chains(table: &TableSeen, bridge: &str, port: &str) -> Vec<Nf
         .collect()
 }
 
-/// Whether the chains read are the chains wanted: the same chains, the
-/// base chain on the port's ingress at bridgekit's priority, and rules
-/// whose comments (fingerprints of what they do) are those wanted, in
-/// order. A rule changed by someone else carries another comment, or none.
-pub(crate) fn same(seen: &[NftChain], want: &[NftChain]) -> bool {
-    seen.len() == want.len()
+/// Whether `table` holds exactly the chains wanted for `port` of
+/// `bridge`: the same chains, the base chain on the port's ingress at
+/// bridgekit's priority, and rules whose comments (fingerprints of what
+/// they do) are those wanted, in order. A rule changed by someone else
+/// carries another comment, or none. Reads the table in place: an
+/// unchanged apply copies nothing.
+pub(crate) fn same(table: &TableSeen, bridge: &str, port: &str, want: &[NftChain]) -> bool {
+    let mine = rules::chain_names(bridge, port);
+    let present = mine
+        .iter()
+        .filter(|n| table.chains.contains_key(*n))
+        .count();
+    present == want.len()
         && want.iter().all(|w| {
-            seen.iter().any(|s| {
-                s.name == w.name
-                    && s.ingress == w.ingress
-                    && s.rules.len() == w.rules.len()
-                    && s.rules
-                        .iter()
-                        .zip(&w.rules)
-                        .all(|(a, b)| a.comment == b.comment)
-            })
+            let Some(chain) = table.chains.get(&w.name) else {
+                return false;
+            };
+            let ingress = chain.base.then(|| {
+                (
+                    chain
+                        .devices
+                        .first()
+                        .map(String::as_str)
+                        .unwrap_or_default(),
+                    chain.priority,
+                )
+            });
+            let rules = table.rules.get(&w.name).map_or(&[][..], Vec::as_slice);
+            ingress == w.ingress.as_ref().map(|(d, p)| (d.as_str(), *p))
+                && rules.len() == w.rules.len()
+                && rules
+                    .iter()
+                    .zip(&w.rules)
+                    .all(|(a, b)| a.comment.as_deref() == Some(b.comment.as_str()))
         })
 }
 
@@ -158,6 +176,25 @@ pub(crate) async fn remove(nl: &Netlink, bridge: &str, port: &str) -> Result<boo
     nl.nft_replace(op, port, table, &existing, &[], false)
         .await?;
     Ok(true)
+}
+
+/// Removes the guards of every port of `bridge` (a bridge being deleted),
+/// in one transaction.
+pub(crate) async fn remove_all(nl: &Netlink, bridge: &str) -> Result<()> {
+    let table = nl.guard_table();
+    let seen = nl.nft_table(Op::RemoveGuard, bridge, table).await?;
+    let prefix = format!("{bridge}/");
+    let delete: Vec<String> = seen
+        .chains
+        .keys()
+        .filter(|name| name.starts_with(&prefix))
+        .cloned()
+        .collect();
+    if delete.is_empty() {
+        return Ok(());
+    }
+    nl.nft_replace(Op::RemoveGuard, bridge, table, &delete, &[], false)
+        .await
 }
 
 /// The chains' names.

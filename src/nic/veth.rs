@@ -348,6 +348,7 @@ impl VethNic {
         self.bridge
             .netlink()
             .delete_link(Op::DeleteVethNic, self.host.as_str(), self.host_index)
-            .await
+            .await?;
+        self.bridge.drop_guard(self.host.as_str()).await
     }
 }

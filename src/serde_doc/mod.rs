@@ -41,12 +41,15 @@ use crate::vxlan::Remote;
 use crate::vxlan::{VXLAN_PORT, Vni, VxlanConfig};
 
 mod bridge;
+mod guard;
 mod nic;
 mod port;
 mod vxlan;
 
 #[allow(unused_imports)]
 use bridge::*;
+#[allow(unused_imports)]
+use guard::*;
 #[allow(unused_imports)]
 use nic::*;
 #[allow(unused_imports)]

@@ -48,6 +48,8 @@ macro_rules! port_doc {
             managed: Option<MacAddrDe>,
             #[serde(default, skip_serializing_if = "is_false")]
             allow_move: bool,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            guest_guard: Option<GuardDoc>,
         }
 
         impl PortDoc {
@@ -112,6 +114,7 @@ impl From<&PortConfig> for PortDoc {
                 .collect(),
             managed: c.managed.map(MacAddrDe),
             allow_move: c.allow_move,
+            guest_guard: c.guest_guard.as_ref().map(GuardDoc::from),
             ..PortDoc::default()
         };
         doc.write_options(&c.options.beyond(&base));
@@ -134,6 +137,9 @@ impl PortDoc {
         c.vlans = self.vlans.clone();
         c.fdb = self.fdb.iter().map(|e| (e.mac.0, e.vlan)).collect();
         c.allow_move = self.allow_move;
+        if let Some(guard) = &self.guest_guard {
+            c = c.guest_guard(guard.guard()?);
+        }
         match (&self.backup_port, self.nobackup_port) {
             (Some(_), true) => {
                 return Err(Error::invalid(
@@ -166,6 +172,9 @@ pub(super) fn refuse_bad<E: serde::ser::Error>(
 impl Serialize for PortConfig {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         refuse_bad(&self.bad)?;
+        if let Some(guard) = &self.guest_guard {
+            refuse_bad(&guard.bad)?;
+        }
         PortDoc::from(self).serialize(s)
     }
 }
