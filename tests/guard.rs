@@ -759,10 +759,13 @@ fn a_deleted_nic_or_bridge_takes_its_guards_along() {
                 &br,
                 bridgekit::VmNicConfig::new("52:54:00:00:00:0d")
                     .name("vnet7")
-                    .port(PortConfig::managed("52:54:00:00:00:0d").guest_guard(guard())),
+                    // No MAC in the guard, no managed port: the NIC's guest MAC.
+                    .port(PortConfig::new().guest_guard(guard())),
             )
             .await?;
             assert_eq!(owners("br0/vnet7"), 5);
+            let listing = sh(&["nft", "list", "chain", "netdev", "bridgekit", "br0/vnet7"]);
+            assert!(listing.contains("0x52540000000d"), "{listing}");
             nic.delete().await?;
             assert_eq!(owners("br0/vnet7"), 0, "{:?}", nft_chains("bridgekit"));
         }

@@ -1,6 +1,6 @@
 //! [`GuestGuard`]: what a guest may send, as a value.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use macaddr::MacAddr6;
@@ -256,29 +256,6 @@ impl GuestGuard {
             (mac, _) => Ok(mac),
         }
     }
-
-    /// The EUI-64 link-local address `mac` gives.
-    pub(crate) fn eui64_link_local(mac: MacAddr6) -> Ipv6Addr {
-        let m = mac.as_bytes();
-        Ipv6Addr::from([
-            0xfe,
-            0x80,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            m[0] ^ 0x02,
-            m[1],
-            m[2],
-            0xff,
-            0xfe,
-            m[3],
-            m[4],
-            m[5],
-        ])
-    }
 }
 
 /// The unspecified IPv4 address as a /32, a DHCP client's and an ARP
@@ -314,15 +291,6 @@ mod tests {
                 .mac("01:00:5e:00:00:01")
                 .resolve(None)
                 .is_err()
-        );
-    }
-
-    #[test]
-    fn the_link_local_address_is_the_macs_eui64() {
-        let mac: MacAddr6 = "52:54:00:12:34:56".parse().unwrap();
-        assert_eq!(
-            GuestGuard::eui64_link_local(mac),
-            "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap()
         );
     }
 }

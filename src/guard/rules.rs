@@ -229,7 +229,10 @@ pub(crate) fn chains(
         .map(|n| (n.addr().octets().to_vec(), n.prefix_len()))
         .chain((!mac.is_empty()).then(|| {
             let m = MacAddr6::new(mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-            (GuestGuard::eui64_link_local(m).octets().to_vec(), 128)
+            (
+                crate::values::mac::eui64_link_local(m).octets().to_vec(),
+                128,
+            )
         }))
         .collect();
     let mut r = Vec::new();

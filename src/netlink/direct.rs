@@ -181,27 +181,42 @@ impl Direct {
             self.out.resize(len, 0);
         }
         message.serialize(&mut self.out[..len]);
-        let (socket, out) = (&self.socket, &self.out[..len]);
-        while let Err(e) = std::future::poll_fn(|cx| socket.poll_send(cx, out)).await {
-            if e.raw_os_error() != Some(libc::EINTR) {
-                return Err(e);
-            }
-        }
-        Ok(())
+        send_datagram(&self.socket, &self.out[..len]).await
     }
 
     /// Reads one datagram into `ack`: its length. Returns at once when one
     /// is queued, which is the rule (see the module's docs).
     async fn receive(&mut self) -> io::Result<usize> {
-        loop {
-            // netlink-sys writes into the slice and advances it past what
-            // it wrote.
-            let mut room: &mut [u8] = &mut self.ack[..];
-            match std::future::poll_fn(|cx| self.socket.poll_recv(cx, &mut room)).await {
-                Ok(()) => return Ok(ACK_BUF - room.len()),
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
+        receive_datagram(&mut self.socket, &mut self.ack).await
+    }
+}
+
+/// Sends `data` as one datagram on `socket`, again after an EINTR. Shared
+/// with the nf_tables socket (`nft/socket.rs`).
+pub(super) async fn send_datagram(socket: &TokioSocket, data: &[u8]) -> io::Result<()> {
+    while let Err(e) = std::future::poll_fn(|cx| socket.poll_send(cx, data)).await {
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one datagram from `socket` into `buf`: its length. Returns at
+/// once when one is queued; parks the task on the reactor otherwise.
+pub(super) async fn receive_datagram(
+    socket: &mut TokioSocket,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let size = buf.len();
+    loop {
+        // netlink-sys writes into the slice and advances it past what it
+        // wrote.
+        let mut room: &mut [u8] = &mut buf[..];
+        match std::future::poll_fn(|cx| socket.poll_recv(cx, &mut room)).await {
+            Ok(()) => return Ok(size - room.len()),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
         }
     }
 }

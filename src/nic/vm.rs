@@ -160,13 +160,22 @@ impl VmNicConfig {
     }
 
     /// Port options (e.g. [`PortConfig::managed`] for the guest MAC). The
-    /// port is always brought up.
+    /// port is always brought up. A [`GuestGuard`](crate::GuestGuard) in
+    /// them that names no MAC, on a port that is not managed, guards this
+    /// NIC's guest MAC.
     ///
     /// ```
     /// let guest = "52:54:00:12:34:56";
     /// let cfg = bridgekit::VmNicConfig::new(guest).port(bridgekit::PortConfig::managed(guest));
+    /// let guarded = bridgekit::VmNicConfig::new(guest)
+    ///     .port(bridgekit::PortConfig::new().guest_guard(bridgekit::GuestGuard::new()));
     /// ```
-    pub fn port(mut self, port: PortConfig) -> Self {
+    pub fn port(mut self, mut port: PortConfig) -> Self {
+        if port.managed.is_none() {
+            if let Some(guard) = &mut port.guest_guard {
+                guard.mac.get_or_insert(self.guest_mac);
+            }
+        }
         self.port = port;
         self
     }

@@ -302,37 +302,30 @@ impl Op {
                 sh(&["ip", "link", "set", &peer, "up"]);
             }
         }
-        match self {
-            Op::ApplyGuards => {
-                // p2 guarded before: the operation takes its guard away.
-                BridgeConfig::new("br0")
-                    .unwrap()
-                    .mac(MAC)
-                    .mtu(1420)
-                    .address("10.26.0.1/24")
-                    .address("fd26::1/64")
-                    .port(
-                        "p2",
-                        PortConfig::new()
-                            .guest_guard(guest_guard().mac("52:54:00:00:1a:03"))
-                            .up(),
-                    )
-                    .apply(nl)
-                    .await
-                    .expect("the bridge before the operation");
-            }
-            Op::ApplyPortsAndVlans | Op::VmNicCreate | Op::ApplyVxlan => {
-                BridgeConfig::new("br0")
-                    .unwrap()
-                    .mac(MAC)
-                    .mtu(1420)
-                    .address("10.26.0.1/24")
-                    .address("fd26::1/64")
-                    .apply(nl)
-                    .await
-                    .expect("the bridge before the operation");
-            }
-            _ => {}
+        let before = BridgeConfig::new("br0")
+            .unwrap()
+            .mac(MAC)
+            .mtu(1420)
+            .address("10.26.0.1/24")
+            .address("fd26::1/64");
+        let before = match self {
+            // p2 guarded before: the operation takes its guard away.
+            Op::ApplyGuards => Some(
+                before.port(
+                    "p2",
+                    PortConfig::new()
+                        .guest_guard(guest_guard().mac("52:54:00:00:1a:03"))
+                        .up(),
+                ),
+            ),
+            Op::ApplyPortsAndVlans | Op::VmNicCreate | Op::ApplyVxlan => Some(before),
+            Op::StagedCreate | Op::OneMessageCreate => None,
+        };
+        if let Some(before) = before {
+            before
+                .apply(nl)
+                .await
+                .expect("the bridge before the operation");
         }
     }
 

@@ -10,7 +10,7 @@ use std::io;
 use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_NETFILTER};
 
 use super::wire::{Batch, NLMSG_HDRLEN};
-use crate::netlink::direct::answer;
+use crate::netlink::direct::{answer, receive_datagram, send_datagram};
 
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -130,24 +130,11 @@ impl NftSocket {
     }
 
     async fn send(&mut self, data: &[u8]) -> io::Result<()> {
-        let socket = &self.socket;
-        while let Err(e) = std::future::poll_fn(|cx| socket.poll_send(cx, data)).await {
-            if e.raw_os_error() != Some(libc::EINTR) {
-                return Err(e);
-            }
-        }
-        Ok(())
+        send_datagram(&self.socket, data).await
     }
 
     async fn receive(&mut self) -> io::Result<usize> {
-        loop {
-            let mut room: &mut [u8] = &mut self.buf[..];
-            match std::future::poll_fn(|cx| self.socket.poll_recv(cx, &mut room)).await {
-                Ok(()) => return Ok(BUF - room.len()),
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        receive_datagram(&mut self.socket, &mut self.buf).await
     }
 }
 
