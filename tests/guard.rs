@@ -779,3 +779,47 @@ fn a_deleted_nic_or_bridge_takes_its_guards_along() {
         Ok(())
     });
 }
+
+#[test]
+fn a_restarted_programs_first_apply_removes_the_guards_its_config_dropped() {
+    netns_test(|nl| async move {
+        veth("p0", "p0peer");
+        BridgeConfig::new("br0")?
+            .port("p0", PortConfig::managed(GUEST).guest_guard(guard()))
+            .apply(&nl)
+            .await?;
+        assert_eq!(nft_chains("bridgekit").len(), 5);
+        // A new process: a connection that has seen no guard yet, and a
+        // config without any.
+        let restarted = bridgekit::Netlink::connect()?;
+        let applied = BridgeConfig::new("br0")?
+            .port("p0", PortConfig::managed(GUEST))
+            .apply(&restarted)
+            .await?;
+        let changes: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(changes, ["guest guard removed from p0"]);
+        assert!(
+            nft_chains("bridgekit").is_empty(),
+            "{:?}",
+            nft_chains("bridgekit")
+        );
+        // And its detach now knows to look.
+        let other = bridgekit::Netlink::connect()?;
+        let br = Bridge::open(&other, "br0").await?;
+        BridgeConfig::new("br0")?
+            .port("p0", PortConfig::managed(GUEST).guest_guard(guard()))
+            .apply(&nl)
+            .await?;
+        BridgeConfig::new("br0")?
+            .port("p0", PortConfig::managed(GUEST).guest_guard(guard()))
+            .apply(&other)
+            .await?;
+        br.detach_port("p0").await?;
+        assert!(
+            nft_chains("bridgekit").is_empty(),
+            "{:?}",
+            nft_chains("bridgekit")
+        );
+        Ok(())
+    });
+}

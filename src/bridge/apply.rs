@@ -379,21 +379,32 @@ impl Bridge {
             .iter()
             .zip(seen)
             .partition(|((_, cfg), _)| !matches!(cfg.backup(), Some(Some(_))));
-        // The guard table, read once for every port, where guards are
-        // wanted or may be left over.
-        let guards =
-            if config.ports.iter().any(|(_, c)| c.guest_guard.is_some()) || self.nl.guards_seen() {
-                let table = self
-                    .nl
-                    .nft_table(Op::ReadGuard, self.name.as_str(), self.nl.guard_table())
-                    .await?;
-                if !table.chains.is_empty() {
-                    self.nl.note_guards();
+        // The guard table, read once for every port: where guards are
+        // wanted, where this connection has seen some, and in every
+        // `apply` (a restarted program's first apply removes the guards its
+        // config no longer asks for). A kernel without nf_tables, or a
+        // process nf_tables refuses, has none to converge unless the
+        // config wants one.
+        let wanted = config.ports.iter().any(|(_, c)| c.guest_guard.is_some());
+        let guards = if wanted || self.nl.guards_seen() || op == Op::Apply {
+            let iface = self.name.as_str();
+            match self
+                .nl
+                .nft_table(Op::ReadGuard, iface, self.nl.guard_table())
+                .await
+            {
+                Ok(table) => {
+                    if !table.chains.is_empty() {
+                        self.nl.note_guards();
+                    }
+                    Some(table)
                 }
-                Some(table)
-            } else {
-                None
-            };
+                Err(Error::Unsupported { .. } | Error::PermissionDenied { .. }) if !wanted => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
         let mut guarded = Vec::new();
         for ((port, cfg), seen) in plain.into_iter().chain(backed) {
             let name = self
