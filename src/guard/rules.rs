@@ -135,7 +135,8 @@ impl Rule {
 }
 
 /// The chains of `guard` on `port` of `bridge`; `mac` is the guest's (see
-/// [`GuestGuard::resolve`]). Chains with nothing to check are left out.
+/// [`GuestGuard::resolve`]). Chains with nothing to check are left out;
+/// each chain comes before the chains that jump to it.
 pub(crate) fn chains(
     guard: &GuestGuard,
     mac: Option<MacAddr6>,
@@ -144,196 +145,237 @@ pub(crate) fn chains(
 ) -> Vec<NftChain> {
     let names = chain_names(bridge, port);
     let [base, arp, ip, ip6, nd] = [0, 1, 2, 3, 4].map(|i| names[i].clone());
-    let mac = mac.map(|m| m.as_bytes().to_vec()).unwrap_or_default();
-    let on = |r| guard.has(r);
-    let mut out = Vec::new();
-    let mut chain = |name: &String, rules: Vec<NftRule>| {
-        if !rules.is_empty() {
-            out.push(NftChain {
-                name: name.clone(),
-                ingress: None,
-                rules,
-            });
-        }
+    let guest = Guest::new(guard, mac);
+    let regular = |name: &str, rules: Vec<NftRule>| {
+        (!rules.is_empty()).then(|| NftChain {
+            name: name.to_string(),
+            ingress: None,
+            rules,
+        })
     };
+    let arp = regular(&arp, guest.arp_rules(&arp));
+    let ip = regular(&ip, guest.ip_rules(&ip));
+    let nd = regular(&nd, guest.nd_rules(&nd));
+    let ip6 = regular(
+        &ip6,
+        guest.ip6_rules(&ip6, nd.as_ref().map(|c| c.name.as_str())),
+    );
+    let jumps: Vec<([u8; 2], &str)> = [(ETH_P_ARP, &arp), (ETH_P_IP, &ip), (ETH_P_IPV6, &ip6)]
+        .into_iter()
+        .filter_map(|(t, c)| c.as_ref().map(|c| (t, c.name.as_str())))
+        .collect();
+    let base = NftChain {
+        rules: guest.base_rules(&base, &jumps),
+        name: base,
+        ingress: Some((port.to_string(), PRIORITY)),
+    };
+    [arp, ip, nd, ip6]
+        .into_iter()
+        .flatten()
+        .chain(std::iter::once(base))
+        .collect()
+}
 
-    // ARP.
-    let mut r = Vec::new();
-    if on(GuardRule::Arp) {
+/// What the rules of one guest are made from.
+struct Guest<'a> {
+    guard: &'a GuestGuard,
+    /// The guest's MAC as bytes (empty when no rule that needs it is on).
+    mac: Vec<u8>,
+    /// Its IPv6 addresses and prefixes, and the link-local address its
+    /// MAC gives: (bytes, prefix length).
+    own_v6: Vec<(Vec<u8>, u8)>,
+}
+
+impl<'a> Guest<'a> {
+    fn new(guard: &'a GuestGuard, mac: Option<MacAddr6>) -> Self {
+        let own_v6 = guard
+            .ipv6
+            .iter()
+            .map(|n| (n.addr().octets().to_vec(), n.prefix_len()))
+            .chain(mac.map(|m| {
+                (
+                    crate::values::mac::eui64_link_local(m).octets().to_vec(),
+                    128,
+                )
+            }))
+            .collect();
+        Guest {
+            guard,
+            mac: mac.map(|m| m.as_bytes().to_vec()).unwrap_or_default(),
+            own_v6,
+        }
+    }
+
+    fn on(&self, rule: GuardRule) -> bool {
+        self.guard.has(rule)
+    }
+
+    /// ARP that is Ethernet/IPv4, from the guest's MAC, for one of its
+    /// addresses (or 0.0.0.0, a probe).
+    fn arp_rules(&self, chain: &str) -> Vec<NftRule> {
+        if !self.on(GuardRule::Arp) {
+            return Vec::new();
+        }
         let rule = Some(GuardRule::Arp);
-        r.push(
+        let mut r = vec![
             Rule::new()
                 .field(Base::Network, 4, CmpOp::Neq, &[6, 4])
                 .drop()
-                .done(&arp, rule),
-        );
-        r.push(
+                .done(chain, rule),
             Rule::new()
-                .field(Base::Network, 8, CmpOp::Neq, &mac)
+                .field(Base::Network, 8, CmpOp::Neq, &self.mac)
                 .drop()
-                .done(&arp, rule),
-        );
-        for net in std::iter::once(UNSPECIFIED_V4).chain(guard.ipv4.iter().copied()) {
+                .done(chain, rule),
+        ];
+        for net in std::iter::once(UNSPECIFIED_V4).chain(self.guard.ipv4.iter().copied()) {
             r.push(
                 Rule::new()
                     .prefix(Base::Network, 14, &net.addr().octets(), net.prefix_len())
                     .verdict(Verdict::Return)
-                    .done(&arp, rule),
+                    .done(chain, rule),
             );
         }
-        r.push(Rule::new().drop().done(&arp, rule));
+        r.push(Rule::new().drop().done(chain, rule));
+        r
     }
-    let has_arp = !r.is_empty();
-    chain(&arp, r);
 
-    // IPv4.
-    let mut r = Vec::new();
-    if on(GuardRule::DhcpServer) {
-        r.push(
-            Rule::new()
-                .l4(IPPROTO_UDP)
-                .field(Base::Transport, 0, CmpOp::Eq, &67u16.to_be_bytes())
-                .drop()
-                .done(&ip, Some(GuardRule::DhcpServer)),
-        );
-    }
-    if on(GuardRule::Ipv4) {
-        let rule = Some(GuardRule::Ipv4);
-        // A DHCP client before it has an address.
-        r.push(
-            Rule::new()
-                .field(Base::Network, 12, CmpOp::Eq, &[0, 0, 0, 0])
-                .field(Base::Network, 16, CmpOp::Eq, &[255, 255, 255, 255])
-                .l4(IPPROTO_UDP)
-                .field(Base::Transport, 0, CmpOp::Eq, &[0, 68, 0, 67])
-                .verdict(Verdict::Return)
-                .done(&ip, rule),
-        );
-        for net in &guard.ipv4 {
+    /// IPv4: no DHCP server replies; a source of the guest's, or a DHCP
+    /// client's DISCOVER/REQUEST.
+    fn ip_rules(&self, chain: &str) -> Vec<NftRule> {
+        let mut r = Vec::new();
+        if self.on(GuardRule::DhcpServer) {
             r.push(
                 Rule::new()
-                    .prefix(Base::Network, 12, &net.addr().octets(), net.prefix_len())
-                    .verdict(Verdict::Return)
-                    .done(&ip, rule),
+                    .l4(IPPROTO_UDP)
+                    .field(Base::Transport, 0, CmpOp::Eq, &67u16.to_be_bytes())
+                    .drop()
+                    .done(chain, Some(GuardRule::DhcpServer)),
             );
         }
-        r.push(Rule::new().drop().done(&ip, rule));
-    }
-    let has_ip = !r.is_empty();
-    chain(&ip, r);
-
-    // IPv6 neighbour advertisements' targets, and sources.
-    let own: Vec<(Vec<u8>, u8)> = guard
-        .ipv6
-        .iter()
-        .map(|n| (n.addr().octets().to_vec(), n.prefix_len()))
-        .chain((!mac.is_empty()).then(|| {
-            let m = MacAddr6::new(mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-            (
-                crate::values::mac::eui64_link_local(m).octets().to_vec(),
-                128,
-            )
-        }))
-        .collect();
-    let mut r = Vec::new();
-    if on(GuardRule::Ipv6) {
-        let rule = Some(GuardRule::Ipv6);
-        for (addr, len) in &own {
+        if self.on(GuardRule::Ipv4) {
+            let rule = Some(GuardRule::Ipv4);
+            // A DHCP client before it has an address.
             r.push(
+                Rule::new()
+                    .field(Base::Network, 12, CmpOp::Eq, &[0, 0, 0, 0])
+                    .field(Base::Network, 16, CmpOp::Eq, &[255, 255, 255, 255])
+                    .l4(IPPROTO_UDP)
+                    .field(Base::Transport, 0, CmpOp::Eq, &[0, 68, 0, 67])
+                    .verdict(Verdict::Return)
+                    .done(chain, rule),
+            );
+            for net in &self.guard.ipv4 {
+                r.push(
+                    Rule::new()
+                        .prefix(Base::Network, 12, &net.addr().octets(), net.prefix_len())
+                        .verdict(Verdict::Return)
+                        .done(chain, rule),
+                );
+            }
+            r.push(Rule::new().drop().done(chain, rule));
+        }
+        r
+    }
+
+    /// A neighbour advertisement's target must be the guest's.
+    fn nd_rules(&self, chain: &str) -> Vec<NftRule> {
+        if !self.on(GuardRule::Ipv6) {
+            return Vec::new();
+        }
+        let rule = Some(GuardRule::Ipv6);
+        let mut r: Vec<NftRule> = self
+            .own_v6
+            .iter()
+            .map(|(addr, len)| {
                 Rule::new()
                     .prefix(Base::Transport, 8, addr, *len)
                     .verdict(Verdict::Return)
-                    .done(&nd, rule),
+                    .done(chain, rule)
+            })
+            .collect();
+        r.push(Rule::new().drop().done(chain, rule));
+        r
+    }
+
+    /// IPv6: no router advertisements, redirects or DHCPv6 server replies;
+    /// advertisements checked in `nd`; a source of the guest's, or `::`.
+    fn ip6_rules(&self, chain: &str, nd: Option<&str>) -> Vec<NftRule> {
+        let mut r = Vec::new();
+        if self.on(GuardRule::RouterAdvertisement) {
+            for kind in [134u8, 137] {
+                r.push(
+                    Rule::new()
+                        .l4(IPPROTO_ICMPV6)
+                        .field(Base::Transport, 0, CmpOp::Eq, &[kind])
+                        .drop()
+                        .done(chain, Some(GuardRule::RouterAdvertisement)),
+                );
+            }
+        }
+        if self.on(GuardRule::DhcpServer) {
+            r.push(
+                Rule::new()
+                    .l4(IPPROTO_UDP)
+                    .field(Base::Transport, 0, CmpOp::Eq, &547u16.to_be_bytes())
+                    .drop()
+                    .done(chain, Some(GuardRule::DhcpServer)),
             );
         }
-        r.push(Rule::new().drop().done(&nd, rule));
-    }
-    let has_nd = !r.is_empty();
-    chain(&nd, r);
-
-    let mut r = Vec::new();
-    if on(GuardRule::RouterAdvertisement) {
-        for kind in [134u8, 137] {
+        if let Some(nd) = nd {
             r.push(
                 Rule::new()
                     .l4(IPPROTO_ICMPV6)
-                    .field(Base::Transport, 0, CmpOp::Eq, &[kind])
-                    .drop()
-                    .done(&ip6, Some(GuardRule::RouterAdvertisement)),
+                    .field(Base::Transport, 0, CmpOp::Eq, &[136])
+                    .verdict(Verdict::Jump(nd.to_string()))
+                    .done(chain, Some(GuardRule::Ipv6)),
             );
         }
-    }
-    if on(GuardRule::DhcpServer) {
-        r.push(
-            Rule::new()
-                .l4(IPPROTO_UDP)
-                .field(Base::Transport, 0, CmpOp::Eq, &547u16.to_be_bytes())
-                .drop()
-                .done(&ip6, Some(GuardRule::DhcpServer)),
-        );
-    }
-    if has_nd {
-        r.push(
-            Rule::new()
-                .l4(IPPROTO_ICMPV6)
-                .field(Base::Transport, 0, CmpOp::Eq, &[136])
-                .verdict(Verdict::Jump(nd.clone()))
-                .done(&ip6, Some(GuardRule::Ipv6)),
-        );
-    }
-    if on(GuardRule::Ipv6) {
-        let rule = Some(GuardRule::Ipv6);
-        for (addr, len) in std::iter::once((vec![0u8; 16], 128)).chain(own.iter().cloned()) {
-            r.push(
-                Rule::new()
-                    .prefix(Base::Network, 8, &addr, len)
-                    .verdict(Verdict::Return)
-                    .done(&ip6, rule),
-            );
+        if self.on(GuardRule::Ipv6) {
+            let rule = Some(GuardRule::Ipv6);
+            let unspecified = (vec![0u8; 16], 128);
+            for (addr, len) in std::iter::once(&unspecified).chain(&self.own_v6) {
+                r.push(
+                    Rule::new()
+                        .prefix(Base::Network, 8, addr, *len)
+                        .verdict(Verdict::Return)
+                        .done(chain, rule),
+                );
+            }
+            r.push(Rule::new().drop().done(chain, rule));
         }
-        r.push(Rule::new().drop().done(&ip6, rule));
+        r
     }
-    let has_ip6 = !r.is_empty();
-    chain(&ip6, r);
 
-    // The base chain on the port's ingress.
-    let mut r = Vec::new();
-    if on(GuardRule::SourceMac) {
-        r.push(
-            Rule::new()
-                .field(Base::Link, 6, CmpOp::Neq, &mac)
-                .drop()
-                .done(&base, Some(GuardRule::SourceMac)),
-        );
-    }
-    if on(GuardRule::OtherL2) {
-        let mut rule = Rule::new();
-        rule.0.push(Expr::Meta(MetaKey::Protocol));
-        for t in [ETH_P_IP, ETH_P_IPV6, ETH_P_ARP] {
-            rule.0.push(Expr::Cmp(CmpOp::Neq, t.to_vec()));
-        }
-        r.push(rule.drop().done(&base, Some(GuardRule::OtherL2)));
-    }
-    for (has, t, to) in [
-        (has_arp, ETH_P_ARP, &arp),
-        (has_ip, ETH_P_IP, &ip),
-        (has_ip6, ETH_P_IPV6, &ip6),
-    ] {
-        if has {
+    /// The base chain: the source MAC, other ethertypes, then a jump per
+    /// protocol that has a chain.
+    fn base_rules(&self, chain: &str, jumps: &[([u8; 2], &str)]) -> Vec<NftRule> {
+        let mut r = Vec::new();
+        if self.on(GuardRule::SourceMac) {
             r.push(
                 Rule::new()
-                    .protocol(t)
-                    .verdict(Verdict::Jump(to.clone()))
-                    .done(&base, None),
+                    .field(Base::Link, 6, CmpOp::Neq, &self.mac)
+                    .drop()
+                    .done(chain, Some(GuardRule::SourceMac)),
             );
         }
+        if self.on(GuardRule::OtherL2) {
+            let mut rule = Rule::new();
+            rule.0.push(Expr::Meta(MetaKey::Protocol));
+            for t in [ETH_P_IP, ETH_P_IPV6, ETH_P_ARP] {
+                rule.0.push(Expr::Cmp(CmpOp::Neq, t.to_vec()));
+            }
+            r.push(rule.drop().done(chain, Some(GuardRule::OtherL2)));
+        }
+        for (ethertype, to) in jumps {
+            r.push(
+                Rule::new()
+                    .protocol(*ethertype)
+                    .verdict(Verdict::Jump(to.to_string()))
+                    .done(chain, None),
+            );
+        }
+        r
     }
-    out.push(NftChain {
-        name: base,
-        ingress: Some((port.to_string(), PRIORITY)),
-        rules: r,
-    });
-    out
 }
 
 #[cfg(test)]
