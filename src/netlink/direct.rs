@@ -83,10 +83,8 @@ impl Direct {
     /// Opens the socket in the calling thread's network namespace; must
     /// run inside a runtime (the socket is registered with its reactor).
     pub(super) fn open() -> io::Result<Self> {
-        let mut socket = TokioSocket::new(NETLINK_ROUTE)?;
+        let mut socket = open_socket(NETLINK_ROUTE)?;
         let raw = socket.socket_mut();
-        raw.bind_auto()?;
-        raw.set_ext_ack(true)?;
         // Strict checking: the kernel filters a dump by the ifindex or
         // master in its request, and refuses attributes it does not know.
         raw.set_netlink_get_strict_chk(true)?;
@@ -189,6 +187,17 @@ impl Direct {
     async fn receive(&mut self) -> io::Result<usize> {
         receive_datagram(&mut self.socket, &mut self.ack).await
     }
+}
+
+/// A netlink socket of `protocol` on the runtime's reactor, bound, with
+/// the kernel's extended-ack messages on. Shared with the nf_tables
+/// socket (`nft/socket.rs`).
+pub(super) fn open_socket(protocol: isize) -> io::Result<TokioSocket> {
+    let mut socket = TokioSocket::new(protocol)?;
+    let raw = socket.socket_mut();
+    raw.bind_auto()?;
+    raw.set_ext_ack(true)?;
+    Ok(socket)
 }
 
 /// Sends `data` as one datagram on `socket`, again after an EINTR. Shared

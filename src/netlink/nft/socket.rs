@@ -7,10 +7,10 @@
 
 use std::io;
 
-use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_NETFILTER};
+use rtnetlink::sys::{TokioSocket, protocols::NETLINK_NETFILTER};
 
 use super::wire::{Batch, NLMSG_HDRLEN};
-use crate::netlink::direct::{answer, receive_datagram, send_datagram};
+use crate::netlink::direct::{answer, open_socket, receive_datagram, send_datagram};
 
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -37,12 +37,8 @@ impl NftSocket {
     /// Opens the socket in the calling thread's network namespace; must run
     /// inside a runtime.
     pub(super) fn open() -> io::Result<Self> {
-        let mut socket = TokioSocket::new(NETLINK_NETFILTER)?;
-        let raw = socket.socket_mut();
-        raw.bind_auto()?;
-        raw.set_ext_ack(true)?;
         Ok(NftSocket {
-            socket,
+            socket: open_socket(NETLINK_NETFILTER)?,
             seq: 0,
             buf: vec![0; BUF],
             open_dump: None,
