@@ -218,10 +218,34 @@ async fn thousand(nl: &Netlink, quick: bool) -> BoxResult<()> {
         ));
     }
 
-    let mut config = BridgeConfig::new(BR)?.mac("52:54:00:00:00:fc");
+    // `apply` of a tenth of them, then of all: the cost per guest of one
+    // run, at two sizes.
+    let config_of = |count: usize| -> BoxResult<BridgeConfig> {
+        let mut config = BridgeConfig::new(BR)?.mac("52:54:00:00:00:fc");
+        for (i, name) in names[..count].iter().enumerate() {
+            config = config.port(name.as_str(), guarded(i));
+        }
+        Ok(config)
+    };
+    let mut plain = BridgeConfig::new(BR)?.mac("52:54:00:00:00:fc");
     for (i, name) in names.iter().enumerate() {
-        config = config.port(name.as_str(), guarded(i));
+        plain = plain.port(name.as_str(), PortConfig::managed(mac(i)));
     }
+    let t = Instant::now();
+    plain.apply(nl).await?;
+    let apply_plain = t.elapsed();
+    let t = Instant::now();
+    plain.apply(nl).await?;
+    let apply_plain_again = t.elapsed();
+    br.detach_ports(names.iter().map(String::as_str)).await?;
+    let config = config_of(tenth)?;
+    let t = Instant::now();
+    let applied = config.apply(nl).await?;
+    let apply_tenth = t.elapsed();
+    assert_eq!(applied.changes.len(), tenth);
+    br.detach_ports(names[..tenth].iter().map(String::as_str))
+        .await?;
+    let config = config_of(n)?;
     let t = Instant::now();
     let applied = config.apply(nl).await?;
     let apply_all = t.elapsed();
@@ -276,9 +300,32 @@ async fn thousand(nl: &Netlink, quick: bool) -> BoxResult<()> {
     println!();
     header(&["case", "total", "per guest"]);
     row(&[
+        format!("`apply` of {n} managed ports without guards"),
+        us(apply_plain),
+        us(apply_plain / n as u32),
+    ]);
+    row(&[
+        format!("`apply` of {tenth} guarded ports (attach + guard each)"),
+        us(apply_tenth),
+        us(apply_tenth / tenth as u32),
+    ]);
+    row(&[
         format!("`apply` of {n} guarded ports (attach + guard each)"),
         us(apply_all),
         us(apply_all / n as u32),
+    ]);
+    row(&[
+        format!("per guest, {n} in one `apply` / {tenth} in one `apply`"),
+        String::new(),
+        format!(
+            "{:.2}",
+            (apply_all.as_secs_f64() / n as f64) / (apply_tenth.as_secs_f64() / tenth as f64)
+        ),
+    ]);
+    row(&[
+        format!("`apply` again, unchanged, {n} ports without guards"),
+        us(apply_plain_again),
+        us(apply_plain_again / n as u32),
     ]);
     row(&[
         format!("`apply` again, unchanged ({n} guards read and compared)"),

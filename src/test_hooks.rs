@@ -32,6 +32,9 @@ pub(crate) struct Hooks {
     pub(crate) armed: AtomicBool,
     /// Receive buffer for notification sockets; 0 = the kernel default.
     pub(crate) event_rcvbuf: AtomicUsize,
+    /// The most bytes an nf_tables transaction may take; 0 = the socket's
+    /// own limit.
+    pub(crate) nft_room: AtomicUsize,
     /// Notification overruns (ENOBUFS) seen and recovered from.
     pub(crate) overruns: AtomicU64,
     /// Read port options back whatever the kernel version.
@@ -130,6 +133,10 @@ impl Hooks {
         {
             f();
         }
+    }
+
+    pub(crate) fn nft_room(&self) -> usize {
+        self.nft_room.load(Ordering::SeqCst)
     }
 
     pub(crate) fn event_rcvbuf(&self) -> usize {

@@ -823,3 +823,106 @@ fn a_restarted_programs_first_apply_removes_the_guards_its_config_dropped() {
         Ok(())
     });
 }
+
+#[test]
+fn guards_cut_into_several_transactions_install_replace_undo_and_go_with_the_bridge() {
+    netns_test(|nl| async move {
+        const PORTS: u8 = 4;
+        for i in 0..PORTS {
+            veth(&format!("p{i}"), &format!("p{i}peer"));
+        }
+        // Every port's guard asks for a new address: all of them change.
+        let config = |first: u8| {
+            let mut c = BridgeConfig::new("br0").unwrap().mac("52:54:00:99:00:01");
+            for i in 0..PORTS {
+                c = c.port(
+                    format!("p{i}").as_str(),
+                    PortConfig::managed(format!("52:54:00:00:01:{i:02x}").as_str()).guest_guard(
+                        GuestGuard::new().ipv4(std::net::Ipv4Addr::new(192, 0, 2, first + i)),
+                    ),
+                );
+            }
+            c
+        };
+        let sweep = |what: &'static str| {
+            let nl = nl.clone();
+            async move {
+                fail_each_step(
+                    &nl,
+                    what,
+                    || async {
+                        config(10).apply(&nl).await.expect("the state before");
+                    },
+                    || async { config(100).apply(&nl).await.map(drop) },
+                    || async {},
+                )
+                .await
+            }
+        };
+        // All of them in one transaction, then one port to a transaction
+        // (a room of one byte still takes one port): three transactions
+        // more, and a failure of any of them takes the others back.
+        let whole = sweep("an apply replacing four guards in one transaction").await;
+        nl.set_nft_room(1);
+        let cut = sweep("an apply replacing four guards, one transaction each").await;
+        assert_eq!(cut, whole + usize::from(PORTS) - 1, "{cut} vs {whole}");
+        config(100).apply(&nl).await?;
+        assert_eq!(nft_chains("bridgekit").len(), 5 * usize::from(PORTS));
+        let rules = serde_json::to_string(&nft_table("bridgekit"))?;
+        // nft -j shows a bare 4-byte payload as a number.
+        let shown = |last: u8| {
+            format!(
+                "\"right\":{}",
+                u32::from(std::net::Ipv4Addr::new(192, 0, 2, last))
+            )
+        };
+        for i in 0..PORTS {
+            assert!(
+                rules.contains(&shown(100 + i)),
+                "192.0.2.{} missing",
+                100 + i
+            );
+            assert!(!rules.contains(&shown(10 + i)), "192.0.2.{} left", 10 + i);
+        }
+        // attach_ports: every guard first, then the ports; a failure
+        // anywhere takes all of it back.
+        let br = Bridge::open(&nl, "br0").await?;
+        let names: Vec<String> = (0..PORTS).map(|i| format!("p{i}")).collect();
+        br.detach_ports(names.iter().map(String::as_str)).await?;
+        assert!(nft_chains("bridgekit").is_empty());
+        let list = || {
+            (0..PORTS).map(|i| {
+                (
+                    format!("p{i}"),
+                    PortConfig::managed(format!("52:54:00:00:01:{i:02x}").as_str()).guest_guard(
+                        GuestGuard::new().ipv4(std::net::Ipv4Addr::new(192, 0, 2, 10 + i)),
+                    ),
+                )
+            })
+        };
+        let steps = fail_each_step(
+            &nl,
+            "attach_ports of four guarded ports",
+            || async {},
+            || br.attach_ports(list()),
+            || async {
+                br.detach_ports(names.iter().map(String::as_str))
+                    .await
+                    .expect("detach");
+            },
+        )
+        .await;
+        // Four transactions for the guards, one change at least per port.
+        assert!(steps >= 2 * usize::from(PORTS), "{steps}");
+        br.attach_ports(list()).await?;
+        assert_eq!(nft_chains("bridgekit").len(), 5 * usize::from(PORTS));
+        // The bridge takes every guard along, one port at a time.
+        br.delete().await?;
+        assert!(
+            nft_chains("bridgekit").is_empty(),
+            "{:?}",
+            nft_chains("bridgekit")
+        );
+        Ok(())
+    });
+}

@@ -405,10 +405,28 @@ impl Bridge {
         } else {
             None
         };
+        let ordered: Vec<_> = plain.into_iter().chain(backed).collect();
+        // The guards first, all of them in as few transactions as fit:
+        // each port joins with its guard already there, and the table is
+        // validated once per transaction, not once per port (see
+        // `guard::port::install_many`). A port the preflight could not read
+        // (a VXLAN port made above) gets its guard with its attach.
+        let mut stripped: Vec<Option<PortConfig>> = vec![None; ordered.len()];
+        if let Some(table) = &guards {
+            self.converge_guards(&ordered, table, &mut stripped, done)
+                .await?;
+        }
         let mut guarded = Vec::new();
-        for ((port, cfg), seen) in plain.into_iter().chain(backed) {
+        for (((port, cfg), seen), stripped) in ordered.into_iter().zip(&stripped) {
             let name = self
-                .converge_port(op, port, cfg, seen.as_ref(), guards.as_ref(), done)
+                .converge_port(
+                    op,
+                    port,
+                    stripped.as_ref().unwrap_or(cfg),
+                    seen.as_ref(),
+                    guards.as_ref(),
+                    done,
+                )
                 .await?;
             if cfg.guest_guard.is_some() {
                 guarded.push(name);
@@ -522,6 +540,51 @@ impl Bridge {
             Change::PortReconfigured(IfName::from_kernel(&link.name)),
         );
         Ok(link.name)
+    }
+
+    /// Installs the guards of the config's ports that the table does not
+    /// have exactly, in as few transactions as fit, and marks each port
+    /// whose guard is now in place by its config without the guard
+    /// (`stripped`), which the port's own converge then gets. A port
+    /// already attached reports [`Change::GuardInstalled`]; a port about to
+    /// be attached reports its attach, as with one port.
+    async fn converge_guards(
+        &self,
+        ports: &[(&(PortRef, PortConfig), &Option<LinkSnapshot>)],
+        table: &TableSeen,
+        stripped: &mut [Option<PortConfig>],
+        done: &mut Progress,
+    ) -> Result<()> {
+        let bridge = self.name.as_str();
+        let mut plans = Vec::new();
+        let mut changes = Vec::new();
+        for (((_, cfg), seen), stripped) in ports.iter().zip(stripped.iter_mut()) {
+            let (Some(guard), Some(link)) = (&cfg.guest_guard, seen) else {
+                continue;
+            };
+            let want = guard::port::wanted(guard, cfg.managed, bridge, &link.name)?;
+            *stripped = Some(PortConfig {
+                guest_guard: None,
+                ..cfg.clone()
+            });
+            if guard::port::same(table, bridge, &link.name, &want) {
+                continue;
+            }
+            if link.master == Some(self.index) {
+                changes.push(Change::GuardInstalled(IfName::from_kernel(&link.name)));
+            }
+            plans.push(guard::port::Planned {
+                before: guard::port::seen_chains(table, bridge, &link.name),
+                want,
+            });
+        }
+        let mut journal = Journal::new();
+        let installed = guard::port::install_many(&self.nl, &mut journal, &self.id(), plans).await;
+        // What was made is taken back with the rest if a later step fails.
+        done.journal.append(journal);
+        installed?;
+        done.changes.extend(changes);
+        Ok(())
     }
 
     /// Installs `guard` on a port of this bridge unless the table already

@@ -293,7 +293,11 @@ impl Bridge {
     /// passed: not this bridge, not a bridge, not another bridge's port
     /// (unless moving is allowed). The check reads the link view, not the
     /// kernel: one change request in all for a port on no bridge.
-    async fn attach_check(&self, port: &PortRef, config: &PortConfig) -> Result<ViewLink> {
+    pub(super) async fn attach_check(
+        &self,
+        port: &PortRef,
+        config: &PortConfig,
+    ) -> Result<ViewLink> {
         let op = Op::AttachPort;
         let seen = self
             .nl

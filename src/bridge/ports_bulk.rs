@@ -14,6 +14,7 @@ use crate::bridge::port::{PortConfig, PortRef, ToPort};
 use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, LinkId, Step};
 use crate::error::{Error, Op, Result};
+use crate::guard;
 use crate::netlink::{LinkChange, LinkRef, LinkSnapshot};
 
 /// Refuses a list that names one port twice (by the same name or index).
@@ -82,6 +83,13 @@ impl Bridge {
         let _membership = self.nl.membership().await;
         let mut seen: Vec<u32> = Vec::with_capacity(list.len());
         let mut journal = Journal::new();
+        let list = match self.guards_first(list, &mut journal).await {
+            Ok(list) => list,
+            Err(e) => {
+                let failed = journal.rollback(&self.nl).await;
+                return Err(e.with_undo_failures(failed));
+            }
+        };
         for (port, config) in &list {
             match self.attach_one_locked(port, config).await {
                 Ok(attached) => {
@@ -101,6 +109,46 @@ impl Bridge {
             }
         }
         Ok(())
+    }
+
+    /// Installs the guest guards of the ports in `list` (two or more) in
+    /// as few transactions as fit, recorded in `journal`, and returns the
+    /// list with those ports' configs without their guards, for the
+    /// attaches that follow. One port at a time, each guard's transaction
+    /// would cost in proportion to the guards already in the table (see
+    /// `guard::port::install_many`). A port refused by the attach's checks
+    /// is refused here, before any guard is made.
+    async fn guards_first(
+        &self,
+        list: Vec<(PortRef, PortConfig)>,
+        journal: &mut Journal,
+    ) -> Result<Vec<(PortRef, PortConfig)>> {
+        let guarded = list.iter().filter(|(_, c)| c.guest_guard.is_some()).count();
+        if guarded < 2 {
+            return Ok(list);
+        }
+        let bridge = self.name.as_str();
+        let table = self
+            .nl
+            .nft_table(Op::ReadGuard, bridge, self.nl.guard_table())
+            .await?;
+        let mut plans = Vec::new();
+        let mut out = Vec::with_capacity(list.len());
+        for (port, mut config) in list {
+            if let Some(guard) = config.guest_guard.take() {
+                let link = self.attach_check(&port, &config).await?;
+                let want = guard::port::wanted(&guard, config.managed, bridge, &link.name)?;
+                if !guard::port::same(&table, bridge, &link.name, &want) {
+                    plans.push(guard::port::Planned {
+                        before: guard::port::seen_chains(&table, bridge, &link.name),
+                        want,
+                    });
+                }
+            }
+            out.push((port, config));
+        }
+        guard::port::install_many(&self.nl, journal, &self.id(), plans).await?;
+        Ok(out)
     }
 
     /// Detaches several ports (`ip link set PORT nomaster` for each) with

@@ -7,7 +7,7 @@ use super::config::GuestGuard;
 use super::rules;
 use crate::engine::{Journal, LinkId, Step};
 use crate::error::{Error, Op, Result};
-use crate::netlink::{Netlink, NftChain, TableSeen};
+use crate::netlink::{Netlink, NftChain, TableSeen, nft_len};
 
 /// The chains of `port` (of `bridge`) in `table` as the kernel has them,
 /// base chain first, with their rules as dumped.
@@ -139,6 +139,70 @@ pub(crate) async fn install(
         .await
 }
 
+/// A port's guard to install: the chains wanted, and the chains the port
+/// has now (as read from the table; none for a port without a guard).
+pub(crate) struct Planned {
+    pub(crate) want: Vec<NftChain>,
+    pub(crate) before: Vec<NftChain>,
+}
+
+/// Installs the guards of many ports of `bridge`, in as few transactions
+/// as the socket takes (one for a thousand guests where the process may
+/// raise its send buffer; a port's chains never span two), each recorded
+/// in `journal` as one step.
+///
+/// Why not one transaction per port: before it commits a transaction
+/// that adds a verdict, nf_tables validates every base chain of the
+/// table (of every table, before 6.4) with the chains they jump to, so
+/// each transaction costs in proportion to the guards already there, and
+/// a port at a time costs in proportion to the square of their number.
+pub(crate) async fn install_many(
+    nl: &Netlink,
+    journal: &mut Journal,
+    bridge: &LinkId,
+    plans: Vec<Planned>,
+) -> Result<()> {
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let op = Op::InstallGuard;
+    let table = nl.guard_table();
+    let room = nl.nft_room(op, &bridge.name).await?;
+    nl.note_guards();
+    // The length of an empty transaction; the rest adds up port by port.
+    let empty = nft_len(table, &[], &[]);
+    let mut plans = plans.into_iter().peekable();
+    while plans.peek().is_some() {
+        let (mut delete, mut create, mut before) = (Vec::new(), Vec::new(), Vec::new());
+        let mut len = empty;
+        // At least one port, then as many as fit.
+        while let Some(next) = plans.peek() {
+            let more = nft_len(table, &names(&next.before), &next.want) - empty;
+            if len + more > room && !create.is_empty() {
+                break;
+            }
+            let Some(plan) = plans.next() else { break };
+            len += more;
+            delete.extend(names(&plan.before));
+            create.extend(plan.want);
+            before.extend(plan.before);
+        }
+        let step = Step::Guard {
+            port: bridge.clone(),
+            table: table.into(),
+            made: names(&create),
+            before,
+        };
+        journal
+            .step(
+                step,
+                nl.nft_replace(op, &bridge.name, table, &delete, &create, false),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Removes the guard chains `seen` of `port` (as read from the table), in
 /// one transaction recorded in `journal` (its undo makes them again).
 pub(crate) async fn uninstall(
@@ -183,18 +247,35 @@ pub(crate) async fn remove(nl: &Netlink, bridge: &str, port: &str) -> Result<boo
 pub(crate) async fn remove_all(nl: &Netlink, bridge: &str) -> Result<()> {
     let table = nl.guard_table();
     let seen = nl.nft_table(Op::RemoveGuard, bridge, table).await?;
-    let prefix = format!("{bridge}/");
-    let delete: Vec<String> = seen
-        .chains
-        .keys()
-        .filter(|name| name.starts_with(&prefix))
-        .cloned()
-        .collect();
-    if delete.is_empty() {
+    let ports = guarded_ports(&seen, bridge);
+    if ports.is_empty() {
         return Ok(());
     }
-    nl.nft_replace(Op::RemoveGuard, bridge, table, &delete, &[], false)
-        .await
+    // In transactions that fit the socket (a thousand ports' chains may
+    // not fit one), a port's chains in one: a chain still jumped to from
+    // a chain left for the next transaction cannot go.
+    let room = nl.nft_room(Op::RemoveGuard, bridge).await?;
+    let empty = nft_len(table, &[], &[]);
+    let mut ports = ports.into_iter().peekable();
+    while ports.peek().is_some() {
+        let (mut delete, mut len) = (Vec::new(), empty);
+        while let Some(port) = ports.peek() {
+            let chains: Vec<String> = rules::chain_names(bridge, port)
+                .into_iter()
+                .filter(|c| seen.chains.contains_key(c))
+                .collect();
+            let more = nft_len(table, &chains, &[]) - empty;
+            if len + more > room && !delete.is_empty() {
+                break;
+            }
+            ports.next();
+            len += more;
+            delete.extend(chains);
+        }
+        nl.nft_replace(Op::RemoveGuard, bridge, table, &delete, &[], false)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The chains' names.

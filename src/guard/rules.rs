@@ -390,6 +390,26 @@ mod tests {
     }
 
     #[test]
+    fn a_guards_transaction_is_never_longer_than_counted() {
+        // What the cutting into transactions counts with must not fall
+        // short of what is sent (the kernel refuses a datagram longer than
+        // the socket's buffer), nor overcount by much.
+        let g = guard().ipv4("10.0.0.0/8".parse::<ipnet::Ipv4Net>().unwrap());
+        let mac = g.resolve(None).unwrap();
+        let mut want = chains(&g, mac, "br0", "vnet0");
+        want.extend(chains(&g, mac, "a-long-bridge", "a-long-port0"));
+        let delete: Vec<String> = want.iter().map(|c| c.name.clone()).collect();
+        for (table, delete) in [("bridgekit", &[][..]), ("t", &delete[..])] {
+            let sent = crate::netlink::replace_len(table, delete, &want);
+            let counted = crate::netlink::nft_len(table, delete, &want);
+            assert!(counted >= sent, "{counted} < {sent}");
+            assert!(counted <= sent + sent / 10, "{counted} vs {sent}");
+        }
+        let delete_only = crate::netlink::replace_len("bridgekit", &delete, &[]);
+        assert!(crate::netlink::nft_len("bridgekit", &delete, &[]) >= delete_only);
+    }
+
+    #[test]
     fn every_rule_gives_every_chain_and_the_base_chain_comes_last() {
         let g = guard();
         let mac = g.resolve(None).unwrap();

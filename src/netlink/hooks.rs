@@ -117,6 +117,15 @@ impl Netlink {
         self.hooks().event_rcvbuf.store(bytes, Ordering::SeqCst);
     }
 
+    /// The most bytes one nf_tables transaction (the guest guards') may
+    /// take, below the socket's own limit: small enough to cut a few
+    /// ports' guards into several transactions. 0: the socket's limit.
+    #[doc(hidden)]
+    #[cfg(feature = "test-hooks")]
+    pub fn set_nft_room(&self, bytes: usize) {
+        self.hooks().nft_room.store(bytes, Ordering::SeqCst);
+    }
+
     /// How many notification overruns (ENOBUFS) were seen and recovered
     /// from by re-reading state.
     #[must_use]

@@ -49,8 +49,10 @@ pub(crate) use fdb::FdbSnapshot;
 pub(crate) use link::{BridgeOptions, LinkChange, LinkRef};
 pub(crate) use link_snapshot::LinkSnapshot;
 pub(crate) use link_view::ViewLink;
+#[cfg(test)]
+pub(crate) use nft::replace_len;
 pub(crate) use nft::{
-    Base as NftBase, CmpOp, Expr, MetaKey, NftChain, NftRule, TableSeen, Verdict,
+    Base as NftBase, CmpOp, Expr, MetaKey, NftChain, NftRule, TableSeen, Verdict, nft_len,
 };
 pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,

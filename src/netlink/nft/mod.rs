@@ -160,58 +160,8 @@ impl super::Netlink {
         self.fault_step(op, iface)?;
         let socket = self.nft(op, iface).await?;
         let mut socket = socket.lock().await;
-        let messages =
-            2 + 2 * delete.len() + create.iter().map(|c| 1 + c.rules.len()).sum::<usize>();
-        let first = socket.next_seq(messages as u32 + 1);
-        let mut batch = Batch::transaction(first);
-        let mut a = Attrs::default();
-        a.string(attr::TABLE_NAME, table);
-        batch.push(MsgType::NewTable, NFPROTO_NETDEV, wire::NLM_F_CREATE, &a);
-        // Every rule first (a DELRULE naming only the chain flushes it):
-        // then no chain being deleted is still the target of a jump,
-        // whatever order the chains come in.
-        for name in delete {
-            let mut a = Attrs::default();
-            a.string(attr::RULE_TABLE, table)
-                .string(attr::RULE_CHAIN, name);
-            batch.push(MsgType::DelRule, NFPROTO_NETDEV, 0, &a);
-        }
-        for name in delete {
-            let mut a = Attrs::default();
-            a.string(attr::CHAIN_TABLE, table)
-                .string(attr::CHAIN_NAME, name);
-            batch.push(MsgType::DelChain, NFPROTO_NETDEV, 0, &a);
-        }
-        let (regular, base): (Vec<_>, Vec<_>) = create.iter().partition(|c| c.ingress.is_none());
-        for chain in regular.iter().chain(&base) {
-            let flags = if exclusive {
-                wire::NLM_F_CREATE | wire::NLM_F_EXCL
-            } else {
-                wire::NLM_F_CREATE
-            };
-            batch.push(
-                MsgType::NewChain,
-                NFPROTO_NETDEV,
-                flags,
-                &chain_attrs(table, chain),
-            );
-        }
-        for chain in regular.iter().chain(&base) {
-            for rule in &chain.rules {
-                let mut a = Attrs::default();
-                a.string(attr::RULE_TABLE, table)
-                    .string(attr::RULE_CHAIN, &chain.name);
-                a.put(attr::RULE_EXPRESSIONS | wire::NLA_F_NESTED, &rule.exprs);
-                a.put(attr::RULE_USERDATA, &comment(&rule.comment));
-                batch.push(
-                    MsgType::NewRule,
-                    NFPROTO_NETDEV,
-                    wire::NLM_F_CREATE | wire::NLM_F_APPEND,
-                    &a,
-                );
-            }
-        }
-        let waited = batch.end();
+        let first = socket.next_seq(replace_messages(delete, create) + 1);
+        let (batch, waited) = replace_batch(first, table, delete, create, exclusive);
         debug!(%op, iface, table, delete = delete.len(), create = create.len(), "nf_tables transaction");
         match socket.transaction(&batch, waited).await {
             Ok(Outcome::Done(_)) => Ok(()),
@@ -220,6 +170,21 @@ impl super::Netlink {
             }
             Err(e) => Err(Error::io(op, iface, e)),
         }
+    }
+
+    /// The largest transaction (in bytes, as [`nft_len`] counts them) this
+    /// connection's nf_tables socket takes in one send: a few MiB where
+    /// the process may raise its send buffer (CAP_NET_ADMIN), the
+    /// system's default (about 200 KiB) where not.
+    pub(crate) async fn nft_room(&self, op: Op, iface: &str) -> Result<usize> {
+        let socket = self.nft(op, iface).await?;
+        let room = socket.lock().await.room;
+        #[cfg(feature = "test-hooks")]
+        let room = match self.inner.hooks.nft_room() {
+            0 => room,
+            forced => room.min(forced),
+        };
+        Ok(room)
     }
 
     /// Which of the chains `names` exist in `table` (one lookup each; none
@@ -297,6 +262,111 @@ impl super::Netlink {
         }
         Ok(seen)
     }
+}
+
+/// How many messages [`replace_batch`] numbers (the batch's own begin and
+/// end aside).
+fn replace_messages(delete: &[String], create: &[NftChain]) -> u32 {
+    let messages = 2 + 2 * delete.len() + create.iter().map(|c| 1 + c.rules.len()).sum::<usize>();
+    messages as u32
+}
+
+/// The transaction of [`Netlink::nft_replace`], its messages numbered from
+/// `first`; and the sequence number whose acknowledgement ends it.
+fn replace_batch(
+    first: u32,
+    table: &str,
+    delete: &[String],
+    create: &[NftChain],
+    exclusive: bool,
+) -> (Batch, u32) {
+    let mut batch = Batch::transaction(first);
+    let mut a = Attrs::default();
+    a.string(attr::TABLE_NAME, table);
+    batch.push(MsgType::NewTable, NFPROTO_NETDEV, wire::NLM_F_CREATE, &a);
+    // Every rule first (a DELRULE naming only the chain flushes it):
+    // then no chain being deleted is still the target of a jump,
+    // whatever order the chains come in.
+    for name in delete {
+        let mut a = Attrs::default();
+        a.string(attr::RULE_TABLE, table)
+            .string(attr::RULE_CHAIN, name);
+        batch.push(MsgType::DelRule, NFPROTO_NETDEV, 0, &a);
+    }
+    for name in delete {
+        let mut a = Attrs::default();
+        a.string(attr::CHAIN_TABLE, table)
+            .string(attr::CHAIN_NAME, name);
+        batch.push(MsgType::DelChain, NFPROTO_NETDEV, 0, &a);
+    }
+    let (regular, base): (Vec<_>, Vec<_>) = create.iter().partition(|c| c.ingress.is_none());
+    for chain in regular.iter().chain(&base) {
+        let flags = if exclusive {
+            wire::NLM_F_CREATE | wire::NLM_F_EXCL
+        } else {
+            wire::NLM_F_CREATE
+        };
+        batch.push(
+            MsgType::NewChain,
+            NFPROTO_NETDEV,
+            flags,
+            &chain_attrs(table, chain),
+        );
+    }
+    for chain in regular.iter().chain(&base) {
+        for rule in &chain.rules {
+            let mut a = Attrs::default();
+            a.string(attr::RULE_TABLE, table)
+                .string(attr::RULE_CHAIN, &chain.name);
+            a.put(attr::RULE_EXPRESSIONS | wire::NLA_F_NESTED, &rule.exprs);
+            a.put(attr::RULE_USERDATA, &comment(&rule.comment));
+            batch.push(
+                MsgType::NewRule,
+                NFPROTO_NETDEV,
+                wire::NLM_F_CREATE | wire::NLM_F_APPEND,
+                &a,
+            );
+        }
+    }
+    let waited = batch.end();
+    (batch, waited)
+}
+
+/// The length of [`Netlink::nft_replace`]'s transaction, as sent: what
+/// [`nft_len`] is checked against.
+#[cfg(test)]
+pub(crate) fn replace_len(table: &str, delete: &[String], create: &[NftChain]) -> usize {
+    replace_batch(1, table, delete, create, false).0.buf.len()
+}
+
+/// At least the length of [`Netlink::nft_replace`]'s transaction for
+/// `delete` and `create` in `table`: what a caller cutting work into
+/// transactions that fit the socket counts with.
+pub(crate) fn nft_len(table: &str, delete: &[String], create: &[NftChain]) -> usize {
+    // A message's header and nfgenmsg, a string attribute, a byte one.
+    const HEAD: usize = 16 + 4;
+    let string = |s: &str| 4 + (s.len() + 1).next_multiple_of(4);
+    let bytes = |n: usize| 4 + n.next_multiple_of(4);
+    let table_len = string(table);
+    let mut len = 3 * HEAD + table_len;
+    for name in delete {
+        len += 2 * (HEAD + table_len + string(name));
+    }
+    for chain in create {
+        len += HEAD + table_len + string(&chain.name);
+        if let Some((device, _)) = &chain.ingress {
+            // Hook (number, priority, device), policy, type.
+            len += 4 + 8 + 8 + string(device) + 8 + string("filter");
+        }
+        for rule in &chain.rules {
+            len += HEAD
+                + table_len
+                + string(&chain.name)
+                + bytes(rule.exprs.len())
+                + bytes(rule.comment.len().min(250) + 3);
+        }
+    }
+    len
 }
 
 /// NFTA_CHAIN_* of a chain to create.

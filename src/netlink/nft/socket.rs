@@ -7,7 +7,7 @@
 
 use std::io;
 
-use rtnetlink::sys::{TokioSocket, protocols::NETLINK_NETFILTER};
+use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_NETFILTER};
 
 use super::wire::{Batch, NLMSG_HDRLEN};
 use crate::netlink::direct::{answer, open_socket, receive_datagram, send_datagram};
@@ -15,6 +15,12 @@ use crate::netlink::direct::{answer, open_socket, receive_datagram, send_datagra
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const BUF: usize = 64 * 1024;
+/// The send buffer asked for: a thousand guests' guards in one
+/// transaction (about 3 KiB each).
+const SNDBUF: usize = 4 << 20;
+/// What the kernel keeps of the send buffer for itself (32 bytes), with
+/// room to spare for the batch's own messages.
+const ROOM_MARGIN: usize = 1024;
 
 /// How the kernel ended a request.
 pub(super) enum Outcome {
@@ -27,6 +33,9 @@ pub(super) enum Outcome {
 
 pub(crate) struct NftSocket {
     socket: TokioSocket,
+    /// The largest transaction one `send` takes (the kernel refuses a
+    /// datagram longer than the send buffer less 32 bytes).
+    pub(super) room: usize,
     seq: u32,
     buf: Vec<u8>,
     /// The sequence number of a dump whose end was not read.
@@ -37,8 +46,18 @@ impl NftSocket {
     /// Opens the socket in the calling thread's network namespace; must run
     /// inside a runtime.
     pub(super) fn open() -> io::Result<Self> {
+        let socket = open_socket(NETLINK_NETFILTER)?;
+        // Room for many ports' rules in one transaction, as `nft` makes
+        // it: SO_SNDBUFFORCE needs CAP_NET_ADMIN in the first user
+        // namespace; without it the default buffer stays, and callers cut
+        // their work into transactions that fit.
+        use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+        let raw = socket.socket_ref();
+        let _ = setsockopt(raw, sockopt::SndBufForce, &SNDBUF);
+        let sndbuf = getsockopt(raw, sockopt::SndBuf)?;
         Ok(NftSocket {
-            socket: open_socket(NETLINK_NETFILTER)?,
+            socket,
+            room: sndbuf.saturating_sub(ROOM_MARGIN),
             seq: 0,
             buf: vec![0; BUF],
             open_dump: None,
