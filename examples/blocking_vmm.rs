@@ -137,21 +137,33 @@ fn guest(fds: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     frame.extend_from_slice(&GUEST_IP);
     frame.extend_from_slice(&[0; 6]);
     frame.extend_from_slice(&HOST_IP);
-    // SAFETY: writes from a live buffer to an fd handed to this process.
-    let n = unsafe { libc::write(fds[0], frame.as_ptr().cast(), frame.len()) };
-    if n != frame.len() as isize {
-        return Err(format!(
-            "write to queue fd {}: {}",
-            fds[0],
-            std::io::Error::last_os_error()
-        )
-        .into());
-    }
+    let send = || -> Result<(), Box<dyn std::error::Error>> {
+        // SAFETY: writes from a live buffer to an fd handed to this process.
+        let n = unsafe { libc::write(fds[0], frame.as_ptr().cast(), frame.len()) };
+        if n != frame.len() as isize {
+            return Err(format!(
+                "write to queue fd {}: {}",
+                fds[0],
+                std::io::Error::last_os_error()
+            )
+            .into());
+        }
+        Ok(())
+    };
+    send()?;
     println!("guest: ARP who-has 192.168.180.1 sent on fd {}", fds[0]);
 
+    // Asked again each second, as a guest's stack would: the port may
+    // still be on its way to forwarding when the first request goes out
+    // (its carrier follows the kernel's linkwatch, which may wait).
     let deadline = Instant::now() + Duration::from_secs(5);
+    let mut again = Instant::now() + Duration::from_secs(1);
     let mut buf = [0u8; 2048];
     while Instant::now() < deadline {
+        if Instant::now() >= again {
+            send()?;
+            again += Duration::from_secs(1);
+        }
         let mut polls: Vec<libc::pollfd> = fds
             .iter()
             .map(|&fd| libc::pollfd {
