@@ -101,12 +101,13 @@
 
 // The layers, bottom up; a module imports only from its own layer or
 // below (tools/layers checks it in CI):
-// error, values, sys, test_hooks -> netlink -> engine -> vxlan, guard ->
+// error, values, sys, test_hooks -> netlink -> engine -> vxlan, guard, forward ->
 // bridge -> nic -> blocking, serde_doc.
 pub mod blocking;
 mod bridge;
 mod engine;
 mod error;
+mod forward;
 mod guard;
 mod netlink;
 mod nic;
@@ -123,6 +124,7 @@ pub use bridge::{
     FdbEntry, FdbKind, LegacyNic, PortConfig, PortRef, PortStatus, ToPort, legacy_nic_name,
 };
 pub use error::{Error, InputKind, Op, Result};
+pub use forward::Forward;
 pub use guard::{GuardRule, GuestGuard};
 pub use netlink::Netlink;
 pub use nic::{
@@ -132,8 +134,9 @@ pub use nic::{
 pub use serde_doc::from_deserializer;
 pub use values::{
     AddressStatus, BridgeOption, BridgeOptionKind, IFNAME_MAX_LEN, IfName, Ipv6Sysctl, MAX_MTU,
-    MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, OperState, PortOption, PortOptionKind,
-    PortState, ToAddress, ToMac, VlanId, VlanMember, VlanProtocol, VlanRange, eui64_link_local,
+    MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, OperState, PortOption,
+    PortOptionKind, PortState, ToAddress, ToMac, VlanId, VlanMember, VlanProtocol, VlanRange,
+    eui64_link_local,
 };
 pub use vxlan::{
     Remote, RemoteKind, ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan,

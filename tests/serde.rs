@@ -834,3 +834,72 @@ fn guest_guards_in_a_document() {
         );
     }
 }
+
+#[test]
+fn forward_modes_in_a_document() {
+    for (doc, built) in [
+        (
+            json!({"name": "virbr0", "addresses": ["192.168.122.1/24"],
+                   "forward": {"mode": "nat", "uplink": "eth0"}}),
+            bridgekit::Forward::nat().via("eth0").unwrap(),
+        ),
+        (
+            json!({"name": "virbr0", "addresses": ["192.168.122.1/24"],
+                   "forward": {"mode": "nat", "nat66": true}}),
+            bridgekit::Forward::nat66(),
+        ),
+        (
+            json!({"name": "virbr0", "addresses": ["192.168.122.1/24"],
+                   "forward": {"mode": "routed"}}),
+            bridgekit::Forward::routed(),
+        ),
+        (
+            json!({"name": "virbr0", "addresses": ["192.168.122.1/24"],
+                   "forward": {"mode": "isolated"}}),
+            bridgekit::Forward::Isolated,
+        ),
+        (
+            json!({"name": "virbr0", "addresses": ["192.168.122.1/24"],
+                   "forward": {"mode": "open"}}),
+            bridgekit::Forward::Open,
+        ),
+    ] {
+        let config: BridgeConfig = bridgekit::from_deserializer(doc.clone()).unwrap();
+        let want = BridgeConfig::new("virbr0")
+            .unwrap()
+            .address("192.168.122.1/24")
+            .forward(built);
+        assert_eq!(config, want, "{doc}");
+        assert_eq!(serde_json::to_value(&config).unwrap(), doc);
+        let text = toml::to_string(&config).unwrap();
+        let back: BridgeConfig =
+            bridgekit::from_deserializer(toml::Deserializer::parse(&text).unwrap()).unwrap();
+        assert_eq!(back, config, "{text}");
+    }
+    for (bad, needle) in [
+        (
+            json!({"name": "br0", "addresses": ["10.0.0.1/24"], "forward": {"mode": "bridge"}}),
+            "one of open, isolated, nat, routed",
+        ),
+        (
+            json!({"name": "br0", "addresses": ["10.0.0.1/24"], "forward": {"mode": "isolated", "uplink": "eth0"}}),
+            "forwards through no uplink",
+        ),
+        (
+            json!({"name": "br0", "addresses": ["10.0.0.1/24"], "forward": {"mode": "routed", "nat66": true}}),
+            "nat66 is an option of the nat mode",
+        ),
+        (
+            json!({"name": "br0", "forward": {"mode": "nat"}}),
+            "needs an IPv4 address",
+        ),
+        (
+            json!({"name": "br0", "forward": {"mode": "nat", "masquerade": true}}),
+            "unknown field",
+        ),
+    ] {
+        let text = bad.to_string();
+        let e = bridgekit::from_deserializer::<BridgeConfig, _>(bad).unwrap_err();
+        assert!(e.to_string().contains(needle), "{text}: {e}");
+    }
+}

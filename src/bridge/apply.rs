@@ -11,6 +11,7 @@ use crate::bridge::{Bridge, BridgeConfig, explain_exists};
 use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, LinkId, Step, VlanTarget};
 use crate::error::{Error, Op, Result};
+use crate::forward::{self, Forward};
 use crate::guard::{self, GuestGuard};
 use crate::netlink::{BridgeOptions, LinkChange, LinkRef, LinkSnapshot, Netlink, TableSeen};
 use crate::values::bridge_option::to_centiseconds;
@@ -367,6 +368,9 @@ impl Bridge {
                 }
             }
         }
+        if let Some(mode) = &config.forward {
+            self.converge_forward(mode, config, done).await?;
+        }
         // VXLAN devices exist, with their remotes, before they are
         // attached below like any port.
         for vx in &config.vxlans {
@@ -390,7 +394,7 @@ impl Bridge {
             let iface = self.name.as_str();
             match self
                 .nl
-                .nft_table(Op::ReadGuard, iface, self.nl.guard_table())
+                .nft_table(Op::ReadGuard, iface, self.nl.guard_nft())
                 .await
             {
                 Ok(table) => {
@@ -435,6 +439,52 @@ impl Bridge {
         if let Some(table) = &guards {
             self.converge_stale_guards(table, &guarded, done).await?;
         }
+        Ok(())
+    }
+
+    /// Converges the bridge's forward mode: its chains in the connection's
+    /// inet table (read every time: rules someone else flushed come back),
+    /// then the forwarding sysctls, so the host never forwards for the
+    /// bridge before its rules are in place. [`Forward::Open`] on a kernel
+    /// without nf_tables has nothing to remove.
+    async fn converge_forward(
+        &self,
+        mode: &Forward,
+        config: &BridgeConfig,
+        done: &mut Progress,
+    ) -> Result<()> {
+        let bridge = self.name.as_str();
+        let nets = forward::rules::Subnets::of(&config.addresses);
+        let want = forward::rules::chains(mode, bridge, &nets);
+        let table = match self
+            .nl
+            .nft_table(Op::ReadForward, bridge, self.nl.forward_nft())
+            .await
+        {
+            Ok(table) => table,
+            Err(Error::Unsupported { .. } | Error::PermissionDenied { .. }) if want.is_empty() => {
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let removing = want.is_empty();
+        let mut journal = Journal::new();
+        let changed =
+            forward::bridge::converge_rules(&self.nl, &mut journal, &self.id(), &table, want).await;
+        done.journal.append(journal);
+        if changed? {
+            done.changes.push(if removing {
+                Change::ForwardRemoved
+            } else {
+                Change::ForwardInstalled(mode.clone())
+            });
+        }
+        let mut journal = Journal::new();
+        let switched =
+            forward::bridge::converge_sysctls(&self.nl, &mut journal, bridge, mode, &nets).await;
+        done.journal.append(journal);
+        done.changes
+            .extend(switched?.into_iter().map(Change::Forwarding));
         Ok(())
     }
 

@@ -8,8 +8,10 @@ use macaddr::MacAddr6;
 use crate::bridge::Bridge;
 use crate::engine::{Journal, Step};
 use crate::error::Result;
+use crate::forward::Forward;
 use crate::values::bridge_option::BridgeOption;
 use crate::values::name::IfName;
+use crate::values::sysctl::NetSysctl;
 use crate::vxlan::Remote;
 
 /// One change [`BridgeConfig::apply`](crate::BridgeConfig::apply) made.
@@ -78,6 +80,17 @@ pub enum Change {
     /// A guest guard the config does not ask for was removed from a port
     /// of the bridge (or from a port that is gone).
     GuardRemoved(IfName),
+    /// The bridge's forward mode rules were installed, or replaced by the
+    /// config's (another mode, other subnets or uplink, or rules that
+    /// differed or were gone: a firewall reload that flushed the ruleset).
+    ForwardInstalled(Forward),
+    /// The bridge's forward mode rules were removed
+    /// ([`Forward::Open`](crate::Forward::Open) asked for none).
+    ForwardRemoved,
+    /// A forwarding sysctl of the bridge's network namespace was turned on
+    /// for its forward mode (it holds for every interface of the
+    /// namespace).
+    Forwarding(NetSysctl),
     /// A static remote VTEP the config does not name was removed.
     RemoteRemoved {
         /// The VXLAN device.
@@ -98,6 +111,9 @@ impl Change {
                 | Change::VxlanCreated(_)
                 | Change::GuardInstalled(_)
                 | Change::GuardRemoved(_)
+                | Change::ForwardInstalled(_)
+                | Change::ForwardRemoved
+                | Change::Forwarding(_)
                 | Change::RemoteAdded { .. }
                 | Change::RemoteRemoved { .. }
         )
@@ -139,6 +155,9 @@ impl std::fmt::Display for Change {
             Change::VxlanCreated(v) => write!(f, "VXLAN device {v} created"),
             Change::GuardInstalled(p) => write!(f, "guest guard installed on {p}"),
             Change::GuardRemoved(p) => write!(f, "guest guard removed from {p}"),
+            Change::ForwardInstalled(m) => write!(f, "forward mode {m} installed"),
+            Change::ForwardRemoved => f.write_str("forward mode rules removed"),
+            Change::Forwarding(k) => write!(f, "{k} on"),
             Change::RemoteAdded { vxlan, remote } => write!(f, "remote {remote} added to {vxlan}"),
             Change::RemoteRemoved { vxlan, remote } => {
                 write!(f, "remote {remote} removed from {vxlan}")

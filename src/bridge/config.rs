@@ -2,6 +2,7 @@
 //! all made before any request.
 
 use crate::error::{BadInput, InputKind};
+use crate::forward::Forward;
 use std::time::Duration;
 
 use macaddr::MacAddr6;
@@ -59,6 +60,9 @@ pub struct BridgeConfig {
     pub(crate) ports: Vec<(PortRef, PortConfig)>,
     /// VXLAN devices to create if missing, each also one of `ports`.
     pub(crate) vxlans: Vec<crate::vxlan::VxlanConfig>,
+    /// The forward mode; `None`: bridgekit keeps no forward rules for the
+    /// bridge and leaves any it kept before alone.
+    pub(crate) forward: Option<Forward>,
     /// The first bad address or port given to the builder, reported by validate().
     pub(crate) bad: Option<BadInput>,
 }
@@ -91,6 +95,7 @@ impl BridgeConfig {
             addresses: Vec::new(),
             ports: Vec::new(),
             vxlans: Vec::new(),
+            forward: None,
             bad: None,
         })
     }
@@ -118,6 +123,29 @@ impl BridgeConfig {
             Ok(net) => self.addresses.push(net),
             Err(e) => BadInput::keep_first(&mut self.bad, e),
         }
+        self
+    }
+
+    /// The bridge's forward mode: what the host does with its guests'
+    /// traffic to and from the rest of the world (see [`Forward`]).
+    /// bridgekit keeps the mode's nf_tables rules in the connection's
+    /// table (inet family, chains `BRIDGE/forward` and `BRIDGE/nat`),
+    /// turns on the namespace-wide forwarding sysctls NAT and routing
+    /// need ([`NetSysctl`](crate::NetSysctl), never off again), and `apply`
+    /// puts back rules someone else flushed. The mode's subnets are the
+    /// networks of the config's addresses. Without a mode, bridgekit keeps
+    /// no rules and leaves alone any it kept before: apply
+    /// [`Forward::Open`] to take a mode's rules away.
+    ///
+    /// ```
+    /// use bridgekit::{BridgeConfig, Forward};
+    /// let virbr0 = BridgeConfig::new("virbr0")?
+    ///     .address("192.168.122.1/24")
+    ///     .forward(Forward::nat());
+    /// # Ok::<(), bridgekit::Error>(())
+    /// ```
+    pub fn forward(mut self, mode: Forward) -> Self {
+        self.forward = Some(mode);
         self
     }
 
@@ -505,7 +533,44 @@ impl BridgeConfig {
         if let Some(t) = self.ageing_time {
             to_centiseconds("ageing time", t)?;
         }
+        if let Some(mode) = &self.forward {
+            self.validate_forward(mode)?;
+        }
         Ok(())
+    }
+
+    /// A forward mode's uplink is not the bridge, and a mode that forwards
+    /// has subnets to forward for: an IPv4 address for NAT (IPv6 too with
+    /// NAT66), any for routing.
+    fn validate_forward(&self, mode: &Forward) -> Result<()> {
+        if mode.uplink() == Some(&self.name) {
+            return Err(Error::invalid(
+                InputKind::Forward,
+                format!("uplink {}", self.name),
+                "a bridge cannot be its own uplink",
+            ));
+        }
+        let nets = crate::forward::rules::Subnets::of(&self.addresses);
+        let missing = match mode {
+            Forward::Nat { .. } if nets.v4.is_empty() && !mode.masquerades_ipv6() => {
+                Some("NAT needs an IPv4 address on the bridge (its subnet is what it masquerades)")
+            }
+            Forward::Nat { .. } if nets.v4.is_empty() && nets.v6.is_empty() => {
+                Some("NAT needs an address on the bridge (its subnet is what it masquerades)")
+            }
+            Forward::Routed { .. } if nets.v4.is_empty() && nets.v6.is_empty() => {
+                Some("routing needs an address on the bridge (its subnet is what it routes)")
+            }
+            _ => None,
+        };
+        match missing {
+            Some(why) => Err(Error::invalid(
+                InputKind::Forward,
+                format!("forward mode {mode}"),
+                why,
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Each port's and VXLAN port's own checks, and one config per port.

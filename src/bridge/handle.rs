@@ -518,6 +518,13 @@ impl Bridge {
             if self.nl.guards_seen() {
                 crate::guard::port::remove_all(&self.nl, &link.name).await?;
             }
+            // So does its forward mode, also one a program before this
+            // one installed (two lookups); a kernel without nf_tables, or
+            // a process it refuses, has none.
+            match crate::forward::bridge::remove(&self.nl, &link.name).await {
+                Ok(()) | Err(Error::Unsupported { .. } | Error::PermissionDenied { .. }) => {}
+                Err(e) => return Err(e),
+            }
             legacy::remove_legacy_nic(&self.nl, &IfName::from_kernel(link.name)).await
         })
         .await

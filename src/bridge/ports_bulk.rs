@@ -130,7 +130,7 @@ impl Bridge {
         let bridge = self.name.as_str();
         let table = self
             .nl
-            .nft_table(Op::ReadGuard, bridge, self.nl.guard_table())
+            .nft_table(Op::ReadGuard, bridge, self.nl.guard_nft())
             .await?;
         let mut plans = Vec::new();
         let mut out = Vec::with_capacity(list.len());

@@ -18,7 +18,7 @@ use crate::values::bridge_option::{
     BridgeOption, from_centiseconds, timer_matches, to_centiseconds,
 };
 use crate::values::name::IfName;
-use crate::values::sysctl::Ipv6Sysctl;
+use crate::values::sysctl::{Ipv6Sysctl, NetSysctl};
 use crate::values::vlan::{self, VlanId, VlanMember};
 
 /// What a kernel that drops a VLAN option with an Ok probably lacks.
@@ -256,6 +256,11 @@ pub(crate) async fn set_option(nl: &Netlink, link: &LinkId, option: BridgeOption
     };
     let read = set_bridge_options(nl, Op::SetBridgeOptions, link, &options).await?;
     check_option(Op::SetBridgeOptions, &link.name, option, &read)
+}
+
+/// Switches a namespace-wide sysctl and reads it back.
+pub(crate) async fn set_net_sysctl(nl: &Netlink, knob: NetSysctl, on: bool) -> Result<()> {
+    crate::engine::forwarding::write(nl, knob.name(), knob, on).await
 }
 
 /// Writes one IPv6 sysctl of the link and reads it back through netlink.

@@ -20,9 +20,9 @@ use tracing::warn;
 
 use super::act::{self, VlanTarget};
 use crate::error::{Error, Op};
-use crate::netlink::{NftChain, PortOptions, RemoteSnapshot};
+use crate::netlink::{NftChain, NftFamily, PortOptions, RemoteSnapshot};
 use crate::values::bridge_option::BridgeOption;
-use crate::values::sysctl::Ipv6Sysctl;
+use crate::values::sysctl::{Ipv6Sysctl, NetSysctl};
 use crate::values::vlan::{VlanId, VlanMember};
 
 /// A link a step changed: its name (for messages) and ifindex (what the
@@ -123,16 +123,21 @@ pub(crate) enum Step {
         persistent: bool,
         queue: std::os::fd::OwnedFd,
     },
-    /// A port's guest guard chains were made (`made`) in
-    /// nf_tables table `table`, replacing `before` (the chains it had,
-    /// their rules as the kernel dumped them): delete the new ones and
-    /// make the old ones again, in one transaction.
-    Guard {
-        port: LinkId,
+    /// nf_tables chains were made (`made`) in table `table` of `family`
+    /// for `link` (a port's guest guard, a bridge's forward mode),
+    /// replacing `before` (the chains it had, their rules as the kernel
+    /// dumped them): delete the new ones and make the old ones again, in
+    /// one transaction.
+    Nft {
+        link: LinkId,
+        family: NftFamily,
         table: std::sync::Arc<str>,
         made: Vec<String>,
         before: Vec<NftChain>,
     },
+    /// A namespace-wide sysctl was switched on (`true`) or off: switch it
+    /// back.
+    NetSysctl(NetSysctl, bool),
     /// The port left `bridge` (an ifindex), and had these port options:
     /// attach it again with them. A run of these is undone in its own
     /// order, so the kernel hands the ports their old port numbers again.
@@ -312,12 +317,13 @@ impl Step {
             | Step::PortOptions { port: l, .. }
             | Step::PortFdb { port: l, .. }
             | Step::PortDetached { port: l, .. }
-            | Step::Guard { port: l, .. }
+            | Step::Nft { link: l, .. }
             | Step::RemoteAdded { vxlan: l, .. }
             | Step::RemoteRemoved { vxlan: l, .. } => l.name.clone(),
             Step::Vlans { target, .. } => target.name.as_str().into(),
             Step::Tap { name, .. } => name.as_str().into(),
             Step::LinkNamed(_, name) => name.clone(),
+            Step::NetSysctl(knob, _) => knob.name().into(),
             Step::VlanTunnels { target, .. } => target.name.as_str().into(),
         }
     }
@@ -399,14 +405,20 @@ async fn undo(nl: &crate::netlink::Netlink, step: Step) -> Result<(), Error> {
             bridge,
             options,
         } => act::put_back(nl, &port, Some(bridge), options.as_ref()).await,
-        Step::Guard {
-            port,
+        Step::Nft {
+            link,
+            family,
             table,
             made,
             before,
         } => {
-            nl.nft_replace(Op::RemoveGuard, &port.name, &table, &made, &before, false)
+            let op = match family {
+                NftFamily::Netdev => Op::RemoveGuard,
+                NftFamily::Inet => Op::RemoveForward,
+            };
+            nl.nft_replace(op, &link.name, (family, &table), &made, &before, false)
                 .await
         }
+        Step::NetSysctl(knob, on) => act::set_net_sysctl(nl, knob, !on).await,
     }
 }

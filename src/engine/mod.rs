@@ -14,9 +14,12 @@
 //!   the caller drops its future, so that a rollback is never cut short.
 //! - [`ipv6`]: a link's IPv6 sysctls, written through the namespace thread
 //!   and read back through netlink.
+//! - [`forwarding`]: the namespace-wide forwarding sysctls of a forward
+//!   mode, written and read back through the namespace thread.
 
 pub(crate) mod act;
 pub(crate) mod complete;
+pub(crate) mod forwarding;
 pub(crate) mod ipv6;
 pub(crate) mod journal;
 

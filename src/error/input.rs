@@ -62,6 +62,10 @@ pub enum InputKind {
     /// A guest guard: no guest MAC where its rules need one, or a guard
     /// table name nf_tables would not take.
     Guard,
+    /// A forward mode: an uplink where the mode takes none, the bridge as
+    /// its own uplink, a NAT or routed bridge without an address to
+    /// forward for.
+    Forward,
 }
 
 impl InputKind {
@@ -87,6 +91,7 @@ impl InputKind {
             InputKind::Remote => "VXLAN remote",
             InputKind::Document => "document",
             InputKind::Guard => "guest guard",
+            InputKind::Forward => "forward mode",
         }
     }
 }

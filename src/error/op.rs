@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::values::sysctl::Ipv6Sysctl;
+use crate::values::sysctl::{Ipv6Sysctl, NetSysctl};
 
 /// What bridgekit was doing when an error happened.
 ///
@@ -116,6 +116,15 @@ pub enum Op {
     /// Writing an IPv6 sysctl of an interface
     /// (`sysctl net.ipv6.conf.NAME.accept_ra=0`, ...).
     SetIpv6Sysctl(Ipv6Sysctl),
+    /// Installing or replacing a bridge's forward mode rules (nf_tables,
+    /// inet family: `nft -f`).
+    InstallForward,
+    /// Removing a bridge's forward mode rules (`nft delete chain ...`).
+    RemoveForward,
+    /// Reading the forward mode rules of a table (`nft list table ...`).
+    ReadForward,
+    /// Writing a namespace-wide sysctl (`sysctl net.ipv4.ip_forward=1`).
+    SetNetSysctl(NetSysctl),
 }
 
 impl Op {
@@ -179,6 +188,13 @@ impl Op {
             Op::InstallGuard => "install_guard",
             Op::RemoveGuard => "remove_guard",
             Op::ReadGuard => "read_guard",
+            Op::InstallForward => "install_forward",
+            Op::RemoveForward => "remove_forward",
+            Op::ReadForward => "read_forward",
+            Op::SetNetSysctl(knob) => match knob {
+                NetSysctl::Ipv4Forward => "set_ipv4_forward",
+                NetSysctl::Ipv6Forward => "set_ipv6_forward",
+            },
             Op::SetIpv6Sysctl(knob) => match knob {
                 Ipv6Sysctl::AcceptRa => "set_accept_ra",
                 Ipv6Sysctl::Autoconf => "set_autoconf",
@@ -240,6 +256,10 @@ impl fmt::Display for Op {
             Op::RemoveGuard => "remove guest guard from",
             Op::ReadGuard => "read guest guards for",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),
+            Op::InstallForward => "install forward mode rules for",
+            Op::RemoveForward => "remove forward mode rules of",
+            Op::ReadForward => "read forward mode rules for",
+            Op::SetNetSysctl(knob) => return write!(f, "set {knob} for"),
         })
     }
 }

@@ -12,63 +12,13 @@ use crate::netlink::{Netlink, NftChain, TableSeen, nft_len};
 /// The chains of `port` (of `bridge`) in `table` as the kernel has them,
 /// base chain first, with their rules as dumped.
 pub(crate) fn seen_chains(table: &TableSeen, bridge: &str, port: &str) -> Vec<NftChain> {
-    rules::chain_names(bridge, port)
-        .into_iter()
-        .filter_map(|name| {
-            let chain = table.chains.get(&name)?;
-            Some(NftChain {
-                ingress: chain.base.then(|| {
-                    (
-                        chain.devices.first().cloned().unwrap_or_default(),
-                        chain.priority,
-                    )
-                }),
-                rules: table
-                    .rules
-                    .get(&name)
-                    .map(|r| r.iter().map(|r| r.to_rule()).collect())
-                    .unwrap_or_default(),
-                name,
-            })
-        })
-        .collect()
+    table.chains_named(&rules::chain_names(bridge, port))
 }
 
 /// Whether `table` holds exactly the chains wanted for `port` of
-/// `bridge`: the same chains, the base chain on the port's ingress at
-/// bridgekit's priority, and rules whose comments (fingerprints of what
-/// they do) are those wanted, in order. A rule changed by someone else
-/// carries another comment, or none. Reads the table in place: an
-/// unchanged apply copies nothing.
+/// `bridge` (see [`TableSeen::holds_exactly`]).
 pub(crate) fn same(table: &TableSeen, bridge: &str, port: &str, want: &[NftChain]) -> bool {
-    let mine = rules::chain_names(bridge, port);
-    let present = mine
-        .iter()
-        .filter(|n| table.chains.contains_key(*n))
-        .count();
-    present == want.len()
-        && want.iter().all(|w| {
-            let Some(chain) = table.chains.get(&w.name) else {
-                return false;
-            };
-            let ingress = chain.base.then(|| {
-                (
-                    chain
-                        .devices
-                        .first()
-                        .map(String::as_str)
-                        .unwrap_or_default(),
-                    chain.priority,
-                )
-            });
-            let rules = table.rules.get(&w.name).map_or(&[][..], Vec::as_slice);
-            ingress == w.ingress.as_ref().map(|(d, p)| (d.as_str(), *p))
-                && rules.len() == w.rules.len()
-                && rules
-                    .iter()
-                    .zip(&w.rules)
-                    .all(|(a, b)| a.comment.as_deref() == Some(b.comment.as_str()))
-        })
+    table.holds_exactly(&rules::chain_names(bridge, port), want)
 }
 
 /// The chains `guard` makes on `port` of `bridge`.
@@ -95,15 +45,16 @@ pub(crate) async fn install(
     seen: Option<Vec<NftChain>>,
 ) -> Result<()> {
     let op = Op::InstallGuard;
-    let table = nl.guard_table();
+    let table = nl.guard_nft();
     let made: Vec<String> = names(&want);
     nl.note_guards();
     let before = match seen {
         Some(before) => before,
         None => {
-            let step = Step::Guard {
-                port: port.clone(),
-                table: table.into(),
+            let step = Step::Nft {
+                link: port.clone(),
+                family: table.0,
+                table: table.1.into(),
                 made: made.clone(),
                 before: Vec::new(),
             };
@@ -125,9 +76,10 @@ pub(crate) async fn install(
         }
     };
     let delete = names(&before);
-    let step = Step::Guard {
-        port: port.clone(),
-        table: table.into(),
+    let step = Step::Nft {
+        link: port.clone(),
+        family: table.0,
+        table: table.1.into(),
         made,
         before,
     };
@@ -166,18 +118,18 @@ pub(crate) async fn install_many(
         return Ok(());
     }
     let op = Op::InstallGuard;
-    let table = nl.guard_table();
+    let table = nl.guard_nft();
     let room = nl.nft_room(op, &bridge.name).await?;
     nl.note_guards();
     // The length of an empty transaction; the rest adds up port by port.
-    let empty = nft_len(table, &[], &[]);
+    let empty = nft_len(table.1, &[], &[]);
     let mut plans = plans.into_iter().peekable();
     while plans.peek().is_some() {
         let (mut delete, mut create, mut before) = (Vec::new(), Vec::new(), Vec::new());
         let mut len = empty;
         // At least one port, then as many as fit.
         while let Some(next) = plans.peek() {
-            let more = nft_len(table, &names(&next.before), &next.want) - empty;
+            let more = nft_len(table.1, &names(&next.before), &next.want) - empty;
             if len + more > room && !create.is_empty() {
                 break;
             }
@@ -187,9 +139,10 @@ pub(crate) async fn install_many(
             create.extend(plan.want);
             before.extend(plan.before);
         }
-        let step = Step::Guard {
-            port: bridge.clone(),
-            table: table.into(),
+        let step = Step::Nft {
+            link: bridge.clone(),
+            family: table.0,
+            table: table.1.into(),
             made: names(&create),
             before,
         };
@@ -211,11 +164,12 @@ pub(crate) async fn uninstall(
     port: &str,
     seen: Vec<NftChain>,
 ) -> Result<()> {
-    let table = nl.guard_table();
+    let table = nl.guard_nft();
     let delete = names(&seen);
-    let step = Step::Guard {
-        port: LinkId::new(port, 0),
-        table: table.into(),
+    let step = Step::Nft {
+        link: LinkId::new(port, 0),
+        family: table.0,
+        table: table.1.into(),
         made: Vec::new(),
         before: seen,
     };
@@ -231,7 +185,7 @@ pub(crate) async fn uninstall(
 /// it had.
 pub(crate) async fn remove(nl: &Netlink, bridge: &str, port: &str) -> Result<bool> {
     let op = Op::RemoveGuard;
-    let table = nl.guard_table();
+    let table = nl.guard_nft();
     let names = rules::chain_names(bridge, port);
     let existing = nl.nft_existing(op, port, table, &names).await?;
     if existing.is_empty() {
@@ -245,7 +199,7 @@ pub(crate) async fn remove(nl: &Netlink, bridge: &str, port: &str) -> Result<boo
 /// Removes the guards of every port of `bridge` (a bridge being deleted),
 /// in one transaction.
 pub(crate) async fn remove_all(nl: &Netlink, bridge: &str) -> Result<()> {
-    let table = nl.guard_table();
+    let table = nl.guard_nft();
     let seen = nl.nft_table(Op::RemoveGuard, bridge, table).await?;
     let ports = guarded_ports(&seen, bridge);
     if ports.is_empty() {
@@ -255,7 +209,7 @@ pub(crate) async fn remove_all(nl: &Netlink, bridge: &str) -> Result<()> {
     // not fit one), a port's chains in one: a chain still jumped to from
     // a chain left for the next transaction cannot go.
     let room = nl.nft_room(Op::RemoveGuard, bridge).await?;
-    let empty = nft_len(table, &[], &[]);
+    let empty = nft_len(table.1, &[], &[]);
     let mut ports = ports.into_iter().peekable();
     while ports.peek().is_some() {
         let (mut delete, mut len) = (Vec::new(), empty);
@@ -264,7 +218,7 @@ pub(crate) async fn remove_all(nl: &Netlink, bridge: &str) -> Result<()> {
                 .into_iter()
                 .filter(|c| seen.chains.contains_key(c))
                 .collect();
-            let more = nft_len(table, &chains, &[]) - empty;
+            let more = nft_len(table.1, &chains, &[]) - empty;
             if len + more > room && !delete.is_empty() {
                 break;
             }

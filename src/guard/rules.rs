@@ -31,7 +31,10 @@
 use macaddr::MacAddr6;
 
 use super::config::{GuardRule, GuestGuard, UNSPECIFIED_V4};
-use crate::netlink::{CmpOp, Expr, MetaKey, NftBase as Base, NftChain, NftRule, Verdict};
+use crate::netlink::{
+    CmpOp, Expr, MetaKey, NftBase as Base, NftChain, NftHook, NftRule, NftRuleBuilder as Rule,
+    Verdict,
+};
 
 /// The priority of a guard's base chain: before any other ingress chain
 /// of the usual priorities, so that nothing sees a spoofed frame first.
@@ -60,77 +63,11 @@ pub(crate) fn chain_names(bridge: &str, port: &str) -> Vec<String> {
     names
 }
 
-/// One rule being put together.
-struct Rule(Vec<Expr>);
-
-impl Rule {
-    fn new() -> Self {
-        Rule(Vec::new())
-    }
-
-    fn protocol(mut self, ethertype: [u8; 2]) -> Self {
-        self.0.push(Expr::Meta(MetaKey::Protocol));
-        self.0.push(Expr::Cmp(CmpOp::Eq, ethertype.to_vec()));
-        self
-    }
-
-    fn l4(mut self, proto: u8) -> Self {
-        self.0.push(Expr::Meta(MetaKey::L4Proto));
-        self.0.push(Expr::Cmp(CmpOp::Eq, vec![proto]));
-        self
-    }
-
-    fn field(mut self, base: Base, offset: u32, op: CmpOp, value: &[u8]) -> Self {
-        self.0.push(Expr::Payload {
-            base,
-            offset,
-            len: value.len() as u32,
-        });
-        self.0.push(Expr::Cmp(op, value.to_vec()));
-        self
-    }
-
-    /// The field at `offset` is within the prefix `bytes`/`len` (bits).
-    fn prefix(mut self, base: Base, offset: u32, bytes: &[u8], len: u8) -> Self {
-        let whole = usize::from(len / 8);
-        let part = len % 8;
-        let n = whole + usize::from(part != 0);
-        if n == 0 {
-            return self;
-        }
-        self.0.push(Expr::Payload {
-            base,
-            offset,
-            len: n as u32,
-        });
-        let mut value = bytes[..n].to_vec();
-        if part != 0 {
-            let mut mask = vec![0xff; n];
-            mask[n - 1] = 0xff << (8 - part);
-            value[n - 1] &= mask[n - 1];
-            self.0.push(Expr::Mask(mask));
-        }
-        self.0.push(Expr::Cmp(CmpOp::Eq, value));
-        self
-    }
-
-    fn drop(mut self) -> Self {
-        self.0.push(Expr::Counter);
-        self.0.push(Expr::Verdict(Verdict::Drop));
-        self
-    }
-
-    fn verdict(mut self, v: Verdict) -> Self {
-        self.0.push(Expr::Verdict(v));
-        self
-    }
-
-    fn done(self, chain: &str, rule: Option<GuardRule>) -> NftRule {
-        let tag = match rule {
-            Some(r) => format!("{TAG} {r}"),
-            None => TAG.to_string(),
-        };
-        NftRule::new(chain, &tag, &self.0)
+/// A guard rule's comment: bridgekit's tag and the rule class.
+fn tag(rule: Option<GuardRule>) -> String {
+    match rule {
+        Some(r) => format!("{TAG} {r}"),
+        None => TAG.to_string(),
     }
 }
 
@@ -149,7 +86,7 @@ pub(crate) fn chains(
     let regular = |name: &str, rules: Vec<NftRule>| {
         (!rules.is_empty()).then(|| NftChain {
             name: name.to_string(),
-            ingress: None,
+            hook: None,
             rules,
         })
     };
@@ -167,7 +104,7 @@ pub(crate) fn chains(
     let base = NftChain {
         rules: guest.base_rules(&base, &jumps),
         name: base,
-        ingress: Some((port.to_string(), PRIORITY)),
+        hook: Some(NftHook::ingress(port, PRIORITY)),
     };
     [arp, ip, nd, ip6]
         .into_iter()
@@ -221,21 +158,21 @@ impl<'a> Guest<'a> {
             Rule::new()
                 .field(Base::Network, 4, CmpOp::Neq, &[6, 4])
                 .drop()
-                .done(chain, rule),
+                .done(chain, &tag(rule)),
             Rule::new()
                 .field(Base::Network, 8, CmpOp::Neq, &self.mac)
                 .drop()
-                .done(chain, rule),
+                .done(chain, &tag(rule)),
         ];
         for net in std::iter::once(UNSPECIFIED_V4).chain(self.guard.ipv4.iter().copied()) {
             r.push(
                 Rule::new()
                     .prefix(Base::Network, 14, &net.addr().octets(), net.prefix_len())
                     .verdict(Verdict::Return)
-                    .done(chain, rule),
+                    .done(chain, &tag(rule)),
             );
         }
-        r.push(Rule::new().drop().done(chain, rule));
+        r.push(Rule::new().drop().done(chain, &tag(rule)));
         r
     }
 
@@ -249,7 +186,7 @@ impl<'a> Guest<'a> {
                     .l4(IPPROTO_UDP)
                     .field(Base::Transport, 0, CmpOp::Eq, &67u16.to_be_bytes())
                     .drop()
-                    .done(chain, Some(GuardRule::DhcpServer)),
+                    .done(chain, &tag(Some(GuardRule::DhcpServer))),
             );
         }
         if self.on(GuardRule::Ipv4) {
@@ -262,17 +199,17 @@ impl<'a> Guest<'a> {
                     .l4(IPPROTO_UDP)
                     .field(Base::Transport, 0, CmpOp::Eq, &[0, 68, 0, 67])
                     .verdict(Verdict::Return)
-                    .done(chain, rule),
+                    .done(chain, &tag(rule)),
             );
             for net in &self.guard.ipv4 {
                 r.push(
                     Rule::new()
                         .prefix(Base::Network, 12, &net.addr().octets(), net.prefix_len())
                         .verdict(Verdict::Return)
-                        .done(chain, rule),
+                        .done(chain, &tag(rule)),
                 );
             }
-            r.push(Rule::new().drop().done(chain, rule));
+            r.push(Rule::new().drop().done(chain, &tag(rule)));
         }
         r
     }
@@ -290,10 +227,10 @@ impl<'a> Guest<'a> {
                 Rule::new()
                     .prefix(Base::Transport, 8, addr, *len)
                     .verdict(Verdict::Return)
-                    .done(chain, rule)
+                    .done(chain, &tag(rule))
             })
             .collect();
-        r.push(Rule::new().drop().done(chain, rule));
+        r.push(Rule::new().drop().done(chain, &tag(rule)));
         r
     }
 
@@ -308,7 +245,7 @@ impl<'a> Guest<'a> {
                         .l4(IPPROTO_ICMPV6)
                         .field(Base::Transport, 0, CmpOp::Eq, &[kind])
                         .drop()
-                        .done(chain, Some(GuardRule::RouterAdvertisement)),
+                        .done(chain, &tag(Some(GuardRule::RouterAdvertisement))),
                 );
             }
         }
@@ -318,7 +255,7 @@ impl<'a> Guest<'a> {
                     .l4(IPPROTO_UDP)
                     .field(Base::Transport, 0, CmpOp::Eq, &547u16.to_be_bytes())
                     .drop()
-                    .done(chain, Some(GuardRule::DhcpServer)),
+                    .done(chain, &tag(Some(GuardRule::DhcpServer))),
             );
         }
         if let Some(nd) = nd {
@@ -327,7 +264,7 @@ impl<'a> Guest<'a> {
                     .l4(IPPROTO_ICMPV6)
                     .field(Base::Transport, 0, CmpOp::Eq, &[136])
                     .verdict(Verdict::Jump(nd.to_string()))
-                    .done(chain, Some(GuardRule::Ipv6)),
+                    .done(chain, &tag(Some(GuardRule::Ipv6))),
             );
         }
         if self.on(GuardRule::Ipv6) {
@@ -338,10 +275,10 @@ impl<'a> Guest<'a> {
                     Rule::new()
                         .prefix(Base::Network, 8, addr, *len)
                         .verdict(Verdict::Return)
-                        .done(chain, rule),
+                        .done(chain, &tag(rule)),
                 );
             }
-            r.push(Rule::new().drop().done(chain, rule));
+            r.push(Rule::new().drop().done(chain, &tag(rule)));
         }
         r
     }
@@ -355,23 +292,22 @@ impl<'a> Guest<'a> {
                 Rule::new()
                     .field(Base::Link, 6, CmpOp::Neq, &self.mac)
                     .drop()
-                    .done(chain, Some(GuardRule::SourceMac)),
+                    .done(chain, &tag(Some(GuardRule::SourceMac))),
             );
         }
         if self.on(GuardRule::OtherL2) {
-            let mut rule = Rule::new();
-            rule.0.push(Expr::Meta(MetaKey::Protocol));
+            let mut rule = Rule::new().then(Expr::Meta(MetaKey::Protocol));
             for t in [ETH_P_IP, ETH_P_IPV6, ETH_P_ARP] {
-                rule.0.push(Expr::Cmp(CmpOp::Neq, t.to_vec()));
+                rule = rule.then(Expr::Cmp(CmpOp::Neq, t.to_vec()));
             }
-            r.push(rule.drop().done(chain, Some(GuardRule::OtherL2)));
+            r.push(rule.drop().done(chain, &tag(Some(GuardRule::OtherL2))));
         }
         for (ethertype, to) in jumps {
             r.push(
                 Rule::new()
                     .protocol(*ethertype)
                     .verdict(Verdict::Jump(to.to_string()))
-                    .done(chain, None),
+                    .done(chain, &tag(None)),
             );
         }
         r
@@ -425,8 +361,8 @@ mod tests {
                 "br0/vnet0"
             ]
         );
-        assert_eq!(c[4].ingress, Some(("vnet0".to_string(), PRIORITY)));
-        assert!(c[..4].iter().all(|c| c.ingress.is_none()));
+        assert_eq!(c[4].hook, Some(NftHook::ingress("vnet0", PRIORITY)));
+        assert!(c[..4].iter().all(|c| c.hook.is_none()));
         // Every chain that returns ends with a counted drop.
         for chain in &c[..4] {
             assert!(
@@ -451,31 +387,6 @@ mod tests {
         assert_eq!(names, ["br0/vnet0/ip6", "br0/vnet0"]);
         assert_eq!(c[0].rules.len(), 2);
         assert_eq!(c[1].rules.len(), 1);
-    }
-
-    #[test]
-    fn a_prefix_loads_its_bytes_and_masks_the_last() {
-        let r = Rule::new().prefix(Base::Network, 12, &[10, 1, 255, 0], 20);
-        assert_eq!(
-            r.0,
-            [
-                Expr::Payload {
-                    base: Base::Network,
-                    offset: 12,
-                    len: 3
-                },
-                Expr::Mask(vec![0xff, 0xff, 0xf0]),
-                Expr::Cmp(CmpOp::Eq, vec![10, 1, 0xf0]),
-            ]
-        );
-        let whole = Rule::new().prefix(Base::Network, 12, &[10, 1, 2, 3], 16);
-        assert_eq!(whole.0.len(), 2);
-        assert!(
-            Rule::new()
-                .prefix(Base::Network, 12, &[0; 4], 0)
-                .0
-                .is_empty()
-        );
     }
 
     #[test]

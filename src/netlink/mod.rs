@@ -52,7 +52,8 @@ pub(crate) use link_view::ViewLink;
 #[cfg(test)]
 pub(crate) use nft::replace_len;
 pub(crate) use nft::{
-    Base as NftBase, CmpOp, Expr, MetaKey, NftChain, NftRule, TableSeen, Verdict, nft_len,
+    Base as NftBase, CmpOp, CtKey, Expr, Family as NftFamily, Hook as NftHook, MetaKey, NftChain,
+    NftRule, Rule as NftRuleBuilder, TableSeen, Verdict, nft_len,
 };
 pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
@@ -294,6 +295,18 @@ impl Netlink {
     #[must_use]
     pub fn guard_table(&self) -> &str {
         &self.inner.guard_table
+    }
+
+    /// The guest guards' table: the connection's table in the netdev
+    /// family.
+    pub(crate) fn guard_nft(&self) -> (NftFamily, &str) {
+        (NftFamily::Netdev, &self.inner.guard_table)
+    }
+
+    /// The forward modes' table: the connection's table in the inet
+    /// family (the same name as the guards').
+    pub(crate) fn forward_nft(&self) -> (NftFamily, &str) {
+        (NftFamily::Inet, &self.inner.guard_table)
     }
 
     /// Whether guards may exist in this connection's table (see

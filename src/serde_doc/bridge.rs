@@ -1,5 +1,6 @@
 //! A bridge as a document: its options and `BridgeConfig`.
 
+use super::forward::ForwardDoc;
 use super::*;
 
 /// The bridge-wide options ([`BridgeOption`]) as a table, keys and values
@@ -116,6 +117,8 @@ pub(super) struct BridgeDoc {
     ports: Vec<PortEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     vxlan_ports: Vec<VxlanPortDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    forward: Option<ForwardDoc>,
 }
 
 /// One entry of a bridge's `vxlan_ports`: the device and its port config
@@ -186,6 +189,7 @@ impl Serialize for BridgeConfig {
                         .unwrap_or_default(),
                 })
                 .collect(),
+            forward: self.forward.as_ref().map(ForwardDoc::from),
         }
         .serialize(s)
     }
@@ -211,6 +215,9 @@ impl<'de> Deserialize<'de> for BridgeConfig {
         c.ports = doc.ports.into_iter().map(|e| (e.0, e.1)).collect();
         for v in doc.vxlan_ports {
             c = c.vxlan_port(v.vxlan, v.bridge_port);
+        }
+        if let Some(f) = &doc.forward {
+            c = c.forward(f.forward().map_err(de_err)?);
         }
         c.validate().map_err(de_err)?;
         Ok(c)

@@ -41,6 +41,7 @@ use crate::vxlan::Remote;
 use crate::vxlan::{VXLAN_PORT, Vni, VxlanConfig};
 
 mod bridge;
+mod forward;
 mod guard;
 mod nic;
 mod port;

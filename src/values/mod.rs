@@ -27,5 +27,5 @@ pub use mtu::{MAX_MTU, MIN_MTU};
 pub use multicast_router::MulticastRouter;
 pub use name::{IFNAME_MAX_LEN, IfName};
 pub use port_option::{PortOption, PortOptionKind};
-pub use sysctl::Ipv6Sysctl;
+pub use sysctl::{Ipv6Sysctl, NetSysctl};
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};

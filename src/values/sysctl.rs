@@ -59,6 +59,64 @@ impl fmt::Display for Ipv6Sysctl {
     }
 }
 
+/// A namespace-wide sysctl bridgekit switches on for a bridge's forward
+/// mode ([`Forward`](crate::Forward)): the host then routes for the
+/// bridge's guests. It holds for every interface of the network
+/// namespace, not only the bridge; bridgekit turns it on and never off
+/// (other bridges, or the host's own routing, may need it), except to
+/// undo a failed `apply` that turned it on.
+///
+/// ```
+/// use bridgekit::NetSysctl;
+/// assert_eq!(NetSysctl::Ipv4Forward.to_string(), "net.ipv4.ip_forward");
+/// assert_eq!(NetSysctl::Ipv6Forward.path(), "/proc/sys/net/ipv6/conf/all/forwarding");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetSysctl {
+    /// `net.ipv4.ip_forward`: IPv4 packets are forwarded between
+    /// interfaces.
+    Ipv4Forward,
+    /// `net.ipv6.conf.all.forwarding`: IPv6 packets are forwarded between
+    /// interfaces; the kernel then also ignores router advertisements on
+    /// interfaces whose `accept_ra` is 1 (2 takes them anyway).
+    Ipv6Forward,
+}
+
+impl NetSysctl {
+    /// Its name, as `sysctl` writes it.
+    ///
+    /// ```
+    /// assert_eq!(bridgekit::NetSysctl::Ipv6Forward.name(), "net.ipv6.conf.all.forwarding");
+    /// ```
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            NetSysctl::Ipv4Forward => "net.ipv4.ip_forward",
+            NetSysctl::Ipv6Forward => "net.ipv6.conf.all.forwarding",
+        }
+    }
+
+    /// Where the kernel takes it, in the reader's network namespace.
+    ///
+    /// ```
+    /// assert_eq!(bridgekit::NetSysctl::Ipv4Forward.path(), "/proc/sys/net/ipv4/ip_forward");
+    /// ```
+    #[must_use]
+    pub fn path(self) -> &'static str {
+        match self {
+            NetSysctl::Ipv4Forward => "/proc/sys/net/ipv4/ip_forward",
+            NetSysctl::Ipv6Forward => "/proc/sys/net/ipv6/conf/all/forwarding",
+        }
+    }
+}
+
+impl fmt::Display for NetSysctl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Ipv6Sysctl;

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bridgekit::{
-    Bridge, BridgeConfig, GuestGuard, Netlink, PortConfig, Remote, VlanId, VlanMember, VlanRange,
-    VmNic, VmNicConfig, VxlanConfig,
+    Bridge, BridgeConfig, Forward, GuestGuard, Netlink, PortConfig, Remote, VlanId, VlanMember,
+    VlanRange, VmNic, VmNicConfig, VxlanConfig,
 };
 use serde_json::Value;
 
@@ -125,6 +125,9 @@ pub enum Op {
     /// `apply` of guest guards onto an existing bridge: two new guarded
     /// ports, and a third whose guard from before goes.
     ApplyGuards,
+    /// `apply` of NAT onto an existing bridge without a forward mode: the
+    /// rules, both forwarding sysctls, a guest port.
+    ApplyNat,
 }
 
 impl Op {
@@ -136,6 +139,7 @@ impl Op {
             Op::VmNicCreate => "vm-nic",
             Op::ApplyVxlan => "apply-vxlan",
             Op::ApplyGuards => "apply-guards",
+            Op::ApplyNat => "apply-nat",
         }
     }
 
@@ -147,6 +151,7 @@ impl Op {
             Op::VmNicCreate,
             Op::ApplyVxlan,
             Op::ApplyGuards,
+            Op::ApplyNat,
         ]
         .into_iter()
         .find(|o| o.name() == s)
@@ -219,6 +224,9 @@ impl Op {
                         .up(),
                 )
                 .port("p2", PortConfig::new().up()),
+            Op::ApplyNat => base
+                .forward(Forward::nat66())
+                .port("p0", PortConfig::managed(GUEST).up()),
         }
     }
 
@@ -235,7 +243,7 @@ impl Op {
             Op::StagedCreate | Op::OneMessageCreate => {
                 Bridge::create(nl, self.config()).await.expect("create");
             }
-            Op::ApplyPortsAndVlans | Op::ApplyVxlan | Op::ApplyGuards => {
+            Op::ApplyPortsAndVlans | Op::ApplyVxlan | Op::ApplyGuards | Op::ApplyNat => {
                 self.config().apply(nl).await.expect("apply");
             }
             Op::VmNicCreate => {
@@ -251,6 +259,17 @@ impl Op {
     /// operations on an existing bridge, the bridge.
     async fn prepare(self, nl: &Netlink) {
         let _ = sh_ok(&["ip", "link", "del", "br0"]);
+        if matches!(self, Op::ApplyNat) {
+            // The bridge went without bridgekit: its rules stayed, and
+            // forwarding is the namespace's.
+            let _ = sh_ok(&["nft", "delete", "table", "inet", "bridgekit"]);
+            for path in [
+                "/proc/sys/net/ipv4/ip_forward",
+                "/proc/sys/net/ipv6/conf/all/forwarding",
+            ] {
+                std::fs::write(path, "0").expect("forwarding off");
+            }
+        }
         for p in ["p0", "p1", "p2", "vx0", "u0"] {
             let _ = sh_ok(&["ip", "link", "del", p]);
         }
@@ -318,7 +337,9 @@ impl Op {
                         .up(),
                 ),
             ),
-            Op::ApplyPortsAndVlans | Op::VmNicCreate | Op::ApplyVxlan => Some(before),
+            Op::ApplyPortsAndVlans | Op::VmNicCreate | Op::ApplyVxlan | Op::ApplyNat => {
+                Some(before)
+            }
             Op::StagedCreate | Op::OneMessageCreate => None,
         };
         if let Some(before) = before {

@@ -437,7 +437,8 @@ pub fn is_tentative(dev: &str, local: &str) -> bool {
 /// Everything the suite can change in this namespace, normalised for
 /// comparison: links (name, master, up, MTU, MAC, kind, bridge and port
 /// options without their ticking timers), addresses, master FDB entries and
-/// VLANs, all as iproute2 reports them.
+/// VLANs, all as iproute2 reports them; the IPv6 and forwarding sysctls;
+/// the nf_tables ruleset.
 pub fn kernel_state() -> Value {
     let links: Value = serde_json::from_str(&sh(&["ip", "-j", "-d", "link", "show"])).unwrap();
     let mut out_links = Vec::new();
@@ -480,6 +481,15 @@ pub fn kernel_state() -> Value {
             if let Some(v) = ipv6_sysctl(name, knob) {
                 out_sysctls.push(format!("{name} {knob}={v}"));
             }
+        }
+    }
+    // The namespace-wide forwarding switches of the forward modes.
+    for path in [
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/net/ipv6/conf/all/forwarding",
+    ] {
+        if let Ok(v) = std::fs::read_to_string(path) {
+            out_sysctls.push(format!("{path}={}", v.trim()));
         }
     }
     let fdb: Value = serde_json::from_str(&sh(&["bridge", "-j", "fdb", "show"])).unwrap();

@@ -16,9 +16,25 @@ pub(crate) enum MetaKey {
     /// `skb->protocol`, the ethertype once a VLAN tag was taken off:
     /// two bytes, network order.
     Protocol = 1,
+    /// The name of the interface the packet came in on (16 bytes, NUL
+    /// padded).
+    IifName = 6,
+    /// The name of the interface it goes out on.
+    OifName = 7,
+    /// The packet's family in an inet chain (one byte: `NFPROTO_IPV4`
+    /// 2, `NFPROTO_IPV6` 10).
+    NfProto = 15,
     /// The layer 4 protocol number (one byte), set for IPv4 and IPv6
     /// packets that parse.
     L4Proto = 16,
+}
+
+/// What a conntrack expression loads (`enum nft_ct_keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CtKey {
+    /// The connection's state as a bit set (4 bytes, host order):
+    /// `NF_CT_STATE_BIT(IP_CT_ESTABLISHED)` 2, `..RELATED` 4, new 8.
+    State = 0,
 }
 
 /// Where a payload expression reads (`enum nft_payload_bases`).
@@ -42,6 +58,8 @@ pub(crate) enum CmpOp {
 /// What a rule does with a packet that matched all of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
+    /// Let it through this chain (other chains on the hook still see it).
+    Accept,
     Drop,
     /// Back to the chain that jumped here.
     Return,
@@ -53,6 +71,7 @@ impl Verdict {
     /// `NF_DROP`, `NFT_RETURN`, `NFT_JUMP`.
     fn code(&self) -> i32 {
         match self {
+            Verdict::Accept => 1,
             Verdict::Drop => 0,
             Verdict::Return => -5,
             Verdict::Jump(_) => -3,
@@ -73,6 +92,14 @@ pub(crate) enum Expr {
     Cmp(CmpOp, Vec<u8>),
     /// Counts the packets and bytes that got this far.
     Counter,
+    /// Loads conntrack state into register 1.
+    Ct(CtKey),
+    /// Drops the packet and answers its sender with an ICMP (ICMPv6)
+    /// "administratively prohibited", whatever its family (`reject with
+    /// icmpx admin-prohibited`).
+    Reject,
+    /// Source NAT to the address of the interface the packet leaves by.
+    Masquerade,
     /// Ends the rule with a verdict.
     Verdict(Verdict),
 }
@@ -94,6 +121,9 @@ impl Expr {
             Expr::Mask(_) => "bitwise",
             Expr::Cmp(..) => "cmp",
             Expr::Counter => "counter",
+            Expr::Ct(_) => "ct",
+            Expr::Reject => "reject",
+            Expr::Masquerade => "masq",
             Expr::Verdict(_) => "immediate",
         }
     }
@@ -133,6 +163,17 @@ impl Expr {
             Expr::Counter => {
                 d.put(1, &0u64.to_be_bytes()).put(2, &0u64.to_be_bytes());
             }
+            // NFTA_CT_DREG, NFTA_CT_KEY
+            Expr::Ct(key) => {
+                d.be32(1, REG_1).be32(2, *key as u32);
+            }
+            // NFTA_REJECT_TYPE (NFT_REJECT_ICMPX_UNREACH), NFTA_REJECT_ICMP_CODE
+            // (NFT_REJECT_ICMPX_ADMIN_PROHIBITED, one byte).
+            Expr::Reject => {
+                d.be32(1, 2).put(2, &[3]);
+            }
+            // No attributes: the kernel picks the address and the ports.
+            Expr::Masquerade => {}
             // NFTA_IMMEDIATE_DREG, _DATA: NFTA_DATA_VERDICT holding
             // NFTA_VERDICT_CODE and, for a jump, NFTA_VERDICT_CHAIN.
             Expr::Verdict(v) => {

@@ -11,6 +11,7 @@
 //!
 //! - `wire.rs`: the bytes (attributes, messages, batches);
 //! - `expr.rs`: the expressions rules are made of, typed;
+//! - `rule.rs`: a rule put together from matches and a verdict;
 //! - `socket.rs`: the socket, a transaction's verdict, a dump's messages.
 
 use tracing::debug;
@@ -20,16 +21,23 @@ use crate::sys::netns;
 use crate::values::name::IfName;
 
 mod expr;
+mod rule;
 mod socket;
 mod wire;
 
-pub(crate) use expr::{Base, CmpOp, Expr, MetaKey, Verdict};
+pub(crate) use expr::{Base, CmpOp, CtKey, Expr, MetaKey, Verdict};
+pub(crate) use rule::Rule;
 pub(super) use socket::NftSocket;
 use socket::Outcome;
-use wire::{Attrs, Batch, MsgType, NFPROTO_NETDEV, attr};
+pub(crate) use wire::Family;
+use wire::{Attrs, Batch, MsgType, attr};
 
 /// `NF_NETDEV_INGRESS`.
 const HOOK_INGRESS: u32 = 0;
+/// `NF_INET_FORWARD`.
+const HOOK_FORWARD: u32 = 2;
+/// `NF_INET_POST_ROUTING`.
+const HOOK_POSTROUTING: u32 = 4;
 /// `NF_ACCEPT`: a base chain's policy.
 const POLICY_ACCEPT: u32 = 1;
 /// `NFTNL_UDATA_RULE_COMMENT`: the type of the comment `nft` shows, in a
@@ -40,10 +48,55 @@ const UDATA_COMMENT: u8 = 0;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NftChain {
     pub(crate) name: String,
-    /// A base chain on this device's ingress hook, at this priority; a
-    /// regular chain (reached by jumps) if `None`.
-    pub(crate) ingress: Option<(String, i32)>,
+    /// Where a base chain hooks in; a regular chain (reached by jumps) if
+    /// `None`.
+    pub(crate) hook: Option<Hook>,
     pub(crate) rules: Vec<NftRule>,
+}
+
+/// Where a base chain hooks in, at what priority, of what type. Its policy
+/// is always accept: bridgekit's chains drop what their rules drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hook {
+    /// `NF_NETDEV_INGRESS`, `NF_INET_FORWARD`, `NF_INET_POST_ROUTING`.
+    num: u32,
+    priority: i32,
+    /// The device of a netdev ingress hook.
+    device: Option<String>,
+    /// `filter` or `nat`.
+    kind: &'static str,
+}
+
+impl Hook {
+    /// A netdev filter chain on `device`'s ingress.
+    pub(crate) fn ingress(device: &str, priority: i32) -> Self {
+        Hook {
+            num: HOOK_INGRESS,
+            priority,
+            device: Some(device.to_string()),
+            kind: "filter",
+        }
+    }
+
+    /// An inet filter chain on the forward hook.
+    pub(crate) fn forward(priority: i32) -> Self {
+        Hook {
+            num: HOOK_FORWARD,
+            priority,
+            device: None,
+            kind: "filter",
+        }
+    }
+
+    /// An inet nat chain on the postrouting hook (source NAT).
+    pub(crate) fn postrouting_nat(priority: i32) -> Self {
+        Hook {
+            num: HOOK_POSTROUTING,
+            priority,
+            device: None,
+            kind: "nat",
+        }
+    }
 }
 
 /// A rule: its encoded expressions and the comment it carries (what
@@ -78,11 +131,41 @@ pub(crate) struct ChainSeen {
     pub(crate) name: String,
     /// Whether it is a base chain (it has a hook).
     pub(crate) base: bool,
+    /// Its hook's number.
+    pub(crate) hooknum: u32,
     /// The devices its hook is on (none: a base chain whose device went
     /// away, on kernels that keep such chains).
     pub(crate) devices: Vec<String>,
     /// Its hook's priority.
     pub(crate) priority: i32,
+    /// Its type (`filter`, `nat`).
+    pub(crate) kind: String,
+}
+
+impl ChainSeen {
+    /// Whether it hooks in where `want` says (`None`: a regular chain).
+    fn hooked_as(&self, want: Option<&Hook>) -> bool {
+        match want {
+            None => !self.base,
+            Some(h) => {
+                self.base
+                    && self.hooknum == h.num
+                    && self.priority == h.priority
+                    && self.kind == h.kind
+                    && self.devices.first().map(String::as_str) == h.device.as_deref()
+            }
+        }
+    }
+
+    /// Its hook as one to create again.
+    fn hook(&self) -> Option<Hook> {
+        self.base.then(|| Hook {
+            num: self.hooknum,
+            priority: self.priority,
+            device: self.devices.first().cloned(),
+            kind: if self.kind == "nat" { "nat" } else { "filter" },
+        })
+    }
 }
 
 /// A rule of a table as the kernel has it.
@@ -112,6 +195,53 @@ impl RuleSeen {
 pub(crate) struct TableSeen {
     pub(crate) chains: std::collections::HashMap<String, ChainSeen>,
     pub(crate) rules: std::collections::HashMap<String, Vec<RuleSeen>>,
+}
+
+impl TableSeen {
+    /// The chains of `names` the table has, with their rules as dumped:
+    /// what to make again to undo a change to them.
+    pub(crate) fn chains_named(&self, names: &[String]) -> Vec<NftChain> {
+        names
+            .iter()
+            .filter_map(|name| {
+                let chain = self.chains.get(name)?;
+                Some(NftChain {
+                    hook: chain.hook(),
+                    rules: self
+                        .rules
+                        .get(name)
+                        .map(|r| r.iter().map(RuleSeen::to_rule).collect())
+                        .unwrap_or_default(),
+                    name: name.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether, of the chains `names`, the table has exactly `want`: the
+    /// same chains, hooked in the same way, with rules whose comments
+    /// (fingerprints of what they do) are those wanted, in order. A rule
+    /// changed by someone else carries another comment, or none. Reads
+    /// the table in place: an unchanged apply copies nothing.
+    pub(crate) fn holds_exactly(&self, names: &[String], want: &[NftChain]) -> bool {
+        let present = names
+            .iter()
+            .filter(|n| self.chains.contains_key(*n))
+            .count();
+        present == want.len()
+            && want.iter().all(|w| {
+                let Some(chain) = self.chains.get(&w.name) else {
+                    return false;
+                };
+                let rules = self.rules.get(&w.name).map_or(&[][..], Vec::as_slice);
+                chain.hooked_as(w.hook.as_ref())
+                    && rules.len() == w.rules.len()
+                    && rules
+                        .iter()
+                        .zip(&w.rules)
+                        .all(|(a, b)| a.comment.as_deref() == Some(b.comment.as_str()))
+            })
+    }
 }
 
 impl super::Netlink {
@@ -150,7 +280,7 @@ impl super::Netlink {
         &self,
         op: Op,
         iface: &str,
-        table: &str,
+        (family, table): (Family, &str),
         delete: &[String],
         create: &[NftChain],
         exclusive: bool,
@@ -161,12 +291,12 @@ impl super::Netlink {
         let socket = self.nft(op, iface).await?;
         let mut socket = socket.lock().await;
         let first = socket.next_seq(replace_messages(delete, create) + 1);
-        let (batch, waited) = replace_batch(first, table, delete, create, exclusive);
+        let (batch, waited) = replace_batch(first, (family, table), delete, create, exclusive);
         debug!(%op, iface, table, delete = delete.len(), create = create.len(), "nf_tables transaction");
         match socket.transaction(&batch, waited).await {
             Ok(Outcome::Done(_)) => Ok(()),
             Ok(Outcome::Refused(errno, text)) => {
-                Err(refused(op, iface, errno, text, delete.is_empty()))
+                Err(refused(op, iface, family, errno, text, delete.is_empty()))
             }
             Err(e) => Err(Error::io(op, iface, e)),
         }
@@ -193,7 +323,7 @@ impl super::Netlink {
         &self,
         op: Op,
         iface: &str,
-        table: &str,
+        (family, table): (Family, &str),
         names: &[String],
     ) -> Result<Vec<String>> {
         self.fault_step(op, iface)?;
@@ -209,13 +339,12 @@ impl super::Netlink {
             let seq = socket.next_seq(1);
             // A lookup: its one message, then the acknowledgement asked
             // for, which ends it.
-            let request =
-                Batch::single(seq, MsgType::GetChain, NFPROTO_NETDEV, wire::NLM_F_ACK, &a);
+            let request = Batch::single(seq, MsgType::GetChain, family.wire(), wire::NLM_F_ACK, &a);
             match socket.query(&request).await {
                 Ok(Outcome::Done(m)) if !m.is_empty() => out.push(name.clone()),
                 Ok(Outcome::Done(_)) | Ok(Outcome::Refused(libc::ENOENT, _)) => {}
                 Ok(Outcome::Refused(errno, text)) => {
-                    return Err(refused(op, iface, errno, text, false));
+                    return Err(refused(op, iface, family, errno, text, false));
                 }
                 Err(e) => return Err(Error::io(op, iface, e)),
             }
@@ -226,7 +355,12 @@ impl super::Netlink {
     /// Every chain and rule of `table` (nothing if there is no such table:
     /// the kernel dumps a missing table's chains as an empty one's). Two
     /// dumps, each filtered by the kernel to the table.
-    pub(crate) async fn nft_table(&self, op: Op, iface: &str, table: &str) -> Result<TableSeen> {
+    pub(crate) async fn nft_table(
+        &self,
+        op: Op,
+        iface: &str,
+        (family, table): (Family, &str),
+    ) -> Result<TableSeen> {
         #[cfg(feature = "test-hooks")]
         self.inner.hooks.count_request();
         self.fault_step(op, iface)?;
@@ -238,12 +372,12 @@ impl super::Netlink {
             // NFTA_CHAIN_TABLE and NFTA_RULE_TABLE are both 1.
             a.string(attr::CHAIN_TABLE, table);
             let seq = socket.next_seq(1);
-            let request = Batch::single(seq, kind, NFPROTO_NETDEV, wire::NLM_F_DUMP, &a);
+            let request = Batch::single(seq, kind, family.wire(), wire::NLM_F_DUMP, &a);
             let messages = match socket.query(&request).await {
                 Ok(Outcome::Done(m)) => m,
                 Ok(Outcome::Refused(libc::ENOENT, _)) => return Ok(TableSeen::default()),
                 Ok(Outcome::Refused(errno, text)) => {
-                    return Err(refused(op, iface, errno, text, false));
+                    return Err(refused(op, iface, family, errno, text, false));
                 }
                 Err(e) => return Err(Error::io(op, iface, e)),
             };
@@ -275,15 +409,16 @@ fn replace_messages(delete: &[String], create: &[NftChain]) -> u32 {
 /// `first`; and the sequence number whose acknowledgement ends it.
 fn replace_batch(
     first: u32,
-    table: &str,
+    (family, table): (Family, &str),
     delete: &[String],
     create: &[NftChain],
     exclusive: bool,
 ) -> (Batch, u32) {
+    let family = family.wire();
     let mut batch = Batch::transaction(first);
     let mut a = Attrs::default();
     a.string(attr::TABLE_NAME, table);
-    batch.push(MsgType::NewTable, NFPROTO_NETDEV, wire::NLM_F_CREATE, &a);
+    batch.push(MsgType::NewTable, family, wire::NLM_F_CREATE, &a);
     // Every rule first (a DELRULE naming only the chain flushes it):
     // then no chain being deleted is still the target of a jump,
     // whatever order the chains come in.
@@ -291,27 +426,22 @@ fn replace_batch(
         let mut a = Attrs::default();
         a.string(attr::RULE_TABLE, table)
             .string(attr::RULE_CHAIN, name);
-        batch.push(MsgType::DelRule, NFPROTO_NETDEV, 0, &a);
+        batch.push(MsgType::DelRule, family, 0, &a);
     }
     for name in delete {
         let mut a = Attrs::default();
         a.string(attr::CHAIN_TABLE, table)
             .string(attr::CHAIN_NAME, name);
-        batch.push(MsgType::DelChain, NFPROTO_NETDEV, 0, &a);
+        batch.push(MsgType::DelChain, family, 0, &a);
     }
-    let (regular, base): (Vec<_>, Vec<_>) = create.iter().partition(|c| c.ingress.is_none());
+    let (regular, base): (Vec<_>, Vec<_>) = create.iter().partition(|c| c.hook.is_none());
     for chain in regular.iter().chain(&base) {
         let flags = if exclusive {
             wire::NLM_F_CREATE | wire::NLM_F_EXCL
         } else {
             wire::NLM_F_CREATE
         };
-        batch.push(
-            MsgType::NewChain,
-            NFPROTO_NETDEV,
-            flags,
-            &chain_attrs(table, chain),
-        );
+        batch.push(MsgType::NewChain, family, flags, &chain_attrs(table, chain));
     }
     for chain in regular.iter().chain(&base) {
         for rule in &chain.rules {
@@ -322,7 +452,7 @@ fn replace_batch(
             a.put(attr::RULE_USERDATA, &comment(&rule.comment));
             batch.push(
                 MsgType::NewRule,
-                NFPROTO_NETDEV,
+                family,
                 wire::NLM_F_CREATE | wire::NLM_F_APPEND,
                 &a,
             );
@@ -336,7 +466,10 @@ fn replace_batch(
 /// [`nft_len`] is checked against.
 #[cfg(test)]
 pub(crate) fn replace_len(table: &str, delete: &[String], create: &[NftChain]) -> usize {
-    replace_batch(1, table, delete, create, false).0.buf.len()
+    replace_batch(1, (Family::Netdev, table), delete, create, false)
+        .0
+        .buf
+        .len()
 }
 
 /// At least the length of [`Netlink::nft_replace`]'s transaction for
@@ -354,9 +487,10 @@ pub(crate) fn nft_len(table: &str, delete: &[String], create: &[NftChain]) -> us
     }
     for chain in create {
         len += HEAD + table_len + string(&chain.name);
-        if let Some((device, _)) = &chain.ingress {
+        if let Some(hook) = &chain.hook {
             // Hook (number, priority, device), policy, type.
-            len += 4 + 8 + 8 + string(device) + 8 + string("filter");
+            let device = hook.device.as_deref().map_or(0, string);
+            len += 4 + 8 + 8 + device + 8 + string(hook.kind);
         }
         for rule in &chain.rules {
             len += HEAD
@@ -374,14 +508,16 @@ fn chain_attrs(table: &str, chain: &NftChain) -> Attrs {
     let mut a = Attrs::default();
     a.string(attr::CHAIN_TABLE, table)
         .string(attr::CHAIN_NAME, &chain.name);
-    if let Some((device, priority)) = &chain.ingress {
+    if let Some(hook) = &chain.hook {
         a.nested(attr::CHAIN_HOOK, |h| {
-            h.be32(attr::HOOK_HOOKNUM, HOOK_INGRESS)
-                .put(attr::HOOK_PRIORITY, &priority.to_be_bytes())
-                .string(attr::HOOK_DEV, device);
+            h.be32(attr::HOOK_HOOKNUM, hook.num)
+                .put(attr::HOOK_PRIORITY, &hook.priority.to_be_bytes());
+            if let Some(device) = &hook.device {
+                h.string(attr::HOOK_DEV, device);
+            }
         });
         a.be32(attr::CHAIN_POLICY, POLICY_ACCEPT);
-        a.string(attr::CHAIN_TYPE, "filter");
+        a.string(attr::CHAIN_TYPE, hook.kind);
     }
     a
 }
@@ -414,16 +550,23 @@ fn parse_chain(body: &[u8]) -> ChainSeen {
     let mut chain = ChainSeen {
         name: String::new(),
         base: false,
+        hooknum: 0,
         devices: Vec::new(),
         priority: 0,
+        kind: String::new(),
     };
     for (kind, value) in wire::attrs(body) {
         match kind {
             attr::CHAIN_NAME => chain.name = wire::string(value),
+            attr::CHAIN_TYPE => chain.kind = wire::string(value),
             attr::CHAIN_HOOK => {
                 chain.base = true;
                 for (k, v) in wire::attrs(value) {
                     match k {
+                        attr::HOOK_HOOKNUM => {
+                            chain.hooknum =
+                                v.try_into().map(u32::from_be_bytes).unwrap_or_default();
+                        }
                         attr::HOOK_DEV => chain.devices.push(wire::string(v)),
                         attr::HOOK_PRIORITY => {
                             chain.priority =
@@ -463,7 +606,14 @@ fn parse_rule(body: &[u8]) -> RuleSeen {
 /// [`Error::Unsupported`] naming it; the rest as for route netlink.
 /// `creates_only`: the transaction named nothing it did not create, so an
 /// ENOENT can only be an expression type the kernel has no module for.
-fn refused(op: Op, iface: &str, errno: i32, text: Option<String>, creates_only: bool) -> Error {
+fn refused(
+    op: Op,
+    iface: &str,
+    family: Family,
+    errno: i32,
+    text: Option<String>,
+    creates_only: bool,
+) -> Error {
     let unsupported = |detail: &str| Error::Unsupported {
         op,
         iface: IfName::from_kernel(iface),
@@ -473,12 +623,21 @@ fn refused(op: Op, iface: &str, errno: i32, text: Option<String>, creates_only: 
         },
     };
     match errno {
-        libc::EAFNOSUPPORT => {
-            unsupported("nf_tables netdev family (a kernel built without CONFIG_NF_TABLES_NETDEV)")
-        }
-        libc::ENOENT if creates_only => unsupported(
-            "an nf_tables expression (meta, payload, bitwise, cmp, counter, immediate) is missing",
-        ),
+        libc::EAFNOSUPPORT => unsupported(match family {
+            Family::Netdev => {
+                "nf_tables netdev family (a kernel built without CONFIG_NF_TABLES_NETDEV)"
+            }
+            Family::Inet => "nf_tables inet family (a kernel built without CONFIG_NF_TABLES_INET)",
+        }),
+        libc::ENOENT if creates_only => unsupported(match family {
+            Family::Netdev => {
+                "an nf_tables expression (meta, payload, bitwise, cmp, counter, immediate) is missing"
+            }
+            Family::Inet => {
+                "an nf_tables expression or chain type (meta, payload, bitwise, cmp, ct, \
+                 immediate, reject, masq; the nat chain type) is missing"
+            }
+        }),
         libc::EOPNOTSUPP => unsupported("nf_tables (EOPNOTSUPP)"),
         _ => Error::from_kernel(op, iface, errno, text),
     }

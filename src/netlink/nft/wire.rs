@@ -42,8 +42,21 @@ impl MsgType {
     }
 }
 
-/// `NFPROTO_NETDEV`: tables whose base chains hook one device's ingress.
-pub(crate) const NFPROTO_NETDEV: u8 = 5;
+/// The nf_tables families bridgekit's tables live in (`NFPROTO_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Family {
+    /// `NFPROTO_INET`: IPv4 and IPv6 together (the forward modes).
+    Inet = 1,
+    /// `NFPROTO_NETDEV`: base chains on one device's ingress (the guest
+    /// guard).
+    Netdev = 5,
+}
+
+impl Family {
+    pub(super) fn wire(self) -> u8 {
+        self as u8
+    }
+}
 
 /// Attribute numbers (`enum nft_*_attributes`).
 pub(super) mod attr {
