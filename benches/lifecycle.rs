@@ -322,6 +322,29 @@ async fn status(nl: &Netlink, h: &Handle, n: usize, samples: usize, vlans: bool)
         "bridgekit / raw",
     ]);
     row(&[show(&o), show(&w), format!("{:.2}×", ratio(&o, &w))]);
+    // The ports with their counters: the same dump with the kernel's
+    // statistics in it, which `ports()` and `status()` leave out.
+    let (mut plain, mut counted) = (Vec::new(), Vec::new());
+    for i in 0..samples + 3 {
+        let t = Instant::now();
+        let p = br.ports().await?;
+        let d = t.elapsed();
+        assert!(p.iter().all(|p| p.counters.is_none()));
+        if i >= 3 {
+            plain.push(d);
+        }
+        let t = Instant::now();
+        let p = br.ports_with_counters().await?;
+        let d = t.elapsed();
+        assert!(p.iter().all(|p| p.counters.is_some()));
+        if i >= 3 {
+            counted.push(d);
+        }
+    }
+    let (p, c) = (stats(plain), stats(counted));
+    println!();
+    header(&["`ports()`", "`ports_with_counters()`", "with / without"]);
+    row(&[show(&p), show(&c), format!("{:.2}×", ratio(&c, &p))]);
     br.delete().await?;
     if n > 0 {
         let lines: String = (0..n).map(|i| format!("link del bkst{i}\n")).collect();

@@ -133,8 +133,8 @@ pub use nic::{
 #[cfg(feature = "serde")]
 pub use serde_doc::from_deserializer;
 pub use values::{
-    AddressStatus, BridgeOption, BridgeOptionKind, IFNAME_MAX_LEN, IfName, Ipv6Sysctl, MAX_MTU,
-    MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, OperState, PortOption,
+    AddressStatus, BridgeOption, BridgeOptionKind, Counters, IFNAME_MAX_LEN, IfName, Ipv6Sysctl,
+    MAX_MTU, MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, OperState, PortOption,
     PortOptionKind, PortState, ToAddress, ToMac, VlanId, VlanMember, VlanProtocol, VlanRange,
     eui64_link_local,
 };

@@ -174,6 +174,8 @@ impl Bridge {
         fn wait_dad(&self, timeout: Duration) -> ();
         Op::ListPorts, "br.ports()",
         fn ports(&self) -> Vec<PortStatus>;
+        Op::ListPorts, "br.ports_with_counters()",
+        fn ports_with_counters(&self) -> Vec<PortStatus>;
         Op::SetVlanOptions, "br.set_vlan_filtering(true)",
         fn set_vlan_filtering(&self, on: bool) -> ();
         Op::SetVlanOptions, "br.set_default_pvid(None)",
@@ -326,6 +328,25 @@ impl Bridge {
         let port = port.to_port()?;
         let br = self.inner.clone();
         self.run(Op::DetachPort, async move { br.detach_port(port).await })
+    }
+
+    /// One port's traffic counters: the blocking [`crate::Bridge::port_counters`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::port_counters`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// println!("{:?}", br.port_counters("vnet0")?);
+    /// # Ok(()) }
+    /// ```
+    pub fn port_counters(&self, port: impl ToPort) -> Result<crate::Counters> {
+        let port = port.to_port()?;
+        let br = self.inner.clone();
+        self.run(
+            Op::ReadCounters,
+            async move { br.port_counters(port).await },
+        )
     }
 
     /// Maps VLANs to VNIs on a port: the blocking

@@ -32,6 +32,22 @@ pub struct VmNic {
 }
 
 impl VmNic {
+    /// The traffic counters: the blocking [`crate::VmNic::counters`].
+    ///
+    /// # Errors
+    /// As [`crate::VmNic::counters`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VmNic) -> Result<(), bridgekit::Error> {
+    /// println!("{:?}", nic.counters()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn counters(&self) -> Result<crate::Counters> {
+        let name = self.inner.name().to_string();
+        self.driver
+            .run(Op::ReadCounters, &name, self.inner.read_counters())
+    }
+
     /// Creates the tap and attaches it: the blocking [`crate::VmNic::create`].
     ///
     /// # Errors
@@ -149,6 +165,22 @@ pub struct VethNic {
 }
 
 impl VethNic {
+    /// The traffic counters: the blocking [`crate::VethNic::counters`].
+    ///
+    /// # Errors
+    /// As [`crate::VethNic::counters`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VethNic) -> Result<(), bridgekit::Error> {
+    /// println!("{:?}", nic.counters()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn counters(&self) -> Result<crate::Counters> {
+        let name = self.inner.host_name().to_string();
+        self.driver
+            .run(Op::ReadCounters, &name, self.inner.read_counters())
+    }
+
     /// Creates the pair, all or nothing: the blocking
     /// [`crate::VethNic::create`].
     ///
@@ -240,6 +272,22 @@ pub struct MacvtapNic {
 }
 
 impl MacvtapNic {
+    /// The traffic counters: the blocking [`crate::MacvtapNic::counters`].
+    ///
+    /// # Errors
+    /// As [`crate::MacvtapNic::counters`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::MacvtapNic) -> Result<(), bridgekit::Error> {
+    /// println!("{:?}", nic.counters()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn counters(&self) -> Result<crate::Counters> {
+        let name = self.inner.name().to_string();
+        self.driver
+            .run(Op::ReadCounters, &name, self.inner.read_counters())
+    }
+
     /// Creates the device and opens its queues, all or nothing: the
     /// blocking [`crate::MacvtapNic::create`].
     ///

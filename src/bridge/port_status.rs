@@ -4,6 +4,7 @@
 use macaddr::MacAddr6;
 
 use crate::netlink::LinkSnapshot;
+use crate::values::counters::Counters;
 use crate::values::link_state::PortState;
 use crate::values::multicast_router::MulticastRouter;
 use crate::values::name::IfName;
@@ -86,6 +87,12 @@ pub struct PortStatus {
     pub options: Vec<PortOption>,
     /// VLAN memberships, compressed (empty without VLAN filtering support).
     pub vlans: Vec<VlanMember>,
+    /// The port's traffic counters, where they were asked for
+    /// ([`Bridge::ports_with_counters`](crate::Bridge::ports_with_counters));
+    /// `None` from [`Bridge::ports`](crate::Bridge::ports) and `status()`,
+    /// which leave them out (they are most of each answer).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub counters: Option<Counters>,
 }
 
 impl PortStatus {
@@ -122,6 +129,7 @@ impl PortStatus {
             backup_port: backup,
             options: o.list(),
             vlans,
+            counters: link.counters,
         }
     }
 

@@ -125,6 +125,8 @@ pub enum Op {
     ReadForward,
     /// Writing a namespace-wide sysctl (`sysctl net.ipv4.ip_forward=1`).
     SetNetSysctl(NetSysctl),
+    /// Reading a link's traffic counters (`ip -s link show`).
+    ReadCounters,
 }
 
 impl Op {
@@ -188,6 +190,7 @@ impl Op {
             Op::InstallGuard => "install_guard",
             Op::RemoveGuard => "remove_guard",
             Op::ReadGuard => "read_guard",
+            Op::ReadCounters => "read_counters",
             Op::InstallForward => "install_forward",
             Op::RemoveForward => "remove_forward",
             Op::ReadForward => "read_forward",
@@ -256,6 +259,7 @@ impl fmt::Display for Op {
             Op::RemoveGuard => "remove guest guard from",
             Op::ReadGuard => "read guest guards for",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),
+            Op::ReadCounters => "read the counters of",
             Op::InstallForward => "install forward mode rules for",
             Op::RemoveForward => "remove forward mode rules of",
             Op::ReadForward => "read forward mode rules for",

@@ -15,6 +15,7 @@ use super::Netlink;
 use super::link_snapshot::LinkSnapshot;
 use crate::error::{Error, Op, Result};
 use crate::values::bridge_option::BridgeOption;
+use crate::values::counters::Counters;
 use crate::values::macvtap_mode::MacvtapMode;
 use crate::values::name::IfName;
 use crate::values::port_option::PortOptions;
@@ -30,8 +31,42 @@ impl Netlink {
         iface: &str,
         target: LinkRef<'_>,
     ) -> Result<LinkSnapshot> {
+        self.get_link(op, iface, target, false).await
+    }
+
+    /// [`link`](Self::link) with the link's counters.
+    pub(crate) async fn link_with_counters(
+        &self,
+        op: Op,
+        iface: &str,
+        target: LinkRef<'_>,
+    ) -> Result<LinkSnapshot> {
+        self.get_link(op, iface, target, true).await
+    }
+
+    /// The counters of link `index` (IFLA_STATS64): one RTM_GETLINK.
+    pub(crate) async fn counters(&self, op: Op, iface: &str, index: u32) -> Result<Counters> {
+        let link = self
+            .link_with_counters(op, iface, LinkRef::Index(index))
+            .await?;
+        link.counters.ok_or_else(|| Error::Unsupported {
+            op,
+            iface: IfName::from_kernel(iface),
+            detail: "the kernel sent no IFLA_STATS64 for the link".into(),
+        })
+    }
+
+    async fn get_link(
+        &self,
+        op: Op,
+        iface: &str,
+        target: LinkRef<'_>,
+        counters: bool,
+    ) -> Result<LinkSnapshot> {
         let mut msg = LinkMessage::default();
-        skip_stats(&mut msg);
+        if !counters {
+            skip_stats(&mut msg);
+        }
         match target {
             LinkRef::Index(i) => msg.header.index = i,
             LinkRef::Name(n) => msg.attributes.push(LinkAttribute::IfName(n.to_string())),
@@ -68,8 +103,31 @@ impl Netlink {
         iface: &str,
         master: u32,
     ) -> Result<Vec<LinkSnapshot>> {
+        self.ports_of(op, iface, master, false).await
+    }
+
+    /// [`links_with_master`](Self::links_with_master) with each link's
+    /// counters: the same dump, without RTEXT_FILTER_SKIP_STATS.
+    pub(crate) async fn links_with_master_counters(
+        &self,
+        op: Op,
+        iface: &str,
+        master: u32,
+    ) -> Result<Vec<LinkSnapshot>> {
+        self.ports_of(op, iface, master, true).await
+    }
+
+    async fn ports_of(
+        &self,
+        op: Op,
+        iface: &str,
+        master: u32,
+        counters: bool,
+    ) -> Result<Vec<LinkSnapshot>> {
         let mut msg = LinkMessage::default();
-        skip_stats(&mut msg);
+        if !counters {
+            skip_stats(&mut msg);
+        }
         msg.attributes.push(LinkAttribute::Controller(master));
         let links = self.dump_links(op, iface, msg).await?;
         Ok(links
@@ -218,7 +276,8 @@ impl Netlink {
 }
 
 /// Asks the kernel to leave the statistics out of link answers
-/// (RTEXT_FILTER_SKIP_STATS): they are most of each message, and unused.
+/// (RTEXT_FILTER_SKIP_STATS): they are most of each message, and unused
+/// but where counters are asked for.
 pub(super) fn skip_stats(msg: &mut LinkMessage) {
     msg.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));

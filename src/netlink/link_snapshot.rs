@@ -10,6 +10,7 @@ use netlink_packet_route::link::{
 };
 
 use crate::values::bridge_option::{BridgeOption, BridgeOptionKind};
+use crate::values::counters::Counters;
 use crate::values::link_state::{OperState, PortState};
 use crate::values::vlan::VlanProtocol;
 
@@ -82,6 +83,8 @@ pub(crate) struct LinkSnapshot {
     pub bridge_family: bool,
     /// A VXLAN device's settings, as the kernel reports them.
     pub vxlan: Option<super::vxlan::VxlanParams>,
+    /// Its counters (IFLA_STATS64), when the request did not skip them.
+    pub counters: Option<Counters>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +127,7 @@ impl LinkSnapshot {
             port_state: None,
             ipv6: None,
             vxlan: None,
+            counters: None,
         };
         for attr in &m.attributes {
             match attr {
@@ -136,6 +140,7 @@ impl LinkSnapshot {
                 LinkAttribute::OperState(st) => s.operstate = OperState::from_kernel(*st),
                 LinkAttribute::Controller(i) if *i != 0 => s.master = Some(*i),
                 LinkAttribute::LinkInfo(infos) => s.parse_link_info(infos),
+                LinkAttribute::Stats64(st) => s.counters = Some(counters(st)),
                 // AF_BRIDGE messages carry a port's STP state in
                 // IFLA_PROTINFO.
                 LinkAttribute::ProtoInfoBridge(infos) => {
@@ -281,4 +286,19 @@ fn ipv6_state_of(specs: &[AfSpecUnspec]) -> Option<Ipv6LinkState> {
         }
     }
     out
+}
+
+/// The counters bridgekit reports, of the kernel's `rtnl_link_stats64`.
+fn counters(st: &netlink_packet_route::link::Stats64) -> Counters {
+    Counters {
+        rx_bytes: st.rx_bytes,
+        rx_packets: st.rx_packets,
+        rx_errors: st.rx_errors,
+        rx_dropped: st.rx_dropped,
+        multicast: st.multicast,
+        tx_bytes: st.tx_bytes,
+        tx_packets: st.tx_packets,
+        tx_errors: st.tx_errors,
+        tx_dropped: st.tx_dropped,
+    }
 }

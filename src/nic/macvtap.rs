@@ -14,6 +14,7 @@ use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, Step};
 use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkChange, LinkRef, Netlink};
+use crate::values::counters::Counters;
 use crate::values::mac::{ToMac, validate_unicast};
 use crate::values::macvtap_mode::MacvtapMode;
 use crate::values::mtu::validate_mtu;
@@ -269,6 +270,34 @@ impl MacvtapNic {
             }
         })
         .await
+    }
+
+    /// The traffic counters of the device (`ip -s link show`). The device
+    /// is the guest's own interface on the lower device, so `rx` is what
+    /// came in for the guest (to its queues, or dropped there) and `tx`
+    /// what it sent: the other way round from a tap's. One request.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) if it is gone; kernel
+    /// errors.
+    ///
+    /// ```no_run
+    /// # async fn f(nic: bridgekit::MacvtapNic) -> Result<(), bridgekit::Error> {
+    /// let c = nic.counters().await?;
+    /// println!("the guest sent {} packets, {} were dropped on the way to it", c.tx_packets, c.rx_dropped);
+    /// # Ok(()) }
+    /// ```
+    pub async fn counters(&self) -> Result<Counters> {
+        self.read_counters().await
+    }
+
+    /// [`counters`](Self::counters) as a future that owns what it needs
+    /// (for the blocking twin).
+    pub(crate) fn read_counters(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Counters>> + Send + 'static {
+        let (nl, name, index) = (self.nl.clone(), self.name.to_string(), self.index);
+        async move { nl.counters(Op::ReadCounters, &name, index).await }
     }
 
     /// The device's name.

@@ -16,6 +16,7 @@ use crate::engine::{Journal, Step};
 use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkChange, LinkRef};
 use crate::values::address::ToAddress;
+use crate::values::counters::Counters;
 use crate::values::mac::{ToMac, validate_unicast};
 use crate::values::mtu::validate_mtu;
 use crate::values::name::IfName;
@@ -321,6 +322,37 @@ impl VethNic {
     #[must_use]
     pub fn host_index(&self) -> u32 {
         self.host_index
+    }
+
+    /// The traffic counters of the pair's host end (`ip -s link show`), as the host
+    /// sees it: `rx` is what the guest sent, `tx` what it was sent. One
+    /// request.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) if it is gone; kernel
+    /// errors.
+    ///
+    /// ```no_run
+    /// # async fn f(nic: bridgekit::VethNic) -> Result<(), bridgekit::Error> {
+    /// let c = nic.counters().await?;
+    /// println!("the guest sent {} packets, {} were dropped on the way to it", c.rx_packets, c.tx_dropped);
+    /// # Ok(()) }
+    /// ```
+    pub async fn counters(&self) -> Result<Counters> {
+        self.read_counters().await
+    }
+
+    /// [`counters`](Self::counters) as a future that owns what it needs
+    /// (for the blocking twin).
+    pub(crate) fn read_counters(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Counters>> + Send + 'static {
+        let (nl, name, index) = (
+            self.bridge.nl.clone(),
+            self.host.to_string(),
+            self.host_index,
+        );
+        async move { nl.counters(Op::ReadCounters, &name, index).await }
     }
 
     /// The name inside the sandbox's namespace.

@@ -17,6 +17,7 @@ use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkChange, LinkRef};
 use crate::sys::netns;
 use crate::sys::tap::{self, MAX_QUEUES, TapSpec};
+use crate::values::counters::Counters;
 use crate::values::mac::{ToMac, validate_unicast};
 use crate::values::name::IfName;
 
@@ -370,6 +371,33 @@ impl VmNic {
                 Err(e.with_undo_failures(failed))
             }
         }
+    }
+
+    /// The traffic counters of the tap (`ip -s link show`), as the host
+    /// sees it: `rx` is what the guest sent, `tx` what it was sent. One
+    /// request.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) if it is gone; kernel
+    /// errors.
+    ///
+    /// ```no_run
+    /// # async fn f(nic: bridgekit::VmNic) -> Result<(), bridgekit::Error> {
+    /// let c = nic.counters().await?;
+    /// println!("the guest sent {} packets, {} were dropped on the way to it", c.rx_packets, c.tx_dropped);
+    /// # Ok(()) }
+    /// ```
+    pub async fn counters(&self) -> Result<Counters> {
+        self.read_counters().await
+    }
+
+    /// [`counters`](Self::counters) as a future that owns what it needs
+    /// (for the blocking twin).
+    pub(crate) fn read_counters(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Counters>> + Send + 'static {
+        let (nl, name, index) = (self.bridge.nl.clone(), self.name.to_string(), self.index);
+        async move { nl.counters(Op::ReadCounters, &name, index).await }
     }
 
     /// The tap's name (the kernel's choice when a template was given).

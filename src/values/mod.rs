@@ -1,9 +1,10 @@
 //! Values checked before any request: interface names, MACs, MTUs, VLAN
-//! ids, addresses, bridge and port options, link states and sysctl names. No kernel
+//! ids, addresses, bridge and port options, link states and counters, sysctl names. No kernel
 //! here, and nothing above.
 
 pub(crate) mod address;
 pub(crate) mod bridge_option;
+pub(crate) mod counters;
 pub(crate) mod link_state;
 pub(crate) mod mac;
 pub(crate) mod macvtap_mode;
@@ -20,6 +21,7 @@ pub(crate) mod vlan;
 
 pub use address::{AddressStatus, ToAddress};
 pub use bridge_option::{BridgeOption, BridgeOptionKind};
+pub use counters::Counters;
 pub use link_state::{OperState, PortState};
 pub use mac::{ToMac, eui64_link_local};
 pub use macvtap_mode::MacvtapMode;
