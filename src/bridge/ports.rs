@@ -725,17 +725,9 @@ impl Bridge {
                 .links_with_master_counters(Op::ListPorts, name, self.index)
                 .await?
         } else {
-            // Whatever the kernel sent: some kernels send the link's
-            // statistics whether asked to skip them or not, and the answer
-            // must not depend on that.
-            let mut links = self
-                .nl
+            self.nl
                 .links_with_master(Op::ListPorts, name, self.index)
-                .await?;
-            for l in &mut links {
-                l.counters = None;
-            }
-            links
+                .await?
         };
         if links.is_empty() {
             return Ok(Vec::new());

@@ -86,26 +86,20 @@ impl Net {
     /// The packet is of this family and its source (`dst` false) or
     /// destination is (`Eq`) or is not (`Neq`) within the subnet.
     fn matches(self, rule: Rule, dst: bool, op: CmpOp) -> Rule {
-        match self {
-            Net::V4(n) => rule
-                .meta(MetaKey::NfProto, CmpOp::Eq, &[NFPROTO_IPV4])
-                .prefix_op(
-                    Base::Network,
-                    if dst { 16 } else { 12 },
-                    &n.addr().octets(),
-                    n.prefix_len(),
-                    op,
-                ),
-            Net::V6(n) => rule
-                .meta(MetaKey::NfProto, CmpOp::Eq, &[NFPROTO_IPV6])
-                .prefix_op(
-                    Base::Network,
-                    if dst { 24 } else { 8 },
-                    &n.addr().octets(),
-                    n.prefix_len(),
-                    op,
-                ),
-        }
+        // The family, the source's offset in its header, the network.
+        let (family, src, bytes, len) = match self {
+            Net::V4(n) => (NFPROTO_IPV4, 12, n.addr().octets().to_vec(), n.prefix_len()),
+            Net::V6(n) => (NFPROTO_IPV6, 8, n.addr().octets().to_vec(), n.prefix_len()),
+        };
+        // The destination follows the source.
+        let offset = if dst { src + bytes.len() as u32 } else { src };
+        rule.meta(MetaKey::NfProto, CmpOp::Eq, &[family]).prefix_op(
+            Base::Network,
+            offset,
+            &bytes,
+            len,
+            op,
+        )
     }
 }
 

@@ -78,7 +78,7 @@ impl Netlink {
             RouteNetlinkMessage::NewLink(m) => Some(m),
             _ => None,
         }) {
-            Some(m) => Ok(LinkSnapshot::parse(m)),
+            Some(m) => Ok(LinkSnapshot::parse(m).counted(counters)),
             None => Err(Error::NotFound {
                 op,
                 iface: IfName::from_kernel(iface),
@@ -132,7 +132,7 @@ impl Netlink {
         let links = self.dump_links(op, iface, msg).await?;
         Ok(links
             .iter()
-            .map(LinkSnapshot::parse)
+            .map(|m| LinkSnapshot::parse(m).counted(counters))
             .filter(|s| s.master == Some(master))
             .collect())
     }

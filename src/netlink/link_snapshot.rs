@@ -159,6 +159,16 @@ impl LinkSnapshot {
         s
     }
 
+    /// The snapshot with its counters only where they were asked for:
+    /// some kernels send a link's statistics whether asked to skip them or
+    /// not, and an answer must not depend on that.
+    pub(crate) fn counted(mut self, asked: bool) -> Self {
+        if !asked {
+            self.counters = None;
+        }
+        self
+    }
+
     fn parse_link_info(&mut self, infos: &[LinkInfo]) {
         for info in infos {
             match info {
