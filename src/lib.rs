@@ -129,14 +129,15 @@ pub use guard::{GuardRule, GuestGuard};
 pub use netlink::Netlink;
 pub use nic::{
     MacvtapNic, MacvtapNicConfig, VethNic, VethNicConfig, VmNic, VmNicConfig, host_mac_for,
+    set_tap_offloads, set_tap_vnet_hdr_size, tap_offloads,
 };
 #[cfg(feature = "serde")]
 pub use serde_doc::from_deserializer;
 pub use values::{
     AddressStatus, BridgeOption, BridgeOptionKind, Counters, IFNAME_MAX_LEN, IfName, Ipv6Sysctl,
-    MAX_MTU, MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, OperState, PortOption,
-    PortOptionKind, PortState, ToAddress, ToMac, VlanId, VlanMember, VlanProtocol, VlanRange,
-    eui64_link_local,
+    MAX_MTU, MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, Offloads, OperState,
+    PortOption, PortOptionKind, PortState, ToAddress, ToMac, VNET_HDR_SIZES, VlanId, VlanMember,
+    VlanProtocol, VlanRange, eui64_link_local,
 };
 pub use vxlan::{
     Remote, RemoteKind, ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan,

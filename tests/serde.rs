@@ -562,6 +562,7 @@ proptest! {
         mac in any::<[u8; 5]>(),
         queues in 1u16..=16,
         vnet_hdr in any::<bool>(),
+        hdr_size in prop::option::of(prop::sample::select(vec![10u8, 12])),
         mtu in prop::option::of(68u32..=9000),
         persistent in any::<bool>(),
         owner in prop::option::of(any::<u32>()),
@@ -574,6 +575,9 @@ proptest! {
         }
         if let Some(o) = owner {
             config = config.owner(o);
+        }
+        if let (Some(size), true) = (hdr_size, vnet_hdr) {
+            config = config.vnet_hdr_size(size);
         }
         if managed {
             config = config.port(PortConfig::managed(guest).up());

@@ -48,6 +48,38 @@ impl VmNic {
             .run(Op::ReadCounters, &name, self.inner.read_counters())
     }
 
+    /// Sets the tap's offloads: the blocking [`crate::VmNic::set_offloads`].
+    ///
+    /// # Errors
+    /// As [`crate::VmNic::set_offloads`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VmNic) -> Result<(), bridgekit::Error> {
+    /// nic.set_offloads(bridgekit::Offloads::CSUM | bridgekit::Offloads::TSO4)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_offloads(&self, offloads: crate::Offloads) -> Result<()> {
+        let name = self.inner.name().to_string();
+        self.driver
+            .run(Op::SetOffloads, &name, self.inner.write_offloads(offloads))
+    }
+
+    /// The tap's offloads: the blocking [`crate::VmNic::offloads`].
+    ///
+    /// # Errors
+    /// As [`crate::VmNic::offloads`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(nic: bridgekit::blocking::VmNic) -> Result<(), bridgekit::Error> {
+    /// println!("{}", nic.offloads()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn offloads(&self) -> Result<crate::Offloads> {
+        let name = self.inner.name().to_string();
+        self.driver
+            .run(Op::ReadOffloads, &name, self.inner.read_offloads())
+    }
+
     /// Creates the tap and attaches it: the blocking [`crate::VmNic::create`].
     ///
     /// # Errors

@@ -66,6 +66,10 @@ pub enum InputKind {
     /// its own uplink, a NAT or routed bridge without an address to
     /// forward for.
     Forward,
+    /// A tap's offloads in a shape the kernel refuses (a segmentation
+    /// offload without csum, uso4 without uso6), or a virtio-net header
+    /// size other than 10 or 12, or either on a tap without a header.
+    Offloads,
 }
 
 impl InputKind {
@@ -92,6 +96,7 @@ impl InputKind {
             InputKind::Document => "document",
             InputKind::Guard => "guest guard",
             InputKind::Forward => "forward mode",
+            InputKind::Offloads => "tap offloads",
         }
     }
 }

@@ -127,6 +127,13 @@ pub enum Op {
     SetNetSysctl(NetSysctl),
     /// Reading a link's traffic counters (`ip -s link show`).
     ReadCounters,
+    /// Setting a tap's offloads (`TUNSETOFFLOAD`, what QEMU does once
+    /// its guest negotiated them; `ethtool -k` shows them).
+    SetOffloads,
+    /// Reading a tap's offloads (`ethtool -k`).
+    ReadOffloads,
+    /// Setting a tap's virtio-net header size (`TUNSETVNETHDRSZ`).
+    SetVnetHdrSize,
 }
 
 impl Op {
@@ -191,6 +198,9 @@ impl Op {
             Op::RemoveGuard => "remove_guard",
             Op::ReadGuard => "read_guard",
             Op::ReadCounters => "read_counters",
+            Op::SetOffloads => "set_offloads",
+            Op::ReadOffloads => "read_offloads",
+            Op::SetVnetHdrSize => "set_vnet_hdr_size",
             Op::InstallForward => "install_forward",
             Op::RemoveForward => "remove_forward",
             Op::ReadForward => "read_forward",
@@ -260,6 +270,9 @@ impl fmt::Display for Op {
             Op::ReadGuard => "read guest guards for",
             Op::SetIpv6Sysctl(knob) => return write!(f, "set IPv6 sysctl {knob} of"),
             Op::ReadCounters => "read the counters of",
+            Op::SetOffloads => "set the offloads of",
+            Op::ReadOffloads => "read the offloads of",
+            Op::SetVnetHdrSize => "set the virtio-net header size of",
             Op::InstallForward => "install forward mode rules for",
             Op::RemoveForward => "remove forward mode rules of",
             Op::ReadForward => "read forward mode rules for",

@@ -4,7 +4,7 @@
 //! the caller for the VMM.
 
 use crate::error::{BadInput, InputKind};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use macaddr::MacAddr6;
 use tracing::warn;
@@ -15,11 +15,13 @@ use crate::engine::complete::run_to_end;
 use crate::engine::{Journal, Step};
 use crate::error::{Error, Op, Result};
 use crate::netlink::{LinkChange, LinkRef};
+use crate::nic::offloads;
 use crate::sys::netns;
 use crate::sys::tap::{self, MAX_QUEUES, TapSpec};
 use crate::values::counters::Counters;
 use crate::values::mac::{ToMac, validate_unicast};
 use crate::values::name::IfName;
+use crate::values::offloads::{Offloads, validate_vnet_hdr_size};
 
 /// The host-side MAC libvirt gives a guest's tap: the guest MAC with the
 /// first byte set to `0xFE`.
@@ -60,6 +62,7 @@ pub struct VmNicConfig {
     pub(crate) name: String,
     pub(crate) queues: u16,
     pub(crate) vnet_hdr: bool,
+    pub(crate) vnet_hdr_size: Option<u8>,
     pub(crate) mtu: Option<u32>,
     pub(crate) host_mac: Option<MacAddr6>,
     pub(crate) port: PortConfig,
@@ -92,6 +95,7 @@ impl VmNicConfig {
             name: "vnet%d".into(),
             queues: 1,
             vnet_hdr: true,
+            vnet_hdr_size: None,
             mtu: None,
             host_mac: None,
             port: PortConfig::new(),
@@ -130,6 +134,22 @@ impl VmNicConfig {
     /// ```
     pub fn vnet_hdr(mut self, on: bool) -> Self {
         self.vnet_hdr = on;
+        self
+    }
+
+    /// The virtio-net header size the guest's virtio-net device uses: 12
+    /// with mergeable receive buffers or `VIRTIO_F_VERSION_1` (every
+    /// modern guest), 10 without
+    /// ([`VNET_HDR_SIZES`](crate::VNET_HDR_SIZES)). The kernel's default
+    /// is 10. Set with `TUNSETVNETHDRSZ` before the tap joins the bridge,
+    /// and read back; [`set_tap_vnet_hdr_size`](crate::set_tap_vnet_hdr_size)
+    /// changes it later through a queue fd.
+    ///
+    /// ```
+    /// let cfg = bridgekit::VmNicConfig::new("52:54:00:12:34:56").vnet_hdr_size(12);
+    /// ```
+    pub fn vnet_hdr_size(mut self, size: u8) -> Self {
+        self.vnet_hdr_size = Some(size);
         self
     }
 
@@ -238,6 +258,16 @@ impl VmNicConfig {
             ));
         }
         validate_queues(self.queues)?;
+        if let Some(size) = self.vnet_hdr_size {
+            validate_vnet_hdr_size(size)?;
+            if !self.vnet_hdr {
+                return Err(Error::invalid(
+                    InputKind::Offloads,
+                    format!("virtio-net header size {size}"),
+                    "the NIC has no virtio-net header (vnet_hdr(false))",
+                ));
+            }
+        }
         if let Some(mtu) = self.mtu {
             if !(crate::values::mtu::MIN_MTU..=crate::values::mtu::MAX_MTU).contains(&mtu) {
                 return Err(Error::invalid(
@@ -340,6 +370,10 @@ impl VmNic {
         let (tap, mut journal) = make_tap(&nl, op, &config)?;
         let steps = async {
             let name = IfName::new(&tap.name)?;
+            if let (Some(size), Some(fd)) = (config.vnet_hdr_size, tap.fds.first()) {
+                nl.fault_step(op, name.as_str())?;
+                offloads::set_hdr_size(fd.as_fd(), name.as_str(), size)?;
+            }
             let link = nl.view_link(op, LinkRef::Name(name.as_str()), None).await?;
             let change = LinkChange {
                 mtu: Some(mtu),
@@ -398,6 +432,82 @@ impl VmNic {
     ) -> impl std::future::Future<Output = Result<Counters>> + Send + 'static {
         let (nl, name, index) = (self.bridge.nl.clone(), self.name.to_string(), self.index);
         async move { nl.counters(Op::ReadCounters, &name, index).await }
+    }
+
+    /// Sets the tap's offloads once the guest negotiated them (what QEMU
+    /// does with `TUNSETOFFLOAD` after the guest's driver accepted
+    /// `VIRTIO_NET_F_GUEST_CSUM`, `..._GUEST_TSO4`, ...): the kernel then
+    /// hands the guest frames with partial checksums and uncut segments,
+    /// which is most of a guest's TCP throughput. [`Offloads::NONE`]
+    /// takes them away (a guest driver reset). The device's features are
+    /// read back (`ethtool -k`; the table in [`Offloads`] says which
+    /// feature is which). [`set_tap_offloads`](crate::set_tap_offloads)
+    /// does the same through any tap fd.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] ([`InputKind::Offloads`]) for a shape the
+    /// kernel refuses ([`Offloads::validate`]) or offloads on a NIC made
+    /// with `vnet_hdr(false)`, before any change;
+    /// [`Error::Unsupported`] for [`Offloads::UFO`] (Linux removed it in
+    /// 4.14 and ignores the flag) and for USO before Linux 6.2;
+    /// [`Error::NotApplied`] if the features read back differ.
+    ///
+    /// ```no_run
+    /// # async fn f(nic: bridgekit::VmNic) -> Result<(), bridgekit::Error> {
+    /// use bridgekit::Offloads;
+    /// nic.set_offloads(Offloads::CSUM | Offloads::TSO4 | Offloads::TSO6 | Offloads::TSO_ECN).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::SetOffloads.name(), iface = %self.name), err(Display))]
+    pub async fn set_offloads(&self, offloads: Offloads) -> Result<()> {
+        self.write_offloads(offloads).await
+    }
+
+    /// [`set_offloads`](Self::set_offloads) as a future that owns what it
+    /// needs (for the blocking twin). The ioctl is made when it is called;
+    /// the future reads the features back.
+    pub(crate) fn write_offloads(
+        &self,
+        offloads: Offloads,
+    ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+        let set = match self.fds.first() {
+            Some(fd) => offloads::set(fd.as_fd(), offloads),
+            None => Err(Error::io(
+                Op::SetOffloads,
+                self.name.as_str(),
+                std::io::Error::from_raw_os_error(libc::EBADF),
+            )),
+        };
+        let nl = self.bridge.nl.clone();
+        async move {
+            let name = set?;
+            let active = read_features(&nl, &name).await?;
+            offloads::verify(&name, offloads, &active)
+        }
+    }
+
+    /// The tap's offloads now, as the kernel shows them (`ethtool -k`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`](crate::Error::NotFound) if the tap is gone;
+    /// I/O errors of the ethtool ioctl.
+    ///
+    /// ```no_run
+    /// # async fn f(nic: bridgekit::VmNic) -> Result<(), bridgekit::Error> {
+    /// println!("{} offloads: {}", nic.name(), nic.offloads().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn offloads(&self) -> Result<Offloads> {
+        self.read_offloads().await
+    }
+
+    /// [`offloads`](Self::offloads) as a future that owns what it needs
+    /// (for the blocking twin).
+    pub(crate) fn read_offloads(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Offloads>> + Send + 'static {
+        let (nl, name) = (self.bridge.nl.clone(), self.name.to_string());
+        async move { Ok(offloads::from_features(&read_features(&nl, &name).await?)) }
     }
 
     /// The tap's name (the kernel's choice when a template was given).
@@ -530,6 +640,18 @@ impl VmNic {
         // none its other chains.
         bridge.drop_guard(name.as_str()).await
     }
+}
+
+/// The active features of `name` (`ethtool -k`), read on the
+/// connection's namespace thread.
+async fn read_features(nl: &crate::netlink::Netlink, name: &str) -> Result<Vec<String>> {
+    let owned = name.to_string();
+    nl.in_netns(move |_| crate::sys::ethtool::active_features(&owned))
+        .await
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENODEV) => Error::from_kernel(Op::ReadOffloads, name, libc::ENODEV, None),
+            _ => Error::io(Op::ReadOffloads, name, e),
+        })
 }
 
 /// Undoes a tap: clears persistence, closes the fds (the kernel then

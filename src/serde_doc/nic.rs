@@ -26,6 +26,8 @@ pub(super) struct VmNicDoc {
     queues: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     vnet_hdr: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    vnet_hdr_size: Option<u8>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -65,6 +67,7 @@ impl Serialize for VmNicConfig {
             name: differs(self.name.clone(), default.name.clone()),
             queues: differs(self.queues, default.queues),
             vnet_hdr: differs(self.vnet_hdr, default.vnet_hdr),
+            vnet_hdr_size: self.vnet_hdr_size,
             mtu: self.mtu.map(Mtu),
             host_mac: self.host_mac.map(MacAddrDe),
             port: differs(self.port.clone(), default.port.clone()),
@@ -89,6 +92,7 @@ impl<'de> Deserialize<'de> for VmNicConfig {
         if let Some(v) = doc.vnet_hdr {
             c = c.vnet_hdr(v);
         }
+        c.vnet_hdr_size = doc.vnet_hdr_size;
         c.mtu = doc.mtu.map(|m| m.0);
         c.host_mac = doc.host_mac.map(|m| m.0);
         if let Some(port) = doc.port {

@@ -153,3 +153,54 @@ pub(crate) fn create(spec: &TapSpec) -> io::Result<Tap> {
 pub(crate) fn clear_persist(fd: &OwnedFd) -> io::Result<()> {
     int_ioctl(fd.as_fd(), libc::TUNSETPERSIST, 0)
 }
+
+/// TUNSETOFFLOAD: the `TUN_F_*` offloads the tap's reader takes. The
+/// kernel refuses (EINVAL) any bit it does not apply, except `TUN_F_UFO`,
+/// which it takes and ignores since Linux 4.14.
+pub(crate) fn set_offload(fd: BorrowedFd<'_>, bits: u32) -> io::Result<()> {
+    int_ioctl(fd, libc::TUNSETOFFLOAD, bits.into())
+}
+
+/// TUNSETVNETHDRSZ: the size of the virtio-net header before each frame.
+pub(crate) fn set_vnet_hdr_size(fd: BorrowedFd<'_>, size: u8) -> io::Result<()> {
+    let size = libc::c_int::from(size);
+    // SAFETY: TUNSETVNETHDRSZ reads one `int` through the pointer, which
+    // points at `size` for the duration of the call.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETVNETHDRSZ, &size) })
+}
+
+/// TUNGETVNETHDRSZ: the tap's virtio-net header size.
+pub(crate) fn vnet_hdr_size(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    let mut size: libc::c_int = 0;
+    // SAFETY: TUNGETVNETHDRSZ writes one `int` through the pointer, which
+    // points at `size` for the duration of the call.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNGETVNETHDRSZ, &mut size) })?;
+    Ok(size)
+}
+
+/// TUNGETIFF: the name of the tap an fd is attached to, and its
+/// `IFF_*` flags (`IFF_VNET_HDR`, ...).
+pub(crate) fn get_iff(fd: BorrowedFd<'_>) -> io::Result<(String, i32)> {
+    let mut req = ifreq("", 0)?;
+    // SAFETY: TUNGETIFF writes one `struct ifreq`, whose layout `req` has
+    // (checked at compile time), for the duration of the call.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNGETIFF, &mut req) })?;
+    let name = CStr::from_bytes_until_nul(&req.name)
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // `ifr_flags` is a short; the kernel writes the flags' low 16 bits.
+    Ok((
+        name.to_string_lossy().into_owned(),
+        i32::from(req.flags) & 0xffff,
+    ))
+}
+
+/// TUNGETDEVNETNS: the network namespace the tap's device lives in
+/// (Linux 5.2+; needs CAP_NET_ADMIN there).
+pub(crate) fn device_netns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: TUNGETDEVNETNS takes no argument and returns a new fd,
+    // which is owned here from now on.
+    let ns = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNGETDEVNETNS) };
+    check(ns)?;
+    // SAFETY: `ns` is a new fd that nothing else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ns) })
+}

@@ -1,5 +1,5 @@
 //! Values checked before any request: interface names, MACs, MTUs, VLAN
-//! ids, addresses, bridge and port options, link states and counters, sysctl names. No kernel
+//! ids, addresses, bridge and port options, link states and counters, tap offloads, sysctl names. No kernel
 //! here, and nothing above.
 
 pub(crate) mod address;
@@ -12,6 +12,7 @@ pub(crate) mod mtu;
 pub(crate) mod multicast_router;
 pub(crate) mod name;
 mod name_check;
+pub(crate) mod offloads;
 pub(crate) mod option_value;
 pub(crate) mod port_option;
 #[cfg(feature = "serde")]
@@ -28,6 +29,7 @@ pub use macvtap_mode::MacvtapMode;
 pub use mtu::{MAX_MTU, MIN_MTU};
 pub use multicast_router::MulticastRouter;
 pub use name::{IFNAME_MAX_LEN, IfName};
+pub use offloads::{Offloads, VNET_HDR_SIZES};
 pub use port_option::{PortOption, PortOptionKind};
 pub use sysctl::{Ipv6Sysctl, NetSysctl};
 pub use vlan::{MAX_VLAN_ID, VlanId, VlanMember, VlanProtocol, VlanRange};

@@ -101,6 +101,11 @@ pub const FEATURES: &[Feature] = &[
         config: None,
     },
     Feature {
+        name: "tap offload USO",
+        since: (6, 2),
+        config: None,
+    },
+    Feature {
         name: "port option neigh_vlan_suppress",
         since: (6, 4),
         config: None,
