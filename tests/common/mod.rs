@@ -559,7 +559,13 @@ pub fn ipv6_sysctl(iface: &str, knob: &str) -> Option<String> {
 /// step = 0, 1, 2, ... until `op` sends fewer requests than `step`; after
 /// each failure the namespace must be exactly as before the call.
 /// `setup` runs before each attempt, `reset` after each success. Returns
-/// how many steps failed.
+/// the first step it tried that `op` never reached (the step count, or up
+/// to a share's stride above it).
+///
+/// `BRIDGEKIT_FAULT_SHARE=K/N` fails only the steps whose number is K
+/// modulo N. The kernel tier sets it per kernel (`0/3` on 5.10, `1/3` on
+/// 6.1, `2/3` on 6.12), so that the three kernels together fail each step
+/// once under the emulated CPU; the host fails every step.
 pub async fn fail_each_step<S, SF, O, OF, R, RF>(
     nl: &Netlink,
     what: &str,
@@ -575,17 +581,18 @@ where
     R: FnMut() -> RF,
     RF: Future<Output = ()>,
 {
-    for step in 0.. {
+    let (share, of) = fault_share();
+    for step in (share..).step_by(of) {
         setup().await;
         let before = kernel_state();
-        nl.inject_fault(step, libc::EBUSY);
+        nl.inject_fault(step as u64, libc::EBUSY);
         let result = op().await;
         if nl.fault_pending() {
             nl.clear_fault();
             result.unwrap_or_else(|e| panic!("{what}: failed with no fault injected: {e}"));
             reset().await;
             assert!(step > 0, "{what}: sent no request at all");
-            return step as usize;
+            return step;
         }
         let err = result.expect_err(&format!(
             "{what}: step {step} was made to fail but Ok came back"
@@ -598,6 +605,20 @@ where
         );
     }
     unreachable!()
+}
+
+/// The share of fault steps this run takes, `(K, N)` from
+/// `BRIDGEKIT_FAULT_SHARE=K/N`; `(0, 1)`, every step, without it. A
+/// malformed value fails the test rather than quietly taking fewer.
+fn fault_share() -> (usize, usize) {
+    let Ok(share) = std::env::var("BRIDGEKIT_FAULT_SHARE") else {
+        return (0, 1);
+    };
+    share
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+        .filter(|(k, n)| *n > 0 && k < n)
+        .unwrap_or_else(|| panic!("BRIDGEKIT_FAULT_SHARE={share}: want K/N with K < N"))
 }
 
 /// A small deterministic generator (xorshift), so a failing randomized run
