@@ -417,3 +417,156 @@ fn a_partial_checksum_frame_arrives_completed_or_offloaded() {
         Ok(())
     });
 }
+
+const TCP_PORT: u16 = 7373;
+const MSS: usize = 1000;
+
+/// The IPv4 pseudo-header's sum for a TCP segment of `len` bytes.
+fn tcp_pseudo(len: usize) -> u32 {
+    let mut p = Vec::new();
+    p.extend_from_slice(&SRC);
+    p.extend_from_slice(&DST);
+    p.extend_from_slice(&[0, 6]);
+    p.extend_from_slice(&(len as u16).to_be_bytes());
+    u32::from(fold(&p, 0))
+}
+
+/// A TCP segment of `payload` from A to B, its checksum left partial (the
+/// pseudo-header's sum over the whole segment), as a guest with TSO hands
+/// the host one segment of many MSS.
+fn gso_tcp_frame(payload: &[u8]) -> Vec<u8> {
+    let mut tcp = Vec::new();
+    tcp.extend_from_slice(&40000u16.to_be_bytes());
+    tcp.extend_from_slice(&TCP_PORT.to_be_bytes());
+    tcp.extend_from_slice(&1u32.to_be_bytes()); // seq
+    tcp.extend_from_slice(&1u32.to_be_bytes()); // ack
+    tcp.extend_from_slice(&[0x50, 0x18]); // 20-byte header, ACK|PSH
+    tcp.extend_from_slice(&65535u16.to_be_bytes());
+    tcp.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent
+    tcp.extend_from_slice(payload);
+    let partial = fold(&[], tcp_pseudo(tcp.len()));
+    tcp[16..18].copy_from_slice(&partial.to_be_bytes());
+    frames::eth(GUEST_B, GUEST_A, 0x0800, &frames::ipv4(SRC, DST, 6, &tcp))
+}
+
+fn tcp_checksum_ok(frame: &[u8]) -> bool {
+    let tcp = &frame[34..];
+    fold(tcp, tcp_pseudo(tcp.len())) == 0xffff
+}
+
+/// Reads the test's TCP frames from a tap fd (header of `hdr` bytes)
+/// until `payload` bytes of them arrived, or 5 s pass: (header, frame)
+/// each.
+fn read_tcp(fd: &OwnedFd, hdr: usize, payload: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = vec![0u8; 65536];
+    let mut got = Vec::new();
+    let mut bytes = 0;
+    while bytes < payload {
+        assert!(
+            Instant::now() < deadline,
+            "only {bytes} of {payload} bytes arrived: {got:?}"
+        );
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one live pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+            continue;
+        }
+        // SAFETY: reads into a live buffer of its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        assert!(n > 0, "{}", std::io::Error::last_os_error());
+        let all = &buf[..n as usize];
+        if all.len() < hdr + 54 {
+            continue;
+        }
+        let frame = &all[hdr..];
+        if frame[12..14] == [8, 0] && frame[23] == 6 && frame[36..38] == TCP_PORT.to_be_bytes() {
+            bytes += frame.len() - 54;
+            got.push((all[..hdr].to_vec(), frame.to_vec()));
+        }
+    }
+    got
+}
+
+#[test]
+fn a_tso_segment_is_cut_for_a_reader_without_tso_and_whole_for_one_with() {
+    netns_test(|nl| async move {
+        if !can_make_taps() {
+            return Ok(());
+        }
+        quiet();
+        let br = Bridge::create(
+            &nl,
+            BridgeConfig::new("br0")?
+                .mac("52:54:00:00:73:01")
+                .disable_ipv6(true)
+                .forward_delay(Duration::ZERO)
+                .up(),
+        )
+        .await?;
+        let a = VmNic::create(
+            &br,
+            VmNicConfig::new("52:54:00:00:72:02")
+                .name("vneta")
+                .port(PortConfig::new().up()),
+        )
+        .await?;
+        let b = VmNic::create(
+            &br,
+            VmNicConfig::new("52:54:00:00:72:03")
+                .name("vnetb")
+                .port(PortConfig::new().up()),
+        )
+        .await?;
+        wait_forwarding("vneta").await;
+        wait_forwarding("vnetb").await;
+        let payload: Vec<u8> = (0..3 * MSS).map(|i| (i % 251) as u8).collect();
+        let frame = gso_tcp_frame(&payload);
+        // virtio_net_hdr: NEEDS_CSUM, GSO_TCPV4, headers 54 bytes, MSS,
+        // checksum from the TCP header at its offset 16.
+        let mut sent = vec![0u8; 10];
+        sent[0] = 1;
+        sent[1] = 1;
+        sent[2..4].copy_from_slice(&54u16.to_ne_bytes());
+        sent[4..6].copy_from_slice(&(MSS as u16).to_ne_bytes());
+        sent[6..8].copy_from_slice(&34u16.to_ne_bytes());
+        sent[8..10].copy_from_slice(&16u16.to_ne_bytes());
+        sent.extend_from_slice(&frame);
+        let a_fd = &a.queue_fds()[0];
+        let b_fd = &b.queue_fds()[0];
+
+        // B took no offloads: the kernel cuts the segment to the MSS and
+        // completes each part's checksums.
+        write_frame(a_fd, &sent);
+        let parts = read_tcp(b_fd, 10, payload.len());
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        let mut joined = Vec::new();
+        for (hdr, part) in &parts {
+            assert_eq!(hdr[1], 0, "no GSO for a reader without TSO: {hdr:?}");
+            assert_eq!(part.len(), 54 + MSS);
+            assert!(tcp_checksum_ok(part), "a part's TCP checksum: {part:02x?}");
+            joined.extend_from_slice(&part[54..]);
+        }
+        assert_eq!(joined, payload);
+
+        // B takes checksum and TSO offloads: the segment arrives whole,
+        // its header saying what is left to do.
+        b.set_offloads(Offloads::CSUM | Offloads::TSO4).await?;
+        write_frame(a_fd, &sent);
+        let whole = read_tcp(b_fd, 10, payload.len());
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        let (hdr, got) = &whole[0];
+        assert_eq!(hdr[1], 1, "GSO_TCPV4 for a reader with TSO4: {hdr:?}");
+        assert_eq!(
+            u16::from_ne_bytes([hdr[4], hdr[5]]) as usize,
+            MSS,
+            "{hdr:?}"
+        );
+        assert_eq!(got[54..], payload[..]);
+        Ok(())
+    });
+}
