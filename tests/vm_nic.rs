@@ -265,7 +265,9 @@ fn a_failed_nic_leaves_no_tap() {
             async || {
                 VmNic::create(
                     &br2,
-                    VmNicConfig::new(guest).port(PortConfig::managed(guest)),
+                    VmNicConfig::new(guest)
+                        .vnet_hdr_size(12)
+                        .port(PortConfig::managed(guest)),
                 )
                 .await
                 .map(drop)

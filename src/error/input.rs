@@ -68,7 +68,8 @@ pub enum InputKind {
     Forward,
     /// A tap's offloads in a shape the kernel refuses (a segmentation
     /// offload without csum, uso4 without uso6), or a virtio-net header
-    /// size other than 10 or 12, or either on a tap without a header.
+    /// size bridgekit does not set (other than 10 or 12), or either on a
+    /// tap without a header.
     Offloads,
 }
 

@@ -56,11 +56,12 @@ fn check(name: &str, iff: i32, offloads: Offloads) -> Result<()> {
 }
 
 /// TUNSETOFFLOAD on `fd`, its refusal in bridgekit's words: a shape
-/// `check` passed that the kernel still refuses (EINVAL) holds a flag
-/// this kernel does not know (USO before 6.2).
+/// `check` passed that the kernel still refuses (EINVAL) with USO in it
+/// holds a flag this kernel does not know (USO came in 6.2).
 fn write(fd: BorrowedFd<'_>, name: &str, offloads: Offloads) -> Result<()> {
+    let uso = offloads.contains(Offloads::USO4);
     tap::set_offload(fd, offloads.bits()).map_err(|e| match e.raw_os_error() {
-        Some(libc::EINVAL) => Error::Unsupported {
+        Some(libc::EINVAL) if uso => Error::Unsupported {
             op: Op::SetOffloads,
             iface: crate::values::name::IfName::from_kernel(name),
             detail: format!(
@@ -142,9 +143,11 @@ fn features_through(fd: BorrowedFd<'_>, name: &str) -> std::io::Result<Vec<Strin
 /// `IFF_VNET_HDR`, before any change; [`Error::Unsupported`] for
 /// [`Offloads::UFO`] (taken and ignored by Linux since 4.14) and for USO
 /// on a kernel before 6.2; [`Error::NotApplied`] if the features read
-/// back differ; [`Error::PermissionDenied`] if the caller may not read
-/// them (CAP_NET_ADMIN over the tap's namespace, and CAP_SYS_ADMIN to
-/// enter it from another); [`Error::Io`] for an fd that is no tap.
+/// back differ; [`Error::PermissionDenied`] if the caller could not read
+/// them back (that needs CAP_NET_ADMIN over the tap's namespace, and
+/// CAP_SYS_ADMIN to enter it from another), found before any change;
+/// [`Error::Io`] for an fd that is no tap (a macvtap queue included: its
+/// device's namespace cannot be asked for).
 ///
 /// ```no_run
 /// # fn f(queue: std::os::fd::OwnedFd) -> Result<(), bridgekit::Error> {
@@ -154,8 +157,15 @@ fn features_through(fd: BorrowedFd<'_>, name: &str) -> std::io::Result<Vec<Strin
 /// ```
 pub fn set_tap_offloads(fd: impl AsFd, offloads: Offloads) -> Result<()> {
     let fd = fd.as_fd();
-    let name = set(fd, offloads)?;
-    let active = features_through(fd, &name).map_err(|e| Error::io(Op::ReadOffloads, &name, e))?;
+    let (name, _) = tap_of(fd, Op::SetOffloads)?;
+    // The read-back's namespace first, and whether it can be entered: a
+    // caller who could not read the change back is refused before it.
+    let ns = tap::device_netns(fd).map_err(|e| Error::io(Op::SetOffloads, &name, e))?;
+    netns::run_in(&ns, || Ok(())).map_err(|e| Error::io(Op::SetOffloads, &name, e))?;
+    set(fd, offloads)?;
+    let owned = name.clone();
+    let active = netns::run_in(&ns, move || ethtool::active_features(&owned))
+        .map_err(|e| Error::io(Op::ReadOffloads, &name, e))?;
     verify(&name, offloads, &active)
 }
 

@@ -450,7 +450,9 @@ impl VmNic {
     /// with `vnet_hdr(false)`, before any change;
     /// [`Error::Unsupported`] for [`Offloads::UFO`] (Linux removed it in
     /// 4.14 and ignores the flag) and for USO before Linux 6.2;
-    /// [`Error::NotApplied`] if the features read back differ.
+    /// [`Error::NotApplied`] if the features read back differ;
+    /// [`Error::NotFound`](crate::Error::NotFound) if the tap is gone;
+    /// [`Error::Io`](crate::Error::Io) for a failed ioctl.
     ///
     /// ```no_run
     /// # async fn f(nic: bridgekit::VmNic) -> Result<(), bridgekit::Error> {
@@ -470,17 +472,17 @@ impl VmNic {
         &self,
         offloads: Offloads,
     ) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
-        let set = match self.fds.first() {
-            Some(fd) => offloads::set(fd.as_fd(), offloads),
-            None => Err(Error::io(
-                Op::SetOffloads,
-                self.name.as_str(),
-                std::io::Error::from_raw_os_error(libc::EBADF),
-            )),
-        };
+        // A duplicate of the first queue fd, so the future owns what it
+        // needs and makes the ioctl only when it runs (the blocking twin
+        // refuses to run inside a runtime before it does).
+        let queue = match self.fds.first() {
+            Some(fd) => fd.try_clone(),
+            None => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+        }
+        .map_err(|e| Error::io(Op::SetOffloads, self.name.as_str(), e));
         let nl = self.bridge.nl.clone();
         async move {
-            let name = set?;
+            let name = offloads::set(queue?.as_fd(), offloads)?;
             let active = read_features(&nl, &name).await?;
             offloads::verify(&name, offloads, &active)
         }
@@ -490,7 +492,7 @@ impl VmNic {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) if the tap is gone;
-    /// I/O errors of the ethtool ioctl.
+    /// [`Error::Io`](crate::Error::Io) for a failed ethtool ioctl.
     ///
     /// ```no_run
     /// # async fn f(nic: bridgekit::VmNic) -> Result<(), bridgekit::Error> {

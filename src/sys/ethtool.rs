@@ -46,8 +46,11 @@ fn call(sock: &OwnedFd, name: &str, buf: &mut [u64]) -> io::Result<()> {
     req.name[..bytes.len()].copy_from_slice(bytes);
     // SAFETY: SIOCETHTOOL reads `struct ifreq` (layout checked above) and
     // reads and writes the command struct `ifr_data` points at; each
-    // caller sizes `buf` for what its command writes (the lengths it puts
-    // in the struct's header bound the kernel's writes).
+    // caller sizes `buf` for what its command writes. GFEATURES writes at
+    // most the `size` blocks asked for; GSTRINGS ignores the asked `len`
+    // and writes the set's own count of strings, which for ETH_SS_FEATURES
+    // is a constant of the kernel: the count GSSET_INFO answered just
+    // before, which sized the buffer.
     let ret = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL as _, &mut req) };
     if ret < 0 {
         return Err(io::Error::last_os_error());

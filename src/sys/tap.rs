@@ -3,12 +3,14 @@
 //! queues alike; `sys/netns.rs` makes the namespace syscalls.
 //!
 //! The kernel creates taps only this way (netlink cannot create one that a
-//! process can read and write). Every ioctl here takes a `struct ifreq`
-//! (`<linux/if.h>`): `ifr_name` (16 bytes, NUL-terminated) and, in its
-//! union, `ifr_flags` (a `short`) for TUNSETIFF; the others take an integer
-//! argument directly.
+//! process can read and write). TUNSETIFF and TUNGETIFF take a `struct
+//! ifreq` (`<linux/if.h>`): `ifr_name` (16 bytes, NUL-terminated) and, in
+//! its union, `ifr_flags` (a `short`); TUNSETPERSIST, TUNSETOWNER,
+//! TUNSETGROUP and TUNSETOFFLOAD an integer by value; TUNSETVNETHDRSZ and
+//! TUNGETVNETHDRSZ a pointer to an `int`; TUNGETDEVNETNS nothing (it
+//! returns a new fd).
 //!
-//! The crate's two ioctl calls are here, raw, with a SAFETY line each:
+//! The crate's tap ioctl calls are here, raw, with a SAFETY line each:
 //! no well-kept crate wraps the TUN ioctls safely (nix's `ioctl_*!` macros
 //! and rustix's `ioctl` are raw calls too, for the same reason: the
 //! kernel reads through the argument as the request number says).
@@ -108,8 +110,8 @@ pub(crate) fn set_iff(file: &File, name: &str, flags: i32) -> io::Result<String>
 }
 
 fn int_ioctl(fd: BorrowedFd<'_>, request: libc::Ioctl, value: libc::c_ulong) -> io::Result<()> {
-    // SAFETY: TUNSETPERSIST/TUNSETOWNER/TUNSETGROUP take an integer by
-    // value, not a pointer.
+    // SAFETY: TUNSETPERSIST/TUNSETOWNER/TUNSETGROUP/TUNSETOFFLOAD take an
+    // integer by value, not a pointer.
     check(unsafe { libc::ioctl(fd.as_raw_fd(), request, value) })
 }
 

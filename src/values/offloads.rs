@@ -138,7 +138,7 @@ impl Offloads {
         };
         let segments = Offloads(Self::TSO4.0 | Self::TSO6.0 | Self::USO4.0 | Self::USO6.0);
         if self.0 & !Self::all().0 != 0 {
-            return fail("holds bits that are no TUN_F_* offload");
+            return fail("holds bits that are no offload bridgekit sets");
         }
         if self.0 & segments.0 != 0 && !self.contains(Self::CSUM) {
             return fail(
@@ -212,10 +212,13 @@ impl fmt::Debug for Offloads {
     }
 }
 
-/// The virtio-net header sizes a tap takes (`TUNSETVNETHDRSZ`): 10 bytes
-/// (`struct virtio_net_hdr`, a legacy device without mergeable receive
-/// buffers) or 12 (`struct virtio_net_hdr_mrg_rxbuf`, with mergeable
-/// buffers or `VIRTIO_F_VERSION_1`). A tap starts with 10.
+/// The virtio-net header sizes bridgekit sets on a tap
+/// (`TUNSETVNETHDRSZ`): 10 bytes (`struct virtio_net_hdr`, a legacy
+/// device without mergeable receive buffers) or 12 (`struct
+/// virtio_net_hdr_mrg_rxbuf`, with mergeable buffers or
+/// `VIRTIO_F_VERSION_1`). A tap starts with 10. The kernel takes any size
+/// from 10 up (QEMU uses 20 for hash reports, which bridgekit does not
+/// offer): a size it has no use for is refused here as a likely mistake.
 ///
 /// ```
 /// assert_eq!(bridgekit::VNET_HDR_SIZES, [10, 12]);

@@ -111,9 +111,14 @@ fn chosen_points(op: Op) -> Vec<usize> {
                 .unwrap_or_else(|| panic!("{KILL_THIN}={t}: want a number above 0")),
             _ => 1,
         };
-        return (0..POINTS)
+        let points: Vec<usize> = (0..POINTS)
             .filter(|i| i % n == k && (i / n) % thin == k % thin)
             .collect();
+        assert!(
+            !points.is_empty(),
+            "{KILL_SHARE}={share} with {KILL_THIN}={thin} picks no point"
+        );
+        return points;
     }
     (0..POINTS).collect()
 }

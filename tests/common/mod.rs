@@ -565,7 +565,10 @@ pub fn ipv6_sysctl(iface: &str, knob: &str) -> Option<String> {
 /// `BRIDGEKIT_FAULT_SHARE=K/N` fails only the steps whose number is K
 /// modulo N. The kernel tier sets it per kernel (`0/3` on 5.10, `1/3` on
 /// 6.1, `2/3` on 6.12), so that the three kernels together fail each step
-/// once under the emulated CPU; the host fails every step.
+/// once under the emulated CPU; the host fails every step. With a share
+/// K > 0 the check that `op` sends a request at all is the host's and
+/// 5.10's alone, and the count returned is up to N - 1 above the real one
+/// (callers assert lower bounds, or compare two sweeps of one share).
 pub async fn fail_each_step<S, SF, O, OF, R, RF>(
     nl: &Netlink,
     what: &str,
