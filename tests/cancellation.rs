@@ -11,6 +11,11 @@ use std::time::Duration;
 use bridgekit::{Bridge, BridgeConfig, PortConfig};
 use common::*;
 
+/// How many more descriptors than at its start a test here may see at
+/// its end: what the binary's other tests hold open meanwhile (a 5.10
+/// tier run saw 22 more), not a leak, which would be one per run.
+const FD_SLACK: usize = 64;
+
 #[test]
 fn dropped_create_leaves_a_whole_bridge_or_none() {
     netns_test(|nl| async move {
@@ -125,10 +130,12 @@ fn dropped_attach_leaves_a_whole_port_or_the_old_one() {
         if !in_kernel_tier() {
             assert!(whole > 0 && old > 0, "the drops did not spread");
         }
-        // Other tests of this binary open and close descriptors meanwhile:
-        // a leak here would be one per run, far beyond the slack.
+        // Other tests of this binary open and close descriptors meanwhile
+        // (each one's namespace, connections and helpers: 20 and more at
+        // once under the tier's emulated CPU): a leak here would be one per
+        // run, far beyond the slack.
         assert!(
-            open_fds() <= fds + 16,
+            open_fds() <= fds + FD_SLACK,
             "file descriptors leaked: {fds} -> {}",
             open_fds()
         );
@@ -149,8 +156,10 @@ fn dropped_wait_dad_changes_nothing_and_leaks_nothing() {
             let _ = poll_then_drop(br.wait_dad(Duration::from_secs(5)), polls).await;
         }
         nl.finish_pending().await;
+        // As above: a leak would be one per run (200 in the tier, 2,000 on
+        // the host), the other tests' descriptors at most a few dozen.
         assert!(
-            open_fds() <= fds + 16,
+            open_fds() <= fds + FD_SLACK,
             "file descriptors leaked: {fds} -> {}",
             open_fds()
         );
