@@ -340,6 +340,38 @@ fn write_frame(fd: &OwnedFd, bytes: &[u8]) {
     );
 }
 
+/// A bridge up with two taps on it, both forwarding: A (writing, with a
+/// header of `a_hdr` bytes) and B (reading, the default 10).
+async fn two_taps(nl: &bridgekit::Netlink, a_hdr: u8) -> Result<(Bridge, VmNic, VmNic), Error> {
+    let br = Bridge::create(
+        nl,
+        BridgeConfig::new("br0")?
+            .mac("52:54:00:00:72:01")
+            .disable_ipv6(true)
+            .forward_delay(Duration::ZERO)
+            .up(),
+    )
+    .await?;
+    let a = VmNic::create(
+        &br,
+        VmNicConfig::new("52:54:00:00:72:02")
+            .name("vneta")
+            .vnet_hdr_size(a_hdr)
+            .port(PortConfig::new().up()),
+    )
+    .await?;
+    let b = VmNic::create(
+        &br,
+        VmNicConfig::new("52:54:00:00:72:03")
+            .name("vnetb")
+            .port(PortConfig::new().up()),
+    )
+    .await?;
+    wait_forwarding("vneta").await;
+    wait_forwarding("vnetb").await;
+    Ok((br, a, b))
+}
+
 #[test]
 fn a_partial_checksum_frame_arrives_completed_or_offloaded() {
     netns_test(|nl| async move {
@@ -347,33 +379,8 @@ fn a_partial_checksum_frame_arrives_completed_or_offloaded() {
             return Ok(());
         }
         quiet();
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?
-                .mac("52:54:00:00:72:01")
-                .disable_ipv6(true)
-                .forward_delay(Duration::ZERO)
-                .up(),
-        )
-        .await?;
         // A writes with a 12-byte header; B reads with the default 10.
-        let a = VmNic::create(
-            &br,
-            VmNicConfig::new("52:54:00:00:72:02")
-                .name("vneta")
-                .vnet_hdr_size(12)
-                .port(PortConfig::new().up()),
-        )
-        .await?;
-        let b = VmNic::create(
-            &br,
-            VmNicConfig::new("52:54:00:00:72:03")
-                .name("vnetb")
-                .port(PortConfig::new().up()),
-        )
-        .await?;
-        wait_forwarding("vneta").await;
-        wait_forwarding("vnetb").await;
+        let (_br, a, b) = two_taps(&nl, 12).await?;
         let a_fd = &a.queue_fds()[0];
         let b_fd = &b.queue_fds()[0];
         let frame = partial_frame(b"offloaded checksum");
@@ -499,31 +506,7 @@ fn a_tso_segment_is_cut_for_a_reader_without_tso_and_whole_for_one_with() {
             return Ok(());
         }
         quiet();
-        let br = Bridge::create(
-            &nl,
-            BridgeConfig::new("br0")?
-                .mac("52:54:00:00:73:01")
-                .disable_ipv6(true)
-                .forward_delay(Duration::ZERO)
-                .up(),
-        )
-        .await?;
-        let a = VmNic::create(
-            &br,
-            VmNicConfig::new("52:54:00:00:72:02")
-                .name("vneta")
-                .port(PortConfig::new().up()),
-        )
-        .await?;
-        let b = VmNic::create(
-            &br,
-            VmNicConfig::new("52:54:00:00:72:03")
-                .name("vnetb")
-                .port(PortConfig::new().up()),
-        )
-        .await?;
-        wait_forwarding("vneta").await;
-        wait_forwarding("vnetb").await;
+        let (_br, a, b) = two_taps(&nl, 10).await?;
         let payload: Vec<u8> = (0..3 * MSS).map(|i| (i % 251) as u8).collect();
         let frame = gso_tcp_frame(&payload);
         // virtio_net_hdr: NEEDS_CSUM, GSO_TCPV4, headers 54 bytes, MSS,
