@@ -134,10 +134,10 @@ pub use nic::{
 #[cfg(feature = "serde")]
 pub use serde_doc::from_deserializer;
 pub use values::{
-    AddressStatus, BridgeOption, BridgeOptionKind, Counters, IFNAME_MAX_LEN, IfName, Ipv6Sysctl,
-    MAX_MTU, MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, Offloads, OperState,
-    PortOption, PortOptionKind, PortState, ToAddress, ToMac, VNET_HDR_SIZES, VlanId, VlanMember,
-    VlanProtocol, VlanRange, eui64_link_local,
+    AddressStatus, Bandwidth, BridgeOption, BridgeOptionKind, Counters, IFNAME_MAX_LEN, IfName,
+    Ipv6Sysctl, MAX_MTU, MAX_VLAN_ID, MIN_MTU, MacvtapMode, MulticastRouter, NetSysctl, Offloads,
+    OperState, PortBandwidth, PortOption, PortOptionKind, PortState, ToAddress, ToMac,
+    VNET_HDR_SIZES, VlanId, VlanMember, VlanProtocol, VlanRange, eui64_link_local,
 };
 pub use vxlan::{
     Remote, RemoteKind, ToVni, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, VXLAN_PORT, Vni, Vxlan,

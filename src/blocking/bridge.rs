@@ -349,6 +349,25 @@ impl Bridge {
         )
     }
 
+    /// One port's bandwidth limits: the blocking [`crate::Bridge::port_bandwidth`].
+    ///
+    /// # Errors
+    /// As [`crate::Bridge::port_bandwidth`], and [`Error::BlockingInsideRuntime`](crate::Error::BlockingInsideRuntime).
+    ///
+    /// ```no_run
+    /// # fn f(br: bridgekit::blocking::Bridge) -> Result<(), bridgekit::Error> {
+    /// println!("{:?}", br.port_bandwidth("vnet0")?);
+    /// # Ok(()) }
+    /// ```
+    pub fn port_bandwidth(&self, port: impl ToPort) -> Result<crate::PortBandwidth> {
+        let port = port.to_port()?;
+        let br = self.inner.clone();
+        self.run(
+            Op::ReadBandwidth,
+            async move { br.port_bandwidth(port).await },
+        )
+    }
+
     /// Maps VLANs to VNIs on a port: the blocking
     /// [`crate::Bridge::add_vlan_tunnels`].
     ///

@@ -9,7 +9,7 @@ use super::change::{Applied, Change, Progress};
 use crate::bridge::port::{PortConfig, PortRef};
 use crate::bridge::{Bridge, BridgeConfig, explain_exists};
 use crate::engine::complete::run_to_end;
-use crate::engine::{Journal, LinkId, Step, VlanTarget};
+use crate::engine::{Journal, LinkId, Step, VlanTarget, limits};
 use crate::error::{Error, Op, Result};
 use crate::forward::{self, Forward};
 use crate::guard::{self, GuestGuard};
@@ -119,6 +119,14 @@ async fn apply_steps(nl: &Netlink, config: BridgeConfig) -> Result<Applied> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// What a port's converge needs beyond its config and link: the guard
+/// table as read once for all ports, and whether limits may be on ports
+/// that the config leaves unlimited.
+struct Extras<'a> {
+    guards: Option<&'a TableSeen>,
+    limits_here: bool,
 }
 
 /// The ports of `config` as one read of the kernel finds them, checked
@@ -409,6 +417,12 @@ impl Bridge {
         } else {
             None
         };
+        // Limits on ports that are attached already are converged where
+        // the config asks for some, or where some may be: this connection
+        // made or found an IFB of bridgekit's (one look per connection, in
+        // its first `apply`, which also deletes IFBs whose port is gone), or
+        // the port's root is a tbf.
+        let limits_here = op == Op::Apply && limits::look(&self.nl, op, self.name.as_str()).await?;
         let ordered: Vec<_> = plain.into_iter().chain(backed).collect();
         // The guards first, all of them in as few transactions as fit:
         // each port joins with its guard already there, and the table is
@@ -428,7 +442,10 @@ impl Bridge {
                     port,
                     stripped.as_ref().unwrap_or(cfg),
                     seen.as_ref(),
-                    guards.as_ref(),
+                    Extras {
+                        guards: guards.as_ref(),
+                        limits_here,
+                    },
                     done,
                 )
                 .await?;
@@ -517,9 +534,13 @@ impl Bridge {
         port: &PortRef,
         cfg: &PortConfig,
         seen: Option<&LinkSnapshot>,
-        guards: Option<&TableSeen>,
+        extras: Extras<'_>,
         done: &mut Progress,
     ) -> Result<String> {
+        let Extras {
+            guards,
+            limits_here,
+        } = extras;
         // As the preflight read it, moments ago; a VXLAN port it could not
         // read (the converge made it) is read now.
         let link = match seen {
@@ -546,6 +567,19 @@ impl Bridge {
                 &guard_less
             }
             None => cfg,
+        };
+        // The limits on their own too.
+        let limit_less;
+        let cfg = if !cfg.bandwidth.is_none() || limits_here || link.qdisc.as_deref() == Some("tbf")
+        {
+            self.converge_limits(cfg, &link, done).await?;
+            limit_less = PortConfig {
+                bandwidth: crate::values::bandwidth::PortBandwidth::default(),
+                ..cfg.clone()
+            };
+            &limit_less
+        } else {
+            cfg
         };
         let current = link.port.unwrap_or_default();
         let cfg = &self.resolve_backup(op, &link.name, link.index, cfg).await?;
@@ -590,6 +624,36 @@ impl Bridge {
             Change::PortReconfigured(IfName::from_kernel(&link.name)),
         );
         Ok(link.name)
+    }
+
+    /// Makes a port of this bridge have the config's limits (none, if it
+    /// asks for none), unless it has them.
+    async fn converge_limits(
+        &self,
+        cfg: &PortConfig,
+        link: &LinkSnapshot,
+        done: &mut Progress,
+    ) -> Result<()> {
+        let want = limits::Want::of(&cfg.bandwidth, &link.name, link.mtu)?;
+        let id = LinkId::new(&link.name, link.index);
+        let mut journal = Journal::new();
+        let op = if want.is_none() {
+            Op::RemoveBandwidth
+        } else {
+            Op::SetBandwidth
+        };
+        let changed = limits::converge(&self.nl, op, &mut journal, &id, &want).await;
+        // What was made is taken back with the rest if a later step fails.
+        done.journal.append(journal);
+        if changed? {
+            let port = IfName::from_kernel(&link.name);
+            done.changes.push(if want.is_none() {
+                Change::BandwidthRemoved(port)
+            } else {
+                Change::BandwidthSet(port)
+            });
+        }
+        Ok(())
     }
 
     /// Installs the guards of the config's ports that the table does not

@@ -80,6 +80,12 @@ pub enum Change {
     /// A guest guard the config does not ask for was removed from a port
     /// of the bridge (or from a port that is gone).
     GuardRemoved(IfName),
+    /// A port's bandwidth limits were set, or changed to the config's (a
+    /// rate differed, or a part was gone), on a port already attached.
+    BandwidthSet(IfName),
+    /// Bandwidth limits the config does not ask for were removed from a
+    /// port of the bridge.
+    BandwidthRemoved(IfName),
     /// The bridge's forward mode rules were installed, or replaced by the
     /// config's (another mode, other subnets or uplink, or rules that
     /// differed or were gone: a firewall reload that flushed the ruleset).
@@ -111,6 +117,8 @@ impl Change {
                 | Change::VxlanCreated(_)
                 | Change::GuardInstalled(_)
                 | Change::GuardRemoved(_)
+                | Change::BandwidthSet(_)
+                | Change::BandwidthRemoved(_)
                 | Change::ForwardInstalled(_)
                 | Change::ForwardRemoved
                 | Change::Forwarding(_)
@@ -155,6 +163,8 @@ impl std::fmt::Display for Change {
             Change::VxlanCreated(v) => write!(f, "VXLAN device {v} created"),
             Change::GuardInstalled(p) => write!(f, "guest guard installed on {p}"),
             Change::GuardRemoved(p) => write!(f, "guest guard removed from {p}"),
+            Change::BandwidthSet(p) => write!(f, "bandwidth limits set on {p}"),
+            Change::BandwidthRemoved(p) => write!(f, "bandwidth limits removed from {p}"),
             Change::ForwardInstalled(m) => write!(f, "forward mode {m} installed"),
             Change::ForwardRemoved => f.write_str("forward mode rules removed"),
             Change::Forwarding(k) => write!(f, "{k} on"),

@@ -488,7 +488,8 @@ impl Bridge {
         })
     }
 
-    /// Deletes the bridge (`ip link del BRIDGE`), then the legacy libvirt
+    /// Deletes the bridge (`ip link del BRIDGE`) and the bandwidth limits of
+    /// the ports it releases (with their IFBs), then the legacy libvirt
     /// dummy tap `<bridge>-nic` if one exists (see
     /// [`legacy_nic_name`](crate::legacy_nic_name)). Only a tun/tap device
     /// of that name is removed; another kind is left alone, logged and
@@ -511,9 +512,24 @@ impl Bridge {
         run_to_end(&nl, async move {
             // The legacy tap is named after the bridge as it is named now.
             let link = self.read(Op::DeleteBridge).await?;
+            // Its ports' limits go with it: the ports, read first, where
+            // limits may exist (see `engine::limits::look`).
+            let limited =
+                if crate::engine::limits::look(&self.nl, Op::DeleteBridge, &link.name).await? {
+                    self.nl
+                        .links_with_master(Op::DeleteBridge, &link.name, self.index)
+                        .await?
+                } else {
+                    Vec::new()
+                };
             self.nl
                 .delete_link(Op::DeleteBridge, &link.name, self.index)
                 .await?;
+            for port in &limited {
+                let id = crate::engine::LinkId::new(&port.name, port.index);
+                let mut journal = crate::engine::Journal::new();
+                crate::engine::limits::remove(&self.nl, &mut journal, &id, port.mtu).await?;
+            }
             // The ports' guards go with the bridge.
             if self.nl.guards_seen() {
                 crate::guard::port::remove_all(&self.nl, &link.name).await?;

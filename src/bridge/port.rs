@@ -9,6 +9,7 @@ use macaddr::MacAddr6;
 use crate::error::{Error, Result};
 use crate::guard::GuestGuard;
 use crate::netlink::PortOptions;
+use crate::values::bandwidth::{Bandwidth, PortBandwidth};
 use crate::values::bridge_option::MulticastRouter;
 use crate::values::mac::{ToMac, validate_unicast};
 use crate::values::name::IfName;
@@ -138,6 +139,8 @@ pub struct PortConfig {
     pub(crate) backup: Option<Option<PortRef>>,
     /// The guest guard to install on the port's ingress.
     pub(crate) guest_guard: Option<GuestGuard>,
+    /// The port's bandwidth limits.
+    pub(crate) bandwidth: PortBandwidth,
     /// The first bad MAC given to a builder, reported by validate().
     pub(crate) bad: Option<BadInput>,
 }
@@ -537,10 +540,71 @@ impl PortConfig {
         self
     }
 
+    /// Limits the traffic the port sends to the guest (libvirt's
+    /// `<bandwidth><inbound>`; the port's egress): a tbf at the port's
+    /// root (`tc qdisc replace dev PORT root handle bb00: tbf rate R burst
+    /// B limit L`). The port's root qdisc must be the kernel's default or
+    /// bridgekit's; another is refused ([`Error::AlreadyExists`]).
+    ///
+    /// Set before the port joins the bridge, so the guest is never on it
+    /// unlimited; changed in place by `apply` (one `tc qdisc replace`);
+    /// removed when bridgekit detaches the port or deletes the bridge.
+    ///
+    /// ```
+    /// use bridgekit::{Bandwidth, PortConfig};
+    /// let cfg = PortConfig::new().inbound(Bandwidth::bits_per_sec(100_000_000)).up();
+    /// ```
+    pub fn inbound(mut self, limit: Bandwidth) -> Self {
+        self.bandwidth.inbound = Some(limit);
+        self
+    }
+
+    /// Limits the traffic the guest sends through the port (libvirt's
+    /// `<bandwidth><outbound>`; the port's ingress). A qdisc shapes only
+    /// what a link sends, so the port's received frames are redirected to
+    /// an IFB named `bkifb` + the port's ifindex, whose root is the tbf,
+    /// and which hands them back to the port's receive path (the CNI
+    /// `bandwidth` plugin's recipe):
+    ///
+    /// ```text
+    /// ip link add bkifbN mtu MTU up type ifb
+    /// tc qdisc replace dev bkifbN root handle bb00: tbf rate R burst B limit L
+    /// tc qdisc add dev PORT ingress
+    /// tc filter replace dev PORT parent ffff: protocol all pref 47872 u32 match u32 0 0 \
+    ///     action mirred egress redirect dev bkifbN
+    /// ```
+    ///
+    /// The port's ingress qdisc is then bridgekit's; a `clsact` there is
+    /// refused ([`Error::AlreadyExists`]). Removed, IFB and all, when
+    /// bridgekit detaches the port or deletes the bridge; an IFB whose port
+    /// is gone is deleted by the next connection's first `apply`.
+    ///
+    /// ```
+    /// use bridgekit::{Bandwidth, PortConfig};
+    /// let cfg = PortConfig::new().outbound(Bandwidth::bits_per_sec(10_000_000).peak(2_500_000));
+    /// ```
+    pub fn outbound(mut self, limit: Bandwidth) -> Self {
+        self.bandwidth.outbound = Some(limit);
+        self
+    }
+
+    /// Both directions' limits at once (`None`: unlimited).
+    ///
+    /// ```
+    /// use bridgekit::{Bandwidth, PortBandwidth, PortConfig};
+    /// let limits = PortBandwidth { inbound: Some(Bandwidth::bytes_per_sec(125_000)), outbound: None };
+    /// assert_eq!(PortConfig::new().bandwidth(limits), PortConfig::new().inbound(Bandwidth::bytes_per_sec(125_000)));
+    /// ```
+    pub fn bandwidth(mut self, limits: PortBandwidth) -> Self {
+        self.bandwidth = limits;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if let Some(bad) = &self.bad {
             return Err(bad.to_error());
         }
+        self.bandwidth.validate()?;
         if let Some(guard) = &self.guest_guard {
             guard.resolve(self.managed)?;
         }
@@ -607,6 +671,7 @@ impl PortConfig {
             && self.vlans.is_empty()
             && !self.has_fdb_entries()
             && self.guest_guard.is_none()
+            && self.bandwidth.is_none()
     }
 
     /// Whether [`fdb_entries`](Self::fdb_entries) has any, without

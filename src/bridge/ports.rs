@@ -4,6 +4,7 @@ use crate::bridge::Bridge;
 use crate::engine::complete::run_to_end;
 use crate::error::InputKind;
 use crate::error::{Error, Op, Result};
+use crate::values::bandwidth::PortBandwidth;
 use crate::values::counters::Counters;
 use crate::values::name::IfName;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use futures::StreamExt;
 
 use crate::bridge::port::{PortConfig, PortRef, ToPort};
 use crate::bridge::port_status::PortStatus;
-use crate::engine::{Journal, LinkId, Step, VlanTarget};
+use crate::engine::{Journal, LinkId, Step, VlanTarget, limits};
 use crate::netlink::{
     LinkChange, LinkRef, LinkSnapshot, Notification, PortOptions, RTNLGRP_LINK, ViewLink,
 };
@@ -467,6 +468,12 @@ impl Bridge {
             crate::guard::port::install(&self.nl, journal, port, self.name.as_str(), want, None)
                 .await?;
         }
+        // The limits before the port joins: the guest is never on the
+        // bridge unlimited.
+        if !config.bandwidth.is_none() {
+            let want = limits::Want::of(&config.bandwidth, label, link.mtu)?;
+            limits::converge(&self.nl, Op::SetBandwidth, journal, port, &want).await?;
+        }
         if !already_ours {
             let change = LinkChange {
                 master: Some(self.index),
@@ -592,7 +599,9 @@ impl Bridge {
     }
 
     /// Detaches a port (`ip link set PORT nomaster`). The kernel drops the
-    /// port's VLANs and FDB entries (static ones included) with it.
+    /// port's VLANs and FDB entries (static ones included) with it;
+    /// bridgekit then removes its guest guard and its bandwidth limits
+    /// (with their IFB), if it has them.
     ///
     /// The check that the port is this bridge's reads the link view (see
     /// [`attach_port`](Self::attach_port)): one change request, no lookup.
@@ -601,11 +610,14 @@ impl Bridge {
     ///
     /// # Cancellation
     /// One check and one change: a dropped future has either sent the
-    /// change (the port is detached) or not (nothing changed).
+    /// change (the port is detached) or not (nothing changed). Where this
+    /// connection made guards or limits, the removal of the port's runs to
+    /// its end with the change, on a task of its own if the caller is gone.
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::NotAPort`] if it is not a port of this
-    /// bridge (nothing sent).
+    /// bridge (nothing sent); the errors of removing its guard or limits
+    /// (the port is detached by then).
     ///
     /// ```no_run
     /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
@@ -615,6 +627,17 @@ impl Bridge {
     #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::DetachPort.name(), iface = %self.name), err(Display))]
     pub async fn detach_port(&self, port: impl ToPort) -> Result<()> {
         let port = port.to_port()?;
+        // A guard or limits to remove after the change: the whole runs to
+        // its end, so a dropped caller leaves no port detached with them.
+        if self.nl.guards_seen() || self.nl.limits_seen() {
+            let br = self.clone();
+            return run_to_end(&self.nl, async move { br.detach_one(port).await }).await;
+        }
+        self.detach_one(port).await
+    }
+
+    /// [`detach_port`](Self::detach_port)'s steps.
+    async fn detach_one(&self, port: PortRef) -> Result<()> {
         let op = Op::DetachPort;
         let _membership = self.nl.membership().await;
         let link = self.own_port_in_view(op, &port).await?;
@@ -628,7 +651,31 @@ impl Bridge {
         self.nl
             .set_link(op, &link.name, link.index, &change)
             .await?;
-        self.drop_guard(&link.name).await
+        self.drop_guard(&link.name).await?;
+        self.drop_limits(&link.name, link.index, link.mtu).await
+    }
+
+    /// Removes the bandwidth limits of `port` (just detached from this
+    /// bridge), if this connection may have made some or the port has an
+    /// IFB of bridgekit's (see `engine::limits`).
+    pub(crate) async fn drop_limits(&self, name: &str, index: u32, mtu: u32) -> Result<()> {
+        if self.nl.limits_seen() || self.nl.view_has(&limits::ifb_name(index)) {
+            let id = LinkId::new(name, index);
+            let mut journal = Journal::new();
+            limits::remove(&self.nl, &mut journal, &id, mtu).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the IFB of a port that is gone (a NIC deleted), if this
+    /// connection may have made one or the link view holds it: the port's
+    /// qdiscs went with it.
+    pub(crate) async fn drop_ifb(&self, port_index: u32) -> Result<()> {
+        let name = limits::ifb_name(port_index);
+        if self.nl.limits_seen() || self.nl.view_has(&name) {
+            limits::delete_ifb(&self.nl, port_index).await?;
+        }
+        Ok(())
     }
 
     /// Removes the guest guard of `port` (of this bridge), if it has one
@@ -716,6 +763,42 @@ impl Bridge {
             iface: IfName::from_kernel(&link.name),
             detail: "the kernel sent no IFLA_STATS64 for the link".into(),
         })
+    }
+
+    /// One port's bandwidth limits as the kernel holds them (`tc qdisc
+    /// show dev PORT`, and its IFB's): 2 to 5 requests. A direction is
+    /// `Some` only where bridgekit's tbf is in place and, outbound, the
+    /// port's frames are redirected to it; rates and bursts are the
+    /// kernel's (a burst read back from its ticks may differ from the one
+    /// sent by a byte or so).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad name; [`Error::NotFound`];
+    /// [`Error::NotAPort`] for a link that is not a port of this bridge;
+    /// kernel errors.
+    ///
+    /// ```no_run
+    /// # async fn f(br: bridgekit::Bridge) -> Result<(), bridgekit::Error> {
+    /// let limits = br.port_bandwidth("vnet0").await?;
+    /// if let Some(b) = limits.inbound {
+    ///     println!("to the guest: {} B/s", b.average_rate());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "bridgekit", skip_all, fields(op = crate::Op::ReadBandwidth.name(), iface = %self.name), err(Display))]
+    pub async fn port_bandwidth(&self, port: impl ToPort) -> Result<PortBandwidth> {
+        let port = port.to_port()?;
+        let op = Op::ReadBandwidth;
+        let link = self.port_link(op, &port).await?;
+        if link.master != Some(self.index) {
+            return Err(Error::NotAPort {
+                op,
+                port: IfName::from_kernel(&link.name),
+                bridge: self.name.clone(),
+            });
+        }
+        let id = LinkId::new(&link.name, link.index);
+        Ok(limits::read(&self.nl, op, &id).await?.bandwidth())
     }
 
     async fn list_ports(&self, counters: bool) -> Result<Vec<PortStatus>> {

@@ -234,9 +234,10 @@ impl Bridge {
                 options: options.remove(&link.index).flatten(),
             });
         }
-        // The ports are out: their guards go with them.
+        // The ports are out: their guards and limits go with them.
         for link in &links {
             self.drop_guard(&link.name).await?;
+            self.drop_limits(&link.name, link.index, link.mtu).await?;
         }
         Ok(())
     }

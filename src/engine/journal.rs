@@ -141,6 +141,12 @@ pub(crate) enum Step {
     /// The port left `bridge` (an ifindex), and had these port options:
     /// attach it again with them. A run of these is undone in its own
     /// order, so the kernel hands the ports their old port numbers again.
+    /// A port's bandwidth limits were changed (see `limits::converge`):
+    /// make the ones it had again.
+    Limits {
+        port: LinkId,
+        old: super::limits::Want,
+    },
     PortDetached {
         port: LinkId,
         bridge: u32,
@@ -317,6 +323,7 @@ impl Step {
             | Step::PortOptions { port: l, .. }
             | Step::PortFdb { port: l, .. }
             | Step::PortDetached { port: l, .. }
+            | Step::Limits { port: l, .. }
             | Step::Nft { link: l, .. }
             | Step::RemoteAdded { vxlan: l, .. }
             | Step::RemoteRemoved { vxlan: l, .. } => l.name.clone(),
@@ -420,5 +427,13 @@ async fn undo(nl: &crate::netlink::Netlink, step: Step) -> Result<(), Error> {
                 .await
         }
         Step::NetSysctl(knob, on) => act::set_net_sysctl(nl, knob, !on).await,
+        Step::Limits { port, old } => {
+            let op = if old.is_none() {
+                Op::RemoveBandwidth
+            } else {
+                Op::SetBandwidth
+            };
+            super::limits::set(nl, op, &port, &old).await
+        }
     }
 }

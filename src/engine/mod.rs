@@ -14,6 +14,8 @@
 //!   the caller drops its future, so that a rollback is never cut short.
 //! - [`ipv6`]: a link's IPv6 sysctls, written through the namespace thread
 //!   and read back through netlink.
+//! - [`limits`]: a port's bandwidth limits (tbf qdiscs, an IFB and its
+//!   redirect), converged, read back, and undone by converging back.
 //! - [`forwarding`]: the namespace-wide forwarding sysctls of a forward
 //!   mode, written and read back through the namespace thread.
 
@@ -22,6 +24,7 @@ pub(crate) mod complete;
 pub(crate) mod forwarding;
 pub(crate) mod ipv6;
 pub(crate) mod journal;
+pub(crate) mod limits;
 
 pub(crate) use act::VlanTarget;
 pub(crate) use journal::{Journal, LinkId, Step};

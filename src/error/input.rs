@@ -71,6 +71,9 @@ pub enum InputKind {
     /// size bridgekit does not set (other than 10 or 12), or either on a
     /// tap without a header.
     Offloads,
+    /// A bandwidth limit the kernel cannot take: a zero rate, a peak not
+    /// above the average, a burst smaller than one frame of the port.
+    Bandwidth,
 }
 
 impl InputKind {
@@ -98,6 +101,7 @@ impl InputKind {
             InputKind::Guard => "guest guard",
             InputKind::Forward => "forward mode",
             InputKind::Offloads => "tap offloads",
+            InputKind::Bandwidth => "bandwidth limit",
         }
     }
 }

@@ -134,6 +134,13 @@ pub enum Op {
     ReadOffloads,
     /// Setting a tap's virtio-net header size (`TUNSETVNETHDRSZ`).
     SetVnetHdrSize,
+    /// Setting a port's bandwidth limits (`tc qdisc replace ... tbf`, and
+    /// for the guest's outbound traffic an IFB with an ingress redirect).
+    SetBandwidth,
+    /// Removing a port's bandwidth limits and its IFB.
+    RemoveBandwidth,
+    /// Reading a port's bandwidth limits (`tc qdisc show`).
+    ReadBandwidth,
 }
 
 impl Op {
@@ -201,6 +208,9 @@ impl Op {
             Op::SetOffloads => "set_offloads",
             Op::ReadOffloads => "read_offloads",
             Op::SetVnetHdrSize => "set_vnet_hdr_size",
+            Op::SetBandwidth => "set_bandwidth",
+            Op::RemoveBandwidth => "remove_bandwidth",
+            Op::ReadBandwidth => "read_bandwidth",
             Op::InstallForward => "install_forward",
             Op::RemoveForward => "remove_forward",
             Op::ReadForward => "read_forward",
@@ -273,6 +283,9 @@ impl fmt::Display for Op {
             Op::SetOffloads => "set the offloads of",
             Op::ReadOffloads => "read the offloads of",
             Op::SetVnetHdrSize => "set the virtio-net header size of",
+            Op::SetBandwidth => "set the bandwidth limits of",
+            Op::RemoveBandwidth => "remove the bandwidth limits of",
+            Op::ReadBandwidth => "read the bandwidth limits of",
             Op::InstallForward => "install forward mode rules for",
             Op::RemoveForward => "remove forward mode rules of",
             Op::ReadForward => "read forward mode rules for",

@@ -27,10 +27,22 @@
 use std::io;
 
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_ECHO, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{AsyncSocket, TokioSocket, protocols::NETLINK_ROUTE};
+
+/// What a query asks of the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Query {
+    /// Every object of a kind (NLM_F_DUMP).
+    Dump,
+    /// One object, answered directly.
+    One,
+    /// One object whose answer is a notification, sent to the asker only
+    /// with NLM_F_ECHO; read up to the acknowledgement.
+    Echo,
+}
 
 /// linux/netlink.h
 const NLMSG_ERROR: u16 = 2;
@@ -123,14 +135,21 @@ impl Direct {
     pub(super) async fn query(
         &mut self,
         message: RouteNetlinkMessage,
-        dump: bool,
+        kind: Query,
         after_send: impl Future<Output = ()>,
     ) -> io::Result<Answer> {
         self.finish_dump().await?;
+        let dump = kind == Query::Dump;
         // A lookup's answer is its one message (or an error): no
         // acknowledgement is asked for after it.
-        self.send(message, if dump { NLM_F_DUMP } else { 0 })
-            .await?;
+        let flags = match kind {
+            Query::Dump => NLM_F_DUMP,
+            Query::One => 0,
+            // Acknowledged, since an answer may not come: the kernel sends
+            // none for a qdisc it does not report (a down link's `noop`).
+            Query::Echo => NLM_F_ECHO | NLM_F_ACK,
+        };
+        self.send(message, flags).await?;
         // Set in the same poll as the send's end: a caller dropped from
         // here on leaves the rest of the dump to `finish_dump`.
         if dump {
@@ -140,7 +159,7 @@ impl Direct {
         let mut out = Vec::new();
         loop {
             let got = self.receive().await?;
-            if let Some(end) = walk(&self.ack[..got], self.seq, !dump, &mut out) {
+            if let Some(end) = walk(&self.ack[..got], self.seq, kind == Query::One, &mut out) {
                 self.open_dump = None;
                 return Ok(match end {
                     End::Clean => Answer::Messages(out),

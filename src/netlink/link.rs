@@ -165,6 +165,23 @@ impl Netlink {
         self.add_link(op, name, msg).await
     }
 
+    /// RTM_NEWLINK of an IFB `name`, up, of MTU `mtu` and MAC `mac` (`ip
+    /// link add NAME address MAC mtu MTU up type ifb`).
+    pub(crate) async fn create_ifb(
+        &self,
+        op: Op,
+        name: &str,
+        mtu: u32,
+        mac: MacAddr6,
+    ) -> Result<()> {
+        let msg = rtnetlink::LinkIfb::new(name)
+            .address(mac.into_array().to_vec())
+            .mtu(mtu)
+            .up()
+            .build();
+        self.add_link(op, name, msg).await
+    }
+
     /// RTM_NEWLINK for a macvtap on `lower` with the MAC and mode in the
     /// same request (`ip link add link LOWER name NAME address MAC type
     /// macvtap mode MODE`).

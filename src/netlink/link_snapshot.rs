@@ -85,6 +85,9 @@ pub(crate) struct LinkSnapshot {
     pub vxlan: Option<super::vxlan::VxlanParams>,
     /// Its counters (IFLA_STATS64), when the request did not skip them.
     pub counters: Option<Counters>,
+    /// The kind of its root qdisc (`IFLA_QDISC`: `noqueue`, `fq_codel`,
+    /// `tbf`), where the kernel says.
+    pub qdisc: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +131,7 @@ impl LinkSnapshot {
             ipv6: None,
             vxlan: None,
             counters: None,
+            qdisc: None,
         };
         for attr in &m.attributes {
             match attr {
@@ -136,6 +140,7 @@ impl LinkSnapshot {
                     s.mac = Some(MacAddr6::new(a[0], a[1], a[2], a[3], a[4], a[5]))
                 }
                 LinkAttribute::Mtu(v) => s.mtu = *v,
+                LinkAttribute::Qdisc(q) => s.qdisc = Some(q.clone()),
                 LinkAttribute::Carrier(c) => s.carrier = *c != 0,
                 LinkAttribute::OperState(st) => s.operstate = OperState::from_kernel(*st),
                 LinkAttribute::Controller(i) if *i != 0 => s.master = Some(*i),

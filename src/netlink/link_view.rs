@@ -653,6 +653,14 @@ impl Netlink {
         st.links.get(&index).map(|l| l.name.to_string())
     }
 
+    /// Whether the link view holds a link named `name` (as last drained).
+    pub(crate) fn view_has(&self, name: &str) -> bool {
+        self.inner
+            .view
+            .get()
+            .is_some_and(|v| v.state().find(super::LinkRef::Name(name)).is_some())
+    }
+
     /// How many links the link view holds (0 before it started).
     pub(crate) fn view_len(&self) -> usize {
         self.inner.view.get().map_or(0, |v| v.state().links.len())

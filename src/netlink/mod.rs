@@ -25,6 +25,7 @@ use tracing::debug;
 
 use crate::error::{Error, Op, Result};
 use crate::sys::netns;
+use direct::Query;
 
 mod address;
 mod direct;
@@ -36,6 +37,8 @@ mod link_snapshot;
 mod link_view;
 mod nft;
 mod notify;
+// Traffic control for per-port bandwidth limits.
+mod tc;
 mod vlan;
 mod vxlan;
 
@@ -59,6 +62,7 @@ pub(crate) use notify::{
     Notification, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_LINK, RTNLGRP_NEIGH,
     Subscription,
 };
+pub(crate) use tc::{QdiscAt, QdiscSeen, Tbf, TbfSeen};
 pub(crate) use vxlan::{RemoteOrigin, RemoteSnapshot, VxlanParams};
 
 /// A netlink connection to one network namespace: the context every
@@ -111,6 +115,13 @@ struct Inner {
     /// read the table and found it. Until then, detaching a port asks
     /// nf_tables nothing.
     guards_seen: std::sync::atomic::AtomicBool,
+    /// Whether bandwidth limits may exist in the namespace: this
+    /// connection made one, or found an IFB of bridgekit's (see
+    /// `engine::limits`). Until then, detaching a port reads no qdisc.
+    limits_seen: std::sync::atomic::AtomicBool,
+    /// Whether this connection looked for IFBs of bridgekit's yet (once,
+    /// by its first `apply` or bridge deletion).
+    limits_looked: std::sync::atomic::AtomicBool,
     /// Multi-step operations not yet at their end, whether their caller
     /// still waits or dropped them (see `complete.rs`).
     pending: AtomicUsize,
@@ -240,6 +251,8 @@ impl Netlink {
                 nft: tokio::sync::OnceCell::new(),
                 guard_table: Arc::from(DEFAULT_GUARD_TABLE),
                 guards_seen: std::sync::atomic::AtomicBool::new(false),
+                limits_seen: std::sync::atomic::AtomicBool::new(false),
+                limits_looked: std::sync::atomic::AtomicBool::new(false),
                 pending: AtomicUsize::new(0),
                 idle: tokio::sync::Notify::new(),
             }),
@@ -317,6 +330,21 @@ impl Netlink {
 
     pub(crate) fn note_guards(&self) {
         self.inner.guards_seen.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether bandwidth limits may exist (see `Inner::limits_seen`).
+    pub(crate) fn limits_seen(&self) -> bool {
+        self.inner.limits_seen.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn note_limits(&self) {
+        self.inner.limits_seen.store(true, Ordering::Relaxed);
+    }
+
+    /// Marks the one look for bridgekit's IFBs done; whether it was done
+    /// before.
+    pub(crate) fn limits_looked(&self) -> bool {
+        self.inner.limits_looked.swap(true, Ordering::Relaxed)
     }
 
     #[cfg(feature = "test-hooks")]
@@ -424,6 +452,35 @@ impl Netlink {
         message: RouteNetlinkMessage,
         dump: bool,
     ) -> Result<Vec<RouteNetlinkMessage>> {
+        self.query_with(
+            op,
+            iface,
+            message,
+            if dump { Query::Dump } else { Query::One },
+        )
+        .await
+    }
+
+    /// [`query`](Self::query) of one object whose GET the kernel answers
+    /// only when asked to echo (RTM_GETQDISC: `qdisc_get_notify` sends its
+    /// answer as a notification, to the asker only with NLM_F_ECHO).
+    pub(crate) async fn query_echo(
+        &self,
+        op: Op,
+        iface: &str,
+        message: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        self.query_with(op, iface, message, Query::Echo).await
+    }
+
+    async fn query_with(
+        &self,
+        op: Op,
+        iface: &str,
+        message: RouteNetlinkMessage,
+        kind: Query,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        let dump = kind == Query::Dump;
         #[cfg(feature = "test-hooks")]
         self.inner.hooks.count_request();
         self.fault_step(op, iface)?;
@@ -433,7 +490,7 @@ impl Netlink {
         let after_send = self.inner.hooks.after_send();
         #[cfg(not(feature = "test-hooks"))]
         let after_send = std::future::ready(());
-        match socket.query(message, dump, after_send).await {
+        match socket.query(message, kind, after_send).await {
             Ok(direct::Answer::Messages(messages)) => Ok(messages),
             Ok(direct::Answer::Refused(errno, message)) => {
                 let err = Error::from_kernel(op, iface, errno, message);

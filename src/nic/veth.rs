@@ -381,6 +381,7 @@ impl VethNic {
             .netlink()
             .delete_link(Op::DeleteVethNic, self.host.as_str(), self.host_index)
             .await?;
-        self.bridge.drop_guard(self.host.as_str()).await
+        self.bridge.drop_guard(self.host.as_str()).await?;
+        self.bridge.drop_ifb(self.host_index).await
     }
 }

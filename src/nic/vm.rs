@@ -639,8 +639,9 @@ impl VmNic {
             Err(e) => return Err(e),
         }
         // Kernels before 6.12 delete a guard's base chain with its device,
-        // none its other chains.
-        bridge.drop_guard(name.as_str()).await
+        // none its other chains. Its qdiscs went with it, its IFB did not.
+        bridge.drop_guard(name.as_str()).await?;
+        bridge.drop_ifb(index).await
     }
 }
 

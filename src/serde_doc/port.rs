@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::error::InputKind;
+use crate::values::bandwidth::Bandwidth;
 use crate::values::option_value::DocValue;
 use crate::values::port_option::PortOptions;
 
@@ -50,6 +51,12 @@ macro_rules! port_doc {
             allow_move: bool,
             #[serde(default, skip_serializing_if = "Option::is_none")]
             guest_guard: Option<GuardDoc>,
+            /// Traffic to the guest: `{ average, peak, burst }`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            inbound: Option<BandwidthDoc>,
+            /// Traffic from the guest.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            outbound: Option<BandwidthDoc>,
         }
 
         impl PortDoc {
@@ -69,6 +76,41 @@ macro_rules! port_doc {
     };
 }
 crate::values::port_option::port_option_rows!(port_doc);
+
+/// A bandwidth limit: `average` and `peak` in bytes per second, `burst` in
+/// bytes (libvirt's attributes, in bytes rather than KiB).
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BandwidthDoc {
+    average: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    peak: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    burst: Option<u32>,
+}
+
+impl From<&Bandwidth> for BandwidthDoc {
+    fn from(b: &Bandwidth) -> Self {
+        BandwidthDoc {
+            average: b.average_rate(),
+            peak: b.peak_rate(),
+            burst: b.burst_size(),
+        }
+    }
+}
+
+impl BandwidthDoc {
+    fn limit(self) -> Bandwidth {
+        let mut b = Bandwidth::bytes_per_sec(self.average);
+        if let Some(p) = self.peak {
+            b = b.peak(p);
+        }
+        if let Some(burst) = self.burst {
+            b = b.burst(burst);
+        }
+        b
+    }
+}
 
 /// A backup port: a name or an ifindex.
 #[derive(Serialize, Deserialize, Clone)]
@@ -115,6 +157,8 @@ impl From<&PortConfig> for PortDoc {
             managed: c.managed.map(MacAddrDe),
             allow_move: c.allow_move,
             guest_guard: c.guest_guard.as_ref().map(GuardDoc::from),
+            inbound: c.bandwidth.inbound.as_ref().map(BandwidthDoc::from),
+            outbound: c.bandwidth.outbound.as_ref().map(BandwidthDoc::from),
             ..PortDoc::default()
         };
         doc.write_options(&c.options.beyond(&base));
@@ -140,6 +184,8 @@ impl PortDoc {
         if let Some(guard) = &self.guest_guard {
             c = c.guest_guard(guard.guard()?);
         }
+        c.bandwidth.inbound = self.inbound.map(BandwidthDoc::limit);
+        c.bandwidth.outbound = self.outbound.map(BandwidthDoc::limit);
         match (&self.backup_port, self.nobackup_port) {
             (Some(_), true) => {
                 return Err(Error::invalid(

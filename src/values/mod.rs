@@ -1,8 +1,9 @@
 //! Values checked before any request: interface names, MACs, MTUs, VLAN
-//! ids, addresses, bridge and port options, link states and counters, tap offloads, sysctl names. No kernel
+//! ids, addresses, bridge and port options, link states and counters, tap offloads, bandwidth limits, sysctl names. No kernel
 //! here, and nothing above.
 
 pub(crate) mod address;
+pub(crate) mod bandwidth;
 pub(crate) mod bridge_option;
 pub(crate) mod counters;
 pub(crate) mod link_state;
@@ -21,6 +22,7 @@ pub(crate) mod sysctl;
 pub(crate) mod vlan;
 
 pub use address::{AddressStatus, ToAddress};
+pub use bandwidth::{Bandwidth, PortBandwidth};
 pub use bridge_option::{BridgeOption, BridgeOptionKind};
 pub use counters::Counters;
 pub use link_state::{OperState, PortState};

@@ -9,12 +9,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bridgekit::{
-    Bridge, BridgeConfig, Forward, GuestGuard, Netlink, PortConfig, Remote, VlanId, VlanMember,
-    VlanRange, VmNic, VmNicConfig, VxlanConfig,
+    Bandwidth, Bridge, BridgeConfig, Forward, GuestGuard, Netlink, PortConfig, Remote, VlanId,
+    VlanMember, VlanRange, VmNic, VmNicConfig, VxlanConfig,
 };
 use serde_json::Value;
 
-use super::{TestResult, kernel_state, sh, sh_ok, veth};
+use super::{TestResult, ip_link_names, kernel_state, sh, sh_ok, veth};
 
 /// Starts `child_test` (an ignored test of this binary) with `env` set,
 /// lets it get ready, tells it to go, and SIGKILLs it after `delay`.
@@ -152,6 +152,10 @@ pub enum Op {
     /// `apply` of NAT onto an existing bridge without a forward mode: the
     /// rules, both forwarding sysctls, a guest port.
     ApplyNat,
+    /// `apply` of bandwidth limits onto an existing bridge: a new port
+    /// with both directions limited, one that gains an inbound limit, one
+    /// whose inbound rate changes and whose outbound limit (and IFB) goes.
+    ApplyLimits,
 }
 
 impl Op {
@@ -170,6 +174,7 @@ impl Op {
             Op::ApplyVxlan => "apply-vxlan",
             Op::ApplyGuards => "apply-guards",
             Op::ApplyNat => "apply-nat",
+            Op::ApplyLimits => "apply-limits",
         }
     }
 
@@ -182,6 +187,7 @@ impl Op {
             Op::ApplyVxlan,
             Op::ApplyGuards,
             Op::ApplyNat,
+            Op::ApplyLimits,
         ]
         .into_iter()
         .find(|o| o.name() == s)
@@ -257,6 +263,26 @@ impl Op {
             Op::ApplyNat => base
                 .forward(Forward::nat66())
                 .port("p0", PortConfig::managed(GUEST).up()),
+            Op::ApplyLimits => base
+                .port(
+                    "p0",
+                    PortConfig::managed(GUEST)
+                        .inbound(Bandwidth::bits_per_sec(20_000_000))
+                        .outbound(Bandwidth::bits_per_sec(10_000_000).peak(2_500_000))
+                        .up(),
+                )
+                .port(
+                    "p1",
+                    PortConfig::new()
+                        .inbound(Bandwidth::bytes_per_sec(500_000).burst(32_768))
+                        .up(),
+                )
+                .port(
+                    "p2",
+                    PortConfig::new()
+                        .inbound(Bandwidth::bytes_per_sec(700_000))
+                        .up(),
+                ),
         }
     }
 
@@ -273,7 +299,11 @@ impl Op {
             Op::StagedCreate | Op::OneMessageCreate => {
                 Bridge::create(nl, self.config()).await.expect("create");
             }
-            Op::ApplyPortsAndVlans | Op::ApplyVxlan | Op::ApplyGuards | Op::ApplyNat => {
+            Op::ApplyPortsAndVlans
+            | Op::ApplyVxlan
+            | Op::ApplyGuards
+            | Op::ApplyNat
+            | Op::ApplyLimits => {
                 self.config().apply(nl).await.expect("apply");
             }
             Op::VmNicCreate => {
@@ -321,13 +351,31 @@ impl Op {
             sh(&["ip", "link", "set", "u0peer", "up"]);
         }
         let ports: &[&str] = match self {
-            Op::ApplyPortsAndVlans | Op::ApplyGuards => &["p0", "p1", "p2"],
+            Op::ApplyPortsAndVlans | Op::ApplyGuards | Op::ApplyLimits => &["p0", "p1", "p2"],
             Op::VmNicCreate => &[],
             _ => &["p0"],
         };
+        if matches!(self, Op::ApplyLimits) {
+            // An IFB is named after its port's ifindex: the ports get the
+            // same ifindexes every time (and the IFBs of the ports deleted
+            // above go), so that the views compare.
+            for name in ip_link_names() {
+                if name.starts_with("bkifb") {
+                    let _ = sh_ok(&["ip", "link", "del", &name]);
+                }
+            }
+        }
         for (i, p) in ports.iter().enumerate() {
             let peer = format!("{p}peer");
-            veth(p, &peer);
+            if matches!(self, Op::ApplyLimits) {
+                let (at, peer_at) = ((100 + 2 * i).to_string(), (101 + 2 * i).to_string());
+                sh(&[
+                    "ip", "link", "add", p, "index", &at, "type", "veth", "peer", "name", &peer,
+                    "index", &peer_at,
+                ]);
+            } else {
+                veth(p, &peer);
+            }
             // Fixed MACs: the view compares them.
             sh(&[
                 "ip",
@@ -364,6 +412,16 @@ impl Op {
                     "p2",
                     PortConfig::new()
                         .guest_guard(guest_guard().mac("52:54:00:00:1a:03"))
+                        .up(),
+                ),
+            ),
+            // p1 attached unlimited, p2 limited both ways.
+            Op::ApplyLimits => Some(
+                before.port("p1", PortConfig::new().up()).port(
+                    "p2",
+                    PortConfig::new()
+                        .inbound(Bandwidth::bytes_per_sec(300_000))
+                        .outbound(Bandwidth::bytes_per_sec(400_000))
                         .up(),
                 ),
             ),

@@ -511,8 +511,53 @@ pub fn kernel_state() -> Value {
     let vlans: Value = serde_json::from_str(&sh(&["bridge", "-j", "vlan", "show"])).unwrap();
     serde_json::json!({
         "links": out_links, "addrs": out_addrs, "fdb": out_fdb, "vlans": vlans,
-        "sysctls": out_sysctls, "nft": nft_rules(),
+        "sysctls": out_sysctls, "nft": nft_rules(), "tc": tc_state(),
     })
+}
+
+/// Every qdisc of the namespace that is not a kernel default (`tc -j
+/// qdisc show`, less reference counts), and the filters under each ingress qdisc (`tc -j filter show
+/// dev DEV parent ffff:`, less the kernel's action indexes and use
+/// counts), sorted: bandwidth limits as iproute2 sees them.
+pub fn tc_state() -> Vec<String> {
+    let qdiscs: Value = serde_json::from_str(&sh(&["tc", "-j", "qdisc", "show"])).unwrap();
+    let mut out = Vec::new();
+    for q in qdiscs.as_array().unwrap() {
+        // The kernel's defaults (handle 0:) come and go with a link's
+        // carrier (the link watch swaps in `noop` while it is off), on
+        // its own clock: not state anyone set.
+        if q["handle"] == "0:" {
+            continue;
+        }
+        let mut q = q.clone();
+        q.as_object_mut().unwrap().remove("refcnt");
+        if q["kind"] == "ingress" {
+            let dev = q["dev"].as_str().unwrap().to_string();
+            let filters: Value = serde_json::from_str(&sh(&[
+                "tc", "-j", "filter", "show", "dev", &dev, "parent", "ffff:",
+            ]))
+            .unwrap();
+            for f in filters.as_array().unwrap() {
+                let actions: Vec<String> = f["options"]["actions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|a| {
+                                format!("{} {} {}", a["kind"], a["mirred_action"], a["to_dev"])
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(format!(
+                    "filter {dev} {} {} {} {:?}",
+                    f["pref"], f["kind"], f["options"]["fh"], actions
+                ));
+            }
+        }
+        out.push(format!("qdisc {q}"));
+    }
+    out.sort();
+    out
 }
 
 /// The namespace's nf_tables ruleset as `nft -s list ruleset` shows it
