@@ -56,6 +56,9 @@ impl BridgeConfig {
     /// - a macvtap of a killed [`MacvtapNic::create`](crate::MacvtapNic::create),
     ///   `mvt` + 8 hex digits (or the name given): delete it, or let it go
     ///   with its lower device;
+    /// - an IFB (`bkifb` + a port's ifindex) of a port's outbound
+    ///   [bandwidth limit](crate::PortConfig::outbound) whose port is gone:
+    ///   the first `apply` of each connection deletes those;
     /// - FDB entries and VLANs on ports the config does not name, and
     ///   addresses beyond the config's: `apply` leaves them alone, as it
     ///   does when nothing was killed.
