@@ -215,6 +215,11 @@ fn apply_changes_removes_and_sweeps_limits() {
         assert_eq!(root_tbf("vnet0").map(|t| t.1), Some(3_000_000));
         assert_eq!(root_tbf(&ifb).map(|t| t.1), Some(1_500_000));
         assert_eq!(ifindex(&ifb), ifb_index);
+        // Someone took the IFB down: apply brings it up.
+        sh(&["ip", "link", "set", &ifb, "down"]);
+        let applied = limited(3_000_000).apply(&nl).await?;
+        assert_eq!(applied.changes, [Change::BandwidthSet("vnet0".parse()?)]);
+        assert!(admin_up(&ip_link(&ifb).unwrap()));
         // Someone deleted the redirect: apply puts it back.
         sh(&["tc", "qdisc", "del", "dev", "vnet0", "ingress"]);
         let applied = limited(3_000_000).apply(&nl).await?;
@@ -275,6 +280,20 @@ fn bad_or_foreign_limits_are_refused_and_change_nothing() {
             }
         }
         assert_eq!(kernel_state(), before);
+        // An ingress qdisc someone else made (their policers, say): left
+        // alone by an outbound limit.
+        sh(&["tc", "qdisc", "add", "dev", "p0", "ingress"]);
+        let before = kernel_state();
+        let err = br
+            .attach_port(
+                "p0",
+                PortConfig::new().outbound(Bandwidth::bytes_per_sec(100_000)),
+            )
+            .await
+            .expect_err("a foreign ingress");
+        assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+        assert_eq!(kernel_state(), before);
+        sh(&["tc", "qdisc", "del", "dev", "p0", "ingress"]);
         // A root qdisc someone else made, and a clsact: left alone.
         sh(&[
             "tc", "qdisc", "add", "dev", "p0", "root", "handle", "1:", "htb",
@@ -319,10 +338,12 @@ fn an_attach_and_an_apply_with_limits_undo_every_step() {
         .await;
         assert!(steps >= 8, "only {steps} steps");
         // An apply that changes a port's limits, removing one direction.
+        // A peak among the limits it had: an undo makes it again from the
+        // ticks the kernel reports.
         br.attach_port(
             "p0",
             PortConfig::new()
-                .inbound(Bandwidth::bytes_per_sec(300_000))
+                .inbound(Bandwidth::bytes_per_sec(300_000).peak(1_250_000_000))
                 .outbound(Bandwidth::bytes_per_sec(200_000)),
         )
         .await?;
@@ -463,17 +484,18 @@ fn limits_hold_in_both_directions_with_real_tcp() {
             let got = transfer(&peer, to_guest, dev, dir);
             let ratio = got / counted_at(limit.average_rate());
             eprintln!("to_guest={to_guest}: {got:.0} B/s, {ratio:.3} of the limit's");
-            // Never above the limit (10 % for measuring); on the host, at it.
+            // Never above the limit (10 % for measuring); on the host, at
+            // it; on an emulated CPU, at least through the shaper (an IFB
+            // that nothing reaches counts nothing).
             assert!(
                 ratio <= 1.10,
                 "to_guest={to_guest}: {got:.0} B/s over {limit}"
             );
-            if !tier {
-                assert!(
-                    ratio >= 0.90,
-                    "to_guest={to_guest}: {got:.0} B/s under {limit}"
-                );
-            }
+            let least = if tier { 0.5 } else { 0.9 };
+            assert!(
+                ratio >= least,
+                "to_guest={to_guest}: {got:.0} B/s under {limit}"
+            );
         }
         if tier {
             // An emulated CPU is slower than the contrast needs.

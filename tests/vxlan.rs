@@ -20,10 +20,13 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// An underlay: veth `u0` here with `addr`, its peer `u0p` up.
+/// An underlay: veth `u0` here with `addr`, its peer `u0p` up, without
+/// a link-local address of its own (which it would get whenever the link
+/// watch sees its carrier, perhaps between two views a test compares).
 fn underlay(addr: &str) {
     veth("u0", "u0p");
     sh(&["ip", "addr", "add", addr, "dev", "u0"]);
+    sh(&["ip", "link", "set", "u0p", "addrgenmode", "none"]);
     sh(&["ip", "link", "set", "u0", "up"]);
     sh(&["ip", "link", "set", "u0p", "up"]);
 }

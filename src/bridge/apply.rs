@@ -183,6 +183,10 @@ pub(crate) async fn preflight_ports(
                 format!("is {other} too: one interface declared twice (one config per port)"),
             ));
         }
+        // A burst below one of the port's frames: refused before any change.
+        if !cfg.bandwidth.is_none() {
+            limits::Want::of(&cfg.bandwidth, &link.name, link.mtu)?;
+        }
         seen.push((link.index, port));
         links.push(Some(link));
     }

@@ -512,23 +512,35 @@ impl Bridge {
         run_to_end(&nl, async move {
             // The legacy tap is named after the bridge as it is named now.
             let link = self.read(Op::DeleteBridge).await?;
-            // Its ports' limits go with it: the ports, read first, where
-            // limits may exist (see `engine::limits::look`).
-            let limited =
-                if crate::engine::limits::look(&self.nl, Op::DeleteBridge, &link.name).await? {
-                    self.nl
-                        .links_with_master(Op::DeleteBridge, &link.name, self.index)
-                        .await?
-                } else {
-                    Vec::new()
-                };
+            // Its ports' limits go with it: the ports, read first (one
+            // dump, which says whose root is a tbf), where limits may be
+            // (see `engine::limits::look`).
+            let seen = crate::engine::limits::look(&self.nl, Op::DeleteBridge, &link.name).await?;
+            let limited: Vec<_> = self
+                .nl
+                .links_with_master(Op::DeleteBridge, &link.name, self.index)
+                .await?
+                .into_iter()
+                .filter(|p| seen || p.qdisc.as_deref() == Some("tbf"))
+                .collect();
             self.nl
                 .delete_link(Op::DeleteBridge, &link.name, self.index)
                 .await?;
+            // Each port's, even when one fails (the first error is
+            // returned); a port gone meanwhile took its qdiscs along.
+            let mut first = None;
             for port in &limited {
                 let id = crate::engine::LinkId::new(&port.name, port.index);
                 let mut journal = crate::engine::Journal::new();
-                crate::engine::limits::remove(&self.nl, &mut journal, &id, port.mtu).await?;
+                match crate::engine::limits::remove(&self.nl, &mut journal, &id, port.mtu).await {
+                    Ok(_) | Err(Error::NotFound { .. }) => {}
+                    Err(e) => {
+                        first.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first {
+                return Err(e);
             }
             // The ports' guards go with the bridge.
             if self.nl.guards_seen() {

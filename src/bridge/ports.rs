@@ -461,6 +461,12 @@ impl Bridge {
             && config.options.is_empty()
             && config.vlans.is_empty()
             && !config.has_fdb_entries();
+        // The limits' checks against the port's MTU, before any change.
+        let limits = if config.bandwidth.is_none() {
+            None
+        } else {
+            Some(limits::Want::of(&config.bandwidth, label, link.mtu)?)
+        };
         // The guard first: the guest's frames meet it before the bridge.
         if let Some(guard) = &config.guest_guard {
             let want =
@@ -470,9 +476,8 @@ impl Bridge {
         }
         // The limits before the port joins: the guest is never on the
         // bridge unlimited.
-        if !config.bandwidth.is_none() {
-            let want = limits::Want::of(&config.bandwidth, label, link.mtu)?;
-            limits::converge(&self.nl, Op::SetBandwidth, journal, port, &want).await?;
+        if let Some(want) = &limits {
+            limits::converge(&self.nl, Op::SetBandwidth, journal, port, want).await?;
         }
         if !already_ours {
             let change = LinkChange {
@@ -652,6 +657,9 @@ impl Bridge {
             .set_link(op, &link.name, link.index, &change)
             .await?;
         self.drop_guard(&link.name).await?;
+        if link.tbf_root {
+            self.nl.note_limits();
+        }
         self.drop_limits(&link.name, link.index, link.mtu).await
     }
 

@@ -237,6 +237,9 @@ impl Bridge {
         // The ports are out: their guards and limits go with them.
         for link in &links {
             self.drop_guard(&link.name).await?;
+            if link.qdisc.as_deref() == Some("tbf") {
+                self.nl.note_limits();
+            }
             self.drop_limits(&link.name, link.index, link.mtu).await?;
         }
         Ok(())

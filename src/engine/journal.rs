@@ -138,15 +138,15 @@ pub(crate) enum Step {
     /// A namespace-wide sysctl was switched on (`true`) or off: switch it
     /// back.
     NetSysctl(NetSysctl, bool),
-    /// The port left `bridge` (an ifindex), and had these port options:
-    /// attach it again with them. A run of these is undone in its own
-    /// order, so the kernel hands the ports their old port numbers again.
     /// A port's bandwidth limits were changed (see `limits::converge`):
     /// make the ones it had again.
     Limits {
         port: LinkId,
         old: super::limits::Want,
     },
+    /// The port left `bridge` (an ifindex), and had these port options:
+    /// attach it again with them. A run of these is undone in its own
+    /// order, so the kernel hands the ports their old port numbers again.
     PortDetached {
         port: LinkId,
         bridge: u32,

@@ -27,8 +27,8 @@ use macaddr::MacAddr6;
 
 use super::journal::{Journal, LinkId, Step};
 use crate::error::{Error, Op, Result};
-use crate::netlink::{LinkRef, Netlink, QdiscAt, QdiscSeen, Tbf, TbfSeen};
-use crate::values::bandwidth::{FRAME_OVERHEAD, PortBandwidth};
+use crate::netlink::{LinkChange, LinkRef, Netlink, QdiscAt, QdiscSeen, Tbf, TbfSeen};
+use crate::values::bandwidth::{FRAME_OVERHEAD, PortBandwidth, min_bucket};
 use crate::values::name::IfName;
 
 /// The handle of bridgekit's tbf (`tc` shows `bb00:`).
@@ -71,7 +71,7 @@ impl Want {
             burst: b.burst_for(mtu),
             peak: b
                 .peak_rate()
-                .map(|p| (p, mtu.saturating_add(FRAME_OVERHEAD))),
+                .map(|p| (p, min_bucket(mtu.saturating_add(FRAME_OVERHEAD), p))),
             limit: b.queue_for(mtu),
             ticks: None,
         };
@@ -95,6 +95,8 @@ pub(crate) struct Seen {
     ingress: Option<QdiscSeen>,
     /// The port's IFB, by ifindex, if there is one.
     ifb: Option<u32>,
+    /// The IFB is up (a down one drops what is redirected to it).
+    ifb_up: bool,
     ifb_root: Option<QdiscSeen>,
     /// The ingress has bridgekit's filter redirecting to the IFB.
     redirect: bool,
@@ -112,7 +114,12 @@ impl Seen {
 
     /// The outbound tbf, if the IFB has bridgekit's and frames reach it.
     fn outbound(&self) -> Option<TbfSeen> {
-        ours(self.ifb_root.as_ref()).filter(|_| self.redirect)
+        ours(self.ifb_root.as_ref()).filter(|_| self.redirect && self.ifb_up)
+    }
+
+    /// Whether anything of bridgekit's is on the port.
+    fn any(&self) -> bool {
+        self.ifb.is_some() || self.root.as_ref().is_some_and(|q| q.handle == HANDLE)
     }
 
     /// The limits the port has, to make again (an undo).
@@ -167,7 +174,7 @@ pub(crate) async fn read(nl: &Netlink, op: Op, port: &LinkId) -> Result<Seen> {
     let ingress = nl.qdisc(op, name, port.index, QdiscAt::Ingress).await?;
     let ifb_name = ifb_name(port.index);
     let ifb = match nl.link(op, &ifb_name, LinkRef::Name(&ifb_name)).await {
-        Ok(link) if link.kind.as_deref() == Some("ifb") => Some(link.index),
+        Ok(link) if link.kind.as_deref() == Some("ifb") => Some((link.index, link.up)),
         Ok(link) => {
             return Err(Error::AlreadyExists {
                 op,
@@ -184,18 +191,27 @@ pub(crate) async fn read(nl: &Netlink, op: Op, port: &LinkId) -> Result<Seen> {
     let mut seen = Seen {
         root,
         ingress,
-        ifb,
+        ifb: ifb.map(|(index, _)| index),
+        ifb_up: ifb.is_some_and(|(_, up)| up),
         ..Seen::default()
     };
-    if let Some(ifb) = ifb {
+    if let Some(ifb) = seen.ifb {
         seen.ifb_root = nl.qdisc(op, &ifb_name, ifb, QdiscAt::Root).await?;
         if seen.ingress.as_ref().is_some_and(|q| q.kind == "ingress") {
-            seen.redirect = nl
-                .ingress_filters(op, name, port.index)
-                .await?
+            // bridgekit's filter, and no redirect elsewhere: a filter left
+            // pointing at an IFB made again would match first and drop.
+            let filters = nl.ingress_filters(op, name, port.index).await?;
+            seen.redirect = filters
                 .iter()
-                .any(|f| f.prio == REDIRECT_PRIO && f.redirect == Some(ifb));
+                .any(|f| f.prio == REDIRECT_PRIO && f.redirect == Some(ifb))
+                && !filters
+                    .iter()
+                    .any(|f| f.redirect.is_some_and(|to| to != ifb));
         }
+    }
+    if seen.any() {
+        // Detach and deletion remove limits from now on.
+        nl.note_limits();
     }
     Ok(seen)
 }
@@ -283,7 +299,13 @@ fn refuse_foreign(op: Op, port: &LinkId, want: &Want, seen: &Seen) -> Result<()>
         }
     }
     if want.outbound.is_some() {
-        if let Some(q) = seen.ingress.as_ref().filter(|q| q.kind != "ingress") {
+        // bridgekit adds its ingress qdisc after the IFB: one there without
+        // the IFB is someone else's, with their filters.
+        if let Some(q) = seen
+            .ingress
+            .as_ref()
+            .filter(|q| q.kind != "ingress" || seen.ifb.is_none())
+        {
             return Err(foreign(q, "n ingress"));
         }
     }
@@ -309,8 +331,27 @@ async fn make(nl: &Netlink, op: Op, port: &LinkId, want: &Want, seen: &Seen) -> 
     match &want.outbound {
         Some(t) => {
             let ifb = match seen.ifb {
-                Some(index) => index,
+                Some(index) => {
+                    if !seen.ifb_up {
+                        let up = LinkChange {
+                            up: Some(true),
+                            ..LinkChange::default()
+                        };
+                        nl.set_link(op, &ifb_name, index, &up).await?;
+                    }
+                    index
+                }
                 None => {
+                    if crate::sys::kernel::ifb_would_autoload() {
+                        return Err(Error::Unsupported {
+                            op,
+                            iface: IfName::from_kernel(name),
+                            detail: "the ifb module is not loaded, and loaded on demand it would \
+                                     make ifb0 and ifb1 in the host's network namespace: load it \
+                                     first with `modprobe ifb numifbs=0`"
+                                .into(),
+                        });
+                    }
                     nl.create_ifb(op, &ifb_name, want.mtu, ifb_mac(port.index))
                         .await?;
                     nl.link(op, &ifb_name, LinkRef::Name(&ifb_name))
@@ -321,10 +362,16 @@ async fn make(nl: &Netlink, op: Op, port: &LinkId, want: &Want, seen: &Seen) -> 
             if !ours(seen.ifb_root.as_ref()).is_some_and(|s| s.keeps(t)) {
                 nl.replace_tbf(op, &ifb_name, ifb, HANDLE, t).await?;
             }
-            if seen.ingress.is_none() {
-                nl.add_ingress(op, name, port.index).await?;
-            }
             if !seen.redirect {
+                // The ingress is bridgekit's (see `refuse_foreign`): made
+                // again, it holds no filter but the one added next.
+                if seen.ingress.is_some() {
+                    gone_is_fine(
+                        nl.delete_qdisc(op, name, port.index, QdiscAt::Ingress)
+                            .await,
+                    )?;
+                }
+                nl.add_ingress(op, name, port.index).await?;
                 nl.replace_redirect(op, name, port.index, REDIRECT_PRIO, ifb)
                     .await?;
             }
@@ -391,6 +438,7 @@ pub(crate) async fn look(nl: &Netlink, op: Op, iface: &str) -> Result<bool> {
             gone_is_fine(nl.delete_link(op, &link.name, link.index).await)?;
         }
     }
+    nl.note_limits_looked();
     Ok(nl.limits_seen())
 }
 
@@ -412,10 +460,10 @@ mod tests {
             outbound: None,
         };
         let want = Want::of(&limits, "p", 9000).unwrap();
-        assert_eq!(want.inbound.unwrap().peak, Some((2000, 9014)));
+        assert_eq!(want.inbound.unwrap().peak, Some((2000, 9015)));
         assert!(want.outbound.is_none());
         let small = PortBandwidth {
-            inbound: Some(Bandwidth::bytes_per_sec(1000).burst(1500)),
+            inbound: Some(Bandwidth::bytes_per_sec(1000).burst(9014)),
             outbound: None,
         };
         assert!(Want::of(&small, "p", 9000).is_err());

@@ -55,6 +55,9 @@ pub(crate) struct ViewLink {
     pub master: Option<u32>,
     pub up: bool,
     pub mtu: u32,
+    /// Its root qdisc is a tbf (`IFLA_QDISC`), as of the last message about
+    /// it: a port that may have an inbound bandwidth limit.
+    pub tbf_root: bool,
 }
 
 impl ViewLink {
@@ -66,6 +69,7 @@ impl ViewLink {
             master: s.master,
             up: s.up,
             mtu: s.mtu,
+            tbf_root: s.qdisc.as_deref() == Some("tbf"),
         }
     }
 
@@ -79,6 +83,7 @@ impl ViewLink {
         s.master = self.master;
         s.up = self.up;
         s.mtu = self.mtu;
+        s.qdisc = self.tbf_root.then(|| "tbf".to_string());
         s
     }
 }

@@ -341,10 +341,15 @@ impl Netlink {
         self.inner.limits_seen.store(true, Ordering::Relaxed);
     }
 
-    /// Marks the one look for bridgekit's IFBs done; whether it was done
-    /// before.
+    /// Whether the one look for bridgekit's IFBs was done.
     pub(crate) fn limits_looked(&self) -> bool {
-        self.inner.limits_looked.swap(true, Ordering::Relaxed)
+        self.inner.limits_looked.load(Ordering::Relaxed)
+    }
+
+    /// The look for bridgekit's IFBs is done (set once it succeeded, so a
+    /// failed one is tried again).
+    pub(crate) fn note_limits_looked(&self) {
+        self.inner.limits_looked.store(true, Ordering::Relaxed);
     }
 
     #[cfg(feature = "test-hooks")]

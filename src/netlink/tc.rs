@@ -606,5 +606,9 @@ mod tests {
         assert!(again.burst.abs_diff(32_768) <= 1, "{again:?}");
         assert!(seen.keeps(&again));
         assert!(!seen.keeps(&Tbf { limit: 1, ..t }));
+        // Made again from ticks: PARMS alone, the buckets as they were.
+        let opts = tbf_options(&again);
+        assert_eq!(opts.len(), 1);
+        assert_eq!(&qopt(&again)[28..36], &qopt(&t)[28..36]);
     }
 }

@@ -39,6 +39,18 @@ impl fmt::Display for KernelVersion {
     }
 }
 
+/// Whether making an IFB would load the `ifb` module on demand: a kernel
+/// with loadable modules (`/proc/modules` is there) that has not loaded
+/// it. Loaded that way it takes its default `numifbs=2` and makes `ifb0`
+/// and `ifb1` in the initial network namespace, the host's. A kernel
+/// built without modules, or with `ifb` built in or loaded, makes none.
+pub(crate) fn ifb_would_autoload() -> bool {
+    match std::fs::read_to_string("/proc/modules") {
+        Ok(modules) => !modules.lines().any(|l| l.starts_with("ifb ")),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,9 @@ use crate::error::{Error, InputKind, Result};
 ///
 /// Without a burst, bridgekit picks one: 20 ms at the average rate, and at
 /// least four frames of the port's MTU. A burst below one frame of the
-/// port would drop every full-size frame, and is refused.
+/// port (and two 64 ns ticks at the rate) would drop full-size frames, and
+/// one that lasts over 100 s at the rate would not fit the kernel's tick
+/// count: both are refused ([`Error::InvalidInput`]).
 ///
 /// | bridgekit | libvirt `<bandwidth>` | `tc ... tbf` |
 /// |---|---|---|
@@ -156,22 +158,55 @@ impl Bandwidth {
     }
 
     /// The check that needs the port's MTU: a burst of one full frame at
-    /// least.
+    /// least ([`min_bucket`]), and a bucket the kernel can hold.
     pub(crate) fn validate_for(&self, direction: &str, port: &str, mtu: u32) -> Result<()> {
         self.validate(direction)?;
+        let what = || format!("{direction} of port {port}");
         let frame = mtu.saturating_add(FRAME_OVERHEAD);
-        match self.burst {
-            Some(b) if b < frame => Err(Error::invalid(
+        let least = min_bucket(frame, self.average);
+        if let Some(b) = self.burst.filter(|b| *b < least) {
+            return Err(Error::invalid(
                 InputKind::Bandwidth,
-                format!("{direction} of port {port}"),
+                what(),
                 format!(
-                    "a burst of {b} bytes is below one full frame of the port \
-                     ({frame} bytes at MTU {mtu}): every full-size frame would be dropped"
+                    "a burst of {b} bytes is below one full frame of the port ({frame} bytes \
+                     at MTU {mtu}) and two 64 ns scheduler ticks at the rate ({least} bytes in \
+                     all): full-size frames would be dropped"
                 ),
-            )),
-            _ => Ok(()),
+            ));
         }
+        let burst = self.burst_for(mtu);
+        let nanos = u128::from(burst) * 1_000_000_000 / u128::from(self.average.max(1));
+        if nanos > MAX_BUCKET_NANOS {
+            return Err(Error::invalid(
+                InputKind::Bandwidth,
+                what(),
+                format!(
+                    "a burst of {burst} bytes at {} B/s lasts {} s: the kernel keeps a \
+                     bucket in 32-bit 64 ns ticks (about 275 s); bridgekit takes up to {} s \
+                     (raise the rate, or give a smaller burst)",
+                    self.average,
+                    nanos / 1_000_000_000,
+                    MAX_BUCKET_NANOS / 1_000_000_000
+                ),
+            ));
+        }
+        Ok(())
     }
+}
+
+/// The longest bucket bridgekit sends, in time at its rate: well inside
+/// what the kernel's 32-bit tick count holds (2^32 ticks of 64 ns, 274.9
+/// s), so that it reads back as sent.
+const MAX_BUCKET_NANOS: u128 = 100 * 1_000_000_000;
+
+/// The smallest bucket at `rate` that holds a frame of `frame` bytes even
+/// after a round trip through the kernel's ticks: a tbf read back (in 64
+/// ns ticks, rounded down) and made again (an undo) may lose up to two
+/// ticks' worth of bytes at its rate.
+pub(crate) fn min_bucket(frame: u32, rate: u64) -> u32 {
+    let ticks = (u128::from(rate) * 128).div_ceil(1_000_000_000);
+    u32::try_from(u128::from(frame) + ticks).unwrap_or(u32::MAX)
 }
 
 impl fmt::Display for Bandwidth {
@@ -235,9 +270,24 @@ mod tests {
         assert!(Bandwidth::bytes_per_sec(10).peak(10).validate("x").is_err());
         assert!(Bandwidth::bytes_per_sec(10).peak(11).validate("x").is_ok());
         assert!(Bandwidth::bytes_per_sec(10).burst(0).validate("x").is_err());
-        let small = Bandwidth::bytes_per_sec(10).burst(1513);
+        let small = Bandwidth::bytes_per_sec(1000).burst(1513);
         assert!(small.validate_for("x", "p", 1500).is_err());
-        assert!(small.burst(1514).validate_for("x", "p", 1500).is_ok());
+        assert!(small.burst(1515).validate_for("x", "p", 1500).is_ok());
+        // Two ticks at 1.25 GB/s are 160 bytes.
+        assert_eq!(min_bucket(1514, 1_250_000_000), 1674);
+        let fast = Bandwidth::bytes_per_sec(1_250_000_000).burst(1600);
+        assert!(fast.validate_for("x", "p", 1500).is_err());
+        // A bucket of over 100 s at its rate: the default one at 50 B/s.
+        assert!(
+            Bandwidth::bytes_per_sec(50)
+                .validate_for("x", "p", 1500)
+                .is_err()
+        );
+        assert!(
+            Bandwidth::bytes_per_sec(100)
+                .validate_for("x", "p", 1500)
+                .is_ok()
+        );
     }
 
     #[test]

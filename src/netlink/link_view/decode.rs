@@ -17,6 +17,7 @@ pub(super) const RTM_NEWLINK: u16 = 16;
 pub(super) const RTM_DELLINK: u16 = 17;
 pub(super) const IFLA_IFNAME: u16 = 3;
 pub(super) const IFLA_MTU: u16 = 4;
+pub(super) const IFLA_QDISC: u16 = 6;
 pub(super) const IFLA_MASTER: u16 = 10;
 pub(super) const IFLA_LINKINFO: u16 = 18;
 pub(super) const IFLA_INFO_KIND: u16 = 1;
@@ -67,6 +68,9 @@ impl ViewLink {
                 Some(m) => parse_u32(m).ok()?,
                 None => 0,
             },
+            tbf_root: found
+                .qdisc
+                .is_some_and(|q| q.strip_suffix(&[0]).unwrap_or(q) == b"tbf"),
         })
     }
 }
@@ -78,6 +82,7 @@ pub(super) struct Wanted<'a> {
     mtu: Option<&'a [u8]>,
     master: Option<&'a [u8]>,
     linkinfo: Option<&'a [u8]>,
+    qdisc: Option<&'a [u8]>,
 }
 
 impl<'a> Wanted<'a> {
@@ -86,7 +91,7 @@ impl<'a> Wanted<'a> {
     ///
     /// Written out, where the rest of the crate uses netlink-packet-core's
     /// `NlasIterator`: a link notification carries some forty top-level
-    /// attributes, of which the view wants four, and this walk is most of
+    /// attributes, of which the view wants five, and this walk is most of
     /// what a port check costs in user space. A loop of its own, with
     /// nothing else live, keeps it to a few instructions an attribute.
     #[inline(never)]
@@ -108,6 +113,7 @@ impl<'a> Wanted<'a> {
                 IFLA_MTU => &mut found.mtu,
                 IFLA_MASTER => &mut found.master,
                 IFLA_LINKINFO => &mut found.linkinfo,
+                IFLA_QDISC => &mut found.qdisc,
                 _ => {
                     at = (end + 3) & !3;
                     continue;
