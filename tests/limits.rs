@@ -185,7 +185,7 @@ fn a_vm_nic_takes_its_limits_along_and_its_delete_takes_the_ifb() {
 #[test]
 fn apply_changes_removes_and_sweeps_limits() {
     netns_test(|nl| async move {
-        let (br, _peer, nic) = bridge_and_guest(&nl, PortConfig::new()).await?;
+        let (_br, _peer, nic) = bridge_and_guest(&nl, PortConfig::new()).await?;
         let base = BridgeConfig::new("br0")?
             .mac("52:54:00:00:62:01")
             .address("10.62.0.1/24")
@@ -247,7 +247,6 @@ fn apply_changes_removes_and_sweeps_limits() {
         assert_eq!(ifbs().len(), 1, "the kernel keeps the IFB");
         base.apply(&Netlink::connect()?).await?;
         assert!(ifbs().is_empty(), "{:?}", ifbs());
-        let _ = br;
         Ok(())
     });
 }
@@ -352,15 +351,12 @@ fn an_attach_and_an_apply_with_limits_undo_every_step() {
             PortConfig::new().inbound(Bandwidth::bytes_per_sec(700_000)),
         );
         let nl2 = nl.clone();
-        let undo = desired.clone();
         let steps = fail_each_step(
             &nl,
             "apply of other limits",
             async || {},
             async || desired.apply(&nl2).await.map(drop),
-            async || {
-                let _ = undo;
-            },
+            async || {},
         )
         .await;
         assert!(steps >= 4, "only {steps} steps");
